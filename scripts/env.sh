@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Creates (or reuses) the project's virtual environment in .venv and installs the package.
+# Usage: source scripts/env.sh [extra]   (extra: "dev" installs the test and lint tools too)
+# Sets PY to the environment's python. Needs Python >= 3.12 somewhere on this machine.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+EXTRA="${1:-}"
+
+python_ok() {  # true when $1 runs and is Python >= 3.12
+    "$1" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null
+}
+
+find_python() {
+    local candidates=()
+    [ -n "${ONEX_PYTHON:-}" ] && candidates+=("$ONEX_PYTHON")
+    candidates+=(python3.13 python3.12)
+    local pyenv_root="${PYENV_ROOT:-$HOME/.pyenv}"
+    local v
+    for v in "$pyenv_root"/versions/3.13* "$pyenv_root"/versions/3.12*; do
+        [ -x "$v/bin/python" ] && candidates+=("$v/bin/python")
+    done
+    candidates+=(python3 python)
+    local c
+    for c in "${candidates[@]}"; do
+        if command -v "$c" >/dev/null 2>&1 && python_ok "$c"; then
+            command -v "$c"
+            return 0
+        fi
+    done
+    return 1
+}
+
+if [ ! -x "$VENV/bin/python" ] || ! python_ok "$VENV/bin/python"; then
+    if ! BASE_PY="$(find_python)"; then
+        cat >&2 <<'MSG'
+error: omnibase_infra needs Python 3.12 or newer, and none was found.
+Looked at: $ONEX_PYTHON, python3.13, python3.12, ~/.pyenv/versions/3.1[23]*, python3, python.
+Install one, for example:
+    pyenv install 3.12        (then re-run this command)
+    apt-get install python3.12 python3.12-venv
+or point ONEX_PYTHON at an existing interpreter: ONEX_PYTHON=/path/to/python3.12 bash scripts/...
+MSG
+        exit 1
+    fi
+    echo "Creating .venv with $BASE_PY ($("$BASE_PY" --version))" >&2
+    rm -rf "$VENV"
+    "$BASE_PY" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip uv
+fi
+
+PY="$VENV/bin/python"
+[ -x "$VENV/bin/uv" ] || "$PY" -m pip install --quiet uv
+
+# Reinstall only when the pins changed.
+STAMP="$VENV/.installed-${EXTRA:-base}-$(cat "$ROOT/pyproject.toml" "$ROOT/requirements.lock" | sha256sum | cut -c1-16)"
+if [ ! -f "$STAMP" ]; then
+    SPEC="$ROOT"
+    [ -n "$EXTRA" ] && SPEC="$ROOT[$EXTRA]"
+    echo "Installing omnibase_infra${EXTRA:+[$EXTRA]} into .venv" >&2
+    "$VENV/bin/uv" pip install --quiet --python "$PY" -c "$ROOT/requirements.lock" -e "$SPEC"
+    rm -f "$VENV"/.installed-"${EXTRA:-base}"-*
+    touch "$STAMP"
+fi
+export PY

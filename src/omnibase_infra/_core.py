@@ -1,0 +1,135 @@
+"""The one place this package imports omnibase-core and omnibase-spi from.
+
+Core has moved and removed names in patch releases; routing every import through this module
+makes an upgrade a one-file change, and ``tests/unit/test_core_surface.py`` imports each name so
+drift fails loudly. Names load on first access (PEP 562): importing core's node classes costs
+about a second, and the runtime only pays it when a node of that archetype is instantiated.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from omnibase_core.container import ModelONEXContainer
+    from omnibase_core.enums.enum_circuit_breaker_state import EnumCircuitBreakerState
+    from omnibase_core.enums.enum_consumer_group_purpose import EnumConsumerGroupPurpose
+    from omnibase_core.enums.enum_core_error_code import EnumCoreErrorCode
+    from omnibase_core.enums.enum_execution_shape import EnumMessageCategory
+    from omnibase_core.enums.enum_node_kind import EnumNodeKind
+    from omnibase_core.enums.enum_node_type import EnumNodeType
+    from omnibase_core.enums.enum_onex_status import EnumOnexStatus
+    from omnibase_core.errors.model_onex_error import ModelOnexError
+    from omnibase_core.event_bus.util_consumer_group import compute_consumer_group_id
+    from omnibase_core.models.contracts import (
+        ModelContractCompute,
+        ModelContractEffect,
+        ModelContractOrchestrator,
+        ModelContractReducer,
+    )
+    from omnibase_core.models.contracts.model_contract_base import ModelContractBase
+    from omnibase_core.models.contracts.subcontracts.model_circuit_breaker_subcontract import (
+        ModelCircuitBreakerSubcontract,
+    )
+    from omnibase_core.models.contracts.subcontracts.model_fsm_subcontract import (
+        ModelFSMSubcontract,
+    )
+    from omnibase_core.models.contracts.subcontracts.model_retry_subcontract import (
+        ModelRetrySubcontract,
+    )
+    from omnibase_core.models.discovery import (
+        ModelNodeHealthEvent,
+        ModelNodeIntrospectionEvent,
+        ModelNodeShutdownEvent,
+        ModelRequestIntrospectionEvent,
+    )
+    from omnibase_core.models.dispatch.model_handler_ref import ModelHandlerRef
+    from omnibase_core.models.events.model_event_envelope import ModelEventEnvelope
+    from omnibase_core.models.primitives.model_semver import ModelSemVer
+    from omnibase_core.nodes import NodeCompute, NodeEffect, NodeOrchestrator, NodeReducer
+    from omnibase_core.protocols.event_bus.protocol_event_bus import ProtocolEventBus
+    from omnibase_core.protocols.event_bus.protocol_event_bus_headers import ProtocolEventBusHeaders
+    from omnibase_core.protocols.event_bus.protocol_node_identity import ProtocolNodeIdentity
+
+_WHERE: dict[str, str] = {
+    "EnumOnexStatus": "omnibase_core.enums.enum_onex_status",
+    "EnumCircuitBreakerState": "omnibase_core.enums.enum_circuit_breaker_state",
+    "EnumConsumerGroupPurpose": "omnibase_core.enums.enum_consumer_group_purpose",
+    "EnumCoreErrorCode": "omnibase_core.enums.enum_core_error_code",
+    "EnumMessageCategory": "omnibase_core.enums.enum_execution_shape",
+    "EnumNodeKind": "omnibase_core.enums.enum_node_kind",
+    "EnumNodeType": "omnibase_core.enums.enum_node_type",
+    "ModelCircuitBreakerSubcontract": (
+        "omnibase_core.models.contracts.subcontracts.model_circuit_breaker_subcontract"
+    ),
+    "ModelContractBase": "omnibase_core.models.contracts.model_contract_base",
+    "ModelContractCompute": "omnibase_core.models.contracts",
+    "ModelContractEffect": "omnibase_core.models.contracts",
+    "ModelContractOrchestrator": "omnibase_core.models.contracts",
+    "ModelContractReducer": "omnibase_core.models.contracts",
+    "ModelEventEnvelope": "omnibase_core.models.events.model_event_envelope",
+    "ModelFSMSubcontract": "omnibase_core.models.contracts.subcontracts.model_fsm_subcontract",
+    "ModelHandlerRef": "omnibase_core.models.dispatch.model_handler_ref",
+    "ModelNodeHealthEvent": "omnibase_core.models.discovery",
+    "ModelNodeIntrospectionEvent": "omnibase_core.models.discovery",
+    "ModelNodeShutdownEvent": "omnibase_core.models.discovery",
+    "ModelONEXContainer": "omnibase_core.container",
+    "ModelOnexError": "omnibase_core.errors.model_onex_error",
+    "ModelRequestIntrospectionEvent": "omnibase_core.models.discovery",
+    "ModelRetrySubcontract": "omnibase_core.models.contracts.subcontracts.model_retry_subcontract",
+    "ModelSemVer": "omnibase_core.models.primitives.model_semver",
+    "NodeCompute": "omnibase_core.nodes",
+    "NodeEffect": "omnibase_core.nodes",
+    "NodeOrchestrator": "omnibase_core.nodes",
+    "NodeReducer": "omnibase_core.nodes",
+    "ProtocolEventBus": "omnibase_core.protocols.event_bus.protocol_event_bus",
+    "ProtocolEventBusHeaders": "omnibase_core.protocols.event_bus.protocol_event_bus_headers",
+    "ProtocolNodeIdentity": "omnibase_core.protocols.event_bus.protocol_node_identity",
+    "compute_consumer_group_id": "omnibase_core.event_bus.util_consumer_group",
+}
+
+__all__ = [
+    "EnumCircuitBreakerState",
+    "EnumConsumerGroupPurpose",
+    "EnumCoreErrorCode",
+    "EnumMessageCategory",
+    "EnumNodeKind",
+    "EnumNodeType",
+    "EnumOnexStatus",
+    "ModelCircuitBreakerSubcontract",
+    "ModelContractBase",
+    "ModelContractCompute",
+    "ModelContractEffect",
+    "ModelContractOrchestrator",
+    "ModelContractReducer",
+    "ModelEventEnvelope",
+    "ModelFSMSubcontract",
+    "ModelHandlerRef",
+    "ModelNodeHealthEvent",
+    "ModelNodeIntrospectionEvent",
+    "ModelNodeShutdownEvent",
+    "ModelONEXContainer",
+    "ModelOnexError",
+    "ModelRequestIntrospectionEvent",
+    "ModelRetrySubcontract",
+    "ModelSemVer",
+    "NodeCompute",
+    "NodeEffect",
+    "NodeOrchestrator",
+    "NodeReducer",
+    "ProtocolEventBus",
+    "ProtocolEventBusHeaders",
+    "ProtocolNodeIdentity",
+    "compute_consumer_group_id",
+]
+
+
+def __getattr__(name: str) -> object:
+    """Import a core name on first access and cache it on this module."""
+    module_name = _WHERE.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value: object = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,199 @@
+"""The infrastructure error tree, rooted in core's ``ModelOnexError``.
+
+::
+
+    ModelOnexError (omnibase-core)
+    └── RuntimeHostError
+        ├── ProtocolConfigurationError   INVALID_CONFIGURATION   400
+        ├── SecretResolutionError        RESOURCE_NOT_FOUND      404
+        ├── InfraConnectionError         transport-aware code    503
+        ├── InfraTimeoutError            TIMEOUT_ERROR           504
+        ├── InfraAuthenticationError     AUTHENTICATION_ERROR    401
+        └── InfraUnavailableError        SERVICE_UNAVAILABLE     503
+
+Every error carries a ``ModelInfraErrorContext`` (with the correlation id of the work in progress
+when the caller gave none), its HTTP-equivalent status and whether retrying can help. Messages
+and extra fields are sanitised on construction, so a secret never reaches ``str(error)``.
+Driver exceptions are translated at the handler boundary with ``raise ... from e``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+from uuid import uuid4
+
+from pydantic import JsonValue
+
+from omnibase_infra._core import EnumCoreErrorCode, EnumOnexStatus, ModelOnexError
+from omnibase_infra.correlation import current_correlation_id
+from omnibase_infra.enums import EnumInfraTransportType
+from omnibase_infra.models.model_infra_error_context import ModelInfraErrorContext
+from omnibase_infra.sanitize import sanitize_text, sanitize_value
+
+__all__ = [
+    "EnvelopeValidationError",
+    "InfraAuthenticationError",
+    "InfraConnectionError",
+    "InfraTimeoutError",
+    "InfraUnavailableError",
+    "ModelInfraErrorContext",
+    "ProtocolConfigurationError",
+    "RuntimeHostError",
+    "SecretResolutionError",
+]
+
+
+class RuntimeHostError(ModelOnexError):
+    """Base of every error this package raises; carries context, status and retriability."""
+
+    default_error_code: ClassVar[EnumCoreErrorCode] = EnumCoreErrorCode.OPERATION_FAILED
+    http_status: ClassVar[int] = 500
+    default_retriable: ClassVar[bool] = False
+
+    infra_context: ModelInfraErrorContext
+    retriable: bool
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        context: ModelInfraErrorContext | None = None,
+        retriable: bool | None = None,
+        error_code: EnumCoreErrorCode | None = None,
+        **extra: JsonValue,
+    ) -> None:
+        context = context or ModelInfraErrorContext()
+        if context.correlation_id is None:
+            context = context.model_copy(
+                update={"correlation_id": current_correlation_id() or uuid4()}
+            )
+        fields: dict[str, JsonValue] = {key: sanitize_value(v, key) for key, v in extra.items()}
+        if context.transport_type is not None:
+            fields["transport_type"] = context.transport_type.value
+        if context.operation is not None:
+            fields["operation"] = context.operation
+        if context.target_name is not None:
+            fields["target_name"] = context.target_name
+        super().__init__(
+            sanitize_text(message),
+            error_code=error_code or self._error_code_for(context),
+            status=EnumOnexStatus.ERROR,
+            correlation_id=context.correlation_id,
+            timestamp=None,
+            **fields,
+        )
+        self.infra_context = context
+        self.retriable = self.default_retriable if retriable is None else retriable
+
+    @classmethod
+    def _error_code_for(cls, context: ModelInfraErrorContext) -> EnumCoreErrorCode:
+        """The error code for this class; subclasses may choose it by transport."""
+        return cls.default_error_code
+
+
+class ProtocolConfigurationError(RuntimeHostError):
+    """Configuration or a contract is invalid; names the file, field and reason when known."""
+
+    default_error_code = EnumCoreErrorCode.INVALID_CONFIGURATION
+    http_status = 400
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        field: str | None = None,
+        context: ModelInfraErrorContext | None = None,
+        **extra: JsonValue,
+    ) -> None:
+        where = ": ".join(part for part in (file, field) if part)
+        super().__init__(
+            f"{where}: {message}" if where else message,
+            context=context,
+            retriable=False,
+            error_code=None,
+            file=file,
+            field=field,
+            reason=message,
+            **extra,
+        )
+        self.file = file
+        self.field = field
+        self.reason = sanitize_text(message)
+
+
+class SecretResolutionError(RuntimeHostError):
+    """A secret reference could not be resolved (never includes the secret itself)."""
+
+    default_error_code = EnumCoreErrorCode.RESOURCE_NOT_FOUND
+    http_status = 404
+
+
+_CONNECTION_CODES: dict[EnumInfraTransportType, EnumCoreErrorCode] = {
+    EnumInfraTransportType.DATABASE: EnumCoreErrorCode.DATABASE_CONNECTION_ERROR,
+    EnumInfraTransportType.HTTP: EnumCoreErrorCode.NETWORK_ERROR,
+    EnumInfraTransportType.GRPC: EnumCoreErrorCode.NETWORK_ERROR,
+}
+
+
+class InfraConnectionError(RuntimeHostError):
+    """A connection to a dependency failed; the code depends on the transport."""
+
+    default_error_code = EnumCoreErrorCode.SERVICE_UNAVAILABLE
+    http_status = 503
+    default_retriable = True
+
+    @classmethod
+    def _error_code_for(cls, context: ModelInfraErrorContext) -> EnumCoreErrorCode:
+        if context.transport_type is None:
+            return cls.default_error_code
+        return _CONNECTION_CODES.get(context.transport_type, cls.default_error_code)
+
+
+class InfraTimeoutError(RuntimeHostError):
+    """A call to a dependency did not finish within its timeout."""
+
+    default_error_code = EnumCoreErrorCode.TIMEOUT_ERROR
+    http_status = 504
+    default_retriable = True
+
+
+class InfraAuthenticationError(RuntimeHostError):
+    """A dependency rejected our credentials; retrying as-is cannot help (refreshing may)."""
+
+    default_error_code = EnumCoreErrorCode.AUTHENTICATION_ERROR
+    http_status = 401
+
+
+class InfraUnavailableError(RuntimeHostError):
+    """A dependency is unavailable (or its circuit is open); may say when to try again."""
+
+    default_error_code = EnumCoreErrorCode.SERVICE_UNAVAILABLE
+    http_status = 503
+    default_retriable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        context: ModelInfraErrorContext | None = None,
+        retry_after_seconds: float | None = None,
+        retriable: bool | None = None,
+        **extra: JsonValue,
+    ) -> None:
+        super().__init__(
+            message,
+            context=context,
+            retriable=retriable,
+            error_code=None,
+            retry_after_seconds=retry_after_seconds,
+            **extra,
+        )
+        self.retry_after_seconds = retry_after_seconds
+
+
+class EnvelopeValidationError(RuntimeHostError):
+    """A consumed message is not a valid envelope (not JSON, wrong schema, too large...)."""
+
+    default_error_code = EnumCoreErrorCode.VALIDATION_ERROR
+    http_status = 400

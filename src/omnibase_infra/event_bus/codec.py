@@ -1,0 +1,72 @@
+"""Core's ``ModelEventEnvelope`` as the wire format: JSON bytes plus routing headers.
+
+A consumed message is decoded exactly once, into an envelope whose payload is plain JSON; the
+dispatch engine then validates the payload into the input model of the node it routes to.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, JsonValue, ValidationError
+
+from omnibase_infra._core import ModelEventEnvelope
+from omnibase_infra.errors import EnvelopeValidationError
+from omnibase_infra.event_bus.headers import (
+    HEADER_CORRELATION_ID,
+    HEADER_ENVELOPE_ID,
+    HEADER_EVENT_TYPE,
+    HEADER_PAYLOAD_TYPE,
+)
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
+
+__all__ = [
+    "JsonEnvelope",
+    "decode_envelope",
+    "describe_validation_error",
+    "encode_envelope",
+    "envelope_headers",
+]
+
+JsonEnvelope = ModelEventEnvelope[JsonValue]
+
+
+def encode_envelope(envelope: ModelEventEnvelope[BaseModel] | JsonEnvelope) -> bytes:
+    """Serialise an envelope to its JSON wire bytes (absent optional fields are omitted)."""
+    return envelope.model_dump_json(exclude_none=True).encode()
+
+
+def envelope_headers(envelope: ModelEventEnvelope[BaseModel] | JsonEnvelope) -> dict[str, str]:
+    """The routing headers of an envelope: ids and types, readable without decoding the value."""
+    headers = {HEADER_ENVELOPE_ID: str(envelope.envelope_id)}
+    if envelope.correlation_id is not None:
+        headers[HEADER_CORRELATION_ID] = str(envelope.correlation_id)
+    if envelope.payload_type is not None:
+        headers[HEADER_PAYLOAD_TYPE] = envelope.payload_type
+    if envelope.event_type is not None:
+        headers[HEADER_EVENT_TYPE] = envelope.event_type
+    return headers
+
+
+def decode_envelope(raw: bytes) -> JsonEnvelope:
+    """Decode wire bytes into an envelope; raises ``EnvelopeValidationError`` saying why not."""
+    try:
+        return JsonEnvelope.model_validate_json(raw)
+    except ValidationError as exc:
+        raise EnvelopeValidationError(
+            f"not a valid event envelope: {describe_validation_error(exc)}"
+        ) from None
+
+
+def describe_validation_error(exc: ValidationError, limit: int = 3) -> str:
+    """Summarise a pydantic error by location and message only, never echoing input values."""
+    errors: list[ErrorDetails] = exc.errors(include_input=False, include_url=False)
+    parts = [
+        f"{'.'.join(str(p) for p in error['loc']) or '<root>'}: {error['msg']}"
+        for error in errors[:limit]
+    ]
+    if len(errors) > limit:
+        parts.append(f"... {len(errors) - limit} more")
+    return "; ".join(parts)

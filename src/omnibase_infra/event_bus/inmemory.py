@@ -1,0 +1,344 @@
+"""An in-process bus with Kafka's semantics: partitions, consumer groups, committed offsets.
+
+- A topic has ``partitions`` partitions; a key always maps to the same one, so order is kept
+  per key. Each (group, partition) is delivered by one task, one message at a time.
+- Members of a consumer group share its partitions; when one leaves, its partitions move on.
+- An offset is committed only after the subscriber's callback returns; a callback that raises
+  (or nacks) gets the same message again after a bounded, growing delay.
+- A new group starts at ``auto_offset_reset`` (earliest retained or latest); a group that
+  rejoins resumes from its committed offset.
+- Memory is bounded: ``publish`` waits while any active group lags ``capacity`` messages
+  behind on the partition (backpressure), and consumed history beyond ``retention`` messages
+  per partition is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+import zlib
+from collections import deque
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from omnibase_infra._core import EnumConsumerGroupPurpose
+from omnibase_infra.errors import InfraUnavailableError, ProtocolConfigurationError
+from omnibase_infra.event_bus.base import EventBusBase, OffsetReset, Unsubscribe, normalize_headers
+from omnibase_infra.event_bus.message import BusMessage, MessageCallback
+from omnibase_infra.event_bus.topics import parse_topic
+from omnibase_infra.observability.logging import get_logger
+
+if TYPE_CHECKING:
+    from omnibase_core.types.typed_dict.typed_dict_event_bus_health import (
+        TypedDictEventBusHealth,
+    )
+
+    from omnibase_infra._core import ProtocolEventBusHeaders, ProtocolNodeIdentity
+
+__all__ = ["EventBusInmemory"]
+
+_log = get_logger(__name__)
+
+_REDELIVERY_BASE_SECONDS = 0.01
+_REDELIVERY_MAX_SECONDS = 1.0
+
+
+class _Record:
+    """One retained message of a partition (shared by all groups; copied per delivery)."""
+
+    __slots__ = ("headers", "key", "timestamp", "value")
+
+    def __init__(self, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.timestamp = time.time()
+
+
+class _Signal:
+    """A reusable wake-up: many waiters, woken all at once by ``fire``."""
+
+    __slots__ = ("_future",)
+
+    def __init__(self) -> None:
+        self._future: asyncio.Future[None] | None = None
+
+    async def wait(self) -> None:
+        if self._future is None:
+            self._future = asyncio.get_running_loop().create_future()
+        await asyncio.shield(self._future)
+
+    def fire(self) -> None:
+        future, self._future = self._future, None
+        if future is not None and not future.done():
+            future.set_result(None)
+
+
+class _Partition:
+    __slots__ = ("base", "log", "new_data", "space")
+
+    def __init__(self) -> None:
+        self.log: deque[_Record] = deque()
+        self.base = 0  # offset of log[0]
+        self.new_data = _Signal()
+        self.space = _Signal()
+
+    @property
+    def end(self) -> int:
+        """The offset the next appended message will get."""
+        return self.base + len(self.log)
+
+
+class _Member:
+    __slots__ = ("callback", "idle", "inflight")
+
+    def __init__(self, callback: MessageCallback) -> None:
+        self.callback = callback
+        self.inflight = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+
+class _Group:
+    __slots__ = ("committed", "group_id", "members", "tasks")
+
+    def __init__(self, group_id: str, committed: list[int]) -> None:
+        self.group_id = group_id
+        self.committed = committed
+        self.members: list[_Member] = []
+        self.tasks: list[asyncio.Task[None]] = []
+
+
+class _Topic:
+    __slots__ = ("groups", "name", "partitions", "round_robin")
+
+    def __init__(self, name: str, partitions: int) -> None:
+        self.name = name
+        self.partitions = [_Partition() for _ in range(partitions)]
+        self.groups: dict[str, _Group] = {}
+        self.round_robin = itertools.cycle(range(partitions))
+
+
+class EventBusInmemory(EventBusBase):
+    """The default bus of the local profile; also the reference for the Kafka bus's tests."""
+
+    def __init__(
+        self,
+        *,
+        partitions: int = 4,
+        capacity: int = 1024,
+        retention: int = 10_000,
+        environment: str = "local",
+        group: str = "default",
+    ) -> None:
+        if partitions < 1 or capacity < 1 or retention < 0:
+            raise ProtocolConfigurationError(
+                "partitions and capacity must be >= 1 and retention >= 0", field="event_bus"
+            )
+        super().__init__(environment=environment, group=group)
+        self._partition_count = partitions
+        self._capacity = capacity
+        self._retention = retention
+        self._topics: dict[str, _Topic] = {}
+        self._closed = False
+        self._progress = _Signal()  # fired on every commit, for wait_idle
+
+    # -- publishing ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Nothing to connect; reopens a closed bus."""
+        self._closed = False
+
+    async def publish(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        headers: Mapping[str, str] | ProtocolEventBusHeaders | None = None,
+    ) -> None:
+        """Append to the key's partition, waiting while an active group lags ``capacity``."""
+        if self._closed:
+            raise InfraUnavailableError("event bus is closed", operation="publish", topic=topic)
+        state = self._topics.get(topic) or self._create_topic(topic)
+        index = (
+            zlib.crc32(key) % self._partition_count if key is not None else next(state.round_robin)
+        )
+        partition = state.partitions[index]
+        while self._lag(state, index) >= self._capacity:
+            await partition.space.wait()
+        partition.log.append(_Record(key, value, normalize_headers(headers)))
+        self._trim(state, index)
+        partition.new_data.fire()
+
+    def _create_topic(self, topic: str) -> _Topic:
+        parse_topic(topic)  # validates the name once per topic
+        state = _Topic(topic, self._partition_count)
+        self._topics[topic] = state
+        return state
+
+    @staticmethod
+    def _lag(state: _Topic, index: int) -> int:
+        end = state.partitions[index].end
+        lag = 0
+        for group in state.groups.values():
+            if group.members:
+                lag = max(lag, end - group.committed[index])
+        return lag
+
+    def _trim(self, state: _Topic, index: int) -> None:
+        partition = state.partitions[index]
+        excess = len(partition.log) - self._retention
+        if excess <= 0:
+            return
+        floor = min(
+            (g.committed[index] for g in state.groups.values() if g.members),
+            default=partition.end,
+        )
+        while excess > 0 and partition.base < floor:
+            partition.log.popleft()
+            partition.base += 1
+            excess -= 1
+
+    # -- consuming ----------------------------------------------------------------------------
+
+    async def subscribe(
+        self,
+        topic: str,
+        node_identity: ProtocolNodeIdentity | None = None,
+        on_message: MessageCallback | None = None,
+        *,
+        purpose: EnumConsumerGroupPurpose = EnumConsumerGroupPurpose.CONSUME,
+        group_id: str | None = None,
+        auto_offset_reset: OffsetReset = "latest",
+    ) -> Unsubscribe:
+        """Join the group on ``topic``; delivery starts at once (see module docstring)."""
+        if on_message is None:
+            raise ProtocolConfigurationError("subscribe() needs on_message", field="on_message")
+        if self._closed:
+            raise InfraUnavailableError("event bus is closed", operation="subscribe", topic=topic)
+        gid = self.consumer_group_id(node_identity, purpose, group_id)
+        state = self._topics.get(topic) or self._create_topic(topic)
+        group = state.groups.get(gid)
+        if group is None:
+            start = [p.base if auto_offset_reset == "earliest" else p.end for p in state.partitions]
+            group = _Group(gid, start)
+            state.groups[gid] = group
+        member = _Member(on_message)
+        group.members.append(member)
+        if not group.tasks:
+            group.tasks = [
+                asyncio.create_task(
+                    self._deliver(state, group, index), name=f"{topic}/{gid}/{index}"
+                )
+                for index in range(self._partition_count)
+            ]
+
+        async def unsubscribe() -> None:
+            await self._leave(state, group, member)
+
+        return unsubscribe
+
+    async def _leave(self, state: _Topic, group: _Group, member: _Member) -> None:
+        """Remove a member after its in-flight message finished; stop an emptied group."""
+        if member not in group.members:
+            return
+        group.members.remove(member)
+        await member.idle.wait()
+        if not group.members:
+            tasks, group.tasks = group.tasks, []
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for partition in state.partitions:
+            partition.space.fire()  # a left group no longer holds producers back
+
+    async def _deliver(self, state: _Topic, group: _Group, index: int) -> None:
+        """Deliver one partition to the group, in order, committing after each callback."""
+        partition = state.partitions[index]
+        failures = 0
+        while group.members:
+            offset = max(group.committed[index], partition.base)
+            if offset >= partition.end:
+                await partition.new_data.wait()
+                continue
+            record = partition.log[offset - partition.base]
+            member = group.members[index % len(group.members)]
+            message = BusMessage(
+                state.name,
+                record.key,
+                record.value,
+                dict(record.headers),
+                index,
+                offset,
+                record.timestamp,
+            )
+            member.inflight += 1
+            member.idle.clear()
+            try:
+                await member.callback(message)
+                delivered = not message.nacked
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the subscriber failed: redeliver, never lose
+                _log.warning(
+                    "subscriber raised; redelivering",
+                    topic=state.name,
+                    group_id=group.group_id,
+                    offset=offset,
+                    error_type=type(exc).__name__,
+                )
+                delivered = False
+            finally:
+                member.inflight -= 1
+                if member.inflight == 0:
+                    member.idle.set()
+            if delivered:
+                failures = 0
+                group.committed[index] = offset + 1
+                partition.space.fire()
+                self._progress.fire()
+            else:
+                failures += 1
+                delay = min(_REDELIVERY_BASE_SECONDS * 2 ** (failures - 1), _REDELIVERY_MAX_SECONDS)
+                await asyncio.sleep(delay)
+
+    # -- lifecycle and introspection ----------------------------------------------------------
+
+    async def close(self) -> None:
+        """Stop every consumer after its in-flight message; further publishes fail."""
+        self._closed = True
+        for state in self._topics.values():
+            for group in state.groups.values():
+                for member in list(group.members):
+                    await self._leave(state, group, member)
+
+    async def health_check(self) -> TypedDictEventBusHealth:
+        """Healthy while open; ``pending_messages`` is the total lag of active groups."""
+        pending = sum(
+            self._lag(state, index)
+            for state in self._topics.values()
+            for index in range(self._partition_count)
+        )
+        return {
+            "healthy": not self._closed,
+            "connected": not self._closed,
+            "pending_messages": pending,
+            "status": "closed" if self._closed else "connected",
+        }
+
+    async def get_committed_offset(self, topic: str, group_id: str) -> int | None:
+        """Total committed offset of a group over the topic's partitions (None if unknown)."""
+        state = self._topics.get(topic)
+        group = state.groups.get(group_id) if state else None
+        return None if group is None else sum(group.committed)
+
+    def retained(self, topic: str) -> int:
+        """How many messages the topic currently holds in memory (for tests of the bound)."""
+        state = self._topics.get(topic)
+        return 0 if state is None else sum(len(p.log) for p in state.partitions)
+
+    async def wait_idle(self) -> None:
+        """Wait until every active group has consumed everything published so far."""
+        while (await self.health_check()).get("pending_messages", 0):
+            await self._progress.wait()

@@ -1,0 +1,6 @@
+"""Models shared across the package (one concept per module)."""
+
+from omnibase_infra.models.model_infra_error_context import ModelInfraErrorContext
+from omnibase_infra.models.model_node_identity import ModelNodeIdentity
+
+__all__ = ["ModelInfraErrorContext", "ModelNodeIdentity"]

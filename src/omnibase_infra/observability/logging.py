@@ -1,0 +1,77 @@
+"""Structured logging: JSON lines on stderr, every line with its correlation id, sanitised.
+
+``configure_logging`` is applied on first import with the defaults (JSON, INFO), so no log line
+can bypass the sanitiser even when the runtime has not configured logging yet.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Literal
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from omnibase_infra.correlation import current_correlation_id
+from omnibase_infra.sanitize import sanitize_text, sanitize_value
+
+__all__ = ["LogFormat", "configure_logging", "get_logger"]
+
+LogFormat = Literal["json", "console"]
+
+
+def _add_correlation_id(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """Stamp the correlation id of the current context on the line (unless one was given)."""
+    if "correlation_id" not in event_dict:
+        correlation_id = current_correlation_id()
+        if correlation_id is not None:
+            event_dict["correlation_id"] = str(correlation_id)
+    return event_dict
+
+
+def _sanitize(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """Mask secrets in every value of the line, including a formatted traceback."""
+    clean: MutableMapping[str, object] = {}
+    for key, value in event_dict.items():
+        if isinstance(value, str | int | float | bool | None | list | dict):
+            clean[key] = sanitize_value(value, key) if key != "event" else sanitize_text(str(value))
+        else:
+            clean[key] = sanitize_text(str(value))
+    return dict(clean)
+
+
+def configure_logging(level: str = "INFO", fmt: LogFormat = "json") -> None:
+    """Configure structlog for the process (idempotent; the last call wins)."""
+    renderer: Processor = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _add_correlation_id,
+            structlog.processors.format_exc_info,
+            _sanitize,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+        ),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
+    """A logger bound to ``name`` (the module), configured as above."""
+    logger: structlog.typing.FilteringBoundLogger = structlog.get_logger(logger_name=name)
+    return logger
+
+
+if not structlog.is_configured():
+    configure_logging()
