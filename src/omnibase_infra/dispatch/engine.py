@@ -1,0 +1,304 @@
+"""MessageDispatchEngine: from bus message to node, and from node output back to the bus.
+
+Per message: check the size, decode the envelope once, enter its correlation id (generating
+one when absent), route by (topic, payload type) to the subscribing node's handler, validate
+the payload into the route's input model, run the handler, and publish what it emitted with the
+same correlation id and the input envelope as parent. Any failure goes to the failure policy
+(dead-letter by default, delayed retry when configured), so one bad message never stops a
+consumer. The bus callback returns only once the outcome is durable: the bus commits after it.
+
+Each node subscribes as its own consumer group (derived from its identity), so two nodes on the
+same topic both see every message; a payload type that no node on the topic routes is
+dead-lettered, one routed only by other nodes is skipped by this one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from uuid import UUID, uuid4
+
+from prometheus_client import Counter as PromCounter
+from pydantic import BaseModel, JsonValue, ValidationError
+
+from omnibase_infra._core import EnumConsumerGroupPurpose, EnumNodeKind, ModelEventEnvelope
+from omnibase_infra.correlation import set_correlation_id
+from omnibase_infra.dispatch.context import DispatchContext
+from omnibase_infra.dispatch.dead_letter import DeadLetterPolicy
+from omnibase_infra.dispatch.model_node_output import ModelNodeOutput
+from omnibase_infra.dispatch.model_outgoing_message import ModelOutgoingMessage
+from omnibase_infra.dispatch.protocols import ProtocolFailurePolicy, ProtocolMessageHandler
+from omnibase_infra.dispatch.route import DispatchRoute
+from omnibase_infra.enums import EnumDispatchOutcome, EnumTopicKind
+from omnibase_infra.errors import EnvelopeValidationError, ProtocolConfigurationError
+from omnibase_infra.event_bus.base import EventBusBase, OffsetReset, Unsubscribe
+from omnibase_infra.event_bus.codec import JsonEnvelope, decode_envelope, describe_validation_error
+from omnibase_infra.event_bus.message import BusMessage
+from omnibase_infra.event_bus.topics import parse_topic
+from omnibase_infra.models.model_node_identity import ModelNodeIdentity
+from omnibase_infra.observability.metrics import REGISTRY
+
+__all__ = ["DispatchRoute", "MessageDispatchEngine"]
+
+DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024
+
+_MESSAGES = PromCounter(
+    "onex_dispatch_messages",
+    "Messages consumed by the dispatch engine, by node and outcome.",
+    ["node", "outcome"],
+    registry=REGISTRY,
+)
+_EMITTED = PromCounter(
+    "onex_dispatch_emitted_messages",
+    "Events and intents published on behalf of nodes.",
+    ["node", "kind"],
+    registry=REGISTRY,
+)
+
+
+class _Subscription:
+    """One node's consumer group on one topic, with its routes by payload type."""
+
+    __slots__ = ("by_payload", "catch_all", "group_id", "node_name", "outcome_counters", "topic")
+
+    def __init__(self, topic: str, node_name: str, group_id: str) -> None:
+        self.topic = topic
+        self.node_name = node_name
+        self.group_id = group_id
+        self.by_payload: dict[str, list[DispatchRoute]] = {}
+        self.catch_all: list[DispatchRoute] = []
+        # Prometheus children resolved once: labels() costs more than inc().
+        self.outcome_counters = {
+            outcome: _MESSAGES.labels(node=node_name, outcome=outcome.value)
+            for outcome in EnumDispatchOutcome
+        }
+
+    def routes_for(self, payload_type: str | None) -> list[DispatchRoute]:
+        if payload_type is not None:
+            routes = self.by_payload.get(payload_type)
+            if routes:
+                return routes
+        return self.catch_all
+
+
+class MessageDispatchEngine:
+    """Routes bus messages to node handlers and publishes their output (see module doc)."""
+
+    def __init__(
+        self,
+        bus: EventBusBase,
+        *,
+        failure_policy: ProtocolFailurePolicy | None = None,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        environment: str = "local",
+        service: str = "omnibase-infra",
+        auto_offset_reset: OffsetReset = "earliest",
+    ) -> None:
+        self._bus = bus
+        self._policy: ProtocolFailurePolicy = failure_policy or DeadLetterPolicy(bus)
+        self._max_bytes = max_message_bytes
+        self._environment = environment
+        self._service = service
+        self._offset_reset: OffsetReset = auto_offset_reset
+        self._subscriptions: dict[tuple[str, str], _Subscription] = {}
+        self._routed_payloads: dict[str, set[str]] = {}  # topic -> payload types any node routes
+        self._unsubscribers: list[Unsubscribe] = []
+        self.outcomes: Counter[EnumDispatchOutcome] = Counter()
+
+    # -- wiring -------------------------------------------------------------------------------
+
+    @property
+    def bus(self) -> EventBusBase:
+        """The bus this engine consumes from and publishes to."""
+        return self._bus
+
+    def set_failure_policy(self, policy: ProtocolFailurePolicy) -> None:
+        """Replace the failure policy (before ``start``)."""
+        self._policy = policy
+
+    def group_id_for(self, node_name: str) -> str:
+        """The consumer group a node's subscriptions use."""
+        identity = ModelNodeIdentity(
+            env=self._environment, service=self._service, node_name=node_name
+        )
+        return EventBusBase.consumer_group_id(identity, EnumConsumerGroupPurpose.CONSUME, None)
+
+    def add_route(self, route: DispatchRoute) -> None:
+        """Register a route; topics are validated and DLQ topics refused."""
+        if parse_topic(route.topic).kind is EnumTopicKind.DLQ:
+            raise ProtocolConfigurationError(
+                f"node {route.node_name} cannot subscribe to dead-letter topic {route.topic}",
+                field="event_bus.subscribe_topics",
+            )
+        key = (route.topic, route.node_name)
+        subscription = self._subscriptions.get(key)
+        if subscription is None:
+            subscription = _Subscription(
+                route.topic, route.node_name, self.group_id_for(route.node_name)
+            )
+            self._subscriptions[key] = subscription
+        if route.payload_type is None:
+            subscription.catch_all.append(route)
+        else:
+            subscription.by_payload.setdefault(route.payload_type, []).append(route)
+            self._routed_payloads.setdefault(route.topic, set()).add(route.payload_type)
+
+    @property
+    def routes(self) -> list[DispatchRoute]:
+        """Every registered route."""
+        return [
+            route
+            for sub in self._subscriptions.values()
+            for routes in (*sub.by_payload.values(), sub.catch_all)
+            for route in routes
+        ]
+
+    async def start(self) -> None:
+        """Subscribe every (topic, node) consumer group; delivery starts at once."""
+        for subscription in self._subscriptions.values():
+
+            async def on_message(message: BusMessage, sub: _Subscription = subscription) -> None:
+                await self._dispatch(message, sub)
+
+            unsubscribe = await self._bus.subscribe(
+                subscription.topic,
+                on_message=on_message,
+                group_id=subscription.group_id,
+                auto_offset_reset=self._offset_reset,
+            )
+            self._unsubscribers.append(unsubscribe)
+
+    async def stop(self) -> None:
+        """Leave every consumer group; returns once in-flight messages finished."""
+        unsubscribers, self._unsubscribers = self._unsubscribers, []
+        for unsubscribe in unsubscribers:
+            await unsubscribe()
+
+    # -- the hot path -------------------------------------------------------------------------
+
+    async def dispatch(self, message: BusMessage, *, consumer_group: str) -> EnumDispatchOutcome:
+        """Dispatch ``message`` as the node owning ``consumer_group`` would (used by retries)."""
+        for subscription in self._subscriptions.values():
+            if subscription.topic == message.topic and subscription.group_id == consumer_group:
+                return await self._dispatch(message, subscription)
+        raise ProtocolConfigurationError(
+            f"no node consumes {message.topic} as group {consumer_group}", field="consumer_group"
+        )
+
+    async def _dispatch(self, message: BusMessage, sub: _Subscription) -> EnumDispatchOutcome:
+        try:
+            outcome = await self._handle(message, sub)
+        except Exception as exc:
+            outcome = await self._policy.on_failure(message, exc, consumer_group=sub.group_id)
+        finally:
+            set_correlation_id(None)
+        self.outcomes[outcome] += 1
+        sub.outcome_counters[outcome].inc()
+        return outcome
+
+    async def _handle(self, message: BusMessage, sub: _Subscription) -> EnumDispatchOutcome:
+        if len(message.value) > self._max_bytes:
+            raise EnvelopeValidationError(
+                f"message of {len(message.value)} bytes exceeds the limit of "
+                f"{self._max_bytes} bytes"
+            )
+        envelope = decode_envelope(message.value)
+        correlation_id = envelope.correlation_id or uuid4()
+        set_correlation_id(correlation_id)
+        routes = sub.routes_for(envelope.payload_type)
+        if not routes:
+            routed = self._routed_payloads.get(sub.topic)
+            if routed and envelope.payload_type in routed:
+                return EnumDispatchOutcome.UNROUTED  # another node on this topic takes it
+            raise EnvelopeValidationError(
+                f"no node routes payload type {envelope.payload_type!r} on {sub.topic}"
+            )
+        for route in routes:
+            payload = _validate_payload(route, envelope.payload)
+            output = await route.handler.handle(
+                DispatchContext(envelope, payload, message, route.node_name, correlation_id)
+            )
+            if output is not None:
+                await self._emit(route, envelope, correlation_id, output)
+        return EnumDispatchOutcome.HANDLED
+
+    async def _emit(
+        self,
+        route: DispatchRoute,
+        source: JsonEnvelope,
+        correlation_id: UUID,
+        output: ModelNodeOutput,
+    ) -> None:
+        """Publish a node's events and intents after checking it may, on declared topics."""
+        if output.events and route.archetype is not EnumNodeKind.ORCHESTRATOR:
+            raise ProtocolConfigurationError(
+                f"{route.node_name} is a {route.archetype.value} node: only orchestrators "
+                "publish events",
+                field="events",
+            )
+        if output.intents and route.archetype is not EnumNodeKind.REDUCER:
+            raise ProtocolConfigurationError(
+                f"{route.node_name} is a {route.archetype.value} node: only reducers emit intents",
+                field="intents",
+            )
+        for kind, messages in (("event", output.events), ("intent", output.intents)):
+            for outgoing in messages:
+                await self._publish(route, source, correlation_id, outgoing)
+                _EMITTED.labels(node=route.node_name, kind=kind).inc()
+
+    async def _publish(
+        self,
+        route: DispatchRoute,
+        source: JsonEnvelope,
+        correlation_id: UUID,
+        outgoing: ModelOutgoingMessage,
+    ) -> None:
+        if outgoing.topic not in route.publish_topics:
+            raise ProtocolConfigurationError(
+                f"{route.node_name} published to {outgoing.topic}, which its contract does not "
+                "declare in event_bus.publish_topics",
+                field="event_bus.publish_topics",
+            )
+        envelope: ModelEventEnvelope[BaseModel] = ModelEventEnvelope(
+            payload=outgoing.payload,
+            correlation_id=correlation_id,
+            parent_envelope_id=source.envelope_id,
+            payload_type=type(outgoing.payload).__name__,
+            source_tool=route.node_name,
+            producer=route.node_name,
+        )
+        key = outgoing.key.encode() if outgoing.key is not None else None
+        await self._bus.publish_envelope(envelope, outgoing.topic, key)
+
+
+def _validate_payload(route: DispatchRoute, payload: JsonValue) -> BaseModel | JsonValue:
+    """Validate the payload into the route's input model; a mismatch is a typed error."""
+    if route.input_model is None:
+        return payload
+    try:
+        return route.input_model.model_validate(payload)
+    except ValidationError as exc:
+        raise EnvelopeValidationError(
+            f"payload is not a valid {route.input_model.__name__}: {describe_validation_error(exc)}"
+        ) from None
+
+
+def make_route(
+    *,
+    node_name: str,
+    archetype: EnumNodeKind,
+    topic: str,
+    handler: ProtocolMessageHandler,
+    payload_type: str | None = None,
+    input_model: type[BaseModel] | None = None,
+    publish_topics: frozenset[str] = frozenset(),
+) -> DispatchRoute:
+    """Build a route (keyword-only convenience for tests and wiring)."""
+    return DispatchRoute(
+        node_name=node_name,
+        archetype=archetype,
+        topic=topic,
+        payload_type=payload_type,
+        input_model=input_model,
+        handler=handler,
+        publish_topics=publish_topics,
+    )

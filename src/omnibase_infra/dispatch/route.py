@@ -1,0 +1,29 @@
+"""One routing rule: messages of a payload type on a topic go to one node's handler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from omnibase_infra._core import EnumNodeKind
+from omnibase_infra.dispatch.protocols import ProtocolMessageHandler
+
+__all__ = ["DispatchRoute"]
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchRoute:
+    """A route from a node's contract (``handler_routing`` plus ``event_bus``).
+
+    ``payload_type`` None means every payload type on the topic; ``input_model`` None passes
+    the payload through as plain JSON.
+    """
+
+    node_name: str
+    archetype: EnumNodeKind
+    topic: str
+    handler: ProtocolMessageHandler
+    payload_type: str | None = None
+    input_model: type[BaseModel] | None = None
+    publish_topics: frozenset[str] = field(default_factory=frozenset)
