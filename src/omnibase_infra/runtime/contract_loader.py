@@ -1,0 +1,302 @@
+"""Finds node contracts and validates them with core's contract models, all or nothing.
+
+A contract is found through the ``onex.nodes`` entry point group (each entry names a package
+whose directory is scanned, located without importing it) and through configured directories.
+Each ``contract.yaml`` is read with the strict safe loader, its ``node_type`` chooses core's
+``ModelContract{Effect,Compute,Reducer,Orchestrator}``, and the runtime's own rules follow:
+topic grammar, which archetype may subscribe to and publish on which kind of topic, and handler
+modules inside the import allowlist. Every error names the file, the field and the reason;
+``load_contracts`` reports all of them and returns nothing when any contract is bad.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from pydantic import JsonValue, ValidationError
+
+from omnibase_infra._core import (
+    EnumNodeKind,
+    ModelContractBase,
+    ModelContractCompute,
+    ModelContractEffect,
+    ModelContractOrchestrator,
+    ModelContractReducer,
+    ModelOnexError,
+)
+from omnibase_infra.enums import EnumTopicKind
+from omnibase_infra.errors import ProtocolConfigurationError
+from omnibase_infra.event_bus.codec import describe_validation_error
+from omnibase_infra.event_bus.topics import parse_topic
+from omnibase_infra.runtime.model_contract_route import ModelContractRoute
+from omnibase_infra.runtime.model_node_contract import ModelNodeContract
+from omnibase_infra.runtime.plugin_loader import check_module_allowed
+from omnibase_infra.runtime.safe_yaml import load_yaml_mapping
+
+__all__ = [
+    "CONTRACT_FILE_NAME",
+    "ENTRY_POINT_GROUP",
+    "ContractLoadError",
+    "discover_contract_files",
+    "load_contract",
+    "load_contracts",
+]
+
+CONTRACT_FILE_NAME = "contract.yaml"
+ENTRY_POINT_GROUP = "onex.nodes"
+
+_ARCHETYPES: dict[str, EnumNodeKind] = {
+    "EFFECT_GENERIC": EnumNodeKind.EFFECT,
+    "COMPUTE_GENERIC": EnumNodeKind.COMPUTE,
+    "REDUCER_GENERIC": EnumNodeKind.REDUCER,
+    "ORCHESTRATOR_GENERIC": EnumNodeKind.ORCHESTRATOR,
+}
+_CORE_MODELS: dict[EnumNodeKind, type[ModelContractBase]] = {
+    EnumNodeKind.EFFECT: ModelContractEffect,
+    EnumNodeKind.COMPUTE: ModelContractCompute,
+    EnumNodeKind.REDUCER: ModelContractReducer,
+    EnumNodeKind.ORCHESTRATOR: ModelContractOrchestrator,
+}
+# The architecture's rules, by topic kind: only orchestrators publish events and commands,
+# reducers only emit intents, effects and computes publish nothing.
+_MAY_SUBSCRIBE: dict[EnumNodeKind, frozenset[EnumTopicKind]] = {
+    EnumNodeKind.ORCHESTRATOR: frozenset({EnumTopicKind.EVT, EnumTopicKind.CMD}),
+    EnumNodeKind.REDUCER: frozenset({EnumTopicKind.EVT, EnumTopicKind.CMD}),
+    EnumNodeKind.EFFECT: frozenset({EnumTopicKind.INTENT, EnumTopicKind.CMD}),
+    EnumNodeKind.COMPUTE: frozenset({EnumTopicKind.CMD, EnumTopicKind.EVT}),
+}
+_MAY_PUBLISH: dict[EnumNodeKind, frozenset[EnumTopicKind]] = {
+    EnumNodeKind.ORCHESTRATOR: frozenset({EnumTopicKind.EVT, EnumTopicKind.CMD}),
+    EnumNodeKind.REDUCER: frozenset({EnumTopicKind.INTENT}),
+    EnumNodeKind.EFFECT: frozenset(),
+    EnumNodeKind.COMPUTE: frozenset(),
+}
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ContractLoadError(ProtocolConfigurationError):
+    """One or more contracts are invalid; ``errors`` holds each file/field/reason."""
+
+    def __init__(self, errors: Sequence[ProtocolConfigurationError]) -> None:
+        lines = [str(error.message) for error in errors]
+        super().__init__(
+            f"{len(errors)} contract error(s):\n  " + "\n  ".join(lines),
+            file=errors[0].file if len(errors) == 1 else None,
+            field=errors[0].field if len(errors) == 1 else None,
+        )
+        self.errors = list(errors)
+
+
+def discover_contract_files(
+    directories: Iterable[Path], *, allowlist: Sequence[str], use_entry_points: bool = True
+) -> list[Path]:
+    """Every ``contract.yaml`` under the configured directories and entry-point packages.
+
+    Entry-point packages are located with ``find_spec`` (no import, so no code runs) and must be
+    inside the allowlist. A file reached through a symlink that leaves its root is refused.
+    """
+    roots = [Path(d) for d in directories]
+    if use_entry_points:
+        roots.extend(_entry_point_roots(allowlist))
+    found: dict[Path, None] = {}
+    for root in roots:
+        resolved_root = root.resolve()
+        if not resolved_root.is_dir():
+            raise ProtocolConfigurationError(
+                "contract directory does not exist", file=str(root), field="contract_dirs"
+            )
+        for path in sorted(resolved_root.rglob(CONTRACT_FILE_NAME)):
+            real = path.resolve()
+            if not real.is_relative_to(resolved_root):
+                raise ProtocolConfigurationError(
+                    f"resolves outside its contract directory {resolved_root} "
+                    "(path traversal through a symlink)",
+                    file=str(path),
+                )
+            found[real] = None
+    return list(found)
+
+
+def _entry_point_roots(allowlist: Sequence[str]) -> list[Path]:
+    roots: list[Path] = []
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        check_module_allowed(entry.value, allowlist, where=f"entry point {entry.name}")
+        spec = importlib.util.find_spec(entry.value)
+        locations = spec.submodule_search_locations if spec else None
+        if not locations:
+            raise ProtocolConfigurationError(
+                f"entry point {entry.name} = {entry.value} is not a package with contracts",
+                field=ENTRY_POINT_GROUP,
+            )
+        roots.extend(Path(location) for location in locations)
+    return roots
+
+
+def load_contracts(paths: Iterable[Path], *, allowlist: Sequence[str]) -> list[ModelNodeContract]:
+    """Load every contract or none: raises ``ContractLoadError`` listing every problem."""
+    contracts: list[ModelNodeContract] = []
+    errors: list[ProtocolConfigurationError] = []
+    names: dict[str, Path] = {}
+    for path in paths:
+        try:
+            contract = load_contract(path, allowlist=allowlist)
+        except ProtocolConfigurationError as exc:
+            errors.append(exc)
+            continue
+        if contract.name in names:
+            errors.append(
+                ProtocolConfigurationError(
+                    f"node name {contract.name!r} is already declared by {names[contract.name]}",
+                    file=str(path),
+                    field="name",
+                )
+            )
+            continue
+        names[contract.name] = path
+        contracts.append(contract)
+    if errors:
+        raise ContractLoadError(errors)
+    return contracts
+
+
+def load_contract(path: Path, *, allowlist: Sequence[str]) -> ModelNodeContract:
+    """Load and validate one contract file (see module docstring for the rules)."""
+    file = str(path)
+    data = load_yaml_mapping(path)
+    archetype = _archetype(data, file)
+    definition = _validate_core(_CORE_MODELS[archetype], data, file)
+    subscribe, publish = _topics(data, archetype, file)
+    routes = _routes(data, subscribe, allowlist, file)
+    version = data.get("node_version") or data.get("contract_version")
+    return ModelNodeContract(
+        path=path,
+        name=str(data["name"]),
+        archetype=archetype,
+        version=_semver_text(version),
+        description=str(data.get("description", "")),
+        subscribe_topics=subscribe,
+        publish_topics=publish,
+        routes=routes,
+        definition=definition,
+    )
+
+
+def _archetype(data: dict[str, JsonValue], file: str) -> EnumNodeKind:
+    node_type = data.get("node_type")
+    archetype = _ARCHETYPES.get(str(node_type).upper()) if node_type is not None else None
+    if archetype is None:
+        raise ProtocolConfigurationError(
+            f"unknown archetype {node_type!r}; expected one of {', '.join(_ARCHETYPES)}",
+            file=file,
+            field="node_type",
+        )
+    return archetype
+
+
+def _validate_core(
+    model: type[ModelContractBase], data: dict[str, JsonValue], file: str
+) -> ModelContractBase:
+    """Validate with core's contract model, turning its errors into file/field/reason."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_input=False, include_url=False)[0]
+        field = ".".join(str(part) for part in first["loc"]) or None
+        raise ProtocolConfigurationError(
+            describe_validation_error(exc), file=file, field=field
+        ) from None
+    except ModelOnexError as exc:  # core's own validators raise these
+        raise ProtocolConfigurationError(str(exc.message), file=file) from None
+
+
+def _topics(
+    data: dict[str, JsonValue], archetype: EnumNodeKind, file: str
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    section = data.get("event_bus")
+    if not isinstance(section, dict):
+        return (), ()
+    result: list[tuple[str, ...]] = []
+    for key, allowed in (
+        ("subscribe_topics", _MAY_SUBSCRIBE[archetype]),
+        ("publish_topics", _MAY_PUBLISH[archetype]),
+    ):
+        topics = section.get(key) or []
+        assert isinstance(topics, list)  # core's model validated it as list[str]
+        for index, topic in enumerate(topics):
+            field = f"event_bus.{key}.{index}"
+            try:
+                kind = parse_topic(str(topic)).kind
+            except ProtocolConfigurationError as exc:
+                raise ProtocolConfigurationError(exc.reason, file=file, field=field) from None
+            if kind not in allowed:
+                verb = "subscribe to" if key == "subscribe_topics" else "publish on"
+                raise ProtocolConfigurationError(
+                    f"a {archetype.value} node may not {verb} {kind.value} topics ({topic})",
+                    file=file,
+                    field=field,
+                )
+        result.append(tuple(str(t) for t in topics))
+    return result[0], result[1]
+
+
+def _routes(
+    data: dict[str, JsonValue],
+    subscribe: tuple[str, ...],
+    allowlist: Sequence[str],
+    file: str,
+) -> tuple[ModelContractRoute, ...]:
+    section = data.get("handler_routing")
+    if not isinstance(section, dict):
+        return ()
+    entries = section.get("handlers") or []
+    assert isinstance(entries, list)
+    routes: list[ModelContractRoute] = []
+    for index, entry in enumerate(entries):
+        field = f"handler_routing.handlers.{index}"
+        assert isinstance(entry, dict)  # core's model validated the entry shape
+        handler = entry["handler"]
+        assert isinstance(handler, dict)
+        module, name = str(handler["module"]), str(handler["name"])
+        check_module_allowed(module, allowlist, where=f"{file}: {field}.handler.module")
+        if not _IDENTIFIER.match(name):
+            raise ProtocolConfigurationError(
+                f"handler name {name!r} is not a class name", file=file, field=f"{field}.handler"
+            )
+        payload_type, payload_module = None, None
+        event_model = entry.get("event_model")
+        if isinstance(event_model, dict):
+            payload_type, payload_module = str(event_model["name"]), str(event_model["module"])
+            check_module_allowed(payload_module, allowlist, where=f"{file}: {field}.event_model")
+        topic = entry.get("topic")
+        if topic is not None and topic not in subscribe:
+            raise ProtocolConfigurationError(
+                f"routes topic {topic} that event_bus.subscribe_topics does not declare",
+                file=file,
+                field=f"{field}.topic",
+            )
+        operation = entry.get("operation")
+        routes.append(
+            ModelContractRoute(
+                handler_module=module,
+                handler_class=name,
+                payload_type=payload_type,
+                payload_module=payload_module,
+                topic=None if topic is None else str(topic),
+                operation=None if operation is None else str(operation),
+            )
+        )
+    if routes and not subscribe:
+        raise ProtocolConfigurationError(
+            "declares handlers but subscribes to no topic", file=file, field="event_bus"
+        )
+    return tuple(routes)
+
+
+def _semver_text(version: JsonValue) -> str:
+    if isinstance(version, dict):
+        return f"{version.get('major', 0)}.{version.get('minor', 0)}.{version.get('patch', 0)}"
+    return str(version or "0.0.0")

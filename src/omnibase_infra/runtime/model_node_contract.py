@@ -1,0 +1,28 @@
+"""A node contract after loading: core's validated contract plus what the runtime derives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from omnibase_infra._core import EnumNodeKind, ModelContractBase
+from omnibase_infra.runtime.model_contract_route import ModelContractRoute
+
+__all__ = ["ModelNodeContract"]
+
+
+class ModelNodeContract(BaseModel):
+    """Everything the runtime needs from one ``contract.yaml``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    path: Path
+    name: str
+    archetype: EnumNodeKind
+    version: str
+    description: str
+    subscribe_topics: tuple[str, ...] = ()
+    publish_topics: tuple[str, ...] = ()
+    routes: tuple[ModelContractRoute, ...] = ()
+    definition: ModelContractBase

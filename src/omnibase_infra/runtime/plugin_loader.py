@@ -1,0 +1,54 @@
+"""Imports the classes contracts name, and only from modules inside an explicit allowlist.
+
+Imports happen while the runtime starts, from contracts on disk; nothing is ever imported
+because a message asked for it. The allowlist holds module prefixes: ``omnibase_infra`` (this
+package), ``omnibase_core.models`` (core's data models), plus what the runtime config names.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+from collections.abc import Sequence
+
+from omnibase_infra.errors import ProtocolConfigurationError
+
+__all__ = ["DEFAULT_ALLOWLIST", "check_module_allowed", "load_class"]
+
+DEFAULT_ALLOWLIST: tuple[str, ...] = ("omnibase_infra", "omnibase_core.models")
+
+_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def check_module_allowed(module: str, allowlist: Sequence[str], *, where: str) -> None:
+    """Raise unless ``module`` is a plain dotted name equal to or under an allowlisted prefix."""
+    if not _MODULE.match(module):
+        raise ProtocolConfigurationError(
+            f"{module!r} is not a plain module path (no relative, file or path-like names)",
+            field=where,
+        )
+    for prefix in allowlist:
+        prefix = prefix.rstrip(".")
+        if module == prefix or module.startswith(prefix + "."):
+            return
+    raise ProtocolConfigurationError(
+        f"module {module!r} is outside the handler import allowlist ({', '.join(allowlist)}); "
+        "add its package to plugin_allowlist in the runtime config to trust it",
+        field=where,
+    )
+
+
+def load_class(module: str, name: str, allowlist: Sequence[str], *, where: str) -> type:
+    """Import ``module`` (allowlisted) and return its class ``name``."""
+    check_module_allowed(module, allowlist, where=where)
+    try:
+        loaded = importlib.import_module(module)
+    except ImportError as exc:
+        raise ProtocolConfigurationError(
+            f"cannot import {module}: {exc.msg}", field=where
+        ) from None
+    value: object = getattr(loaded, name, None)
+    if not inspect.isclass(value):
+        raise ProtocolConfigurationError(f"{module} has no class {name}", field=where)
+    return value
