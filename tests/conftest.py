@@ -1,0 +1,5 @@
+"""Shared pytest configuration: the real-server fixture modules of ``omnibase_infra.testing``."""
+
+pytest_plugins = [
+    "omnibase_infra.testing.fixtures_openbao",
+]
