@@ -13,7 +13,7 @@ import typer
 __all__ = ["app", "main"]
 
 # One line per command module; a module defines ``register(app: typer.Typer) -> None``.
-_COMMAND_MODULES: tuple[str, ...] = ()
+_COMMAND_MODULES: tuple[str, ...] = ("omnibase_infra.cli.cmd_runtime",)
 
 app = typer.Typer(
     name="onex-infra",

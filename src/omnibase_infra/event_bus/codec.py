@@ -28,6 +28,7 @@ __all__ = [
     "describe_validation_error",
     "encode_envelope",
     "envelope_headers",
+    "first_validation_error",
 ]
 
 JsonEnvelope = ModelEventEnvelope[JsonValue]
@@ -70,3 +71,12 @@ def describe_validation_error(exc: ValidationError, limit: int = 3) -> str:
     if len(errors) > limit:
         parts.append(f"... {len(errors) - limit} more")
     return "; ".join(parts)
+
+
+def first_validation_error(exc: ValidationError) -> tuple[str | None, str]:
+    """The first error's field path and reason (plus how many more), without input values."""
+    errors: list[ErrorDetails] = exc.errors(include_input=False, include_url=False)
+    first = errors[0]
+    field = ".".join(str(part) for part in first["loc"]) or None
+    more = f" (and {len(errors) - 1} more error(s))" if len(errors) > 1 else ""
+    return field, f"{first['msg']}{more}"

@@ -30,8 +30,9 @@ from omnibase_infra._core import (
 )
 from omnibase_infra.enums import EnumTopicKind
 from omnibase_infra.errors import ProtocolConfigurationError
-from omnibase_infra.event_bus.codec import describe_validation_error
+from omnibase_infra.event_bus.codec import first_validation_error
 from omnibase_infra.event_bus.topics import parse_topic
+from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.runtime.model_contract_route import ModelContractRoute
 from omnibase_infra.runtime.model_node_contract import ModelNodeContract
 from omnibase_infra.runtime.plugin_loader import check_module_allowed
@@ -75,6 +76,7 @@ _MAY_PUBLISH: dict[EnumNodeKind, frozenset[EnumTopicKind]] = {
     EnumNodeKind.EFFECT: frozenset(),
     EnumNodeKind.COMPUTE: frozenset(),
 }
+_log = get_logger(__name__)
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -122,9 +124,19 @@ def discover_contract_files(
 
 
 def _entry_point_roots(allowlist: Sequence[str]) -> list[Path]:
+    """Directories of the allowlisted ``onex.nodes`` entry points; others are skipped.
+
+    Any installed distribution can declare entry points (core declares its own tooling
+    nodes), so one outside the allowlist is not an error: it is simply not trusted.
+    """
     roots: list[Path] = []
+    skipped: list[str] = []
     for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        check_module_allowed(entry.value, allowlist, where=f"entry point {entry.name}")
+        try:
+            check_module_allowed(entry.value, allowlist, where=f"entry point {entry.name}")
+        except ProtocolConfigurationError:
+            skipped.append(entry.value)
+            continue
         spec = importlib.util.find_spec(entry.value)
         locations = spec.submodule_search_locations if spec else None
         if not locations:
@@ -133,6 +145,12 @@ def _entry_point_roots(allowlist: Sequence[str]) -> list[Path]:
                 field=ENTRY_POINT_GROUP,
             )
         roots.extend(Path(location) for location in locations)
+    if skipped:
+        _log.info(
+            "entry points outside the plugin allowlist were not loaded",
+            count=len(skipped),
+            first=skipped[0],
+        )
     return roots
 
 
@@ -204,11 +222,8 @@ def _validate_core(
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors(include_input=False, include_url=False)[0]
-        field = ".".join(str(part) for part in first["loc"]) or None
-        raise ProtocolConfigurationError(
-            describe_validation_error(exc), file=file, field=field
-        ) from None
+        field, reason = first_validation_error(exc)
+        raise ProtocolConfigurationError(reason, file=file, field=field) from None
     except ModelOnexError as exc:  # core's own validators raise these
         raise ProtocolConfigurationError(str(exc.message), file=file) from None
 

@@ -1,0 +1,144 @@
+"""``onex-infra run``, ``validate`` and ``contracts list``."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from pydantic import JsonValue
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from omnibase_infra.runtime.config import ModelRuntimeConfig
+
+__all__ = ["register"]
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Runtime config YAML (default: $ONEX_CONFIG, else none)."),
+]
+ContractsOption = Annotated[
+    list[Path] | None,
+    typer.Option("--contracts", help="Extra directory of node contracts (repeatable)."),
+]
+
+
+def _load_config(
+    config: Path | None, contracts: list[Path] | None, **overrides: JsonValue
+) -> ModelRuntimeConfig:
+    from omnibase_infra.runtime.config import load_runtime_config
+
+    extra: dict[str, JsonValue] = {k: v for k, v in overrides.items() if v is not None}
+    if contracts:
+        extra["contract_dirs"] = [str(p) for p in contracts]
+    return load_runtime_config(config, **extra)
+
+
+def run(
+    config: ConfigOption = None,
+    contracts: ContractsOption = None,
+    http_port: Annotated[int | None, typer.Option(help="Hub port (0 = any free port).")] = None,
+    log_format: Annotated[str | None, typer.Option(help="json or console.")] = None,
+) -> None:
+    """Run the runtime host (local profile by default) until SIGTERM or Ctrl-C."""
+    from omnibase_infra.errors import ProtocolConfigurationError
+    from omnibase_infra.runtime.host import RuntimeHostProcess
+
+    try:
+        loaded = _load_config(
+            config,
+            contracts,
+            http={"port": http_port} if http_port is not None else None,
+            log_format=log_format,
+        )
+        code = asyncio.run(RuntimeHostProcess(loaded).serve())
+    except ProtocolConfigurationError as exc:
+        Console(stderr=True).print(f"[red]configuration error:[/red] {exc.message}")
+        raise typer.Exit(2) from None
+    raise typer.Exit(code)
+
+
+def validate(
+    config: ConfigOption = None,
+    contracts: ContractsOption = None,
+) -> None:
+    """Validate every contract and check node packages (naming, no Any); exit 1 on problems."""
+    from omnibase_infra.runtime.architecture_checks import check_python_files
+    from omnibase_infra.runtime.contract_loader import (
+        ContractLoadError,
+        discover_contract_files,
+        load_contracts,
+    )
+    from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST
+
+    console = Console()
+    loaded = _load_config(config, contracts)
+    allowlist = (*DEFAULT_ALLOWLIST, *loaded.plugin_allowlist)
+    table = Table(title="Problems", show_lines=False)
+    for column in ("file", "field / line", "rule", "reason"):
+        table.add_column(column, overflow="fold")
+    files = discover_contract_files(
+        loaded.contract_dirs, allowlist=allowlist, use_entry_points=loaded.use_entry_points
+    )
+    problems = 0
+    try:
+        found = load_contracts(files, allowlist=allowlist)
+    except ContractLoadError as exc:
+        for error in exc.errors:
+            table.add_row(error.file or "", error.field or "", "contract", error.reason)
+        problems += len(exc.errors)
+        found = []
+    python_files = sorted({p for c in found for p in c.path.parent.rglob("*.py")})
+    for violation in check_python_files(python_files):
+        table.add_row(violation.file, str(violation.line), violation.rule, violation.message)
+        problems += 1
+    if problems:
+        console.print(table)
+        console.print(f"[red]{problems} problem(s)[/red] in {len(files)} contract(s)")
+        raise typer.Exit(1)
+    console.print(
+        f"[green]ok[/green]: {len(found)} contract(s), {len(python_files)} Python file(s) checked"
+    )
+
+
+def contracts_list(
+    config: ConfigOption = None,
+    contracts: ContractsOption = None,
+) -> None:
+    """List the node contracts the runtime would load, with their topics and handlers."""
+    from omnibase_infra.runtime.contract_loader import (
+        discover_contract_files,
+        load_contracts,
+    )
+    from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST
+
+    loaded = _load_config(config, contracts)
+    allowlist = (*DEFAULT_ALLOWLIST, *loaded.plugin_allowlist)
+    files = discover_contract_files(
+        loaded.contract_dirs, allowlist=allowlist, use_entry_points=loaded.use_entry_points
+    )
+    table = Table(title=f"{len(files)} node contract(s)")
+    for column in ("node", "archetype", "version", "subscribes", "publishes", "handlers"):
+        table.add_column(column, overflow="fold")
+    for contract in load_contracts(files, allowlist=allowlist):
+        table.add_row(
+            contract.name,
+            contract.archetype.value,
+            contract.version,
+            "\n".join(contract.subscribe_topics),
+            "\n".join(contract.publish_topics),
+            "\n".join(f"{r.payload_type or '*'} -> {r.handler_class}" for r in contract.routes),
+        )
+    Console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the runtime commands to ``app``."""
+    app.command("run")(run)
+    app.command("validate")(validate)
+    contracts_app = typer.Typer(help="Inspect node contracts.", no_args_is_help=True)
+    contracts_app.command("list")(contracts_list)
+    app.add_typer(contracts_app, name="contracts")

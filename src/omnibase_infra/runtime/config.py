@@ -1,0 +1,175 @@
+"""Runtime configuration: one YAML file plus ``ONEX_*`` environment variables.
+
+Precedence, highest first: constructor arguments, ``ONEX_*`` variables (nested with ``__``,
+e.g. ``ONEX_HTTP__PORT=9000``), the YAML file (``--config`` or ``ONEX_CONFIG``), defaults.
+Defaults are the ``local`` profile: in-memory bus, embedded PostgreSQL, local discovery and
+secrets, everything bound to 127.0.0.1. Secrets are references (``env://NAME``,
+``file:///path``, ``vault://mount/path#key``) resolved at start, never literals in files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from omnibase_infra.errors import ProtocolConfigurationError
+from omnibase_infra.event_bus.codec import first_validation_error
+from omnibase_infra.runtime.safe_yaml import load_yaml_mapping
+
+__all__ = [
+    "ModelEventBusSettings",
+    "ModelHttpSettings",
+    "ModelPostgresRuntimeSettings",
+    "ModelRuntimeConfig",
+    "load_runtime_config",
+]
+
+CONFIG_ENV_VAR = "ONEX_CONFIG"
+
+
+class ModelHttpSettings(BaseModel):
+    """The hub's HTTP server (health, readiness, metrics, registry)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8085, ge=0, le=65535, description="0 picks a free port")
+    enabled: bool = True
+
+
+class ModelEventBusSettings(BaseModel):
+    """Which bus carries the messages, and the in-memory bus's bounds."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["inmemory", "kafka"] = "inmemory"
+    partitions: int = Field(default=4, ge=1, le=1024)
+    capacity: int = Field(default=1024, ge=1, description="max lag per group and partition")
+    retention: int = Field(default=10_000, ge=0)
+    max_message_bytes: int = Field(default=1024 * 1024, ge=1024)
+    auto_offset_reset: Literal["earliest", "latest"] = "earliest"
+
+
+class ModelPostgresRuntimeSettings(BaseModel):
+    """PostgreSQL for the runtime's stores: embedded (local), external (a DSN), or none."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mode: Literal["embedded", "external", "disabled"] = "embedded"
+    dsn: str | None = Field(
+        default=None, description="secret reference to the DSN (env://, file://, vault://)"
+    )
+    data_dir: Path | None = Field(
+        default=None, description="embedded mode: data directory (default: user data dir)"
+    )
+    pool_min_size: int = Field(default=1, ge=0)
+    pool_max_size: int = Field(default=10, ge=1)
+
+    @model_validator(mode="after")
+    def _dsn_for_external(self) -> ModelPostgresRuntimeSettings:
+        if self.mode == "external" and not self.dsn:
+            raise ValueError("postgres.mode 'external' needs postgres.dsn (a secret reference)")
+        if (
+            self.dsn is not None
+            and "://" in self.dsn
+            and not self.dsn.startswith(("env://", "file://", "vault://"))
+        ):
+            raise ValueError(
+                "postgres.dsn must be a secret reference (env://NAME, file:///path, "
+                "vault://mount/path#key), not a literal DSN"
+            )
+        return self
+
+
+class ModelRuntimeConfig(BaseSettings):
+    """Everything the runtime host reads at start."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ONEX_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    profile: Literal["local", "production"] = "local"
+    environment: str = Field(default="local", pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    service: str = Field(default="omnibase-infra", pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    contract_dirs: list[Path] = Field(default_factory=list)
+    use_entry_points: bool = True
+    plugin_allowlist: list[str] = Field(default_factory=list)
+    http: ModelHttpSettings = Field(default_factory=ModelHttpSettings)
+    event_bus: ModelEventBusSettings = Field(default_factory=ModelEventBusSettings)
+    postgres: ModelPostgresRuntimeSettings = Field(default_factory=ModelPostgresRuntimeSettings)
+    shutdown_grace_seconds: float = Field(default=10.0, gt=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+
+    @model_validator(mode="after")
+    def _production_needs_real_infrastructure(self) -> ModelRuntimeConfig:
+        if self.profile == "production":
+            if self.event_bus.kind != "kafka":
+                raise ValueError("profile 'production' needs event_bus.kind: kafka")
+            if self.postgres.mode == "embedded":
+                raise ValueError("profile 'production' needs postgres.mode: external (a DSN)")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then ``ONEX_*`` variables; the YAML file arrives as init arguments."""
+        return init_settings, env_settings
+
+
+def load_runtime_config(path: Path | None = None, **overrides: JsonValue) -> ModelRuntimeConfig:
+    """Load the config: YAML file (``path`` or ``$ONEX_CONFIG``), env, then ``overrides``.
+
+    Raises ``ProtocolConfigurationError`` naming the file, the field and the reason.
+    """
+    source = path or (Path(os.environ[CONFIG_ENV_VAR]) if os.environ.get(CONFIG_ENV_VAR) else None)
+    data: dict[str, JsonValue] = load_yaml_mapping(source) if source is not None else {}
+    file = str(source) if source is not None else "<environment>"
+    try:
+        return _with_sources(file_data=data, overrides=dict(overrides))()
+    except ValidationError as exc:
+        field, reason = first_validation_error(exc)
+        raise ProtocolConfigurationError(reason, file=file, field=field) from None
+
+
+def _with_sources(
+    *, file_data: dict[str, JsonValue], overrides: dict[str, JsonValue]
+) -> type[ModelRuntimeConfig]:
+    """A config class reading overrides, then ``ONEX_*`` variables, then the file's mapping."""
+
+    class _FileBackedConfig(ModelRuntimeConfig):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (
+                InitSettingsSource(settings_cls, overrides),
+                env_settings,
+                InitSettingsSource(settings_cls, file_data),
+            )
+
+    _FileBackedConfig.__name__ = ModelRuntimeConfig.__name__
+    return _FileBackedConfig

@@ -1,0 +1,259 @@
+"""RuntimeHostProcess: the process that runs ONEX nodes against real infrastructure.
+
+Start: configure logging, build the bus and the dispatch engine, register the infrastructure
+services in core's container, discover and validate every contract (all or nothing), import
+the handlers they name (allowlist only), start the handlers and components, subscribe, serve
+``/health``, ``/ready`` and ``/metrics``. Stop (SIGTERM/SIGINT): refuse new work, drain what the
+bus already accepted within the grace period, leave the consumer groups once in-flight
+messages finish (offsets committed), close handlers, stop serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from fastapi import APIRouter
+
+from omnibase_infra._core import ModelONEXContainer
+from omnibase_infra.dispatch.engine import MessageDispatchEngine
+from omnibase_infra.dispatch.protocols import ProtocolFailurePolicy
+from omnibase_infra.errors import ProtocolConfigurationError
+from omnibase_infra.event_bus.base import EventBusBase
+from omnibase_infra.event_bus.inmemory import EventBusInmemory
+from omnibase_infra.handlers.protocol_infra_handler import ProtocolInfraHandler
+from omnibase_infra.models.model_health_check_result import ModelHealthCheckResult
+from omnibase_infra.models.model_readiness_report import ModelReadinessReport
+from omnibase_infra.observability.logging import configure_logging, get_logger
+from omnibase_infra.runtime.config import ModelRuntimeConfig
+from omnibase_infra.runtime.container_wiring import wire_infrastructure_services
+from omnibase_infra.runtime.contract_loader import discover_contract_files, load_contracts
+from omnibase_infra.runtime.http_hub import create_hub_app
+from omnibase_infra.runtime.http_server import HubServer
+from omnibase_infra.runtime.model_node_contract import ModelNodeContract
+from omnibase_infra.runtime.node_wiring import build_routes
+from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST
+
+__all__ = ["ProtocolRuntimeComponent", "RuntimeHostProcess"]
+
+_log = get_logger(__name__)
+
+
+class ProtocolRuntimeComponent(Protocol):
+    """Something the host starts after wiring and stops before closing handlers."""
+
+    @property
+    def name(self) -> str:
+        """Name in logs and readiness reports."""
+        ...
+
+    async def start(self, host: RuntimeHostProcess) -> None:
+        """Start (may register services, publish, spawn bounded background tasks)."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop background work; safe to call when not started."""
+        ...
+
+
+class RuntimeHostProcess:
+    """Owns the bus, the engine, the container, the handlers and the HTTP hub (see module)."""
+
+    def __init__(
+        self,
+        config: ModelRuntimeConfig,
+        *,
+        bus: EventBusBase | None = None,
+        handlers: Sequence[ProtocolInfraHandler] = (),
+        services: Mapping[type[object], object] | None = None,
+        components: Sequence[ProtocolRuntimeComponent] = (),
+        routers: Sequence[APIRouter] = (),
+        failure_policy: ProtocolFailurePolicy | None = None,
+    ) -> None:
+        self.config = config
+        self.bus = bus or self._default_bus(config)
+        self.engine = MessageDispatchEngine(
+            self.bus,
+            failure_policy=failure_policy,
+            max_message_bytes=config.event_bus.max_message_bytes,
+            environment=config.environment,
+            service=config.service,
+            auto_offset_reset=config.event_bus.auto_offset_reset,
+        )
+        self.container = ModelONEXContainer()
+        self.handlers = list(handlers)
+        self.components = list(components)
+        self._services = dict(services or {})
+        self._routers = list(routers)
+        self.contracts: list[ModelNodeContract] = []
+        self._http: HubServer | None = None
+        self._started = False
+        self._stopping = False
+        self._stop_requested = asyncio.Event()
+        self.started_at = 0.0
+
+    @staticmethod
+    def _default_bus(config: ModelRuntimeConfig) -> EventBusBase:
+        if config.event_bus.kind == "inmemory":
+            return EventBusInmemory(
+                partitions=config.event_bus.partitions,
+                capacity=config.event_bus.capacity,
+                retention=config.event_bus.retention,
+                environment=config.environment,
+            )
+        raise ProtocolConfigurationError(
+            "event_bus.kind 'kafka' is not wired into the runtime yet", field="event_bus.kind"
+        )
+
+    @property
+    def allowlist(self) -> tuple[str, ...]:
+        """Module prefixes handler imports may come from."""
+        return (*DEFAULT_ALLOWLIST, *self.config.plugin_allowlist)
+
+    @property
+    def http_port(self) -> int | None:
+        """The hub's bound port once serving."""
+        return self._http.port if self._http else None
+
+    def add_router(self, router: APIRouter) -> None:
+        """Mount an extra router on the hub (before ``start``)."""
+        self._routers.append(router)
+
+    # -- start --------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bring everything up; on any failure, tear down what started and re-raise."""
+        configure_logging(self.config.log_level, self.config.log_format)
+        self.started_at = time.monotonic()
+        try:
+            await self._start()
+        except BaseException:
+            await self._teardown()
+            raise
+        self._started = True
+        _log.info(
+            "runtime ready",
+            profile=self.config.profile,
+            nodes=len(self.contracts),
+            routes=len(self.engine.routes),
+            http_port=self.http_port,
+            seconds=round(time.monotonic() - self.started_at, 3),
+        )
+
+    async def _start(self) -> None:
+        self.contracts = await asyncio.to_thread(self._load_contracts)
+        await self.bus.start()
+        for handler in self.handlers:
+            await handler.start()
+        services: dict[type[object], object] = {
+            EventBusBase: self.bus,
+            MessageDispatchEngine: self.engine,
+            RuntimeHostProcess: self,
+        }
+        for handler in self.handlers:
+            services[type(handler)] = handler
+        services.update(self._services)
+        await wire_infrastructure_services(self.container, services)
+        for route in build_routes(self.contracts, self.container, self.allowlist):
+            self.engine.add_route(route)
+        for component in self.components:
+            await component.start(self)
+        await self.engine.start()
+        if self.config.http.enabled:
+            self._http = HubServer(
+                create_hub_app(self.readiness, self._routers),
+                self.config.http.host,
+                self.config.http.port,
+            )
+            await self._http.start()
+
+    def _load_contracts(self) -> list[ModelNodeContract]:
+        files = discover_contract_files(
+            self.config.contract_dirs,
+            allowlist=self.allowlist,
+            use_entry_points=self.config.use_entry_points,
+        )
+        return load_contracts(files, allowlist=self.allowlist)
+
+    # -- health -------------------------------------------------------------------------------
+
+    async def readiness(self) -> ModelReadinessReport:
+        """Run every ping (bus and handlers) concurrently; ready when all pass and started."""
+        results = await asyncio.gather(self._bus_check(), *(h.ping() for h in self.handlers))
+        ready = self._started and not self._stopping and all(r.healthy for r in results)
+        status = "stopping" if self._stopping else ("ready" if ready else "not ready")
+        return ModelReadinessReport(ready=ready, status=status, checks=tuple(results))
+
+    async def _bus_check(self) -> ModelHealthCheckResult:
+        started = time.perf_counter()
+        try:
+            health = await self.bus.health_check()
+        except Exception as exc:
+            return ModelHealthCheckResult.failed("event_bus", exc)
+        return ModelHealthCheckResult(
+            name="event_bus",
+            healthy=bool(health.get("healthy")),
+            latency_ms=(time.perf_counter() - started) * 1000,
+            detail=health.get("error"),
+        )
+
+    # -- stop ---------------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Ask ``serve`` to shut down (what SIGTERM and SIGINT do)."""
+        self._stop_requested.set()
+
+    async def serve(self) -> int:
+        """Start, run until SIGTERM/SIGINT, stop gracefully; returns the exit code."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+        try:
+            await self.start()
+            await self._stop_requested.wait()
+            drained = await self.stop()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+        return 0 if drained else 1
+
+    async def stop(self) -> bool:
+        """Drain and stop within the grace period; True when nothing accepted was left."""
+        if self._stopping:
+            return True
+        self._stopping = True
+        grace = self.config.shutdown_grace_seconds
+        drained = True
+        try:
+            async with asyncio.timeout(grace):
+                if isinstance(self.bus, EventBusInmemory):
+                    # In-memory messages exist nowhere else: process all accepted ones first.
+                    await self.bus.wait_idle()
+                await self.engine.stop()
+        except TimeoutError:
+            drained = False
+            pending = (await self.bus.health_check()).get("pending_messages", 0)
+            _log.error("grace period over before draining", grace_seconds=grace, pending=pending)
+        await self._teardown()
+        _log.info("runtime stopped", drained=drained)
+        return drained
+
+    async def _teardown(self) -> None:
+        """Stop whatever started, in reverse order, never raising."""
+        for step in (
+            *(component.stop for component in reversed(self.components)),
+            self.engine.stop,
+            self.bus.close,
+            *(handler.close for handler in reversed(self.handlers)),
+        ):
+            try:
+                await step()
+            except Exception as exc:
+                _log.warning("error while stopping", step=repr(step), error=str(exc))
+        if self._http is not None:
+            await self._http.stop()
+            self._http = None
+        self._started = False

@@ -1,0 +1,73 @@
+"""Serves an ASGI app with uvicorn inside the runtime's event loop, signals left to the host."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Iterator
+
+import uvicorn
+from fastapi import FastAPI
+
+from omnibase_infra.enums import EnumInfraTransportType
+from omnibase_infra.errors import InfraConnectionError, ModelInfraErrorContext
+
+__all__ = ["HubServer"]
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its own signal handlers: the runtime host owns SIGTERM/SIGINT."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class HubServer:
+    """Binds first (so the port is known and a clash fails fast), then serves in a task."""
+
+    def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 8085) -> None:
+        self._app = app
+        self._host = host
+        self._port = port
+        self._server: _EmbeddedServer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.port = port
+
+    async def start(self) -> int:
+        """Start serving; returns the bound port (useful when configured with 0)."""
+        sock = socket.socket(socket.AF_INET6 if ":" in self._host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self._host, self._port))
+        except OSError as exc:
+            sock.close()
+            raise InfraConnectionError(
+                f"cannot bind the hub to {self._host}:{self._port}: {exc.strerror}",
+                context=ModelInfraErrorContext(
+                    transport_type=EnumInfraTransportType.HTTP,
+                    operation="bind",
+                    target_name=f"{self._host}:{self._port}",
+                ),
+                retriable=False,
+            ) from exc
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self._app, log_level="warning", access_log=False, lifespan="off", server_header=False
+        )
+        self._server = _EmbeddedServer(config)
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="hub-http")
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()  # re-raise the startup failure
+            await asyncio.sleep(0.005)
+        return self.port
+
+    async def stop(self) -> None:
+        """Stop accepting connections and finish open requests."""
+        if self._server is None or self._task is None:
+            return
+        self._server.should_exit = True
+        await self._task
+        self._server = None

@@ -1,0 +1,88 @@
+"""Turns loaded contracts into dispatch routes: handler classes imported, instantiated, typed.
+
+Every import happens here, at start, from contracts on disk, inside the allowlist. A handler
+class takes the container (``Handler(container)``) and resolves what it needs from it by
+Protocol once, in ``__init__`` (resolution is slow; the hot path never resolves).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+
+from pydantic import BaseModel
+
+from omnibase_infra._core import ModelONEXContainer
+from omnibase_infra.dispatch.protocols import ProtocolMessageHandler
+from omnibase_infra.dispatch.route import DispatchRoute
+from omnibase_infra.errors import ProtocolConfigurationError
+from omnibase_infra.runtime.model_contract_route import ModelContractRoute
+from omnibase_infra.runtime.model_node_contract import ModelNodeContract
+from omnibase_infra.runtime.plugin_loader import load_class
+
+__all__ = ["build_routes"]
+
+
+def build_routes(
+    contracts: Sequence[ModelNodeContract],
+    container: ModelONEXContainer,
+    allowlist: Sequence[str],
+) -> list[DispatchRoute]:
+    """Routes for every contract; raises ``ProtocolConfigurationError`` naming file and field."""
+    routes: list[DispatchRoute] = []
+    for contract in contracts:
+        handlers: dict[tuple[str, str], ProtocolMessageHandler] = {}
+        for index, entry in enumerate(contract.routes):
+            where = f"{contract.path}: handler_routing.handlers.{index}"
+            key = (entry.handler_module, entry.handler_class)
+            if key not in handlers:
+                handlers[key] = _instantiate(entry, container, allowlist, where)
+            input_model = _input_model(entry, allowlist, where)
+            for topic in (entry.topic,) if entry.topic else contract.subscribe_topics:
+                routes.append(
+                    DispatchRoute(
+                        node_name=contract.name,
+                        archetype=contract.archetype,
+                        topic=topic,
+                        handler=handlers[key],
+                        payload_type=entry.payload_type,
+                        input_model=input_model,
+                        publish_topics=frozenset(contract.publish_topics),
+                    )
+                )
+    return routes
+
+
+def _instantiate(
+    entry: ModelContractRoute,
+    container: ModelONEXContainer,
+    allowlist: Sequence[str],
+    where: str,
+) -> ProtocolMessageHandler:
+    cls = load_class(entry.handler_module, entry.handler_class, allowlist, where=where)
+    handle = getattr(cls, "handle", None)
+    if handle is None or not inspect.iscoroutinefunction(handle):
+        raise ProtocolConfigurationError(
+            f"{entry.handler_module}.{entry.handler_class} has no `async def handle(context)`",
+            field=where,
+        )
+    try:
+        instance: ProtocolMessageHandler = cls(container)
+    except TypeError as exc:
+        raise ProtocolConfigurationError(
+            f"{entry.handler_class}(container) failed: {exc}", field=where
+        ) from exc
+    return instance
+
+
+def _input_model(
+    entry: ModelContractRoute, allowlist: Sequence[str], where: str
+) -> type[BaseModel] | None:
+    if entry.payload_module is None or entry.payload_type is None:
+        return None
+    cls = load_class(entry.payload_module, entry.payload_type, allowlist, where=where)
+    if not issubclass(cls, BaseModel):
+        raise ProtocolConfigurationError(
+            f"event_model {entry.payload_type} is not a pydantic model", field=where
+        )
+    return cls
