@@ -1,0 +1,116 @@
+"""``AsyncCircuitBreaker``: a standalone breaker (the mixin plus a ``call`` wrapper).
+
+Share one instance between everything that talks to the same dependency: the breaker is about
+the dependency's health, not about one caller.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterable
+
+from omnibase_infra._core import EnumCircuitBreakerState, ModelCircuitBreakerSubcontract
+from omnibase_infra.correlation import current_correlation_id
+from omnibase_infra.enums import EnumInfraTransportType
+from omnibase_infra.resilience.circuit_breaker import (
+    CLOSED,
+    Clock,
+    MixinAsyncCircuitBreaker,
+    TransitionHook,
+)
+from omnibase_infra.resilience.classify import is_dependency_failure
+
+__all__ = ["AsyncCircuitBreaker"]
+
+
+class AsyncCircuitBreaker(MixinAsyncCircuitBreaker):
+    """A circuit breaker around one dependency; ``await breaker.call(fn, *args)``."""
+
+    def __init__(
+        self,
+        service_name: str,
+        transport_type: EnumInfraTransportType,
+        *,
+        threshold: int = 5,
+        reset_timeout: float = 60.0,
+        success_threshold: int = 1,
+        half_open_max_calls: int | None = None,
+        ignore_exceptions: Iterable[str] = (),
+        operation: str = "call",
+        clock: Clock = time.monotonic,
+        on_transition: TransitionHook | None = None,
+    ) -> None:
+        self._init_circuit_breaker(
+            threshold,
+            reset_timeout,
+            service_name,
+            transport_type,
+            success_threshold=success_threshold,
+            half_open_max_calls=half_open_max_calls,
+            clock=clock,
+            on_transition=on_transition,
+        )
+        self.operation = operation
+        self._ignored = frozenset(ignore_exceptions)
+
+    @classmethod
+    def from_subcontract(
+        cls,
+        subcontract: ModelCircuitBreakerSubcontract,
+        service_name: str,
+        transport_type: EnumInfraTransportType,
+        *,
+        operation: str = "call",
+        clock: Clock = time.monotonic,
+        on_transition: TransitionHook | None = None,
+    ) -> AsyncCircuitBreaker:
+        """The breaker core's circuit-breaker subcontract declares."""
+        return cls(
+            service_name,
+            transport_type,
+            threshold=subcontract.failure_threshold,
+            reset_timeout=float(subcontract.timeout_seconds),
+            success_threshold=subcontract.success_threshold,
+            half_open_max_calls=subcontract.half_open_max_calls,
+            ignore_exceptions=subcontract.ignore_exceptions,
+            operation=operation,
+            clock=clock,
+            on_transition=on_transition,
+        )
+
+    @property
+    def service_name(self) -> str:
+        """The dependency this breaker guards."""
+        return self._cb_service_name
+
+    @property
+    def state(self) -> EnumCircuitBreakerState:
+        """The current state (CLOSED, OPEN, HALF_OPEN)."""
+        return self._circuit_breaker_state
+
+    def counts_as_failure(self, error: BaseException) -> bool:
+        """Whether ``error`` is recorded as a failure of the dependency."""
+        return type(error).__name__ not in self._ignored and is_dependency_failure(error)
+
+    def record_outcome(self, error: BaseException) -> None:
+        """Record a failed call: a failure if it says the dependency is unhealthy, else neutral."""
+        if self.counts_as_failure(error):
+            self._cb_on_failure(self.operation, current_correlation_id())
+        else:
+            self._cb_release()
+
+    async def call[**P, T](
+        self, fn: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Await ``fn`` if the circuit lets it through; raises InfraUnavailableError if not."""
+        if self._circuit_breaker_state is not CLOSED:
+            self._cb_admit(self.operation, current_correlation_id())
+        try:
+            result = await fn(*args, **kwargs)
+        except BaseException as exc:
+            self.record_outcome(exc)
+            raise
+        # Fast path: CLOSED with no failure counted has nothing to reset.
+        if self._circuit_breaker_failures or self._circuit_breaker_state is not CLOSED:
+            self._cb_on_success()
+        return result

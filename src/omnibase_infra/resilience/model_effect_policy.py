@@ -1,0 +1,136 @@
+"""``ModelEffectPolicy``: the ``error_handling`` section of an EFFECT contract.
+
+::
+
+    error_handling:
+      timeout_seconds: 5            # every attempt of every handler call
+      max_elapsed_seconds: 30       # the retry loop gives up after this long
+      retry:                        # core's ModelRetrySubcontract (null: a single attempt)
+        version: {major: 1, minor: 0, patch: 0}
+        max_retries: 3
+        base_delay_seconds: 0.2
+      circuit_breaker:              # core's ModelCircuitBreakerSubcontract (null: none)
+        version: {major: 1, minor: 0, patch: 0}
+        failure_threshold: 5
+        timeout_seconds: 30
+      idempotency: {business_key_fields: [node_id]}   # on by default, keyed by envelope id
+      fallback: {kind: static, value: {status: unknown}}
+      steps:                        # multi-step effects: compensation of each step
+        - {name: reserve, compensation: release}
+
+Retry and circuit breaker are core's subcontracts, composed as they are; this model adds only
+what core does not define (the attempt timeout, the retry time budget, idempotency, fallback,
+compensation steps). Omitted sections get defaults: every effect is timed out, retried with
+core's defaults, guarded by a breaker with core's defaults and idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from omnibase_infra._core import (
+    ModelCircuitBreakerSubcontract,
+    ModelOnexError,
+    ModelRetrySubcontract,
+    ModelSemVer,
+)
+from omnibase_infra.errors import ProtocolConfigurationError
+from omnibase_infra.resilience.model_effect_fallback import ModelEffectFallback
+from omnibase_infra.resilience.model_effect_step import ModelEffectStep
+from omnibase_infra.resilience.model_idempotency_policy import ModelIdempotencyPolicy
+
+__all__ = ["ModelEffectPolicy"]
+
+
+def _default_retry() -> ModelRetrySubcontract:
+    return ModelRetrySubcontract(version=ModelSemVer(major=1, minor=0, patch=0))
+
+
+def _default_breaker() -> ModelCircuitBreakerSubcontract:
+    return ModelCircuitBreakerSubcontract(version=ModelSemVer(major=1, minor=0, patch=0))
+
+
+class ModelEffectPolicy(BaseModel):
+    """Timeout, retry, circuit breaker, idempotency, fallback and compensation of an effect."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="Timeout of each attempt (core's retry.timeout_per_attempt_seconds, when "
+        "given, must agree).",
+    )
+    max_elapsed_seconds: float | None = Field(
+        default=60.0,
+        gt=0,
+        le=24 * 3600,
+        description="No retry starts once this much time has passed since the first attempt.",
+    )
+    retry: ModelRetrySubcontract | None = Field(default_factory=_default_retry)
+    circuit_breaker: ModelCircuitBreakerSubcontract | None = Field(default_factory=_default_breaker)
+    idempotency: ModelIdempotencyPolicy = Field(default_factory=ModelIdempotencyPolicy)
+    fallback: ModelEffectFallback | None = None
+    steps: tuple[ModelEffectStep, ...] = ()
+
+    @property
+    def attempt_timeout_seconds(self) -> float:
+        """The timeout applied to each attempt."""
+        if self.retry is not None and self.retry.timeout_per_attempt_seconds is not None:
+            return self.retry.timeout_per_attempt_seconds
+        return self.timeout_seconds
+
+    @property
+    def max_attempts(self) -> int:
+        """Attempts per call: the first one plus core's ``max_retries``."""
+        return 1 if self.retry is None else 1 + self.retry.max_retries
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        """Timeouts agree, a claim outlives the work it guards, step names are unique."""
+        per_attempt = None if self.retry is None else self.retry.timeout_per_attempt_seconds
+        if (
+            per_attempt is not None
+            and "timeout_seconds" in self.model_fields_set
+            and per_attempt != self.timeout_seconds
+        ):
+            raise ValueError(
+                "timeout_seconds and retry.timeout_per_attempt_seconds disagree; give one"
+            )
+        if self.idempotency.enabled:
+            longest = (self.max_elapsed_seconds or 0.0) + self.attempt_timeout_seconds
+            if self.max_elapsed_seconds is None:
+                longest = self.max_attempts * self.attempt_timeout_seconds
+            if self.idempotency.lease_seconds <= longest:
+                raise ValueError(
+                    f"idempotency.lease_seconds ({self.idempotency.lease_seconds}) must exceed "
+                    f"the longest a call may take ({longest}s), or a duplicate could run while "
+                    "the first delivery is still working"
+                )
+        names = [step.name for step in self.steps]
+        if len(set(names)) != len(names):
+            raise ValueError("step names must be unique")
+        return self
+
+    @classmethod
+    def from_contract_section(
+        cls, section: Mapping[str, object] | None, *, file: str | None = None
+    ) -> ModelEffectPolicy:
+        """Validate an ``error_handling`` section; a bad one raises ProtocolConfigurationError."""
+        if section is None:
+            return cls()
+        try:
+            return cls.model_validate(section)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in ("error_handling", *first["loc"]))
+            raise ProtocolConfigurationError(first["msg"], file=file, field=where) from None
+        except ModelOnexError as exc:
+            # Core's subcontract validators raise their own error instead of ValueError.
+            raise ProtocolConfigurationError(
+                str(exc.message), file=file, field="error_handling"
+            ) from None
