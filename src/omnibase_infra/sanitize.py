@@ -25,9 +25,9 @@ __all__ = [
 MASK = "***"
 
 _SENSITIVE_WORDS = (
-    r"(?:password|passwd|pwd|pass|secret|token|api[_-]?key|apikey|access[_-]?key|"
-    r"secret[_-]?key|client[_-]?secret|private[_-]?key|credentials?|auth|authorization|"
-    r"session(?:[_-]?id)?|cookie|sasl[_-]?password|x[_-]api[_-]key)"
+    r"(?:password|passwd|pwd|pass|passphrase|secret|secret[_-]?id|token|api[_-]?key|apikey|"
+    r"access[_-]?key|secret[_-]?key|client[_-]?secret|private[_-]?key|credentials?|auth|"
+    r"authorization|session(?:[_-]?id)?|cookie|sasl[_-]?password|x[_-]api[_-]key)"
 )
 
 # Order matters: whole blocks first, then structures that contain '@' (URLs) before emails.
@@ -39,13 +39,17 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "***private-key***",
     ),
-    # userinfo in any URL or DSN: scheme://user:pass@host -> scheme://***@host
-    (re.compile(r"(?<=://)[^\s/@'\"]+@"), MASK + "@"),
+    # userinfo in any URL or DSN: scheme://user:pass@host -> scheme://***@host. Greedy up to
+    # the authority's last '@': URL parsers split there, so a raw '@' may be in the password.
+    (re.compile(r"(?<=://)[^\s/?#'\"]+@"), MASK + "@"),
     # libpq keyword DSNs and query strings / JSON / YAML: password=..., "token": "...", etc.
     (
         re.compile(
             rf"(?i)(?P<k>[\"']?\b[\w-]*{_SENSITIVE_WORDS}[\"']?\s*(?:=|:)\s*)"
-            r"(?P<v>\"[^\"]*\"|'[^']*'|[^\s,;&}\]]+)"
+            # An auth scheme belongs to the value (Authorization: Bearer <token>); quoted
+            # values may contain escaped quotes.
+            r"(?P<v>(?:(?:bearer|basic|digest|negotiate|token)\s+)?"
+            r"(?:\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|[^\s,;&}\]]+))"
         ),
         r"\g<k>" + MASK,
     ),
