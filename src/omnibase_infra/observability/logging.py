@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Literal
 
 import structlog
+from pydantic import JsonValue
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from omnibase_infra.correlation import current_correlation_id
@@ -31,15 +32,39 @@ def _add_correlation_id(_: WrappedLogger, __: str, event_dict: EventDict) -> Eve
     return event_dict
 
 
+def _to_json(value: object) -> JsonValue:
+    """A JSON-shaped copy of a log value: containers kept, any other object as its ``str``.
+
+    The renderer would ``repr`` unknown objects nested in lists and dicts after sanitising,
+    so an exception quoting a DSN inside a list would reach the line unmasked.
+    """
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, Mapping):
+        return {str(key): _to_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_to_json(item) for item in value]
+    return str(value)
+
+
 def _sanitize(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     """Mask secrets in every value of the line, including a formatted traceback."""
     clean: MutableMapping[str, object] = {}
     for key, value in event_dict.items():
-        if isinstance(value, str | int | float | bool | None | list | dict):
-            clean[key] = sanitize_value(value, key) if key != "event" else sanitize_text(str(value))
-        else:
+        if key == "event":
             clean[key] = sanitize_text(str(value))
+        else:
+            clean[key] = sanitize_value(_to_json(value), key)
     return dict(clean)
+
+
+def _stderr_logger(*_: object) -> structlog.PrintLogger:
+    """A logger printing to whatever ``sys.stderr`` is when the line is logged.
+
+    Looked up per logger rather than bound at import, so a redirected stderr (a test's
+    capture, a CLI runner's) receives the lines.
+    """
+    return structlog.PrintLogger(sys.stderr)
 
 
 def configure_logging(level: str = "INFO", fmt: LogFormat = "json") -> None:
@@ -62,7 +87,7 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "json") -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
         ),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
 
