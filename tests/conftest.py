@@ -1,5 +1,7 @@
 """Shared pytest configuration: the real-server fixture modules of ``omnibase_infra.testing``."""
 
 pytest_plugins = [
+    "omnibase_infra.testing.fixtures_postgres",
+    "omnibase_infra.testing.fixtures_kafka",
     "omnibase_infra.testing.fixtures_openbao",
 ]
