@@ -1,0 +1,256 @@
+"""One member of a Kafka consumer group: fetch a batch, deliver it, commit what succeeded.
+
+- Every call into the (not thread-safe) librdkafka consumer runs on the member's own single
+  worker thread, so the event loop never blocks and calls never race.
+- A batch holds at most ``max_batch`` messages; its partitions are delivered concurrently,
+  each partition in order, one message at a time (so order per key holds).
+- The next offset of a partition is committed (synchronously, manual commits only) after the
+  callbacks of its messages returned; a callback that raises or nacks gets the message again
+  after a bounded growing delay. Nothing is committed ahead of a callback: at-least-once.
+- On assignment, a partition without a committed offset starts at ``auto_offset_reset`` and
+  that start is committed at once, so a later rebalance cannot move the group past messages
+  it never saw. A group with a commit resumes from it whatever ``auto_offset_reset`` says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from omnibase_infra.errors import InfraTimeoutError
+from omnibase_infra.event_bus.base import OffsetReset
+from omnibase_infra.event_bus.kafka_errors import kafka_context, translate_kafka_error
+from omnibase_infra.event_bus.kafka_logging import client_logger
+from omnibase_infra.event_bus.message import BusMessage, MessageCallback
+from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
+from omnibase_infra.observability.logging import get_logger
+
+__all__ = ["KafkaGroupMember", "decode_headers"]
+
+_log = get_logger(__name__)
+
+_POLL_SECONDS = 0.1
+_METADATA_TIMEOUT = 10.0
+
+T = TypeVar("T")
+
+
+def decode_headers(message: Message) -> dict[str, str]:
+    """A consumed message's headers as the bus's string headers (undecodable bytes replaced)."""
+    raw = message.headers()
+    if not raw:
+        return {}
+    pairs = raw.items() if isinstance(raw, dict) else raw
+    return {
+        name: value.decode("utf-8", "replace") if isinstance(value, bytes) else (value or "")
+        for name, value in pairs
+    }
+
+
+class KafkaGroupMember:
+    """A consumer of ``topic`` in group ``group_id`` delivering to ``callback`` (see module)."""
+
+    def __init__(
+        self,
+        settings: ModelKafkaSettings,
+        topic: str,
+        group_id: str,
+        callback: MessageCallback,
+        auto_offset_reset: OffsetReset,
+    ) -> None:
+        self._settings = settings
+        self.topic = topic
+        self.group_id = group_id
+        self._callback = callback
+        self._offset_reset: OffsetReset = auto_offset_reset
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"kafka-{group_id[:40]}")
+        self._consumer: Consumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._joined = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.inflight = 0
+        self.max_inflight = 0
+        self.assigned: list[int] = []
+
+    async def _call(self, fn: Callable[[], T]) -> T:
+        """Run a consumer call on the member's own thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+
+    async def start(self) -> None:
+        """Join the group; returns once this member got its (possibly empty) assignment."""
+        self._loop = asyncio.get_running_loop()
+        config: dict[str, object] = {
+            **self._settings.consumer_config(self.group_id, self._offset_reset),
+            "logger": client_logger(logging.getLogger("omnibase_infra.kafka.consumer")),
+        }
+        try:
+            consumer = await self._call(lambda: Consumer(config))
+            await self._call(
+                lambda: consumer.subscribe(
+                    [self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke
+                )
+            )
+        except KafkaException as exc:
+            raise translate_kafka_error(exc, "subscribe", self.topic) from exc
+        self._consumer = consumer
+        self._task = asyncio.create_task(self._run(consumer), name=f"kafka:{self.topic}")
+        try:
+            await asyncio.wait_for(self._joined.wait(), self._settings.join_timeout_seconds)
+        except TimeoutError:
+            await self.stop()
+            raise InfraTimeoutError(
+                f"no partition assignment for group {self.group_id} within "
+                f"{self._settings.join_timeout_seconds}s",
+                context=kafka_context("subscribe", self.topic),
+            ) from None
+
+    # -- rebalance callbacks (run on the worker thread, inside consume) -----------------------
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Start each partition at its commit, else at the reset policy, committing that start."""
+        positions = consumer.committed(partitions, _METADATA_TIMEOUT) if partitions else []
+        fresh: list[TopicPartition] = []
+        for tp in positions:
+            if tp.offset < 0:
+                low, high = consumer.get_watermark_offsets(tp, _METADATA_TIMEOUT)
+                tp.offset = low if self._offset_reset == "earliest" else high
+                fresh.append(TopicPartition(tp.topic, tp.partition, tp.offset))
+        consumer.assign(positions)
+        if fresh:
+            consumer.commit(offsets=fresh, asynchronous=False)
+        self.assigned = sorted(tp.partition for tp in positions)
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._joined.set)
+
+    def _on_revoke(self, consumer: Consumer, _partitions: list[TopicPartition]) -> None:
+        # Nothing is in flight here: consume() only runs between fully committed batches.
+        consumer.unassign()
+        self.assigned = []
+
+    # -- the delivery loop --------------------------------------------------------------------
+
+    def _fetch(self, consumer: Consumer) -> list[Message]:
+        """Wait briefly for one message, then take what else is ready (no batch-fill wait)."""
+        first = consumer.poll(_POLL_SECONDS)
+        if first is None:
+            return []
+        if self._settings.max_batch == 1:
+            return [first]
+        return [first, *consumer.consume(self._settings.max_batch - 1, 0)]
+
+    async def _run(self, consumer: Consumer) -> None:
+        while not self._stopping:
+            try:
+                messages = await self._call(lambda: self._fetch(consumer))
+            except KafkaException as exc:
+                _log.warning("kafka fetch failed", topic=self.topic, error=str(exc))
+                await asyncio.sleep(self._settings.redelivery_max_seconds)
+                continue
+            by_partition: dict[int, list[Message]] = {}
+            for message in messages:
+                error = message.error()
+                if error is not None:
+                    if error.code() != KafkaError._PARTITION_EOF:
+                        _log.warning("kafka consume error", topic=self.topic, error=error.str())
+                    continue
+                by_partition.setdefault(message.partition() or 0, []).append(message)
+            if not by_partition:
+                continue
+            if len(by_partition) == 1:
+                ((partition, batch),) = by_partition.items()
+                done = [await self._deliver_partition(batch)]
+                partitions = [partition]
+            else:
+                partitions = list(by_partition)
+                done = await asyncio.gather(
+                    *(self._deliver_partition(by_partition[p]) for p in partitions)
+                )
+            offsets = [
+                TopicPartition(self.topic, p, offset)
+                for p, offset in zip(partitions, done, strict=True)
+                if offset is not None
+            ]
+            if offsets:
+                await self._commit(consumer, offsets)
+
+    async def _commit(self, consumer: Consumer, offsets: list[TopicPartition]) -> None:
+        try:
+            await self._call(lambda: consumer.commit(offsets=offsets, asynchronous=False))
+        except KafkaException as exc:
+            # The group moved on (rebalance): the new owner redelivers from the last commit.
+            _log.warning("kafka commit failed", topic=self.topic, error=str(exc))
+
+    async def _deliver_partition(self, messages: list[Message]) -> int | None:
+        """Deliver one partition's messages in order; the offset to commit (None if none)."""
+        next_offset: int | None = None
+        for raw in messages:
+            if self._stopping:
+                break
+            offset = raw.offset() or 0
+            if not await self._deliver(raw, offset):
+                break
+            next_offset = offset + 1
+        return next_offset
+
+    async def _deliver(self, raw: Message, offset: int) -> bool:
+        """Run the callback until it succeeds; False if the member stopped first."""
+        failures = 0
+        headers = decode_headers(raw)
+        value = raw.value() or b""
+        partition = raw.partition() or 0
+        timestamp = raw.timestamp()[1] / 1000
+        while True:
+            message = BusMessage(
+                self.topic, raw.key(), value, dict(headers), partition, offset, timestamp
+            )
+            self.inflight += 1
+            self.max_inflight = max(self.max_inflight, self.inflight)
+            try:
+                await self._callback(message)
+                delivered = not message.nacked
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the subscriber failed: redeliver, never lose
+                _log.warning(
+                    "subscriber raised; redelivering",
+                    topic=self.topic,
+                    group_id=self.group_id,
+                    offset=offset,
+                    error_type=type(exc).__name__,
+                )
+                delivered = False
+            finally:
+                self.inflight -= 1
+            if delivered:
+                return True
+            if self._stopping:
+                return False
+            failures += 1
+            await asyncio.sleep(
+                min(
+                    self._settings.redelivery_base_seconds * 2 ** (failures - 1),
+                    self._settings.redelivery_max_seconds,
+                )
+            )
+
+    # -- leaving ------------------------------------------------------------------------------
+
+    async def stop(self) -> None:
+        """Finish the in-flight message, commit what succeeded, leave the group (idempotent)."""
+        self._stopping = True
+        task, self._task = self._task, None
+        if task is not None:
+            await task
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            try:
+                await self._call(consumer.close)
+            except KafkaException as exc:
+                _log.warning("kafka consumer close failed", topic=self.topic, error=str(exc))
+        self._executor.shutdown(wait=False)
