@@ -32,6 +32,12 @@ if TYPE_CHECKING:
     from omnibase_core.models.contracts.subcontracts.model_circuit_breaker_subcontract import (
         ModelCircuitBreakerSubcontract,
     )
+    from omnibase_core.models.contracts.subcontracts.model_fsm_state_definition import (
+        ModelFSMStateDefinition,
+    )
+    from omnibase_core.models.contracts.subcontracts.model_fsm_state_transition import (
+        ModelFSMStateTransition,
+    )
     from omnibase_core.models.contracts.subcontracts.model_fsm_subcontract import (
         ModelFSMSubcontract,
     )
@@ -51,25 +57,28 @@ if TYPE_CHECKING:
     from omnibase_core.protocols.event_bus.protocol_event_bus import ProtocolEventBus
     from omnibase_core.protocols.event_bus.protocol_event_bus_headers import ProtocolEventBusHeaders
     from omnibase_core.protocols.event_bus.protocol_node_identity import ProtocolNodeIdentity
+    from omnibase_core.utils.util_fsm_expression_parser import parse_expression
+
+_SUBCONTRACTS = "omnibase_core.models.contracts.subcontracts"
 
 _WHERE: dict[str, str] = {
-    "EnumOnexStatus": "omnibase_core.enums.enum_onex_status",
     "EnumCircuitBreakerState": "omnibase_core.enums.enum_circuit_breaker_state",
     "EnumConsumerGroupPurpose": "omnibase_core.enums.enum_consumer_group_purpose",
     "EnumCoreErrorCode": "omnibase_core.enums.enum_core_error_code",
     "EnumMessageCategory": "omnibase_core.enums.enum_execution_shape",
     "EnumNodeKind": "omnibase_core.enums.enum_node_kind",
     "EnumNodeType": "omnibase_core.enums.enum_node_type",
-    "ModelCircuitBreakerSubcontract": (
-        "omnibase_core.models.contracts.subcontracts.model_circuit_breaker_subcontract"
-    ),
+    "EnumOnexStatus": "omnibase_core.enums.enum_onex_status",
+    "ModelCircuitBreakerSubcontract": f"{_SUBCONTRACTS}.model_circuit_breaker_subcontract",
     "ModelContractBase": "omnibase_core.models.contracts.model_contract_base",
     "ModelContractCompute": "omnibase_core.models.contracts",
     "ModelContractEffect": "omnibase_core.models.contracts",
     "ModelContractOrchestrator": "omnibase_core.models.contracts",
     "ModelContractReducer": "omnibase_core.models.contracts",
     "ModelEventEnvelope": "omnibase_core.models.events.model_event_envelope",
-    "ModelFSMSubcontract": "omnibase_core.models.contracts.subcontracts.model_fsm_subcontract",
+    "ModelFSMStateDefinition": f"{_SUBCONTRACTS}.model_fsm_state_definition",
+    "ModelFSMStateTransition": f"{_SUBCONTRACTS}.model_fsm_state_transition",
+    "ModelFSMSubcontract": f"{_SUBCONTRACTS}.model_fsm_subcontract",
     "ModelHandlerRef": "omnibase_core.models.dispatch.model_handler_ref",
     "ModelNodeHealthEvent": "omnibase_core.models.discovery",
     "ModelNodeIntrospectionEvent": "omnibase_core.models.discovery",
@@ -77,7 +86,7 @@ _WHERE: dict[str, str] = {
     "ModelONEXContainer": "omnibase_core.container",
     "ModelOnexError": "omnibase_core.errors.model_onex_error",
     "ModelRequestIntrospectionEvent": "omnibase_core.models.discovery",
-    "ModelRetrySubcontract": "omnibase_core.models.contracts.subcontracts.model_retry_subcontract",
+    "ModelRetrySubcontract": f"{_SUBCONTRACTS}.model_retry_subcontract",
     "ModelSemVer": "omnibase_core.models.primitives.model_semver",
     "NodeCompute": "omnibase_core.nodes",
     "NodeEffect": "omnibase_core.nodes",
@@ -87,6 +96,7 @@ _WHERE: dict[str, str] = {
     "ProtocolEventBusHeaders": "omnibase_core.protocols.event_bus.protocol_event_bus_headers",
     "ProtocolNodeIdentity": "omnibase_core.protocols.event_bus.protocol_node_identity",
     "compute_consumer_group_id": "omnibase_core.event_bus.util_consumer_group",
+    "parse_expression": "omnibase_core.utils.util_fsm_expression_parser",
 }
 
 __all__ = [
@@ -104,6 +114,8 @@ __all__ = [
     "ModelContractOrchestrator",
     "ModelContractReducer",
     "ModelEventEnvelope",
+    "ModelFSMStateDefinition",
+    "ModelFSMStateTransition",
     "ModelFSMSubcontract",
     "ModelHandlerRef",
     "ModelNodeHealthEvent",
@@ -122,6 +134,7 @@ __all__ = [
     "ProtocolEventBusHeaders",
     "ProtocolNodeIdentity",
     "compute_consumer_group_id",
+    "parse_expression",
 ]
 
 
