@@ -18,8 +18,8 @@ __all__ = ["ModelTopic", "build_topic", "dlq_topic_for", "parse_topic"]
 
 _SEGMENT = r"[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?"
 _TOPIC = re.compile(
-    rf"^onex\.(?P<kind>evt|cmd|intent|dlq)\.(?P<producer>{_SEGMENT})\.(?P<event>{_SEGMENT})"
-    r"\.v(?P<version>[1-9][0-9]{0,3})$"
+    rf"onex\.(?P<kind>evt|cmd|intent|dlq)\.(?P<producer>{_SEGMENT})\.(?P<event>{_SEGMENT})"
+    r"\.v(?P<version>[1-9][0-9]{0,3})"
 )
 
 
@@ -42,7 +42,8 @@ class ModelTopic(BaseModel):
 @lru_cache(maxsize=4096)
 def parse_topic(name: str) -> ModelTopic:
     """Parse and validate a topic name; raises ``ProtocolConfigurationError`` saying why not."""
-    match = _TOPIC.match(name)
+    # fullmatch, not match with '$': '$' also matches before a trailing newline.
+    match = _TOPIC.fullmatch(name)
     if match is None:
         raise ProtocolConfigurationError(
             f"topic {name[:200]!r} does not follow "
