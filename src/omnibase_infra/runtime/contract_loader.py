@@ -33,6 +33,7 @@ from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.event_bus.codec import first_validation_error
 from omnibase_infra.event_bus.topics import parse_topic
 from omnibase_infra.observability.logging import get_logger
+from omnibase_infra.resilience.model_effect_policy import ModelEffectPolicy
 from omnibase_infra.runtime.model_contract_route import ModelContractRoute
 from omnibase_infra.runtime.model_node_contract import ModelNodeContract
 from omnibase_infra.runtime.plugin_loader import check_module_allowed
@@ -186,6 +187,7 @@ def load_contract(path: Path, *, allowlist: Sequence[str]) -> ModelNodeContract:
     file = str(path)
     data = load_yaml_mapping(path)
     archetype = _archetype(data, file)
+    effect_policy = _effect_policy(data, archetype, file)
     definition = _validate_core(_CORE_MODELS[archetype], data, file)
     subscribe, publish = _topics(data, archetype, file)
     routes = _routes(data, subscribe, allowlist, file)
@@ -200,7 +202,30 @@ def load_contract(path: Path, *, allowlist: Sequence[str]) -> ModelNodeContract:
         publish_topics=publish,
         routes=routes,
         definition=definition,
+        effect_policy=effect_policy,
     )
+
+
+def _effect_policy(
+    data: dict[str, JsonValue], archetype: EnumNodeKind, file: str
+) -> ModelEffectPolicy | None:
+    """Pop and validate the ``error_handling`` section (EFFECT contracts only).
+
+    Core's effect contract has no place for it, so it is removed before core validates the
+    rest; it is made of core's retry and circuit-breaker subcontracts.
+    """
+    section = data.pop("error_handling", None)
+    if archetype is not EnumNodeKind.EFFECT:
+        if section is not None:
+            raise ProtocolConfigurationError(
+                f"only EFFECT contracts take error_handling, not {archetype.value}",
+                file=file,
+                field="error_handling",
+            )
+        return None
+    if section is not None and not isinstance(section, dict):
+        raise ProtocolConfigurationError("must be a mapping", file=file, field="error_handling")
+    return ModelEffectPolicy.from_contract_section(section, file=file)
 
 
 def _archetype(data: dict[str, JsonValue], file: str) -> EnumNodeKind:
