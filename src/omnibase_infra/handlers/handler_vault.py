@@ -45,6 +45,7 @@ __all__ = ["HandlerVault"]
 
 _log = get_logger(__name__)
 _JSON_OBJECT: TypeAdapter[dict[str, JsonValue]] = TypeAdapter(dict[str, JsonValue])
+_MIN_EXTENSION_SECONDS = 0.5
 _TOKEN_HEADER = "X-Vault-Token"  # noqa: S105 - a header name, not a credential
 
 
@@ -338,9 +339,11 @@ class HandlerVault:
                     if not self._settings.uses_approle:
                         raise
                     _log.warning("vault token renewal failed", error_type=type(e).__name__)
-                remaining = self.token_ttl_seconds
-                if remaining is None or remaining > self._renew_threshold():
-                    return
+                else:
+                    # A renewal capped by the token's max TTL does not extend it: that token
+                    # is near its end whatever we do, so only a new login helps.
+                    if self._token_lease_seconds > remaining + _MIN_EXTENSION_SECONDS:
+                        return
             if self._settings.uses_approle:
                 # Past its maximum TTL a token cannot be renewed further: log in again.
                 await self.login_approle()
