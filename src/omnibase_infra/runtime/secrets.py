@@ -214,26 +214,21 @@ def _read_file(parsed: ModelSecretReference) -> str:
     """Read a private secret file (runs in a thread: file I/O blocks)."""
     path = str(parsed.file_path)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        # O_NONBLOCK: a FIFO planted at the path must not hang the start (it is refused below).
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise _error(parsed.reference, "names a file that does not exist") from None
     except OSError as e:
         raise _error(parsed.reference, f"names a file that cannot be opened ({e.strerror})") from e
-    with os.fdopen(fd, "rb") as handle:
+    try:
         # fstat on the open descriptor: the file checked is the file read.
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise _error(parsed.reference, "names something that is not a regular file")
-        if info.st_mode & _SHARED_MODE_BITS:
-            mode = stat.S_IMODE(info.st_mode)
-            raise _error(
-                parsed.reference,
-                f"names a file that group or others can access (mode {mode:04o}); "
-                "make it private to its owner (chmod 600)",
-            )
-        if info.st_size > _MAX_SECRET_FILE_BYTES:
-            raise _error(parsed.reference, f"names a file over {_MAX_SECRET_FILE_BYTES} bytes")
-        raw = handle.read(_MAX_SECRET_FILE_BYTES + 1)
+        _check_private_regular_file(parsed.reference, os.fstat(fd))
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            raw = handle.read(_MAX_SECRET_FILE_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(raw) > _MAX_SECRET_FILE_BYTES:
+        raise _error(parsed.reference, f"names a file over {_MAX_SECRET_FILE_BYTES} bytes")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -242,6 +237,21 @@ def _read_file(parsed: ModelSecretReference) -> str:
     if not text:
         raise _error(parsed.reference, "names an empty file")
     return text
+
+
+def _check_private_regular_file(reference: str, info: os.stat_result) -> None:
+    """Refuse anything but a regular file that only its owner may read or write."""
+    if not stat.S_ISREG(info.st_mode):
+        raise _error(reference, "names something that is not a regular file")
+    if info.st_mode & _SHARED_MODE_BITS:
+        mode = stat.S_IMODE(info.st_mode)
+        raise _error(
+            reference,
+            f"names a file that group or others can access (mode {mode:04o}); "
+            "make it private to its owner (chmod 600)",
+        )
+    if info.st_size > _MAX_SECRET_FILE_BYTES:
+        raise _error(reference, f"names a file over {_MAX_SECRET_FILE_BYTES} bytes")
 
 
 async def _read_vault(parsed: ModelSecretReference, vault: HandlerVault | None) -> str:
