@@ -1,0 +1,50 @@
+"""One run of a Consul-style HTTP health check: GET the URL, map the status to check health."""
+
+from __future__ import annotations
+
+import httpx
+
+from omnibase_infra.models.discovery import EnumCheckStatus
+
+__all__ = ["CHECK_OUTPUT_LIMIT", "HTTP_CHECK_DEFAULT_TIMEOUT", "HttpCheckProber"]
+
+HTTP_CHECK_DEFAULT_TIMEOUT = 10.0  # Consul's default HTTP check timeout
+CHECK_OUTPUT_LIMIT = 4096  # Consul keeps at most 4 KiB of a check's output
+
+
+class HttpCheckProber:
+    """Runs HTTP checks as Consul does: 2xx passing, 429 warning, anything else critical."""
+
+    def __init__(self) -> None:
+        self._client: httpx.AsyncClient | None = None
+
+    async def probe(self, url: str, limit_seconds: float) -> tuple[EnumCheckStatus, str]:
+        """GET ``url`` once; the status and Consul-shaped output (head of the body)."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                headers={"User-Agent": "Consul Health Check", "Accept": "text/plain, */*"},
+                follow_redirects=True,
+            )
+        body = bytearray()
+        try:
+            async with self._client.stream("GET", url, timeout=limit_seconds) as response:
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) >= CHECK_OUTPUT_LIMIT:
+                        break  # only the head is kept: never read an endless body
+        except httpx.HTTPError as e:
+            return EnumCheckStatus.CRITICAL, f"HTTP GET {url}: {type(e).__name__}: {e}"
+        code = response.status_code
+        text = body[:CHECK_OUTPUT_LIMIT].decode("utf-8", "replace")
+        output = f"HTTP GET {url}: {code} {response.reason_phrase} Output: {text}"
+        if 200 <= code < 300:
+            return EnumCheckStatus.PASSING, output
+        if code == 429:
+            return EnumCheckStatus.WARNING, output
+        return EnumCheckStatus.CRITICAL, output
+
+    async def close(self) -> None:
+        """Close the HTTP client (a later probe opens a new one)."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
