@@ -275,7 +275,13 @@ class MixinAsyncCircuitBreaker:
 
     def _cb_reject(self, operation: str, correlation_id: UUID | None, retry_after: float) -> None:
         self._cb_rejected.inc()
-        raise InfraUnavailableError(
+        raise self._cb_unavailable(operation, correlation_id, retry_after)
+
+    def _cb_unavailable(
+        self, operation: str, correlation_id: UUID | None, retry_after: float
+    ) -> InfraUnavailableError:
+        """The error a rejected call gets: which service, and when to try again."""
+        return InfraUnavailableError(
             f"circuit breaker is {self._circuit_breaker_state.value} for "
             f"{self._cb_service_name}: service temporarily unavailable",
             context=ModelInfraErrorContext(

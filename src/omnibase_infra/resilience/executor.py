@@ -32,7 +32,7 @@ from omnibase_infra.errors import (
 )
 from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.resilience.async_circuit_breaker import AsyncCircuitBreaker
-from omnibase_infra.resilience.circuit_breaker import CLOSED, Clock
+from omnibase_infra.resilience.circuit_breaker import CLOSED, OPEN, Clock
 from omnibase_infra.resilience.classify import is_dependency_failure
 from omnibase_infra.resilience.idempotency.enum_idempotency_outcome import EnumIdempotencyOutcome
 from omnibase_infra.resilience.idempotency.protocol_idempotency_store import (
@@ -265,6 +265,15 @@ class EffectExecutor:
                 retriable=retry is not None and retry.is_retriable(error),
             )
             raise error
+        if breaker is not None and breaker._circuit_breaker_state is OPEN:
+            # This failure (or a concurrent one) opened the circuit: the retry would only be
+            # rejected, so fail fast now (the platform's rule), saying when to come back.
+            stats.failures += 1
+            raise breaker._cb_unavailable(
+                self.operation,
+                current_correlation_id(),
+                breaker._circuit_breaker_open_until - breaker._cb_clock(),
+            ) from error
         stats.retries += 1
         _log.warning(
             "effect attempt failed, retrying",
