@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from omnibase_core.enums.enum_onex_status import EnumOnexStatus
     from omnibase_core.errors.model_onex_error import ModelOnexError
     from omnibase_core.event_bus.util_consumer_group import compute_consumer_group_id
+    from omnibase_core.models.compute.model_compute_input import ModelComputeInput
+    from omnibase_core.models.compute.model_compute_output import ModelComputeOutput
     from omnibase_core.models.contracts import (
         ModelContractCompute,
         ModelContractEffect,
@@ -70,6 +72,8 @@ _WHERE: dict[str, str] = {
     "EnumNodeType": "omnibase_core.enums.enum_node_type",
     "EnumOnexStatus": "omnibase_core.enums.enum_onex_status",
     "ModelCircuitBreakerSubcontract": f"{_SUBCONTRACTS}.model_circuit_breaker_subcontract",
+    "ModelComputeInput": "omnibase_core.models.compute.model_compute_input",
+    "ModelComputeOutput": "omnibase_core.models.compute.model_compute_output",
     "ModelContractBase": "omnibase_core.models.contracts.model_contract_base",
     "ModelContractCompute": "omnibase_core.models.contracts",
     "ModelContractEffect": "omnibase_core.models.contracts",
@@ -108,6 +112,8 @@ __all__ = [
     "EnumNodeType",
     "EnumOnexStatus",
     "ModelCircuitBreakerSubcontract",
+    "ModelComputeInput",
+    "ModelComputeOutput",
     "ModelContractBase",
     "ModelContractCompute",
     "ModelContractEffect",
