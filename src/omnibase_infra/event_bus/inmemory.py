@@ -91,23 +91,25 @@ class _Partition:
 
 
 class _Member:
-    __slots__ = ("callback", "idle", "inflight")
+    __slots__ = ("callback", "delivering", "settled")
 
     def __init__(self, callback: MessageCallback) -> None:
         self.callback = callback
-        self.inflight = 0
-        self.idle = asyncio.Event()
-        self.idle.set()
+        # The delivery tasks currently inside this member's callback (one per partition at most).
+        self.delivering: set[asyncio.Task[None]] = set()
+        self.settled = _Signal()  # fired whenever one of those callbacks returns
 
 
 class _Group:
-    __slots__ = ("committed", "group_id", "members", "tasks")
+    __slots__ = ("committed", "generation", "group_id", "members", "tasks")
 
     def __init__(self, group_id: str, committed: list[int]) -> None:
         self.group_id = group_id
         self.committed = committed
         self.members: list[_Member] = []
         self.tasks: list[asyncio.Task[None]] = []
+        # Bumped when the delivery tasks are replaced, so a task of an older set stops.
+        self.generation = 0
 
 
 class _Topic:
@@ -227,9 +229,11 @@ class EventBusInmemory(EventBusBase):
         member = _Member(on_message)
         group.members.append(member)
         if not group.tasks:
+            group.generation += 1
             group.tasks = [
                 asyncio.create_task(
-                    self._deliver(state, group, index), name=f"{topic}/{gid}/{index}"
+                    self._deliver(state, group, index, group.generation),
+                    name=f"{topic}/{gid}/{index}",
                 )
                 for index in range(self._partition_count)
             ]
@@ -240,24 +244,34 @@ class EventBusInmemory(EventBusBase):
         return unsubscribe
 
     async def _leave(self, state: _Topic, group: _Group, member: _Member) -> None:
-        """Remove a member after its in-flight message finished; stop an emptied group."""
+        """Remove a member after its in-flight messages finished; stop an emptied group.
+
+        Leaving (or closing the bus) from inside a callback is allowed: the caller's own
+        in-flight message is not waited for (that would wait for itself); it is committed when
+        the callback returns, and its delivery task then stops.
+        """
         if member not in group.members:
             return
         group.members.remove(member)
-        await member.idle.wait()
+        current = asyncio.current_task()
+        while member.delivering - {current}:
+            await member.settled.wait()
         if not group.members:
             tasks, group.tasks = group.tasks, []
-            for task in tasks:
+            others = [task for task in tasks if task is not current]
+            for task in others:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*others, return_exceptions=True)
         for partition in state.partitions:
             partition.space.fire()  # a left group no longer holds producers back
 
-    async def _deliver(self, state: _Topic, group: _Group, index: int) -> None:
+    async def _deliver(self, state: _Topic, group: _Group, index: int, generation: int) -> None:
         """Deliver one partition to the group, in order, committing after each callback."""
         partition = state.partitions[index]
+        task = asyncio.current_task()
+        assert task is not None  # always runs as a task created by subscribe
         failures = 0
-        while group.members:
+        while group.members and group.generation == generation:
             offset = max(group.committed[index], partition.base)
             if offset >= partition.end:
                 await partition.new_data.wait()
@@ -273,8 +287,7 @@ class EventBusInmemory(EventBusBase):
                 offset,
                 record.timestamp,
             )
-            member.inflight += 1
-            member.idle.clear()
+            member.delivering.add(task)
             try:
                 await member.callback(message)
                 delivered = not message.nacked
@@ -290,9 +303,8 @@ class EventBusInmemory(EventBusBase):
                 )
                 delivered = False
             finally:
-                member.inflight -= 1
-                if member.inflight == 0:
-                    member.idle.set()
+                member.delivering.discard(task)
+                member.settled.fire()
             if delivered:
                 failures = 0
                 group.committed[index] = offset + 1
