@@ -7,8 +7,10 @@ group timeouts so joins and rebalances take about a second on Tansu.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Protocol
 
 import pytest
@@ -22,6 +24,7 @@ from omnibase_infra.testing.server_tansu import TansuServer
 
 __all__ = [
     "TopicFactory",
+    "eventually",
     "kafka_bus",
     "kafka_settings",
     "make_kafka_settings",
@@ -37,6 +40,20 @@ class TopicFactory(Protocol):
     def __call__(self, kind: EnumTopicKind = ..., event: str = ...) -> str:
         """A fresh topic of ``kind`` whose event segment starts with ``event``."""
         ...
+
+
+async def eventually(
+    predicate: Callable[[], object | Awaitable[object]], *, within: float = 20.0
+) -> None:
+    """Wait until ``predicate()`` is truthy (it may be async); ``TimeoutError`` after ``within``."""
+    async with asyncio.timeout(within):
+        while True:
+            result = predicate()
+            if inspect.isawaitable(result):
+                result = await result
+            if result:
+                return
+            await asyncio.sleep(0.02)
 
 
 def make_kafka_settings(bootstrap_servers: str, **overrides: object) -> ModelKafkaSettings:

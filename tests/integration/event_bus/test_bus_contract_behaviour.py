@@ -1,0 +1,201 @@
+"""Our own behavioural bus suite, run against EventBusInmemory and EventBusKafka alike.
+
+Ordering per key, consumer groups sharing partitions, handing partitions on when a member
+leaves, rejoining from the committed offset, redelivery after a raising or nacking callback,
+and bounded in-flight work under a slow subscriber.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from omnibase_infra.event_bus.base import EventBusBase
+from omnibase_infra.event_bus.inmemory import EventBusInmemory
+from omnibase_infra.event_bus.kafka import EventBusKafka
+from omnibase_infra.event_bus.message import BusMessage
+from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
+from omnibase_infra.testing.fixtures_kafka import TopicFactory, eventually
+
+PARTITIONS = 4
+
+
+@pytest_asyncio.fixture(params=["inmemory", pytest.param("kafka", marks=pytest.mark.integration)])
+async def bus(request: pytest.FixtureRequest) -> AsyncIterator[EventBusBase]:
+    """Each bus, started, with four partitions per topic."""
+    instance: EventBusBase
+    if request.param == "kafka":
+        settings: ModelKafkaSettings = request.getfixturevalue("kafka_settings")
+        instance = EventBusKafka(settings.model_copy(update={"partitions": PARTITIONS}))
+    else:
+        instance = EventBusInmemory(partitions=PARTITIONS)
+    await instance.start()
+    try:
+        yield instance
+    finally:
+        await instance.close()
+
+
+async def test_order_is_kept_per_key(bus: EventBusBase, unique_topic: TopicFactory) -> None:
+    """Messages with the same key arrive in the order they were published."""
+    topic = unique_topic()
+    seen: dict[bytes, list[int]] = defaultdict(list)
+
+    async def on_message(message: BusMessage) -> None:
+        assert message.key is not None
+        seen[message.key].append(int(message.value))
+
+    await bus.subscribe(topic, on_message=on_message, group_id="order")
+    keys = [f"key-{i}".encode() for i in range(6)]
+    for n in range(30):
+        for key in keys:
+            await bus.publish(topic, key, str(n).encode())
+    await eventually(lambda: sum(len(v) for v in seen.values()) == 30 * len(keys))
+    assert all(seen[key] == list(range(30)) for key in keys)
+
+
+async def test_group_members_share_partitions_without_duplicates(
+    bus: EventBusBase, unique_topic: TopicFactory
+) -> None:
+    """Two members of one group split the messages between them, each delivered once."""
+    topic = unique_topic()
+    first: list[bytes] = []
+    second: list[bytes] = []
+
+    async def on_first(message: BusMessage) -> None:
+        first.append(message.value)
+
+    async def on_second(message: BusMessage) -> None:
+        second.append(message.value)
+
+    await bus.subscribe(topic, on_message=on_first, group_id="shared")
+    await bus.subscribe(topic, on_message=on_second, group_id="shared")
+    if isinstance(bus, EventBusKafka):
+        # The first member's assignment changes when the second joins: wait for it to settle.
+        await eventually(lambda: sum(len(m.assigned) for m in bus.members) == PARTITIONS)
+    values = [str(i).encode() for i in range(80)]
+    for value in values:
+        await bus.publish(topic, value, value)
+    await eventually(lambda: len(first) + len(second) == len(values))
+    await asyncio.sleep(0.3)  # a duplicate would arrive now
+    assert Counter(first + second) == Counter(values)
+    assert first
+    assert second
+
+
+async def test_leaving_member_hands_its_partitions_on(
+    bus: EventBusBase, unique_topic: TopicFactory
+) -> None:
+    """After one member of a group leaves, the remaining member receives every message."""
+    topic = unique_topic()
+    stayed: list[bytes] = []
+    left: list[bytes] = []
+
+    async def on_stay(message: BusMessage) -> None:
+        stayed.append(message.value)
+
+    async def on_leave(message: BusMessage) -> None:
+        left.append(message.value)
+
+    await bus.subscribe(topic, on_message=on_stay, group_id="handover")
+    leave = await bus.subscribe(topic, on_message=on_leave, group_id="handover")
+    await leave()
+    if isinstance(bus, EventBusKafka):
+        await eventually(lambda: sum(len(m.assigned) for m in bus.members) == PARTITIONS)
+    values = [str(i).encode() for i in range(40)]
+    for value in values:
+        await bus.publish(topic, value, value)
+    await eventually(lambda: len(stayed) == len(values))
+    assert sorted(stayed) == sorted(values)
+    assert left == []
+
+
+async def test_rejoin_resumes_after_the_last_commit(
+    bus: EventBusBase, unique_topic: TopicFactory
+) -> None:
+    """A group that leaves and rejoins receives exactly what was published in between."""
+    topic = unique_topic()
+    before: list[bytes] = []
+    after: list[bytes] = []
+
+    async def on_before(message: BusMessage) -> None:
+        before.append(message.value)
+
+    async def on_after(message: BusMessage) -> None:
+        after.append(message.value)
+
+    leave = await bus.subscribe(topic, on_message=on_before, group_id="rejoin")
+    for i in range(5):
+        await bus.publish(topic, b"k", f"a{i}".encode())
+    await eventually(lambda: len(before) == 5)
+    await leave()
+    for i in range(3):
+        await bus.publish(topic, b"k", f"b{i}".encode())
+    await bus.subscribe(topic, on_message=on_after, group_id="rejoin", auto_offset_reset="earliest")
+    await eventually(lambda: len(after) == 3)
+    await asyncio.sleep(0.3)
+    assert after == [b"b0", b"b1", b"b2"]
+
+
+async def test_raising_callback_gets_the_message_again(
+    bus: EventBusBase, unique_topic: TopicFactory
+) -> None:
+    """A callback that raises is redelivered the same message until it succeeds, then the next."""
+    topic = unique_topic()
+    calls: list[bytes] = []
+
+    async def on_message(message: BusMessage) -> None:
+        calls.append(message.value)
+        if message.value == b"flaky" and calls.count(b"flaky") < 3:
+            raise RuntimeError("transient failure")
+
+    await bus.subscribe(topic, on_message=on_message, group_id="redeliver")
+    for value in (b"before", b"flaky", b"after"):
+        await bus.publish(topic, b"same-key", value)
+    await eventually(lambda: b"after" in calls)
+    assert calls == [b"before", b"flaky", b"flaky", b"flaky", b"after"]
+
+
+async def test_nacked_message_is_redelivered(bus: EventBusBase, unique_topic: TopicFactory) -> None:
+    """A callback that nacks gets the same message again instead of a commit."""
+    topic = unique_topic()
+    calls: list[bytes] = []
+
+    async def on_message(message: BusMessage) -> None:
+        calls.append(message.value)
+        if len(calls) == 1:
+            await message.nack()
+
+    await bus.subscribe(topic, on_message=on_message, group_id="nack")
+    await bus.publish(topic, b"k", b"only")
+    await eventually(lambda: len(calls) == 2)
+    assert calls == [b"only", b"only"]
+
+
+async def test_slow_subscriber_holds_at_most_one_message_per_partition(
+    bus: EventBusBase, unique_topic: TopicFactory
+) -> None:
+    """Under a slow subscriber, callbacks in flight never exceed one per partition."""
+    topic = unique_topic()
+    inflight = 0
+    peak = 0
+    done = 0
+
+    async def on_message(message: BusMessage) -> None:
+        nonlocal inflight, peak, done
+        inflight += 1
+        peak = max(peak, inflight)
+        await asyncio.sleep(0.005)
+        inflight -= 1
+        done += 1
+
+    await bus.subscribe(topic, on_message=on_message, group_id="slow")
+    await asyncio.gather(
+        *(bus.publish(topic, str(i).encode(), str(i).encode()) for i in range(200))
+    )
+    await eventually(lambda: done == 200, within=60)
+    assert 1 <= peak <= PARTITIONS
