@@ -9,6 +9,11 @@ through it.
 from omnibase_infra.resilience.async_circuit_breaker import AsyncCircuitBreaker
 from omnibase_infra.resilience.circuit_breaker import MixinAsyncCircuitBreaker
 from omnibase_infra.resilience.classify import is_dependency_failure
+from omnibase_infra.resilience.compensation import (
+    CompensatingEffect,
+    StepAction,
+    StepCompensation,
+)
 from omnibase_infra.resilience.executor import EffectExecutor, FallbackHandler, Sleep
 from omnibase_infra.resilience.idempotency import (
     EnumIdempotencyOutcome,
@@ -18,6 +23,8 @@ from omnibase_infra.resilience.idempotency import (
     idempotency_key,
 )
 from omnibase_infra.resilience.model_circuit_breaker_snapshot import ModelCircuitBreakerSnapshot
+from omnibase_infra.resilience.model_compensation_failure import ModelCompensationFailure
+from omnibase_infra.resilience.model_compensation_result import ModelCompensationResult
 from omnibase_infra.resilience.model_effect_fallback import ModelEffectFallback
 from omnibase_infra.resilience.model_effect_policy import ModelEffectPolicy
 from omnibase_infra.resilience.model_effect_result import ModelEffectResult
@@ -29,6 +36,7 @@ from omnibase_infra.resilience.timeout import DeadlineWatchdog
 
 __all__ = [
     "AsyncCircuitBreaker",
+    "CompensatingEffect",
     "DeadlineWatchdog",
     "EffectExecutor",
     "EnumIdempotencyOutcome",
@@ -36,6 +44,8 @@ __all__ = [
     "IdempotencyStoreInmemory",
     "MixinAsyncCircuitBreaker",
     "ModelCircuitBreakerSnapshot",
+    "ModelCompensationFailure",
+    "ModelCompensationResult",
     "ModelEffectFallback",
     "ModelEffectPolicy",
     "ModelEffectResult",
@@ -46,6 +56,8 @@ __all__ = [
     "ProtocolIdempotencyStore",
     "RetryPolicy",
     "Sleep",
+    "StepAction",
+    "StepCompensation",
     "idempotency_key",
     "is_dependency_failure",
 ]

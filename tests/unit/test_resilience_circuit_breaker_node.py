@@ -1,0 +1,199 @@
+"""Circuit-breaker COMPUTE node: contract, pure transitions, agreement with the mixin."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+import yaml
+
+import omnibase_infra.nodes.node_circuit_breaker_compute as node_package
+from omnibase_infra._core import (
+    EnumCircuitBreakerState,
+    ModelCircuitBreakerSubcontract,
+    ModelComputeInput,
+    ModelContractCompute,
+    ModelONEXContainer,
+)
+from omnibase_infra.enums import EnumInfraTransportType
+from omnibase_infra.errors import InfraUnavailableError
+from omnibase_infra.nodes.node_circuit_breaker_compute import (
+    EnumCircuitBreakerEventKind,
+    ModelCircuitBreakerComputeInput,
+    ModelCircuitBreakerDecision,
+    ModelCircuitBreakerEvent,
+    ModelCircuitBreakerState,
+    circuit_breaker_transition,
+)
+from omnibase_infra.resilience import AsyncCircuitBreaker
+from omnibase_infra.testing.manual_clock import ManualClock
+
+CLOSED = EnumCircuitBreakerState.CLOSED
+OPEN = EnumCircuitBreakerState.OPEN
+HALF_OPEN = EnumCircuitBreakerState.HALF_OPEN
+Kind = EnumCircuitBreakerEventKind
+_CONTRACT = Path(node_package.__file__).with_name("contract.yaml")
+
+
+def _config(**fields: int) -> ModelCircuitBreakerSubcontract:
+    values: dict[str, object] = {
+        "version": {"major": 1, "minor": 0, "patch": 0},
+        "failure_threshold": 3,
+        "timeout_seconds": 10,
+        "half_open_max_calls": 2,
+        "success_threshold": 2,
+        "minimum_request_threshold": 20,
+    }
+    values.update(fields)
+    return ModelCircuitBreakerSubcontract.model_validate(values)
+
+
+def _feed(
+    config: ModelCircuitBreakerSubcontract,
+    events: list[tuple[Kind, float]],
+    state: ModelCircuitBreakerState | None = None,
+) -> list[ModelCircuitBreakerDecision]:
+    decisions = []
+    state = state or ModelCircuitBreakerState()
+    for kind, at in events:
+        decision = circuit_breaker_transition(
+            ModelCircuitBreakerComputeInput(
+                config=config, state=state, event=ModelCircuitBreakerEvent(kind=kind, at=at)
+            )
+        )
+        decisions.append(decision)
+        state = decision.state
+    return decisions
+
+
+def test_contract_validates_with_core_compute_contract() -> None:
+    """contract.yaml is a valid core COMPUTE contract naming the registered computation."""
+    contract = ModelContractCompute.model_validate(yaml.safe_load(_CONTRACT.read_text()))
+    assert contract.name == "node_circuit_breaker_compute"
+    assert contract.algorithm is not None
+    assert contract.algorithm.algorithm_type == "circuit_breaker_transition"
+    assert contract.input_model.endswith("ModelCircuitBreakerComputeInput")
+    assert contract.output_model.endswith("ModelCircuitBreakerDecision")
+
+
+def test_threshold_failures_open_and_requests_are_refused_until_timeout() -> None:
+    """Three failures open the circuit; a request before the timeout is refused with retry_after."""
+    decisions = _feed(
+        _config(),
+        [(Kind.FAILURE, 0.0), (Kind.FAILURE, 1.0), (Kind.FAILURE, 2.0), (Kind.REQUEST, 5.0)],
+    )
+    assert decisions[1].state.state is CLOSED
+    assert decisions[2].state.state is OPEN
+    assert decisions[2].transition_from is CLOSED
+    assert decisions[3].allowed is False
+    assert decisions[3].retry_after_seconds == pytest.approx(7.0)
+
+
+def test_probe_after_timeout_then_success_threshold_closes() -> None:
+    """After the timeout a request becomes a HALF_OPEN probe; two successes close it."""
+    events = [(Kind.FAILURE, 0.0)] * 3 + [
+        (Kind.REQUEST, 10.0),
+        (Kind.SUCCESS, 10.1),
+        (Kind.REQUEST, 10.2),
+        (Kind.SUCCESS, 10.3),
+    ]
+    decisions = _feed(_config(), events)
+    assert decisions[3].allowed is True
+    assert decisions[3].transition_from is OPEN
+    assert decisions[3].state.state is HALF_OPEN
+    assert decisions[4].state.state is HALF_OPEN
+    assert decisions[6].state.state is CLOSED
+    assert decisions[6].transition_from is HALF_OPEN
+    assert decisions[6].state.consecutive_failures == 0
+
+
+def test_failed_probe_reopens_and_limit_of_concurrent_probes() -> None:
+    """Only half_open_max_calls probes are admitted at once; a failed probe reopens."""
+    events = [(Kind.FAILURE, 0.0)] * 3 + [
+        (Kind.REQUEST, 10.0),
+        (Kind.REQUEST, 10.0),
+        (Kind.REQUEST, 10.0),
+        (Kind.FAILURE, 11.0),
+    ]
+    decisions = _feed(_config(), events)
+    assert [d.allowed for d in decisions[3:6]] == [True, True, False]
+    assert decisions[6].state.state is OPEN
+    assert decisions[6].state.open_until == pytest.approx(21.0)
+
+
+def test_transition_is_pure() -> None:
+    """The same input always gives the same output and the input is not modified."""
+    data = ModelCircuitBreakerComputeInput(
+        config=_config(failure_threshold=1),
+        event=ModelCircuitBreakerEvent(kind=Kind.FAILURE, at=3.0),
+    )
+    before = data.model_dump()
+    assert circuit_breaker_transition(data) == circuit_breaker_transition(data)
+    assert data.model_dump() == before
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_node_and_runtime_mixin_agree_on_every_event_sequence(seed: int) -> None:
+    """Random event sequences drive the pure node and the runtime's breaker to the same states."""
+    rng = random.Random(seed)
+    config = _config(
+        failure_threshold=rng.randint(1, 4),
+        half_open_max_calls=3,
+        success_threshold=rng.randint(1, 3),
+    )
+    clock = ManualClock(start=0.0)
+    breaker = AsyncCircuitBreaker.from_subcontract(
+        config, f"agree-{seed}", EnumInfraTransportType.HTTP, clock=clock
+    )
+    state = ModelCircuitBreakerState()
+    for _ in range(300):
+        clock.advance(rng.choice([0.0, 0.0, 1.0, 4.0, 10.0]))
+        kind = rng.choice(list(Kind))
+        decision = circuit_breaker_transition(
+            ModelCircuitBreakerComputeInput(
+                config=config,
+                state=state,
+                event=ModelCircuitBreakerEvent(kind=kind, at=clock.now),
+            )
+        )
+        state = decision.state
+        allowed, retry_after = True, None
+        if kind is Kind.REQUEST:
+            try:
+                breaker._cb_admit("op", None)
+            except InfraUnavailableError as exc:
+                allowed, retry_after = False, exc.retry_after_seconds
+        elif kind is Kind.SUCCESS:
+            breaker._cb_on_success()
+        elif kind is Kind.FAILURE:
+            breaker._cb_on_failure("op", None)
+        else:
+            breaker._cb_release()
+        assert state.state is breaker._circuit_breaker_state
+        assert state.consecutive_failures == breaker._circuit_breaker_failures
+        assert state.half_open_in_flight == breaker._cb_half_open_in_flight
+        assert state.half_open_successes == breaker._cb_half_open_successes
+        assert decision.allowed is allowed
+        if retry_after is not None:
+            assert decision.retry_after_seconds == pytest.approx(retry_after, abs=1e-3)
+
+
+async def test_node_processes_through_core_compute_pipeline() -> None:
+    """The node, run by core's NodeCompute.process, returns the transition's decision."""
+    from omnibase_infra.nodes.node_circuit_breaker_compute.node import (
+        COMPUTATION_TYPE,
+        NodeCircuitBreakerCompute,
+    )
+
+    node = NodeCircuitBreakerCompute(ModelONEXContainer())
+    data = ModelCircuitBreakerComputeInput(
+        config=_config(failure_threshold=1),
+        event=ModelCircuitBreakerEvent(kind=Kind.FAILURE, at=1.0),
+    )
+    output = await node.process(
+        ModelComputeInput(data=data, computation_type=COMPUTATION_TYPE, cache_enabled=False)
+    )
+    assert isinstance(output.result, ModelCircuitBreakerDecision)
+    assert output.result.state.state is OPEN
+    assert output.result == circuit_breaker_transition(data)
