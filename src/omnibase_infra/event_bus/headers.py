@@ -13,6 +13,7 @@ __all__ = [
     "HEADER_ORIGINAL_TOPIC",
     "HEADER_PAYLOAD_TYPE",
     "HEADER_REPLAY_OF",
+    "HEADER_RETRY_STATE",
 ]
 
 HEADER_CORRELATION_ID: Final = "onex-correlation-id"
@@ -27,3 +28,5 @@ HEADER_ORIGINAL_TOPIC: Final = "onex-original-topic"
 HEADER_DLQ_RECORD: Final = "onex-dlq-record"
 # Set on a message re-published from the DLQ: the DLQ record's id.
 HEADER_REPLAY_OF: Final = "onex-replay-of"
+# JSON of the retry state (group, first failure, not-before, original position) on a retry.
+HEADER_RETRY_STATE: Final = "onex-retry-state"
