@@ -5,5 +5,6 @@ pytest_plugins = [
     "omnibase_infra.testing.fixtures_kafka",
     "omnibase_infra.testing.fixtures_openbao",
     "omnibase_infra.testing.fixtures_valkey",
+    "omnibase_infra.testing.fixtures_http",
     "omnibase_infra.testing.fixtures_consul",
 ]
