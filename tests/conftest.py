@@ -7,4 +7,5 @@ pytest_plugins = [
     "omnibase_infra.testing.fixtures_valkey",
     "omnibase_infra.testing.fixtures_http",
     "omnibase_infra.testing.fixtures_consul",
+    "omnibase_infra.testing.fixtures_flaky_http",
 ]
