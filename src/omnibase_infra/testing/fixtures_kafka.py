@@ -17,6 +17,8 @@ import pytest
 import pytest_asyncio
 
 from omnibase_infra.enums import EnumTopicKind
+from omnibase_infra.event_bus.base import EventBusBase
+from omnibase_infra.event_bus.inmemory import EventBusInmemory
 from omnibase_infra.event_bus.kafka import EventBusKafka
 from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.topics import build_topic
@@ -24,6 +26,8 @@ from omnibase_infra.testing.server_tansu import TansuServer
 
 __all__ = [
     "TopicFactory",
+    "any_bus",
+    "bus_partitions",
     "eventually",
     "kafka_bus",
     "kafka_settings",
@@ -102,3 +106,29 @@ async def kafka_bus(kafka_settings: ModelKafkaSettings) -> AsyncIterator[EventBu
         yield bus
     finally:
         await bus.close()
+
+
+@pytest_asyncio.fixture(params=["inmemory", pytest.param("kafka", marks=pytest.mark.integration)])
+async def any_bus(request: pytest.FixtureRequest) -> AsyncIterator[EventBusBase]:
+    """Each bus in turn, started: EventBusInmemory, then EventBusKafka on the real broker.
+
+    Topics get ``bus_partitions`` partitions (a fixture, 4 unless a module overrides it).
+    """
+    partitions: int = request.getfixturevalue("bus_partitions")
+    bus: EventBusBase
+    if request.param == "kafka":
+        settings: ModelKafkaSettings = request.getfixturevalue("kafka_settings")
+        bus = EventBusKafka(settings.model_copy(update={"partitions": partitions}))
+    else:
+        bus = EventBusInmemory(partitions=partitions)
+    await bus.start()
+    try:
+        yield bus
+    finally:
+        await bus.close()
+
+
+@pytest.fixture
+def bus_partitions() -> int:
+    """Partitions per topic for ``any_bus`` (override the fixture in a module to change it)."""
+    return 4

@@ -9,35 +9,21 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 
 from omnibase_infra.event_bus.base import EventBusBase
-from omnibase_infra.event_bus.inmemory import EventBusInmemory
 from omnibase_infra.event_bus.kafka import EventBusKafka
 from omnibase_infra.event_bus.message import BusMessage
-from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.testing.fixtures_kafka import TopicFactory, eventually
 
 PARTITIONS = 4
 
 
-@pytest_asyncio.fixture(params=["inmemory", pytest.param("kafka", marks=pytest.mark.integration)])
-async def bus(request: pytest.FixtureRequest) -> AsyncIterator[EventBusBase]:
-    """Each bus, started, with four partitions per topic."""
-    instance: EventBusBase
-    if request.param == "kafka":
-        settings: ModelKafkaSettings = request.getfixturevalue("kafka_settings")
-        instance = EventBusKafka(settings.model_copy(update={"partitions": PARTITIONS}))
-    else:
-        instance = EventBusInmemory(partitions=PARTITIONS)
-    await instance.start()
-    try:
-        yield instance
-    finally:
-        await instance.close()
+@pytest.fixture
+def bus(any_bus: EventBusBase) -> EventBusBase:
+    """Each bus in turn (EventBusInmemory, EventBusKafka), four partitions per topic."""
+    return any_bus
 
 
 async def test_order_is_kept_per_key(bus: EventBusBase, unique_topic: TopicFactory) -> None:

@@ -1,0 +1,178 @@
+"""Delayed retries via retry topics, then the DLQ, through the real dispatch engine, both buses."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+import pytest_asyncio
+
+from omnibase_infra._core import EnumNodeKind
+from omnibase_infra.dispatch import DispatchContext, MessageDispatchEngine, ModelNodeOutput
+from omnibase_infra.dispatch.engine import make_route
+from omnibase_infra.enums import EnumDispatchOutcome
+from omnibase_infra.errors import InfraUnavailableError
+from omnibase_infra.event_bus.base import EventBusBase
+from omnibase_infra.event_bus.codec import JsonEnvelope
+from omnibase_infra.event_bus.dlq import read_dlq_record
+from omnibase_infra.event_bus.headers import (
+    HEADER_ATTEMPT,
+    HEADER_CORRELATION_ID,
+    HEADER_RETRY_STATE,
+)
+from omnibase_infra.event_bus.message import BusMessage
+from omnibase_infra.event_bus.model_retry_settings import ModelRetrySettings
+from omnibase_infra.event_bus.retry import RetryConsumer, RetryFailurePolicy
+from omnibase_infra.event_bus.topics import dlq_topic_for
+from omnibase_infra.testing.fixtures_kafka import TopicFactory, eventually
+
+NODE = "retry-probe"
+SETTINGS = ModelRetrySettings(max_attempts=3, base_delay_seconds=0.2, max_delay_seconds=0.5)
+
+
+@pytest.fixture
+def bus_partitions() -> int:
+    """One partition per topic, so every key shares it (the head-of-line case)."""
+    return 1
+
+
+@dataclass
+class _Handler:
+    """Fails a payload's first ``fail_times[id]`` deliveries; records every call in order."""
+
+    fail_times: dict[str, int]
+    calls: list[tuple[str, int]] = field(default_factory=list)
+
+    async def handle(self, context: DispatchContext) -> ModelNodeOutput | None:
+        payload = context.payload
+        assert isinstance(payload, dict)
+        job = str(payload["id"])
+        attempt = int(context.message.headers.get(HEADER_ATTEMPT, "1"))
+        self.calls.append((job, attempt))
+        if attempt <= self.fail_times.get(job, 0):
+            raise InfraUnavailableError(f"dependency down for {job}")
+        return None
+
+
+@dataclass
+class _Wiring:
+    bus: EventBusBase
+    topic: str
+    handler: _Handler
+    engine: MessageDispatchEngine
+    dead: list[BusMessage]
+
+
+@pytest_asyncio.fixture
+async def wiring(any_bus: EventBusBase, unique_topic: TopicFactory) -> AsyncIterator[_Wiring]:
+    """Engine with the retry policy and retry consumer, plus a watcher of the DLQ topic."""
+    topic = unique_topic()
+    handler = _Handler(fail_times={})
+    engine = MessageDispatchEngine(
+        any_bus, failure_policy=RetryFailurePolicy(any_bus, SETTINGS), auto_offset_reset="earliest"
+    )
+    engine.add_route(
+        make_route(
+            node_name=NODE,
+            archetype=EnumNodeKind.EFFECT,
+            topic=topic,
+            handler=handler,
+            payload_type="Job",
+        )
+    )
+    dead: list[BusMessage] = []
+
+    async def on_dead(message: BusMessage) -> None:
+        dead.append(message)
+
+    await any_bus.subscribe(
+        dlq_topic_for(topic), on_message=on_dead, group_id="dlq-watch", auto_offset_reset="earliest"
+    )
+    await engine.start()
+    retry = RetryConsumer(
+        any_bus, engine, topic=topic, consumer_group=engine.group_id_for(NODE), settings=SETTINGS
+    )
+    await retry.start()
+    try:
+        yield _Wiring(any_bus, topic, handler, engine, dead)
+    finally:
+        await retry.stop()
+        await engine.stop()
+
+
+async def _publish_job(wiring: _Wiring, job: str, key: bytes) -> JsonEnvelope:
+    envelope = JsonEnvelope(payload={"id": job}, payload_type="Job", correlation_id=uuid.uuid4())
+    await wiring.bus.publish_envelope(envelope, wiring.topic, key)
+    return envelope
+
+
+async def test_transient_failure_succeeds_on_a_later_attempt(wiring: _Wiring) -> None:
+    """A job failing twice is retried with growing attempt numbers and handled on the third."""
+    wiring.handler.fail_times["flaky"] = 2
+    await _publish_job(wiring, "flaky", b"k")
+    await eventually(lambda: wiring.engine.outcomes[EnumDispatchOutcome.HANDLED] == 1)
+    assert wiring.handler.calls == [("flaky", 1), ("flaky", 2), ("flaky", 3)]
+    assert wiring.engine.outcomes[EnumDispatchOutcome.RETRY] == 2
+    assert wiring.dead == []
+
+
+async def test_last_failure_dead_letters_original_bytes_with_record(wiring: _Wiring) -> None:
+    """After the last attempt the DLQ holds the original bytes, headers and a full record."""
+    wiring.handler.fail_times["doomed"] = 99
+    envelope = await _publish_job(wiring, "doomed", b"k")
+    await eventually(lambda: wiring.dead)
+    dead = wiring.dead[0]
+    record = read_dlq_record(dead)
+    assert record is not None
+    assert dead.value == envelope.model_dump_json(exclude_none=True).encode()
+    assert dead.headers[HEADER_CORRELATION_ID] == str(envelope.correlation_id)
+    assert HEADER_RETRY_STATE not in dead.headers
+    assert record.attempts == SETTINGS.max_attempts
+    assert record.error_type == "InfraUnavailableError"
+    assert record.consumer_group == wiring.engine.group_id_for(NODE)
+    assert record.original_topic == wiring.topic
+    assert record.first_failure_at < record.last_failure_at
+    assert record.correlation_id == envelope.correlation_id
+    assert [attempt for _, attempt in wiring.handler.calls] == [1, 2, 3]
+
+
+async def test_failing_key_does_not_hold_back_other_keys(wiring: _Wiring) -> None:
+    """A failing message waits in the retry topic while later keys on its partition go ahead."""
+    wiring.handler.fail_times["slow"] = 1
+    await _publish_job(wiring, "slow", b"a")
+    await _publish_job(wiring, "quick", b"b")
+    await eventually(lambda: wiring.engine.outcomes[EnumDispatchOutcome.HANDLED] == 2)
+    assert wiring.handler.calls == [("slow", 1), ("quick", 1), ("slow", 2)]
+
+
+async def test_non_json_bytes_go_to_the_dlq_at_once(wiring: _Wiring) -> None:
+    """Bytes that are not an envelope are dead-lettered on the first failure, never retried."""
+    await wiring.bus.publish(wiring.topic, b"k", b"\xff not json")
+    await _publish_job(wiring, "after", b"k")
+    await eventually(lambda: wiring.dead and wiring.handler.calls)
+    record = read_dlq_record(wiring.dead[0])
+    assert record is not None
+    assert record.error_type == "EnvelopeValidationError"
+    assert record.attempts == 1
+    assert wiring.dead[0].value == b"\xff not json"
+    assert wiring.handler.calls == [("after", 1)]
+
+
+async def test_dead_letter_is_never_dead_lettered_again(any_bus: EventBusBase) -> None:
+    """A failing message of a DLQ topic ends as DLQ without a new DLQ record being published."""
+    dlq_topic = dlq_topic_for("onex.evt.test.replayed.v1")
+    published: list[BusMessage] = []
+
+    async def on_dead(message: BusMessage) -> None:
+        published.append(message)
+
+    await any_bus.subscribe(dlq_topic, on_message=on_dead, group_id="dlq-watch")
+    policy = RetryFailurePolicy(any_bus, SETTINGS)
+    message = BusMessage(dlq_topic, None, b"x", {})
+    outcome = await policy.on_failure(message, RuntimeError("boom"), consumer_group="g")
+    await any_bus.publish(dlq_topic, None, b"marker")
+    await eventually(lambda: published)
+    assert outcome is EnumDispatchOutcome.DLQ
+    assert [m.value for m in published] == [b"marker"]
