@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 import httpx
 from prometheus_client import Counter
-from pydantic import TypeAdapter, ValidationError
+from pydantic import StrictBool, StrictStr, TypeAdapter, ValidationError
 
 from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import ModelInfraErrorContext, RuntimeHostError
@@ -81,8 +81,8 @@ _TTL_PATHS = {
     EnumCheckStatus.WARNING: "warn",
     EnumCheckStatus.CRITICAL: "fail",
 }
-_JSON_BOOL: TypeAdapter[bool] = TypeAdapter(bool)
-_JSON_STR: TypeAdapter[str] = TypeAdapter(str)
+_JSON_BOOL: TypeAdapter[bool] = TypeAdapter(StrictBool)
+_JSON_STR: TypeAdapter[str] = TypeAdapter(StrictStr)
 
 _REQUESTS = Counter(
     "onex_consul_requests_total",
