@@ -45,7 +45,7 @@ def run(
 ) -> None:
     """Run the runtime host (local profile by default) until SIGTERM or Ctrl-C."""
     from omnibase_infra.errors import ProtocolConfigurationError
-    from omnibase_infra.runtime.host import RuntimeHostProcess
+    from omnibase_infra.runtime.launch import serve_runtime
 
     try:
         loaded = _load_config(
@@ -54,7 +54,7 @@ def run(
             http={"port": http_port} if http_port is not None else None,
             log_format=log_format,
         )
-        code = asyncio.run(RuntimeHostProcess(loaded).serve())
+        code = asyncio.run(serve_runtime(loaded))
     except ProtocolConfigurationError as exc:
         Console(stderr=True).print(f"[red]configuration error:[/red] {exc.message}")
         raise typer.Exit(2) from None

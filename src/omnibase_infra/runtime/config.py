@@ -23,9 +23,14 @@ from pydantic_settings import (
 
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.event_bus.codec import first_validation_error
+from omnibase_infra.handlers.model_consul_settings import ModelConsulSettings
+from omnibase_infra.nodes.registration.models.model_registration_settings import (
+    ModelRegistrationSettings,
+)
 from omnibase_infra.runtime.safe_yaml import load_yaml_mapping
 
 __all__ = [
+    "ModelDiscoveryRuntimeSettings",
     "ModelEventBusSettings",
     "ModelHttpSettings",
     "ModelPostgresRuntimeSettings",
@@ -90,6 +95,15 @@ class ModelPostgresRuntimeSettings(BaseModel):
         return self
 
 
+class ModelDiscoveryRuntimeSettings(BaseModel):
+    """Service discovery for ``registration.discovery``: in process (local) or Consul."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["local", "consul"] = "local"
+    consul: ModelConsulSettings = Field(default_factory=ModelConsulSettings)
+
+
 class ModelRuntimeConfig(BaseSettings):
     """Everything the runtime host reads at start."""
 
@@ -109,6 +123,8 @@ class ModelRuntimeConfig(BaseSettings):
     http: ModelHttpSettings = Field(default_factory=ModelHttpSettings)
     event_bus: ModelEventBusSettings = Field(default_factory=ModelEventBusSettings)
     postgres: ModelPostgresRuntimeSettings = Field(default_factory=ModelPostgresRuntimeSettings)
+    discovery: ModelDiscoveryRuntimeSettings = Field(default_factory=ModelDiscoveryRuntimeSettings)
+    registration: ModelRegistrationSettings = Field(default_factory=ModelRegistrationSettings)
     shutdown_grace_seconds: float = Field(default=10.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
@@ -120,6 +136,8 @@ class ModelRuntimeConfig(BaseSettings):
                 raise ValueError("profile 'production' needs event_bus.kind: kafka")
             if self.postgres.mode == "embedded":
                 raise ValueError("profile 'production' needs postgres.mode: external (a DSN)")
+            if self.discovery.kind != "consul":
+                raise ValueError("profile 'production' needs discovery.kind: consul")
         return self
 
     @classmethod

@@ -1,0 +1,1 @@
+"""node_registration_orchestrator (see contract.yaml)."""

@@ -1,0 +1,1 @@
+"""node_registration_reducer (see contract.yaml)."""

@@ -1,0 +1,1 @@
+"""node_registry_effect (see contract.yaml)."""

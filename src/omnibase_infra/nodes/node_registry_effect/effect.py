@@ -1,0 +1,168 @@
+"""The registry effect: one registration intent applied to both capabilities in parallel.
+
+``registration.storage`` and ``registration.discovery`` each run under their own executor
+(timeout, retry, circuit breaker from the contract's ``error_handling``), so a failure of one
+is retried without touching the other (targeted retry) and opens only its own breaker. Writes
+are idempotent (version-guarded upserts, service id = node id), so a retry never duplicates a
+write. When one backend registered and the other's retries are exhausted, the one that
+succeeded is undone (compensation) and the result says which failed and that it compensated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from uuid import UUID
+
+from omnibase_infra.errors import RuntimeHostError
+from omnibase_infra.nodes.node_registry_effect.discovery import RegistrationDiscovery
+from omnibase_infra.nodes.node_registry_effect.storage import (
+    RegistrationConflictError,
+    RegistrationStorage,
+)
+from omnibase_infra.nodes.registration.models.enum_backend_status import EnumBackendStatus
+from omnibase_infra.nodes.registration.models.enum_registration_intent_kind import (
+    EnumRegistrationIntentKind,
+)
+from omnibase_infra.nodes.registration.models.model_backend_outcome import ModelBackendOutcome
+from omnibase_infra.nodes.registration.models.model_registration_intent import (
+    ModelRegistrationIntent,
+)
+from omnibase_infra.nodes.registration.models.model_registry_result import ModelRegistryResult
+from omnibase_infra.observability.logging import get_logger
+from omnibase_infra.resilience.executor import EffectExecutor
+from omnibase_infra.sanitize import sanitize_text
+
+__all__ = ["CAPABILITY_DISCOVERY", "CAPABILITY_STORAGE", "RegistryEffect"]
+
+CAPABILITY_STORAGE = "registration.storage"
+CAPABILITY_DISCOVERY = "registration.discovery"
+
+_log = get_logger(__name__)
+
+
+class RegistryEffect:
+    """Applies registration intents to storage and discovery (see module docstring)."""
+
+    def __init__(
+        self,
+        storage: RegistrationStorage,
+        discovery: RegistrationDiscovery,
+        *,
+        storage_executor: EffectExecutor,
+        discovery_executor: EffectExecutor,
+    ) -> None:
+        self._storage = storage
+        self._discovery = discovery
+        self._storage_executor = storage_executor
+        self._discovery_executor = discovery_executor
+
+    @property
+    def storage(self) -> RegistrationStorage:
+        """The storage capability (for reads: loads, liveness scans, listings)."""
+        return self._storage
+
+    async def apply(
+        self, intent: ModelRegistrationIntent, correlation_id: UUID | None
+    ) -> ModelRegistryResult:
+        """Apply ``intent`` to both backends; raises only ``RegistrationConflictError``."""
+        storage, discovery = await asyncio.gather(
+            _attempt(
+                CAPABILITY_STORAGE,
+                self._storage_executor,
+                lambda: self._storage.apply(intent, correlation_id),
+            ),
+            _attempt(
+                CAPABILITY_DISCOVERY,
+                self._discovery_executor,
+                lambda: self._discovery.apply(intent),
+            ),
+        )
+        if isinstance(storage, RegistrationConflictError):
+            raise storage
+        assert isinstance(storage, ModelBackendOutcome)
+        assert isinstance(discovery, ModelBackendOutcome)
+        if intent.kind is EnumRegistrationIntentKind.DEREGISTER:
+            storage, discovery = _removed(storage), _removed(discovery)
+        elif intent.kind is EnumRegistrationIntentKind.REGISTER:
+            return await self._settle_registration(intent, correlation_id, storage, discovery)
+        return ModelRegistryResult(storage=storage, discovery=discovery)
+
+    async def _settle_registration(
+        self,
+        intent: ModelRegistrationIntent,
+        correlation_id: UUID | None,
+        storage: ModelBackendOutcome,
+        discovery: ModelBackendOutcome,
+    ) -> ModelRegistryResult:
+        """Compensate a half-made registration so no backend keeps what the other lacks."""
+        ok = EnumBackendStatus.OK
+        if (storage.status is ok) == (discovery.status is ok):
+            return ModelRegistryResult(storage=storage, discovery=discovery)
+        if storage.status is ok:
+            undo = await _attempt(
+                CAPABILITY_STORAGE,
+                self._storage_executor,
+                lambda: self._storage.remove(intent, correlation_id),
+            )
+            storage = _compensated(storage, undo)
+        else:
+            undo = await _attempt(
+                CAPABILITY_DISCOVERY,
+                self._discovery_executor,
+                lambda: self._discovery.remove(intent),
+            )
+            discovery = _compensated(discovery, undo)
+        _log.warning(
+            "registration half-made, compensated",
+            node_id=str(intent.record.node_id),
+            storage=storage.status.value,
+            discovery=discovery.status.value,
+        )
+        return ModelRegistryResult(storage=storage, discovery=discovery, compensated=True)
+
+
+async def _attempt(
+    capability: str, executor: EffectExecutor, operation: Callable[[], Awaitable[None]]
+) -> ModelBackendOutcome | RegistrationConflictError:
+    """Run one backend call under its executor; failures become an outcome, not an error."""
+    attempts = 0
+
+    async def counted() -> None:
+        nonlocal attempts
+        attempts += 1
+        await operation()
+
+    try:
+        await executor.call(counted)
+    except RegistrationConflictError as conflict:
+        return conflict
+    except RuntimeHostError as exc:
+        return ModelBackendOutcome(
+            capability=capability,
+            status=EnumBackendStatus.FAILED,
+            attempts=attempts,
+            error_type=type(exc).__name__,
+            error=sanitize_text(exc.message)[:500],
+        )
+    return ModelBackendOutcome(
+        capability=capability, status=EnumBackendStatus.OK, attempts=attempts
+    )
+
+
+def _removed(outcome: ModelBackendOutcome) -> ModelBackendOutcome:
+    if outcome.status is EnumBackendStatus.OK:
+        return outcome.model_copy(update={"status": EnumBackendStatus.REMOVED})
+    return outcome
+
+
+def _compensated(
+    outcome: ModelBackendOutcome, undo: ModelBackendOutcome | RegistrationConflictError
+) -> ModelBackendOutcome:
+    if isinstance(undo, ModelBackendOutcome) and undo.status is EnumBackendStatus.OK:
+        return outcome.model_copy(update={"status": EnumBackendStatus.COMPENSATED})
+    # The undo failed too: say so; the backend's own expiry (TTL check, liveness scan)
+    # removes the leftover, and the history records the compensation attempt.
+    return outcome.model_copy(
+        update={"error": "compensation failed; left for expiry", "error_type": "Compensation"}
+    )

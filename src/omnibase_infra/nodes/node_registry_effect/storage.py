@@ -1,0 +1,248 @@
+"""``registration.storage`` on PostgreSQL: current registrations plus their history.
+
+Every write is one statement (a CTE writes the registration and its history row together, so
+it is atomic without a transaction round trip) and is guarded by the record's ``version``: it
+applies only if the stored version is the one the reducer saw. A write whose effect is already
+stored (a retry after a lost reply) is recognised and succeeds without writing again; a write
+that finds another version raises ``RegistrationConflictError`` and the orchestrator reloads.
+History rows are keyed by ``(node_id, transition_id)``: never recorded twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from omnibase_infra.errors import RuntimeHostError
+from omnibase_infra.handlers.handler_postgres import HandlerPostgres
+from omnibase_infra.nodes.registration.models.enum_backend_status import EnumBackendStatus
+from omnibase_infra.nodes.registration.models.enum_registration_intent_kind import (
+    EnumRegistrationIntentKind,
+)
+from omnibase_infra.nodes.registration.models.enum_registration_state import (
+    EnumRegistrationState,
+)
+from omnibase_infra.nodes.registration.models.model_registration_intent import (
+    ModelRegistrationIntent,
+)
+from omnibase_infra.nodes.registration.models.model_registration_record import (
+    ModelRegistrationRecord,
+)
+
+__all__ = ["RegistrationConflictError", "RegistrationStorage"]
+
+_COLUMNS = (
+    "node_id, node_name, node_type, node_version, state, capabilities, endpoints, "
+    "health_endpoint, acked, registered_at, last_heartbeat_at, updated_at, version, "
+    "storage_status, discovery_status, last_error"
+)
+_VALUES = "$1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12, $13, $14, $15, $16"
+_HISTORY = """
+    INSERT INTO onex_registration_history
+        (node_id, transition_id, transition, from_state, to_state, node_name, correlation_id, at)
+    SELECT $1, $18, $19, $20, $5, $2, $21, $12 FROM written
+    ON CONFLICT (node_id, transition_id) DO NOTHING
+"""
+_INSERT = f"""
+WITH written AS (
+    INSERT INTO onex_registrations ({_COLUMNS}) VALUES ({_VALUES})
+    ON CONFLICT (node_id) DO UPDATE SET
+        node_name = EXCLUDED.node_name, node_type = EXCLUDED.node_type,
+        node_version = EXCLUDED.node_version, state = EXCLUDED.state,
+        capabilities = EXCLUDED.capabilities, endpoints = EXCLUDED.endpoints,
+        health_endpoint = EXCLUDED.health_endpoint, acked = EXCLUDED.acked,
+        registered_at = EXCLUDED.registered_at, last_heartbeat_at = EXCLUDED.last_heartbeat_at,
+        updated_at = EXCLUDED.updated_at, version = EXCLUDED.version,
+        storage_status = EXCLUDED.storage_status, discovery_status = EXCLUDED.discovery_status,
+        last_error = EXCLUDED.last_error
+    WHERE onex_registrations.version = $17
+    RETURNING node_id
+), history AS ({_HISTORY})
+SELECT count(*) FROM written
+"""  # noqa: S608 - constant SQL fragments; every value is a $n parameter
+_UPDATE = f"""
+WITH written AS (
+    UPDATE onex_registrations SET
+        node_name = $2, node_type = $3, node_version = $4, state = $5, capabilities = $6::jsonb,
+        endpoints = $7::jsonb, health_endpoint = $8, acked = $9, registered_at = $10,
+        last_heartbeat_at = $11, updated_at = $12, version = $13, storage_status = $14,
+        discovery_status = $15, last_error = $16
+    WHERE node_id = $1 AND version = $17
+    RETURNING node_id
+), history AS ({_HISTORY})
+SELECT count(*) FROM written
+"""  # noqa: S608 - constant SQL fragments; every value is a $n parameter
+_DELETE = """
+WITH written AS (
+    DELETE FROM onex_registrations WHERE node_id = $1 AND version = $5 RETURNING node_id
+), history AS (
+    INSERT INTO onex_registration_history
+        (node_id, transition_id, transition, from_state, to_state, node_name, correlation_id, at)
+    SELECT $1, $6, $7, $8, $3, $2, $9, $4 FROM written
+    ON CONFLICT (node_id, transition_id) DO NOTHING
+)
+SELECT count(*) FROM written
+"""
+_SQL = {
+    EnumRegistrationIntentKind.REGISTER: _INSERT,
+    EnumRegistrationIntentKind.RECORD_STATE: _UPDATE,
+    EnumRegistrationIntentKind.HEARTBEAT: _UPDATE,
+    EnumRegistrationIntentKind.DEREGISTER: _DELETE,
+}
+
+
+class RegistrationConflictError(RuntimeHostError):
+    """The stored registration changed since it was read (another writer won): reload."""
+
+
+def intent_arguments(intent: ModelRegistrationIntent, correlation_id: UUID | None) -> list[object]:
+    """The ``$n`` arguments of the write for ``intent`` (see ``write_statement``)."""
+    r = intent.record
+    if intent.kind is EnumRegistrationIntentKind.DEREGISTER:
+        return [
+            r.node_id,
+            r.node_name,
+            r.state.value,
+            r.updated_at,
+            intent.expected_version,
+            intent.transition_id,
+            intent.transition,
+            intent.from_state,
+            correlation_id,
+        ]
+    return [
+        r.node_id,
+        r.node_name,
+        r.node_type,
+        r.node_version,
+        r.state.value,
+        json.dumps(list(r.capabilities)),
+        json.dumps(r.endpoints),
+        r.health_endpoint,
+        r.acked,
+        r.registered_at,
+        r.last_heartbeat_at,
+        r.updated_at,
+        r.version,
+        r.storage_status.value,
+        r.discovery_status.value,
+        r.last_error,
+        intent.expected_version,
+        intent.transition_id,
+        intent.transition,
+        intent.from_state,
+        correlation_id,
+    ]
+
+
+def write_statement(intent: ModelRegistrationIntent) -> str:
+    """The SQL that applies ``intent`` (exposed for the benchmark's raw-driver baseline)."""
+    return _SQL[intent.kind]
+
+
+class RegistrationStorage:
+    """Registrations in PostgreSQL (``0100_registrations.sql``)."""
+
+    def __init__(self, postgres: HandlerPostgres) -> None:
+        self._postgres = postgres
+
+    async def apply(self, intent: ModelRegistrationIntent, correlation_id: UUID | None) -> None:
+        """Make the stored registration match ``intent``; idempotent, version-guarded."""
+        written = await self._postgres.fetchval(
+            _SQL[intent.kind], *intent_arguments(intent, correlation_id)
+        )
+        if written:
+            return
+        stored = await self._postgres.fetchval(
+            "SELECT version FROM onex_registrations WHERE node_id = $1", intent.record.node_id
+        )
+        removing = intent.kind is EnumRegistrationIntentKind.DEREGISTER
+        if (removing and stored is None) or (not removing and stored == intent.record.version):
+            return  # already applied by an earlier attempt whose reply was lost
+        raise RegistrationConflictError(
+            f"registration of {intent.record.node_id} is at version {stored}, "
+            f"not {intent.expected_version}",
+            retriable=False,
+        )
+
+    async def remove(self, intent: ModelRegistrationIntent, correlation_id: UUID | None) -> None:
+        """Undo a registration ``intent`` wrote (compensation): delete it at its new version."""
+        undo = intent.model_copy(
+            update={
+                "kind": EnumRegistrationIntentKind.DEREGISTER,
+                "expected_version": intent.record.version,
+                "transition": "compensated",
+                "from_state": intent.record.state.value,
+                "transition_id": f"{intent.transition_id}:compensated",
+                "record": intent.record.model_copy(
+                    update={"state": EnumRegistrationState.REJECTED}
+                ),
+            }
+        )
+        await self._postgres.fetchval(_DELETE, *intent_arguments(undo, correlation_id))
+
+    async def load(self, node_id: UUID) -> ModelRegistrationRecord | None:
+        """The stored registration of ``node_id``, or None."""
+        row = await self._postgres.fetchrow(
+            f"SELECT {_COLUMNS} FROM onex_registrations WHERE node_id = $1",  # noqa: S608
+            node_id,
+        )
+        return None if row is None else _record(row)
+
+    async def list_all(self, limit: int = 10_000) -> list[ModelRegistrationRecord]:
+        """Every current registration, by name."""
+        rows = await self._postgres.fetch(
+            f"SELECT {_COLUMNS} FROM onex_registrations ORDER BY node_name, node_id LIMIT $1",  # noqa: S608
+            limit,
+        )
+        return [_record(row) for row in rows]
+
+    async def overdue(
+        self, *, heartbeat_before: datetime, ack_before: datetime, limit: int = 500
+    ) -> list[ModelRegistrationRecord]:
+        """Live registrations silent since ``heartbeat_before``, or accepted and not acked
+        since ``ack_before`` (oldest first)."""
+        rows = await self._postgres.fetch(
+            f"SELECT {_COLUMNS} FROM onex_registrations "  # noqa: S608
+            "WHERE (state IN ('accepted', 'active', 'stale') AND last_heartbeat_at < $1) "
+            "OR (state = 'accepted' AND updated_at < $2) "
+            "ORDER BY last_heartbeat_at LIMIT $3",
+            heartbeat_before,
+            ack_before,
+            limit,
+        )
+        return [_record(row) for row in rows]
+
+    async def final_states(self, node_ids: Sequence[UUID]) -> dict[UUID, str]:
+        """The last recorded state of each node (from history), current or removed."""
+        rows = await self._postgres.fetch(
+            "SELECT DISTINCT ON (node_id) node_id, to_state FROM onex_registration_history "
+            "WHERE node_id = ANY($1::uuid[]) ORDER BY node_id, at DESC, id DESC",
+            list(node_ids),
+        )
+        return {row["node_id"]: row["to_state"] for row in rows}
+
+
+def _record(row: asyncpg.Record) -> ModelRegistrationRecord:
+    return ModelRegistrationRecord(
+        node_id=row["node_id"],
+        node_name=row["node_name"],
+        node_type=row["node_type"],
+        node_version=row["node_version"],
+        state=EnumRegistrationState(row["state"]),
+        capabilities=tuple(json.loads(row["capabilities"])),
+        endpoints=json.loads(row["endpoints"]),
+        health_endpoint=row["health_endpoint"],
+        acked=row["acked"],
+        registered_at=row["registered_at"],
+        last_heartbeat_at=row["last_heartbeat_at"],
+        updated_at=row["updated_at"],
+        version=row["version"],
+        storage_status=EnumBackendStatus(row["storage_status"]),
+        discovery_status=EnumBackendStatus(row["discovery_status"]),
+        last_error=row["last_error"],
+    )

@@ -1,0 +1,1 @@
+"""Two-way node registration: what the registration orchestrator, reducer and effect share."""

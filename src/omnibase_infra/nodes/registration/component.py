@@ -1,0 +1,56 @@
+"""Starts registration with the runtime: ``/registry`` on the hub, and a call for introspection.
+
+At start the registry asks every node to introspect again (core's request-introspection
+event), so a registry that restarted, or started after its nodes, learns about them at once
+instead of waiting for their next heartbeat.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from uuid import uuid4
+
+from pydantic import BaseModel
+
+from omnibase_infra._core import ModelEventEnvelope, ModelRequestIntrospectionEvent
+from omnibase_infra.handlers.handler_postgres import HandlerPostgres
+from omnibase_infra.nodes.node_registry_effect.storage import RegistrationStorage
+from omnibase_infra.nodes.registration.registry_api import create_registry_router
+from omnibase_infra.nodes.registration.topics import TOPIC_REQUEST_INTROSPECTION
+
+if TYPE_CHECKING:
+    from omnibase_infra.runtime.host import RuntimeHostProcess
+
+__all__ = ["RegistrationComponent"]
+
+
+class RegistrationComponent:
+    """Mounts ``/registry`` and broadcasts a request for introspection at start."""
+
+    def __init__(self, postgres: HandlerPostgres) -> None:
+        self._storage = RegistrationStorage(postgres)
+        self.registry_id = uuid4()
+
+    @property
+    def name(self) -> str:
+        """``registration``."""
+        return "registration"
+
+    @property
+    def storage(self) -> RegistrationStorage:
+        """Registration storage (for queries)."""
+        return self._storage
+
+    async def start(self, host: RuntimeHostProcess) -> None:
+        """Mount the router and ask every node to introspect (node_id == requester_id: all)."""
+        host.add_router(create_registry_router(self._storage))
+        request = ModelRequestIntrospectionEvent(
+            node_id=self.registry_id, requester_id=self.registry_id
+        )
+        envelope: ModelEventEnvelope[BaseModel] = ModelEventEnvelope(
+            payload=request, payload_type=type(request).__name__, producer="registry"
+        )
+        await host.bus.publish_envelope(envelope, TOPIC_REQUEST_INTROSPECTION)
+
+    async def stop(self) -> None:
+        """Nothing to stop."""

@@ -1,0 +1,84 @@
+"""Runtime components the host starts with it: migrations and the runtime's clock."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from omnibase_infra._core import ModelEventEnvelope
+from omnibase_infra.handlers.handler_postgres import HandlerPostgres
+from omnibase_infra.migrations.runner import apply_migrations
+from omnibase_infra.nodes.registration.models.model_runtime_tick import ModelRuntimeTick
+from omnibase_infra.nodes.registration.topics import TOPIC_RUNTIME_TICK
+from omnibase_infra.observability.logging import get_logger
+
+if TYPE_CHECKING:
+    from omnibase_infra.runtime.host import RuntimeHostProcess
+
+__all__ = ["MigrationsComponent", "RuntimeTicker"]
+
+_log = get_logger(__name__)
+
+
+class MigrationsComponent:
+    """Applies the package's SQL migrations before any node handles a message."""
+
+    def __init__(self, postgres: HandlerPostgres) -> None:
+        self._postgres = postgres
+
+    @property
+    def name(self) -> str:
+        """``migrations``."""
+        return "migrations"
+
+    async def start(self, host: RuntimeHostProcess) -> None:
+        """Apply pending migrations (idempotent, safe with concurrent starters)."""
+        await apply_migrations(self._postgres)
+
+    async def stop(self) -> None:
+        """Nothing to stop."""
+
+
+class RuntimeTicker:
+    """Publishes a runtime tick every ``interval`` seconds (the clock of deadline checks).
+
+    Ticks go through the bus like any event, so with several runtimes in one consumer group
+    each tick is handled once, by whichever instance owns its partition.
+    """
+
+    def __init__(self, interval_seconds: float) -> None:
+        self._interval = interval_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def name(self) -> str:
+        """``ticker``."""
+        return "ticker"
+
+    async def start(self, host: RuntimeHostProcess) -> None:
+        """Start ticking."""
+        self._task = asyncio.create_task(self._run(host), name="runtime-ticker")
+
+    async def _run(self, host: RuntimeHostProcess) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            tick = ModelRuntimeTick(now=datetime.now(UTC))
+            envelope: ModelEventEnvelope[BaseModel] = ModelEventEnvelope(
+                payload=tick, payload_type="ModelRuntimeTick", producer="runtime"
+            )
+            try:
+                await host.bus.publish_envelope(envelope, TOPIC_RUNTIME_TICK)
+            except Exception as exc:  # a missed tick is harmless; the next one catches up
+                _log.warning("runtime tick not published", error=str(exc))
+
+    async def stop(self) -> None:
+        """Stop ticking."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

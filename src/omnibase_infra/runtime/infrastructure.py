@@ -1,0 +1,89 @@
+"""What a runtime config stands up around the host: servers, handlers, services, components.
+
+``local`` (the default, zero configuration): an embedded PostgreSQL in the user's data
+directory on a free port, the in-process discovery backend, the in-memory bus. ``production``:
+PostgreSQL from a DSN reference, Consul, Kafka, secrets from their references. Either way the
+host gets its handlers (started, pinged by ``/ready``, closed by the host), the services the
+container resolves by type, and the components it starts with it (migrations, the runtime's
+clock, registration's router and call for introspection).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from omnibase_infra.handlers.handler_consul import HandlerConsul
+from omnibase_infra.handlers.handler_discovery_local import HandlerDiscoveryLocal
+from omnibase_infra.handlers.handler_postgres import HandlerPostgres
+from omnibase_infra.handlers.model_postgres_settings import ModelPostgresSettings
+from omnibase_infra.handlers.protocol_infra_handler import ProtocolInfraHandler
+from omnibase_infra.handlers.protocol_service_discovery import ProtocolServiceDiscovery
+from omnibase_infra.nodes.registration.component import RegistrationComponent
+from omnibase_infra.runtime.components import MigrationsComponent, RuntimeTicker
+from omnibase_infra.runtime.config import ModelRuntimeConfig
+from omnibase_infra.runtime.embedded_postgres import EmbeddedPostgres
+from omnibase_infra.runtime.host import ProtocolRuntimeComponent
+from omnibase_infra.runtime.secrets import resolve_secret, resolve_secret_fields
+
+__all__ = ["ModelInfrastructure", "build_infrastructure"]
+
+EMBEDDED_DATABASE = "onex"
+
+
+@dataclass
+class ModelInfrastructure:
+    """Handlers, container services and components for ``RuntimeHostProcess``."""
+
+    handlers: list[ProtocolInfraHandler] = field(default_factory=list)
+    services: dict[type[object], object] = field(default_factory=dict)
+    components: list[ProtocolRuntimeComponent] = field(default_factory=list)
+    postgres: HandlerPostgres | None = None
+    embedded_postgres: EmbeddedPostgres | None = None
+
+
+@contextlib.asynccontextmanager
+async def build_infrastructure(config: ModelRuntimeConfig) -> AsyncIterator[ModelInfrastructure]:
+    """Stand up what ``config`` asks for; the embedded server stops when the block exits."""
+    infra = ModelInfrastructure()
+    async with contextlib.AsyncExitStack() as stack:
+        postgres_settings = await _postgres_settings(config, infra, stack)
+        if postgres_settings is not None:
+            postgres = HandlerPostgres(postgres_settings)
+            infra.postgres = postgres
+            infra.handlers.append(postgres)
+            infra.services[HandlerPostgres] = postgres
+            infra.components.append(MigrationsComponent(postgres))
+        discovery = await _discovery(config)
+        infra.handlers.append(discovery)
+        infra.services[ProtocolServiceDiscovery] = discovery
+        infra.components.append(RuntimeTicker(config.registration.tick_interval_seconds))
+        if infra.postgres is not None:
+            infra.components.append(RegistrationComponent(infra.postgres))
+        yield infra
+
+
+async def _postgres_settings(
+    config: ModelRuntimeConfig, infra: ModelInfrastructure, stack: contextlib.AsyncExitStack
+) -> ModelPostgresSettings | None:
+    settings = config.postgres
+    if settings.mode == "disabled":
+        return None
+    pool = {"min_pool_size": settings.pool_min_size, "max_pool_size": settings.pool_max_size}
+    if settings.mode == "external":
+        assert settings.dsn is not None  # the config model requires it in external mode
+        dsn = await resolve_secret(settings.dsn)
+        return ModelPostgresSettings.from_dsn(dsn.get_secret_value(), **pool)
+    server = EmbeddedPostgres(settings.data_dir)
+    await server.start()
+    stack.push_async_callback(server.stop)
+    infra.embedded_postgres = server
+    await server.create_database(EMBEDDED_DATABASE, exist_ok=True)
+    return server.settings(EMBEDDED_DATABASE, **pool)
+
+
+async def _discovery(config: ModelRuntimeConfig) -> HandlerConsul | HandlerDiscoveryLocal:
+    if config.discovery.kind == "consul":
+        return HandlerConsul(await resolve_secret_fields(config.discovery.consul))
+    return HandlerDiscoveryLocal()
