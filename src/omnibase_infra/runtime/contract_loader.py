@@ -78,7 +78,7 @@ _MAY_PUBLISH: dict[EnumNodeKind, frozenset[EnumTopicKind]] = {
     EnumNodeKind.COMPUTE: frozenset(),
 }
 _log = get_logger(__name__)
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # used with fullmatch
 
 
 class ContractLoadError(ProtocolConfigurationError):
@@ -301,16 +301,26 @@ def _routes(
         handler = entry["handler"]
         assert isinstance(handler, dict)
         module, name = str(handler["module"]), str(handler["name"])
-        check_module_allowed(module, allowlist, where=f"{file}: {field}.handler.module")
-        if not _IDENTIFIER.match(name):
+        check_module_allowed(module, allowlist, where=f"{field}.handler.module", file=file)
+        if not _IDENTIFIER.fullmatch(name):
             raise ProtocolConfigurationError(
-                f"handler name {name!r} is not a class name", file=file, field=f"{field}.handler"
+                f"handler name {name!r} is not a class name",
+                file=file,
+                field=f"{field}.handler.name",
             )
         payload_type, payload_module = None, None
         event_model = entry.get("event_model")
         if isinstance(event_model, dict):
             payload_type, payload_module = str(event_model["name"]), str(event_model["module"])
-            check_module_allowed(payload_module, allowlist, where=f"{file}: {field}.event_model")
+            check_module_allowed(
+                payload_module, allowlist, where=f"{field}.event_model.module", file=file
+            )
+            if not _IDENTIFIER.fullmatch(payload_type):
+                raise ProtocolConfigurationError(
+                    f"event model name {payload_type!r} is not a class name",
+                    file=file,
+                    field=f"{field}.event_model.name",
+                )
         topic = entry.get("topic")
         if topic is not None and topic not in subscribe:
             raise ProtocolConfigurationError(

@@ -18,14 +18,21 @@ __all__ = ["DEFAULT_ALLOWLIST", "check_module_allowed", "load_class"]
 
 DEFAULT_ALLOWLIST: tuple[str, ...] = ("omnibase_infra", "omnibase_core.models")
 
-_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
-def check_module_allowed(module: str, allowlist: Sequence[str], *, where: str) -> None:
-    """Raise unless ``module`` is a plain dotted name equal to or under an allowlisted prefix."""
-    if not _MODULE.match(module):
+def check_module_allowed(
+    module: str, allowlist: Sequence[str], *, where: str, file: str | None = None
+) -> None:
+    """Raise unless ``module`` is a plain dotted name equal to or under an allowlisted prefix.
+
+    ``where`` is the field naming the module and ``file`` the file it came from, if any.
+    """
+    # fullmatch, not match with '$': '$' also matches before a trailing newline.
+    if not _MODULE.fullmatch(module):
         raise ProtocolConfigurationError(
             f"{module!r} is not a plain module path (no relative, file or path-like names)",
+            file=file,
             field=where,
         )
     for prefix in allowlist:
@@ -35,6 +42,7 @@ def check_module_allowed(module: str, allowlist: Sequence[str], *, where: str) -
     raise ProtocolConfigurationError(
         f"module {module!r} is outside the handler import allowlist ({', '.join(allowlist)}); "
         "add its package to plugin_allowlist in the runtime config to trust it",
+        file=file,
         field=where,
     )
 
