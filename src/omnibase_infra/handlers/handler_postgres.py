@@ -1,0 +1,242 @@
+"""PostgreSQL handler: an asyncpg pool behind ``ProtocolInfraHandler``, errors translated.
+
+::
+
+    handler = HandlerPostgres(ModelPostgresSettings.from_dsn(dsn))
+    await handler.start()
+    await handler.execute("INSERT INTO t (id, name) VALUES ($1, $2)", 1, "a")
+    row = await handler.fetchrow("SELECT name FROM t WHERE id = $1", 1)
+    async with handler.transaction(isolation="serializable") as tx:
+        await tx.execute(...)
+    await handler.close()
+
+Queries take ``$n`` parameters only. Driver errors become this package's errors (see
+``handler_postgres_errors``). After PostgreSQL restarts the pool recovers by itself: a lost
+connection fails the call in flight with a retriable ``InfraConnectionError`` and expires the
+pool's other connections, and the next calls connect afresh.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from types import TracebackType
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from omnibase_infra.enums import EnumInfraTransportType
+from omnibase_infra.errors import InfraUnavailableError, ModelInfraErrorContext
+from omnibase_infra.handlers.handler_postgres_errors import translate_postgres_error
+from omnibase_infra.handlers.model_postgres_settings import ModelPostgresSettings
+from omnibase_infra.handlers.postgres_connection import PostgresConnection, PostgresIsolation
+from omnibase_infra.models.model_health_check_result import ModelHealthCheckResult
+from omnibase_infra.observability.logging import get_logger
+from omnibase_infra.sanitize import register_secret, sanitize_text
+
+__all__ = ["HandlerPostgres"]
+
+_log = get_logger(__name__)
+
+
+class HandlerPostgres:
+    """Pooled access to one PostgreSQL database (handler name ``postgres``)."""
+
+    def __init__(self, settings: ModelPostgresSettings) -> None:
+        self._settings = settings
+        self._pool: asyncpg.Pool[asyncpg.Record] | None = None
+        if settings.password is not None:
+            register_secret(settings.password.get_secret_value())
+
+    @property
+    def handler_name(self) -> str:
+        """``postgres``."""
+        return "postgres"
+
+    @property
+    def transport_type(self) -> EnumInfraTransportType:
+        """``DATABASE``."""
+        return EnumInfraTransportType.DATABASE
+
+    @property
+    def settings(self) -> ModelPostgresSettings:
+        """The settings this handler connects with."""
+        return self._settings
+
+    @property
+    def is_started(self) -> bool:
+        """True between a successful ``start`` and ``close``."""
+        return self._pool is not None
+
+    async def start(self) -> None:
+        """Open the pool (``min_pool_size`` connections); idempotent."""
+        if self._pool is not None:
+            return
+        s = self._settings
+        server_settings = {"application_name": s.application_name}
+        if s.statement_timeout_seconds is not None:
+            server_settings["statement_timeout"] = f"{round(s.statement_timeout_seconds * 1000)}ms"
+        pool: asyncpg.Pool[asyncpg.Record] = asyncpg.create_pool(
+            host=s.host,
+            port=s.port,
+            user=s.user,
+            password=s.password.get_secret_value() if s.password is not None else None,
+            database=s.database,
+            ssl=s.ssl,
+            min_size=s.min_pool_size,
+            max_size=s.max_pool_size,
+            timeout=s.connect_timeout_seconds,
+            command_timeout=s.command_timeout_seconds,
+            max_inactive_connection_lifetime=s.max_inactive_connection_lifetime_seconds,
+            server_settings=server_settings,
+        )
+        try:
+            await pool
+        except Exception as e:
+            pool.terminate()
+            raise translate_postgres_error(e, operation="start", target_name=s.target_name) from e
+        self._pool = pool
+        _log.info(
+            "postgres pool started",
+            target=s.target_name,
+            min_size=s.min_pool_size,
+            max_size=s.max_pool_size,
+        )
+
+    async def close(self) -> None:
+        """Close the pool, waiting for connections in use to be released; safe to call twice."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        try:
+            await pool.close()
+        except Exception as e:
+            # Closing cannot be retried usefully; make sure nothing stays open.
+            pool.terminate()
+            _log.warning("postgres pool close failed", error=sanitize_text(repr(e)))
+        _log.info("postgres pool closed", target=self._settings.target_name)
+
+    async def ping(self) -> ModelHealthCheckResult:
+        """``SELECT 1`` through the pool; reports failure in the result, never raises."""
+        started = time.perf_counter()
+        pool = self._pool
+        if pool is None:
+            return ModelHealthCheckResult(
+                name=self.handler_name, healthy=False, detail="handler not started"
+            )
+        timeout = self._settings.connect_timeout_seconds
+        try:
+            async with pool.acquire(timeout=timeout) as conn:
+                await conn.fetchval("SELECT 1")
+        except Exception as e:
+            return ModelHealthCheckResult.failed(
+                self.handler_name, e, (time.perf_counter() - started) * 1000
+            )
+        return ModelHealthCheckResult(
+            name=self.handler_name,
+            healthy=True,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def connection(self) -> _PooledConnection:
+        """``async with handler.connection() as conn:`` one pooled connection for several calls."""
+        return _PooledConnection(self, self._require_pool("connection"))
+
+    @asynccontextmanager
+    async def transaction(
+        self,
+        *,
+        isolation: PostgresIsolation | None = None,
+        readonly: bool = False,
+        deferrable: bool = False,
+    ) -> AsyncIterator[PostgresConnection]:
+        """``async with handler.transaction() as tx:`` commit on success, roll back on error."""
+        async with (
+            self.connection() as conn,
+            conn.transaction(isolation=isolation, readonly=readonly, deferrable=deferrable) as tx,
+        ):
+            yield tx
+
+    async def execute(self, query: str, *args: object) -> str:
+        """Run a statement with ``$n`` parameters; returns the command tag."""
+        async with self.connection() as conn:
+            return await conn.execute(query, *args)
+
+    async def executemany(self, query: str, args: Iterable[Sequence[object]]) -> None:
+        """Run a statement once per parameter tuple, atomically."""
+        async with self.connection() as conn:
+            await conn.executemany(query, args)
+
+    async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
+        """Every row of a query."""
+        async with self.connection() as conn:
+            return await conn.fetch(query, *args)
+
+    async def fetchrow(self, query: str, *args: object) -> asyncpg.Record | None:
+        """The first row of a query, or None."""
+        async with self.connection() as conn:
+            return await conn.fetchrow(query, *args)
+
+    async def fetchval(self, query: str, *args: object, column: int = 0) -> object:
+        """One value of the first row of a query (None when there is no row)."""
+        async with self.connection() as conn:
+            return await conn.fetchval(query, *args, column=column)
+
+    async def _connection_lost(self) -> None:
+        """Make the pool replace its other connections too: they died with the same server."""
+        pool = self._pool
+        if pool is not None:
+            await pool.expire_connections()
+
+    def _require_pool(self, operation: str) -> asyncpg.Pool[asyncpg.Record]:
+        """The started pool, or a clear error when the handler is not started (or closed)."""
+        if self._pool is None:
+            raise InfraUnavailableError(
+                "PostgreSQL handler is not started",
+                context=ModelInfraErrorContext(
+                    transport_type=EnumInfraTransportType.DATABASE,
+                    operation=operation,
+                    target_name=self._settings.target_name,
+                ),
+                retriable=False,
+            )
+        return self._pool
+
+
+class _PooledConnection:
+    """Acquires a pooled connection on enter (translated errors) and releases it on exit."""
+
+    def __init__(self, handler: HandlerPostgres, pool: asyncpg.Pool[asyncpg.Record]) -> None:
+        self._handler = handler
+        self._pool = pool
+        self._proxy: PoolConnectionProxy[asyncpg.Record] | None = None
+
+    async def __aenter__(self) -> PostgresConnection:
+        settings = self._handler.settings
+        try:
+            self._proxy = await self._pool.acquire(timeout=settings.acquire_timeout_seconds)
+        except Exception as e:
+            raise translate_postgres_error(
+                e, operation="acquire", target_name=settings.target_name
+            ) from e
+        return PostgresConnection(
+            self._proxy,
+            target_name=settings.target_name,
+            on_connection_lost=self._handler._connection_lost,
+        )
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        proxy, self._proxy = self._proxy, None
+        if proxy is None:
+            return
+        try:
+            await self._pool.release(proxy)
+        except Exception as e:
+            # asyncpg terminates a connection it cannot reset; the work itself already ended.
+            _log.warning("postgres connection release failed", error=sanitize_text(repr(e)))

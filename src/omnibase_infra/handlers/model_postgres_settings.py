@@ -1,0 +1,108 @@
+"""How to reach a PostgreSQL database: host, database, credentials (secret) and pool limits."""
+
+from __future__ import annotations
+
+from typing import Literal
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from omnibase_infra.errors import ProtocolConfigurationError
+
+__all__ = ["ModelPostgresSettings", "PostgresSslMode"]
+
+PostgresSslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+
+_DSN_SCHEMES = frozenset({"postgres", "postgresql"})
+# DSN query parameters we understand, and the settings field each one sets.
+_DSN_QUERY_FIELDS = {
+    "sslmode": "ssl",
+    "application_name": "application_name",
+    "connect_timeout": "connect_timeout_seconds",
+    "host": "host",
+    "port": "port",
+}
+
+
+class ModelPostgresSettings(BaseModel):
+    """Connection and pool settings of ``HandlerPostgres``; the password is a ``SecretStr``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=5432, ge=1, le=65535)
+    database: str = Field(min_length=1)
+    user: str = Field(min_length=1)
+    password: SecretStr | None = None
+    ssl: PostgresSslMode = "prefer"
+    application_name: str = Field(default="omnibase_infra", max_length=63)
+    min_pool_size: int = Field(default=1, ge=0)
+    max_pool_size: int = Field(default=10, ge=1)
+    connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    acquire_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Longest wait for a free pooled connection."
+    )
+    command_timeout_seconds: float | None = Field(
+        default=None, gt=0, description="Client-side default timeout of each call."
+    )
+    statement_timeout_seconds: float | None = Field(
+        default=None, gt=0, description="Server-side statement_timeout of every pooled session."
+    )
+    max_inactive_connection_lifetime_seconds: float = Field(default=300.0, ge=0)
+
+    @model_validator(mode="after")
+    def _pool_bounds(self) -> ModelPostgresSettings:
+        """A pool cannot keep more idle connections than it may open."""
+        if self.min_pool_size > self.max_pool_size:
+            raise ValueError("min_pool_size must not exceed max_pool_size")
+        return self
+
+    @property
+    def target_name(self) -> str:
+        """Where calls go, for errors, logs and metrics: host, port and database, no user."""
+        return f"{self.host}:{self.port}/{self.database}"
+
+    @classmethod
+    def from_dsn(cls, dsn: str, **overrides: object) -> ModelPostgresSettings:
+        """Parse a ``postgresql://user:password@host:port/database?sslmode=...`` DSN.
+
+        Keyword arguments override (or add to) what the DSN says, e.g. ``max_pool_size=20``.
+        Raises ``ProtocolConfigurationError`` (which never shows the DSN's password).
+        """
+        try:
+            parts = urlsplit(dsn)
+            port = parts.port
+        except ValueError as e:
+            raise ProtocolConfigurationError(f"not a valid DSN ({e})", field="dsn") from e
+        if parts.scheme not in _DSN_SCHEMES:
+            raise ProtocolConfigurationError(
+                f"DSN scheme must be postgresql:// or postgres://, got {parts.scheme!r}",
+                field="dsn",
+            )
+        values: dict[str, object] = {
+            "host": unquote(parts.hostname) if parts.hostname else "127.0.0.1",
+            "user": unquote(parts.username) if parts.username else "",
+            "database": unquote(parts.path.lstrip("/")) if parts.path.strip("/") else "",
+        }
+        if port is not None:
+            values["port"] = port
+        if parts.password is not None:
+            values["password"] = SecretStr(unquote(parts.password))
+        for key, value in parse_qsl(parts.query, keep_blank_values=True):
+            field = _DSN_QUERY_FIELDS.get(key)
+            if field is None:
+                raise ProtocolConfigurationError(
+                    f"unsupported DSN parameter {key!r}; supported: "
+                    + ", ".join(sorted(_DSN_QUERY_FIELDS)),
+                    field="dsn",
+                )
+            values[field] = value
+        values.update(overrides)
+        try:
+            return cls.model_validate(values)
+        except ValidationError as e:
+            # Name the fields only: a validation message may echo the offending input.
+            fields = ", ".join(sorted({".".join(map(str, err["loc"])) for err in e.errors()}))
+            raise ProtocolConfigurationError(
+                f"invalid PostgreSQL settings in fields: {fields}", field="dsn"
+            ) from e
