@@ -13,7 +13,10 @@ import typer
 __all__ = ["app", "main"]
 
 # One line per command module; a module defines ``register(app: typer.Typer) -> None``.
-_COMMAND_MODULES: tuple[str, ...] = ("omnibase_infra.cli.cmd_runtime",)
+_COMMAND_MODULES: tuple[str, ...] = (
+    "omnibase_infra.cli.cmd_runtime",
+    "omnibase_infra.cli.cmd_demo",
+)
 
 app = typer.Typer(
     name="onex-infra",
