@@ -104,3 +104,20 @@ async def test_close_releases_blocked_reads(
     assert not waiting.done()
     await local.close()
     assert (await asyncio.wait_for(waiting, 5)).instances == ()
+
+
+async def test_a_check_id_taken_by_another_service_moves_to_it(
+    clock_and_local: tuple[ManualClock, HandlerDiscoveryLocal],
+) -> None:
+    """Check ids are agent-wide: reusing one moves the check; the first service loses it."""
+    _, local = clock_and_local
+    shared = (ModelDiscoveryCheck(check_id="shared", ttl_seconds=30),)
+    await local.register_service(ModelServiceRegistration(service_id="a", name="x", checks=shared))
+    await local.register_service(ModelServiceRegistration(service_id="b", name="x", checks=shared))
+    assert await local.update_ttl_check("shared", EnumCheckStatus.PASSING)
+    # "a" has no check left (healthy by default), "b" owns the passing one.
+    assert (await local.healthy_instances("x")).service_ids == ("a", "b")
+    assert await local.deregister_service("a")
+    assert (await local.healthy_instances("x")).service_ids == ("b",)
+    assert await local.update_ttl_check("shared", EnumCheckStatus.CRITICAL)
+    assert (await local.healthy_instances("x")).instances == ()

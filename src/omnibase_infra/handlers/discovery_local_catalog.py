@@ -25,13 +25,21 @@ import heapq
 import itertools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import StrEnum
 
 from omnibase_infra.handlers.discovery_http_probe import (
     CHECK_OUTPUT_LIMIT,
     HTTP_CHECK_DEFAULT_TIMEOUT,
     HttpCheckProber,
+)
+from omnibase_infra.handlers.discovery_local_records import (
+    CatalogCheckView,
+    CatalogServiceView,
+    CheckRecord,
+    DeadlineHeap,
+    EnumTimerKind,
+    EnumTtlUpdate,
+    ServiceRecord,
+    service_view,
 )
 from omnibase_infra.models.discovery import (
     EnumCheckStatus,
@@ -54,85 +62,6 @@ _TTL_EXPIRED = "TTL expired"
 _MIN_BLOCK_SLICE = 0.001
 
 
-class EnumTtlUpdate(StrEnum):
-    """What a TTL status update found."""
-
-    UPDATED = "updated"
-    UNKNOWN = "unknown"
-    NOT_TTL = "not-ttl"
-
-
-class _Timer(StrEnum):
-    TTL = "ttl"
-    REAP = "reap"
-
-
-@dataclass(frozen=True, slots=True)
-class CatalogCheckView:
-    """A snapshot of one check."""
-
-    check_id: str
-    name: str
-    service_id: str
-    service_name: str
-    service_tags: tuple[str, ...]
-    kind: str
-    status: EnumCheckStatus
-    output: str
-    notes: str
-    create_index: int
-    modify_index: int
-
-
-@dataclass(frozen=True, slots=True)
-class CatalogServiceView:
-    """A snapshot of one service instance and its checks."""
-
-    registration: ModelServiceRegistration
-    create_index: int
-    modify_index: int
-    checks: tuple[CatalogCheckView, ...]
-
-    @property
-    def passing(self) -> bool:
-        """Whether every check of the instance is passing (no checks: passing)."""
-        return all(check.status is EnumCheckStatus.PASSING for check in self.checks)
-
-
-@dataclass(slots=True)
-class _Check:
-    check_id: str
-    name: str
-    service_id: str
-    spec: ModelDiscoveryCheck
-    status: EnumCheckStatus
-    output: str
-    create_index: int
-    modify_index: int
-    ttl_generation: int = 0
-    reap_generation: int = 0
-    poller: asyncio.Task[None] | None = None
-
-
-@dataclass(slots=True)
-class _Service:
-    registration: ModelServiceRegistration
-    create_index: int
-    modify_index: int
-    check_ids: tuple[str, ...]
-
-
-@dataclass(slots=True)
-class _Timers:
-    """Deadlines on the clock, in a heap; an entry is stale once its generation moved on."""
-
-    heap: list[tuple[float, int, _Timer, str, int]] = field(default_factory=list)
-    sequence: itertools.count[int] = field(default_factory=itertools.count)
-
-    def push(self, deadline: float, kind: _Timer, check_id: str, generation: int) -> None:
-        heapq.heappush(self.heap, (deadline, next(self.sequence), kind, check_id, generation))
-
-
 class DiscoveryLocalCatalog:
     """Services, checks and KV of one simulated agent (see the module docstring)."""
 
@@ -150,10 +79,10 @@ class DiscoveryLocalCatalog:
         self._catalog_index = 1
         self._kv_index = 1
         self._service_index: dict[str, int] = {}
-        self._services: dict[str, _Service] = {}
-        self._checks: dict[str, _Check] = {}
+        self._services: dict[str, ServiceRecord] = {}
+        self._checks: dict[str, CheckRecord] = {}
         self._kv: dict[str, ModelKvEntry] = {}
-        self._timers = _Timers()
+        self._timers = DeadlineHeap()
         # One counter for every armed timer, so no entry of a replaced check can match a new one.
         self._generations = itertools.count(1)
         self._changed = asyncio.Event()
@@ -224,9 +153,9 @@ class DiscoveryLocalCatalog:
             check = self._checks.get(check_id)
             if check is None:
                 continue
-            if kind is _Timer.TTL and generation == check.ttl_generation:
+            if kind is EnumTimerKind.TTL and generation == check.ttl_generation:
                 changed |= self._set_status(check, EnumCheckStatus.CRITICAL, _TTL_EXPIRED, now)
-            elif kind is _Timer.REAP and generation == check.reap_generation:
+            elif kind is EnumTimerKind.REAP and generation == check.reap_generation:
                 changed |= self._remove_service(check.service_id)
         if changed:
             self._notify()
@@ -273,7 +202,7 @@ class DiscoveryLocalCatalog:
             zip(new_ids, registration.checks, strict=True), start=1
         ):
             self._put_check(registration, position, check_id, spec, index, now)
-        self._services[registration.service_id] = _Service(
+        self._services[registration.service_id] = ServiceRecord(
             registration=registration,
             create_index=existing.create_index if existing is not None else index,
             modify_index=index,
@@ -309,7 +238,7 @@ class DiscoveryLocalCatalog:
         """Instances of ``service_name`` (optionally carrying ``tag``), ordered by id."""
         self.refresh()
         found = [
-            self._view(service)
+            service_view(service, self._checks)
             for service in self._services.values()
             if service.registration.name == service_name
             and (tag is None or tag in service.registration.tags)
@@ -325,31 +254,6 @@ class DiscoveryLocalCatalog:
             tags.setdefault(service.registration.name, set()).update(service.registration.tags)
         return {name: tuple(sorted(values)) for name, values in sorted(tags.items())}
 
-    def _view(self, service: _Service) -> CatalogServiceView:
-        registration = service.registration
-        checks = tuple(
-            CatalogCheckView(
-                check_id=check.check_id,
-                name=check.name,
-                service_id=registration.service_id,
-                service_name=registration.name,
-                service_tags=registration.tags,
-                kind="ttl" if check.spec.is_ttl else "http",
-                status=check.status,
-                output=check.output,
-                notes=check.spec.notes or "",
-                create_index=check.create_index,
-                modify_index=check.modify_index,
-            )
-            for check in (self._checks[cid] for cid in service.check_ids)
-        )
-        return CatalogServiceView(
-            registration=registration,
-            create_index=service.create_index,
-            modify_index=service.modify_index,
-            checks=checks,
-        )
-
     def _put_check(
         self,
         registration: ModelServiceRegistration,
@@ -362,8 +266,15 @@ class DiscoveryLocalCatalog:
         previous = self._checks.get(check_id)
         if previous is not None and previous.poller is not None:
             previous.poller.cancel()
+        if previous is not None and previous.service_id != registration.service_id:
+            # Check ids are agent-wide: the check moves to this service and starts afresh.
+            owner = self._services.get(previous.service_id)
+            if owner is not None:
+                owner.check_ids = tuple(cid for cid in owner.check_ids if cid != check_id)
+                self._service_index[owner.registration.name] = index
+            previous = None
         status = spec.initial_status or EnumCheckStatus.CRITICAL
-        check = _Check(
+        check = CheckRecord(
             check_id=check_id,
             name=registration.check_name(position),
             service_id=registration.service_id,
@@ -385,21 +296,25 @@ class DiscoveryLocalCatalog:
                 self._poll(check), name=f"discovery-http-check:{check_id}"
             )
 
-    def _arm_ttl(self, check: _Check, now: float) -> None:
+    def _arm_ttl(self, check: CheckRecord, now: float) -> None:
         if check.spec.ttl_seconds is None:
             return
         check.ttl_generation = next(self._generations)
         self._timers.push(
-            now + check.spec.ttl_seconds, _Timer.TTL, check.check_id, check.ttl_generation
+            now + check.spec.ttl_seconds, EnumTimerKind.TTL, check.check_id, check.ttl_generation
         )
 
-    def _arm_reap(self, check: _Check, now: float) -> None:
+    def _arm_reap(self, check: CheckRecord, now: float) -> None:
         check.reap_generation = next(self._generations)
         after = check.spec.deregister_critical_after_seconds
         if after is not None:
-            self._timers.push(now + after, _Timer.REAP, check.check_id, check.reap_generation)
+            self._timers.push(
+                now + after, EnumTimerKind.REAP, check.check_id, check.reap_generation
+            )
 
-    def _set_status(self, check: _Check, status: EnumCheckStatus, output: str, now: float) -> bool:
+    def _set_status(
+        self, check: CheckRecord, status: EnumCheckStatus, output: str, now: float
+    ) -> bool:
         """Change a check's state; True (and every index moved) when something changed."""
         if check.status is status and check.output == output:
             return False
@@ -436,7 +351,7 @@ class DiscoveryLocalCatalog:
         self._catalog_index = index
         return True
 
-    async def _poll(self, check: _Check) -> None:
+    async def _poll(self, check: CheckRecord) -> None:
         """Run an HTTP check now and every interval until the check is removed."""
         url = check.spec.http_url
         interval = check.spec.interval_seconds

@@ -108,8 +108,10 @@ class FakeConsulAgent:
         self.datacenter = datacenter
         self.node_name = node_name
         self.node_id = str(uuid.uuid4())
-        self.catalog = DiscoveryLocalCatalog(clock=clock, node_name=node_name)
-        self._server = AsgiServerThread(self._app(), name="fake-consul", on_stop=self.catalog.close)
+        self._catalog = DiscoveryLocalCatalog(clock=clock, node_name=node_name)
+        self._server = AsgiServerThread(
+            self._app(), name="fake-consul", on_stop=self._catalog.close
+        )
 
     @property
     def base_url(self) -> str:
@@ -211,13 +213,13 @@ class FakeConsulAgent:
         except (ValidationError, ValueError) as e:
             raise _Reply(400, f"Request decode failed: {_first_error(e)}") from e
         replace = _flag(request, "replace-existing-checks")
-        self.catalog.register(registration, replace_existing_checks=replace)
+        self._catalog.register(registration, replace_existing_checks=replace)
         return Response(status_code=200)
 
     async def _deregister(self, request: Request) -> Response:
         self._require_write(request)
         service_id = request.path_params["service_id"]
-        if not self.catalog.deregister(service_id):
+        if not self._catalog.deregister(service_id):
             raise _Reply(
                 404,
                 f"Unknown service ID {service_id!r}. Ensure that the service ID is passed, "
@@ -231,7 +233,7 @@ class FakeConsulAgent:
         if status is None:
             raise _Reply(404, "not found")
         check_id = request.path_params["check_id"]
-        outcome = self.catalog.update_ttl(check_id, status, request.query_params.get("note", ""))
+        outcome = self._catalog.update_ttl(check_id, status, request.query_params.get("note", ""))
         if outcome is EnumTtlUpdate.UNKNOWN:
             raise _Reply(404, f"Unknown check ID {check_id!r}")
         if outcome is EnumTtlUpdate.NOT_TTL:
@@ -243,8 +245,8 @@ class FakeConsulAgent:
     async def _health_service(self, request: Request) -> Response:
         name = request.path_params["service"]
         visible = self._read_allowed(request)
-        index = await self._block(request, lambda: self.catalog.service_index(name))
-        views = self.catalog.services(name, tag=request.query_params.get("tag"))
+        index = await self._block(request, lambda: self._catalog.service_index(name))
+        views = self._catalog.services(name, tag=request.query_params.get("tag"))
         if _flag(request, "passing"):
             views = [view for view in views if view.passing]
         body: list[JsonValue] = [self._health_entry(view) for view in views] if visible else []
@@ -252,17 +254,17 @@ class FakeConsulAgent:
 
     async def _catalog_services(self, request: Request) -> Response:
         visible = self._read_allowed(request)
-        index = await self._block(request, lambda: self.catalog.catalog_index)
+        index = await self._block(request, lambda: self._catalog.catalog_index)
         services: dict[str, JsonValue] = {
-            name: list(tags) for name, tags in self.catalog.service_tags().items()
+            name: list(tags) for name, tags in self._catalog.service_tags().items()
         }
         return self._read_reply(services if visible else {}, index, filtered=not visible)
 
     async def _catalog_service(self, request: Request) -> Response:
         name = request.path_params["service"]
         visible = self._read_allowed(request)
-        index = await self._block(request, lambda: self.catalog.service_index(name))
-        views = self.catalog.services(name, tag=request.query_params.get("tag"))
+        index = await self._block(request, lambda: self._catalog.service_index(name))
+        views = self._catalog.services(name, tag=request.query_params.get("tag"))
         body: list[JsonValue] = [self._catalog_entry(view) for view in views] if visible else []
         return self._read_reply(body, index, filtered=not visible)
 
@@ -284,9 +286,9 @@ class FakeConsulAgent:
                 except ValueError as e:
                     raise _Reply(400, "Invalid wait time") from e
             jitter = random.uniform(0, wait / 16)  # noqa: S311 - spreads wake-ups, not security
-            await self.catalog.block(index_of, int(raw_index), wait + jitter)
+            await self._catalog.block(index_of, int(raw_index), wait + jitter)
         else:
-            self.catalog.refresh()
+            self._catalog.refresh()
         return max(1, index_of())
 
     def _read_reply(self, body: JsonValue, index: int, *, filtered: bool) -> Response:
@@ -303,9 +305,9 @@ class FakeConsulAgent:
         return {
             "ID": self.node_id,
             "Node": self.node_name,
-            "Address": self.catalog.node_address,
+            "Address": self._catalog.node_address,
             "Datacenter": self.datacenter,
-            "TaggedAddresses": {"lan": self.catalog.node_address},
+            "TaggedAddresses": {"lan": self._catalog.node_address},
             "Meta": {},
             "CreateIndex": 1,
             "ModifyIndex": 1,
@@ -335,9 +337,9 @@ class FakeConsulAgent:
         return {
             "ID": self.node_id,
             "Node": self.node_name,
-            "Address": self.catalog.node_address,
+            "Address": self._catalog.node_address,
             "Datacenter": self.datacenter,
-            "TaggedAddresses": {"lan": self.catalog.node_address},
+            "TaggedAddresses": {"lan": self._catalog.node_address},
             "NodeMeta": {},
             "ServiceID": registration.service_id,
             "ServiceName": registration.name,
@@ -395,7 +397,7 @@ class FakeConsulAgent:
             raise _Reply(400, "Missing key name")
         cas = _uint_param(request, "cas")
         if request.method == "DELETE":
-            return JSONResponse(self.catalog.kv_delete(key, cas=cas))
+            return JSONResponse(self._catalog.kv_delete(key, cas=cas))
         value = await request.body()
         if len(value) > MAX_KV_VALUE_BYTES:
             raise _Reply(
@@ -404,16 +406,16 @@ class FakeConsulAgent:
                 f"{MAX_KV_VALUE_BYTES} bytes.",
             )
         flags = _uint_param(request, "flags") or 0
-        return JSONResponse(self.catalog.kv_put(key, value, flags=flags, cas=cas))
+        return JSONResponse(self._catalog.kv_put(key, value, flags=flags, cas=cas))
 
     async def _kv_get(self, request: Request, key: str) -> Response:
         recurse = _flag(request, "recurse")
         if recurse:
-            index = await self._block(request, lambda: self.catalog.kv_index())
-            entries = self.catalog.kv_list(key)
+            index = await self._block(request, lambda: self._catalog.kv_index())
+            entries = self._catalog.kv_list(key)
         else:
-            index = await self._block(request, lambda: self.catalog.kv_index(key))
-            entry = self.catalog.kv_get(key)
+            index = await self._block(request, lambda: self._catalog.kv_index(key))
+            entry = self._catalog.kv_get(key)
             entries = [entry] if entry is not None else []
         if not entries:
             return Response(status_code=404, headers={"X-Consul-Index": str(index)})
