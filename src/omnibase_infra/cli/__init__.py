@@ -16,6 +16,7 @@ __all__ = ["app", "main"]
 _COMMAND_MODULES: tuple[str, ...] = (
     "omnibase_infra.cli.cmd_runtime",
     "omnibase_infra.cli.cmd_demo",
+    "omnibase_infra.cli.cmd_dlq",
 )
 
 app = typer.Typer(
