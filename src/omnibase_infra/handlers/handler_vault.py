@@ -338,7 +338,7 @@ class HandlerVault:
                 except RuntimeHostError as e:
                     if not self._settings.uses_approle:
                         raise
-                    _log.warning("vault token renewal failed", error_type=type(e).__name__)
+                    _log.warning("vault renewal failed", error_type=type(e).__name__)
                 else:
                     # A renewal capped by the token's max TTL does not extend it: that token
                     # is near its end whatever we do, so only a new login helps.
