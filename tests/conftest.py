@@ -6,6 +6,7 @@ pytest_plugins = [
     "omnibase_infra.testing.fixtures_openbao",
     "omnibase_infra.testing.fixtures_valkey",
     "omnibase_infra.testing.fixtures_http",
+    "omnibase_infra.testing.fixtures_oidc",
     "omnibase_infra.testing.fixtures_consul",
     "omnibase_infra.testing.fixtures_flaky_http",
 ]
