@@ -75,7 +75,7 @@ class RuntimeHostError(ModelOnexError):
         if context.target_name is not None:
             fields["target_name"] = context.target_name
         super().__init__(
-            sanitize_text(message),
+            self._render_message(message),
             error_code=error_code or self._error_code_for(context),
             status=EnumOnexStatus.ERROR,
             correlation_id=context.correlation_id,
@@ -89,6 +89,10 @@ class RuntimeHostError(ModelOnexError):
     def _error_code_for(cls, context: ModelInfraErrorContext) -> EnumCoreErrorCode:
         """The error code for this class; subclasses may choose it by transport."""
         return cls.default_error_code
+
+    def _render_message(self, message: str) -> str:
+        """The error's message: ``message`` sanitised (subclasses may compose it from parts)."""
+        return sanitize_text(message)
 
 
 class ProtocolConfigurationError(RuntimeHostError):
@@ -106,9 +110,11 @@ class ProtocolConfigurationError(RuntimeHostError):
         context: ModelInfraErrorContext | None = None,
         **extra: JsonValue,
     ) -> None:
-        where = ": ".join(part for part in (file, field) if part)
+        self.file = file
+        self.field = field
+        self.reason = sanitize_text(message)
         super().__init__(
-            f"{where}: {message}" if where else message,
+            message,
             context=context,
             retriable=False,
             error_code=None,
@@ -117,9 +123,15 @@ class ProtocolConfigurationError(RuntimeHostError):
             reason=message,
             **extra,
         )
-        self.file = file
-        self.field = field
-        self.reason = sanitize_text(message)
+
+    def _render_message(self, message: str) -> str:
+        """``file: field: reason``, each part sanitised on its own.
+
+        Sanitising the joined text would read ``<field>: <reason>`` as a key/value pair when
+        the field names a secret (``superuser.password: must be ...``) and mask the reason.
+        """
+        parts = (self.file, self.field, message)
+        return ": ".join(sanitize_text(part) for part in parts if part)
 
 
 class SecretResolutionError(RuntimeHostError):
