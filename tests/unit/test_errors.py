@@ -262,3 +262,14 @@ def test_configuration_error_sanitises_reason_and_file() -> None:
     for text in (str(error), error.reason, error.model.model_dump_json()):
         assert "CfgPw-8812" not in text
         assert "FileTok-3321" not in text
+
+
+@pytest.mark.parametrize("field", ["superuser.password", "webhook_secret", "vault.token"])
+def test_configuration_error_about_a_secret_field_keeps_its_reason(field: str) -> None:
+    """A field that names a secret does not make the sanitiser swallow the reason after it."""
+    error = ProtocolConfigurationError(
+        "must be a secret reference, not a literal", file="runtime.yaml", field=field
+    )
+    assert error.message == f"runtime.yaml: {field}: must be a secret reference, not a literal"
+    leaky = ProtocolConfigurationError("got password=Leak-4242", file="runtime.yaml", field=field)
+    assert "Leak-4242" not in str(leaky)
