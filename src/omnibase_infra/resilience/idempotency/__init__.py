@@ -1,4 +1,8 @@
-"""Idempotency of effects: a redelivered message causes no second side effect."""
+"""Idempotency of effects: a redelivered message causes no second side effect.
+
+Stores: ``IdempotencyStoreInmemory`` (here) and ``store_postgres.IdempotencyStorePostgres``
+(PostgreSQL, migration 0300; imported from its module so this package does not load asyncpg).
+"""
 
 from omnibase_infra.resilience.idempotency.enum_idempotency_outcome import EnumIdempotencyOutcome
 from omnibase_infra.resilience.idempotency.keys import idempotency_key
