@@ -408,3 +408,38 @@ def test_secret_data_is_not_in_the_repr() -> None:
     secret = ModelVaultSecret(mount="secret", path="a/b", version=3, data={"pw": "hunter2-xyz"})
     assert "hunter2-xyz" not in repr(secret)
     assert "a/b" in repr(secret)
+
+
+async def test_effect_executor_refreshes_credentials_and_retries_once(
+    openbao_server: OpenBaoServer,
+) -> None:
+    """Wired into the effect executor as its credential refresher, the handler recovers from a
+    revoked token: the executor refreshes once and the retried call succeeds."""
+    from omnibase_infra.resilience.executor import EffectExecutor
+    from omnibase_infra.resilience.protocol_credential_refresher import (
+        ProtocolCredentialRefresher,
+    )
+
+    await openbao_server.create_policy("kv-rw", READ_POLICY)
+    role_id, secret_id = await openbao_server.create_approle("executor", policies=("kv-rw",))
+    handler = HandlerVault(
+        ModelVaultSettings(
+            url=openbao_server.url, approle_role_id=role_id, approle_secret_id=secret_id
+        )
+    )
+    assert isinstance(handler, ProtocolCredentialRefresher)
+    executor = EffectExecutor(
+        "secrets.read",
+        transport_type=EnumInfraTransportType.VAULT,
+        credential_refresher=handler,
+    )
+    await handler.start()
+    path = _unique("executor")
+    try:
+        await handler.kv_write(path, {"v": "1"})
+        await openbao_server.admin("PUT", "sys/leases/revoke-prefix/auth/approle/login")
+        secret = await executor.call(handler.kv_read, path)
+        assert secret is not None
+        assert secret.data == {"v": "1"}
+    finally:
+        await handler.close()
