@@ -79,11 +79,13 @@ def classify_postgres_error(
 def _describe(error: BaseException) -> str:
     """The error class, SQLSTATE and primary message, without DETAIL or query arguments."""
     name = type(error).__name__
+    # The primary message only: str() of a PostgresError appends DETAIL, which quotes rows.
+    message = (str(getattr(error, "message", "") or "") or str(error)).split("\n", 1)[0]
+    # asyncpg reports a bad query argument as "invalid input for query argument $1: <value>".
+    message = _ARGUMENT_VALUE.sub(r"\1", message)
     if isinstance(error, asyncpg.PostgresError):
-        message = str(getattr(error, "message", "") or "")
-        return f"{name} [{error.sqlstate}]: {message}" if message else f"{name} [{error.sqlstate}]"
-    text = _ARGUMENT_VALUE.sub(r"\1", str(error))
-    return f"{name}: {text}" if text else name
+        name = f"{name} [{error.sqlstate}]"
+    return f"{name}: {message}" if message else name
 
 
 def translate_postgres_error(

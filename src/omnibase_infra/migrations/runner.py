@@ -1,11 +1,13 @@
 """Applies versioned SQL migrations in order, once each, recorded in ``onex_schema_migrations``.
 
-Files are named ``NNNN_<name>.sql`` (four digits, global across the package, lowercase name) and
-ship in this package (``omnibase_infra/migrations/``). ``apply_migrations`` takes an advisory
+Files are named ``NNNN_<name>.sql`` (four digits, unique across the package, lowercase name) and
+ship in this package (``omnibase_infra/migrations/``); each area numbers its files in a range
+of its own (0100 registrations, 0200 DLQ replays...). ``apply_migrations`` takes an advisory
 lock (so two processes starting at once apply each file once), creates the table if needed,
-refuses to run when an applied file's checksum changed, when the database has a migration this
-code lacks, or when a new file is numbered below one already applied; then applies each pending
-file in its own transaction and records version, name, checksum, applied_at and duration.
+refuses to run when an applied file's checksum changed or when the database has a migration
+this code lacks, then applies each pending file in version order, each in its own transaction,
+recording version, name, checksum, applied_at and duration. A new file numbered below one
+already applied (another area's range moved on first) is applied too, with a warning.
 """
 
 from __future__ import annotations
@@ -103,7 +105,7 @@ async def apply_migrations(
     """Apply the pending migrations in order; returns those applied now (empty: up to date).
 
     ``migrations`` defaults to the package's files. Raises ``MigrationChecksumError`` or
-    ``MigrationError`` (nothing applied) for the refusals above, ``MigrationError`` naming the
+    ``MigrationError`` (nothing applied) for the two refusals above, ``MigrationError`` naming the
     file when a statement fails (that file rolled back, earlier ones kept), and
     ``InfraTimeoutError`` when another runner holds the lock for ``lock_timeout_seconds``.
     """
@@ -150,9 +152,10 @@ def _pending(
     pending = [m for m in wanted if m.version not in applied_versions]
     for migration in pending:
         if migration.version < newest:
-            raise MigrationError(
-                f"{migration.filename} is new but {newest:04d} is already applied: "
-                f"renumber it above {newest:04d}"
+            _log.warning(
+                "applying a migration numbered below one already applied",
+                migration=migration.filename,
+                newest_applied=newest,
             )
     return pending
 
