@@ -24,6 +24,7 @@ class HttpCheckProber:
             self._client = httpx.AsyncClient(
                 headers={"User-Agent": "Consul Health Check", "Accept": "text/plain, */*"},
                 follow_redirects=True,
+                trust_env=False,  # a check goes straight to its target, never via a proxy
             )
         body = bytearray()
         try:
