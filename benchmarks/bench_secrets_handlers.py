@@ -1,0 +1,176 @@
+"""Per-call cost of the Valkey, Vault and Keycloak handlers against their raw clients (not a test).
+
+    .venv/bin/python benchmarks/bench_secrets_handlers.py [--repeats 5] [--scale 1.0]
+
+Starts a real Valkey, a dev-mode OpenBao and the fake Keycloak on free ports, then times, in the
+same run and interleaved (each repeat runs both variants of a pair, in alternating order):
+
+- Valkey GET: ``HandlerValkey.get`` against a bare ``redis.asyncio.Redis.get``;
+- Vault KV read: ``HandlerVault.kv_read`` against a bare ``httpx.AsyncClient.get`` of the same
+  path with the token header and ``response.json()``;
+- JWT validation: ``HandlerKeycloak.validate_token`` (cached JWKS) against a bare
+  ``jwt.decode`` with the key already in hand.
+
+Prints, per variant, the median per-call time over repeats with min-max, p50/p99 of individually
+timed calls, and the handler/baseline ratio of medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import jwt
+from pydantic import SecretStr
+from redis.asyncio import Redis
+
+from omnibase_infra.handlers.handler_keycloak import HandlerKeycloak
+from omnibase_infra.handlers.handler_valkey import HandlerValkey
+from omnibase_infra.handlers.handler_vault import HandlerVault
+from omnibase_infra.handlers.model_keycloak_settings import ModelKeycloakSettings
+from omnibase_infra.handlers.model_valkey_settings import ModelValkeySettings
+from omnibase_infra.handlers.model_vault_settings import ModelVaultSettings
+from omnibase_infra.testing.server_keycloak_fake import FakeKeycloakServer
+from omnibase_infra.testing.server_openbao import OpenBaoServer
+from omnibase_infra.testing.server_valkey import ValkeyServer
+
+Call = Callable[[], Awaitable[object]]
+
+
+async def _time_calls(call: Call, calls: int) -> tuple[float, list[float]]:
+    """Total seconds per call and the individual call times (seconds)."""
+    samples: list[float] = []
+    started = time.perf_counter()
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        await call()
+        samples.append(time.perf_counter() - t0)
+    return (time.perf_counter() - started) / calls, samples
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _pair(title: str, baseline: Call, handler: Call, calls: int, repeats: int) -> None:
+    """Run baseline and handler interleaved; print medians, min-max, p50/p99 and the ratio."""
+    for call in (baseline, handler):  # warm up connections and caches
+        await _time_calls(call, max(10, calls // 20))
+    per_call: dict[str, list[float]] = {"baseline": [], "handler": []}
+    samples: dict[str, list[float]] = {"baseline": [], "handler": []}
+    for repeat in range(repeats):
+        order = [("baseline", baseline), ("handler", handler)]
+        if repeat % 2:
+            order.reverse()
+        for name, call in order:
+            mean, individual = await _time_calls(call, calls)
+            per_call[name].append(mean)
+            samples[name].extend(individual)
+    print(f"\n{title} ({calls} calls x {repeats} repeats)")
+    print(f"  {'variant':<10} {'median us':>10} {'min-max us':>18} {'p50 us':>8} {'p99 us':>8}")
+    for name in ("baseline", "handler"):
+        values = per_call[name]
+        print(
+            f"  {name:<10} {statistics.median(values) * 1e6:>10.1f} "
+            f"{min(values) * 1e6:>8.1f}-{max(values) * 1e6:<9.1f} "
+            f"{_pct(samples[name], 0.5) * 1e6:>8.1f} {_pct(samples[name], 0.99) * 1e6:>8.1f}"
+        )
+    ratio = statistics.median(per_call["handler"]) / statistics.median(per_call["baseline"])
+    print(f"  ratio handler/baseline (medians): {ratio:.2f}")
+
+
+async def bench_valkey(server: ValkeyServer, calls: int, repeats: int) -> None:
+    raw = Redis(host=server.host, port=server.port)
+    handler = HandlerValkey(ModelValkeySettings(host=server.host, port=server.port))
+    await handler.start()
+    await raw.set("bench", b"value")
+    try:
+        await _pair(
+            "Valkey GET", lambda: raw.get("bench"), lambda: handler.get("bench"), calls, repeats
+        )
+    finally:
+        await handler.close()
+        await raw.aclose()
+
+
+async def bench_vault(server: OpenBaoServer, calls: int, repeats: int) -> None:
+    handler = HandlerVault(ModelVaultSettings(url=server.url, token=server.root_token))
+    await handler.start()
+    await handler.kv_write("bench/item", {"password": "bench-value"})
+    raw = httpx.AsyncClient(base_url=server.url, trust_env=False)
+    headers = {"X-Vault-Token": server.root_token.get_secret_value()}
+
+    async def bare() -> object:
+        response = await raw.get("/v1/secret/data/bench/item", headers=headers)
+        return response.json()
+
+    try:
+        await _pair("Vault KV v2 read", bare, lambda: handler.kv_read("bench/item"), calls, repeats)
+    finally:
+        await handler.close()
+        await raw.aclose()
+
+
+async def bench_jwt(fake: FakeKeycloakServer, client_id: str, calls: int, repeats: int) -> None:
+    handler = HandlerKeycloak(
+        ModelKeycloakSettings(
+            issuer_url=fake.issuer,
+            audience=["account"],
+            client_id=client_id,
+            client_secret=fake.client_secrets[client_id],
+        )
+    )
+    await handler.start()
+    token = (await handler.client_credentials_token()).access_token.get_secret_value()
+    async with httpx.AsyncClient(trust_env=False) as client:
+        jwks = (await client.get(f"{fake.issuer}/protocol/openid-connect/certs")).json()
+    key = jwt.PyJWK(jwks["keys"][0]).key
+
+    async def bare() -> object:
+        return jwt.decode(
+            token, key=key, algorithms=["RS256"], audience="account", issuer=fake.issuer
+        )
+
+    try:
+        await _pair(
+            "JWT validation (RS256, cached key)",
+            bare,
+            lambda: handler.validate_token(token),
+            calls,
+            repeats,
+        )
+    finally:
+        await handler.close()
+
+
+async def main(repeats: int, scale: float) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-secrets-"))
+    valkey = ValkeyServer.start(workdir / "valkey")
+    vault = OpenBaoServer.start(workdir / "openbao")
+    client_id = "bench-client"
+    fake = FakeKeycloakServer.start(
+        workdir, {client_id: (SecretStr("bench-secret-value"), ["bench"])}
+    )
+    try:
+        await bench_valkey(valkey, int(2000 * scale), repeats)
+        await bench_vault(vault, int(500 * scale), repeats)
+        await bench_jwt(fake, client_id, int(2000 * scale), repeats)
+    finally:
+        fake.stop()
+        vault.stop()
+        valkey.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--scale", type=float, default=1.0, help="multiplies the call counts")
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.repeats, arguments.scale))
