@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     )
     from omnibase_core.models.dispatch.model_handler_ref import ModelHandlerRef
     from omnibase_core.models.events.model_event_envelope import ModelEventEnvelope
+    from omnibase_core.models.node_metadata.model_node_capability import ModelNodeCapability
     from omnibase_core.models.primitives.model_semver import ModelSemVer
     from omnibase_core.nodes import NodeCompute, NodeEffect, NodeOrchestrator, NodeReducer
     from omnibase_core.protocols.event_bus.protocol_event_bus import ProtocolEventBus
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
 _SUBCONTRACTS = "omnibase_core.models.contracts.subcontracts"
 
 _WHERE: dict[str, str] = {
+    "ModelNodeCapability": "omnibase_core.models.node_metadata.model_node_capability",
     "EnumCircuitBreakerState": "omnibase_core.enums.enum_circuit_breaker_state",
     "EnumConsumerGroupPurpose": "omnibase_core.enums.enum_consumer_group_purpose",
     "EnumCoreErrorCode": "omnibase_core.enums.enum_core_error_code",
@@ -124,6 +126,7 @@ __all__ = [
     "ModelFSMStateTransition",
     "ModelFSMSubcontract",
     "ModelHandlerRef",
+    "ModelNodeCapability",
     "ModelNodeHealthEvent",
     "ModelNodeIntrospectionEvent",
     "ModelNodeShutdownEvent",

@@ -9,7 +9,9 @@ reason that never echoes the payload's values.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
+from uuid import UUID
 
 from pydantic import JsonValue, ValidationError
 
@@ -69,8 +71,16 @@ def normalize_introspection(payload: JsonValue) -> ModelRegistrationRequest:
 
 
 def _from_core(payload: dict[str, JsonValue]) -> ModelRegistrationRequest:
+    # Core 0.47.57's validator hashes every *string* node_id into a new UUID, so its own JSON
+    # does not round-trip (tests/unit/test_core_surface.py pins this). A string that already
+    # is a UUID is passed as one, keeping the node's id.
+    data: dict[str, object] = dict(payload)
+    raw_id = payload.get("node_id")
+    if isinstance(raw_id, str):
+        with contextlib.suppress(ValueError):  # a name-like id: core derives a UUID from it
+            data["node_id"] = UUID(raw_id)
     try:
-        event = ModelNodeIntrospectionEvent.model_validate(payload)
+        event = ModelNodeIntrospectionEvent.model_validate(data)
     except ValidationError as exc:
         field, reason = first_validation_error(exc)
         raise IntrospectionValidationError(
