@@ -101,6 +101,7 @@ class MessageDispatchEngine:
         self._offset_reset: OffsetReset = auto_offset_reset
         self._subscriptions: dict[tuple[str, str], _Subscription] = {}
         self._routed_payloads: dict[str, set[str]] = {}  # topic -> payload types any node routes
+        self._topic_owner: dict[str, str] = {}  # topic -> the node that dead-letters its poison
         self._unsubscribers: list[Unsubscribe] = []
         self.outcomes: Counter[EnumDispatchOutcome] = Counter()
 
@@ -130,6 +131,9 @@ class MessageDispatchEngine:
                 field="event_bus.subscribe_topics",
             )
         key = (route.topic, route.node_name)
+        owner = self._topic_owner.get(route.topic)
+        if owner is None or route.node_name < owner:
+            self._topic_owner[route.topic] = route.node_name
         subscription = self._subscriptions.get(key)
         if subscription is None:
             subscription = _Subscription(
@@ -196,22 +200,19 @@ class MessageDispatchEngine:
         return outcome
 
     async def _handle(self, message: BusMessage, sub: _Subscription) -> EnumDispatchOutcome:
-        if len(message.value) > self._max_bytes:
-            raise EnvelopeValidationError(
-                f"message of {len(message.value)} bytes exceeds the limit of "
-                f"{self._max_bytes} bytes"
-            )
-        envelope = decode_envelope(message.value)
+        try:
+            envelope = self._decode(message)
+            routes = self._routes(sub, envelope)
+        except EnvelopeValidationError:
+            # A message that is bad for every node on the topic is dead-lettered once, by the
+            # topic's owner node; every other node's group skips it.
+            if sub.node_name != self._topic_owner[sub.topic]:
+                return EnumDispatchOutcome.UNROUTED
+            raise
+        if not routes:
+            return EnumDispatchOutcome.UNROUTED  # another node on this topic takes it
         correlation_id = envelope.correlation_id or uuid4()
         set_correlation_id(correlation_id)
-        routes = sub.routes_for(envelope.payload_type)
-        if not routes:
-            routed = self._routed_payloads.get(sub.topic)
-            if routed and envelope.payload_type in routed:
-                return EnumDispatchOutcome.UNROUTED  # another node on this topic takes it
-            raise EnvelopeValidationError(
-                f"no node routes payload type {envelope.payload_type!r} on {sub.topic}"
-            )
         for route in routes:
             payload = _validate_payload(route, envelope.payload)
             output = await route.handler.handle(
@@ -220,6 +221,26 @@ class MessageDispatchEngine:
             if output is not None:
                 await self._emit(route, envelope, correlation_id, output)
         return EnumDispatchOutcome.HANDLED
+
+    def _decode(self, message: BusMessage) -> JsonEnvelope:
+        if len(message.value) > self._max_bytes:
+            raise EnvelopeValidationError(
+                f"message of {len(message.value)} bytes exceeds the limit of "
+                f"{self._max_bytes} bytes"
+            )
+        return decode_envelope(message.value)
+
+    def _routes(self, sub: _Subscription, envelope: JsonEnvelope) -> list[DispatchRoute]:
+        """The node's routes for the payload; empty when only other nodes route it."""
+        routes = sub.routes_for(envelope.payload_type)
+        if routes:
+            return routes
+        routed = self._routed_payloads.get(sub.topic)
+        if routed and envelope.payload_type in routed:
+            return []
+        raise EnvelopeValidationError(
+            f"no node routes payload type {envelope.payload_type!r} on {sub.topic}"
+        )
 
     async def _emit(
         self,
