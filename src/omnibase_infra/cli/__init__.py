@@ -17,6 +17,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "omnibase_infra.cli.cmd_runtime",
     "omnibase_infra.cli.cmd_demo",
     "omnibase_infra.cli.cmd_dlq",
+    "omnibase_infra.cli.cmd_registry",
 )
 
 app = typer.Typer(

@@ -1,0 +1,69 @@
+"""``onex-infra registry list``: the registrations a running runtime holds, as a table."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["register"]
+
+HubOption = Annotated[
+    str, typer.Option("--hub", help="Base URL of the runtime's hub.", envvar="ONEX_HUB_URL")
+]
+
+
+def registry_list(
+    hub: HubOption = "http://127.0.0.1:8085",
+    state: Annotated[str | None, typer.Option(help="Only registrations in this state.")] = None,
+) -> None:
+    """List current registrations: node, state, last heartbeat, each backend's status."""
+    import httpx
+
+    from omnibase_infra.nodes.registration.models.model_registry_listing import (
+        ModelRegistryListing,
+    )
+
+    console = Console()
+    params = {"state": state} if state else {}
+    try:
+        reply = httpx.get(f"{hub.rstrip('/')}/registry", params=params, timeout=10.0)
+        reply.raise_for_status()
+    except httpx.HTTPError as exc:
+        console.print(f"[red]cannot read {hub}/registry:[/red] {type(exc).__name__}: {exc}")
+        raise typer.Exit(1) from None
+    listing = ModelRegistryListing.model_validate_json(reply.content)
+    table = Table(title=f"{listing.count} registration(s)")
+    for column in (
+        "node",
+        "id",
+        "type",
+        "version",
+        "state",
+        "last heartbeat",
+        "storage",
+        "discovery",
+    ):
+        table.add_column(column, no_wrap=column in ("node", "id"))
+    for node in listing.nodes:
+        table.add_row(
+            node.node_name,
+            str(node.node_id)[:8],
+            node.node_type,
+            node.node_version,
+            node.state,
+            node.last_heartbeat_at.strftime("%H:%M:%S"),
+            node.storage_status,
+            node.discovery_status,
+        )
+    console.print(table)
+    console.print(", ".join(f"{n} {s}" for s, n in sorted(listing.by_state.items())) or "empty")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``registry list`` to ``app``."""
+    registry_app = typer.Typer(help="Query node registrations.", no_args_is_help=True)
+    registry_app.command("list")(registry_list)
+    app.add_typer(registry_app, name="registry")
