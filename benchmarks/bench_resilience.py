@@ -38,6 +38,7 @@ Call = Callable[[int], Awaitable[object]]
 TARGETS_US = {
     "breaker (AsyncCircuitBreaker.call)": 1.0,
     "retry (EffectExecutor, retry only)": 1.0,
+    "breaker + failure-rate window": 1.0,
     "timeout+retry+breaker (from_policy)": 5.0,
 }
 
@@ -74,6 +75,9 @@ class _DocumentedAdapter(MixinAsyncCircuitBreaker):
 
 def _ours() -> dict[str, Call]:
     breaker = AsyncCircuitBreaker("bench-breaker", EnumInfraTransportType.HTTP)
+    windowed = AsyncCircuitBreaker(
+        "bench-breaker-window", EnumInfraTransportType.HTTP, failure_rate_threshold=0.5
+    )
     retry_only = EffectExecutor("bench.retry", retry=RetryPolicy(max_attempts=4))
     watchdog = DeadlineWatchdog(10.0, operation="work")
     composed = EffectExecutor.from_policy(
@@ -91,6 +95,7 @@ def _ours() -> dict[str, Call]:
 
     return {
         "breaker (AsyncCircuitBreaker.call)": lambda i: breaker.call(work, i),
+        "breaker + failure-rate window": lambda i: windowed.call(work, i),
         "breaker, documented lock API": documented.guarded,
         "retry (EffectExecutor, retry only)": lambda i: retry_only.call(work, i),
         "timeout (DeadlineWatchdog)": lambda i: watchdog.call(work, i),

@@ -320,3 +320,71 @@ async def test_cancelled_probe_releases_its_permit() -> None:
 
     assert await breaker.call(ok) == "ok"
     assert breaker.state is CLOSED
+
+
+def _windowed(clock: ManualClock) -> AsyncCircuitBreaker:
+    return AsyncCircuitBreaker(
+        f"window-{uuid4().hex[:6]}",
+        EnumInfraTransportType.HTTP,
+        threshold=100,
+        failure_rate_threshold=0.5,
+        window_seconds=60.0,
+        minimum_requests=10,
+        clock=clock,
+    )
+
+
+async def _outcomes(breaker: AsyncCircuitBreaker, pattern: str) -> None:
+    """Feed 's' (success) and 'f' (failure) outcomes through call()."""
+
+    async def ok() -> None:
+        return None
+
+    async def fail() -> None:
+        raise InfraConnectionError("down")
+
+    for outcome in pattern:
+        if outcome == "s":
+            await breaker.call(ok)
+        else:
+            with pytest.raises((InfraConnectionError, InfraUnavailableError)):
+                await breaker.call(fail)
+
+
+async def test_failure_rate_window_opens_without_consecutive_failures() -> None:
+    """Alternating outcomes never reach the consecutive threshold, but a 50% rate over the
+    minimum number of requests opens the circuit."""
+    breaker = _windowed(ManualClock())
+    await _outcomes(breaker, "sf" * 4 + "s")
+    assert breaker.state is CLOSED  # 9 requests: below the minimum
+    await _outcomes(breaker, "f")
+    assert breaker.state is OPEN  # 10 requests, 5 failed
+
+
+async def test_failure_rate_below_threshold_keeps_the_circuit_closed() -> None:
+    """A 20% failure rate (below the 50% threshold) never opens the circuit."""
+    breaker = _windowed(ManualClock())
+    await _outcomes(breaker, "ssssf" * 20)
+    assert breaker.state is CLOSED
+
+
+async def test_old_outcomes_slide_out_of_the_window() -> None:
+    """Failures older than the window no longer count toward the rate."""
+    clock = ManualClock()
+    breaker = _windowed(clock)
+    await _outcomes(breaker, "f" * 5 + "s" * 4)
+    clock.advance(61.0)
+    await _outcomes(breaker, "s" * 5 + "f")
+    assert breaker.state is CLOSED  # only 6 recent requests, one failed
+
+
+def test_subcontract_asking_for_slow_call_detection_is_refused() -> None:
+    """A declared but unsupported slow-call setting fails loudly instead of being ignored."""
+    subcontract = ModelCircuitBreakerSubcontract.model_validate(
+        {
+            "version": {"major": 1, "minor": 0, "patch": 0},
+            "slow_call_duration_threshold_ms": 500,
+        }
+    )
+    with pytest.raises(ProtocolConfigurationError, match="slow-call"):
+        AsyncCircuitBreaker.from_subcontract(subcontract, "slow", EnumInfraTransportType.HTTP)

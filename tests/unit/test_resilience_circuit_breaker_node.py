@@ -197,3 +197,13 @@ async def test_node_processes_through_core_compute_pipeline() -> None:
     assert isinstance(output.result, ModelCircuitBreakerDecision)
     assert output.result.state.state is OPEN
     assert output.result == circuit_breaker_transition(data)
+
+
+def test_failure_rate_window_opens_the_circuit() -> None:
+    """Over half of twenty-one requests failing within the window opens it, although no two
+    failures were consecutive."""
+    events = [(Kind.SUCCESS if i % 2 else Kind.FAILURE, float(i)) for i in range(21)]
+    decisions = _feed(_config(), events)
+    assert all(d.state.state is CLOSED for d in decisions[:-1])
+    assert decisions[-1].state.state is OPEN
+    assert decisions[-1].state.consecutive_failures == 1

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from omnibase_infra._core import EnumCircuitBreakerState, ModelCircuitBreakerSubcontract
 from omnibase_infra.correlation import current_correlation_id
 from omnibase_infra.enums import EnumInfraTransportType
+from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.resilience.circuit_breaker import (
     CLOSED,
     Clock,
@@ -35,6 +36,9 @@ class AsyncCircuitBreaker(MixinAsyncCircuitBreaker):
         reset_timeout: float = 60.0,
         success_threshold: int = 1,
         half_open_max_calls: int | None = None,
+        failure_rate_threshold: float | None = None,
+        window_seconds: float = 120.0,
+        minimum_requests: int = 20,
         ignore_exceptions: Iterable[str] = (),
         operation: str = "call",
         clock: Clock = time.monotonic,
@@ -47,6 +51,9 @@ class AsyncCircuitBreaker(MixinAsyncCircuitBreaker):
             transport_type,
             success_threshold=success_threshold,
             half_open_max_calls=half_open_max_calls,
+            failure_rate_threshold=failure_rate_threshold,
+            window_seconds=window_seconds,
+            minimum_requests=minimum_requests,
             clock=clock,
             on_transition=on_transition,
         )
@@ -64,7 +71,17 @@ class AsyncCircuitBreaker(MixinAsyncCircuitBreaker):
         clock: Clock = time.monotonic,
         on_transition: TransitionHook | None = None,
     ) -> AsyncCircuitBreaker:
-        """The breaker core's circuit-breaker subcontract declares."""
+        """The breaker core's circuit-breaker subcontract declares.
+
+        Consecutive failures, half-open limits, the failure-rate window and ignored exception
+        names are honoured; slow-call detection is not implemented, so a subcontract that
+        asks for it is refused rather than silently weakened.
+        """
+        if subcontract.slow_call_duration_threshold_ms is not None:
+            raise ProtocolConfigurationError(
+                "slow-call detection is not supported by this runtime's circuit breaker",
+                field="circuit_breaker.slow_call_duration_threshold_ms",
+            )
         return cls(
             service_name,
             transport_type,
@@ -72,6 +89,9 @@ class AsyncCircuitBreaker(MixinAsyncCircuitBreaker):
             reset_timeout=float(subcontract.timeout_seconds),
             success_threshold=subcontract.success_threshold,
             half_open_max_calls=subcontract.half_open_max_calls,
+            failure_rate_threshold=subcontract.failure_rate_threshold,
+            window_seconds=float(subcontract.window_size_seconds),
+            minimum_requests=subcontract.minimum_request_threshold,
             ignore_exceptions=subcontract.ignore_exceptions,
             operation=operation,
             clock=clock,
@@ -110,7 +130,11 @@ class AsyncCircuitBreaker(MixinAsyncCircuitBreaker):
         except BaseException as exc:
             self.record_outcome(exc)
             raise
-        # Fast path: CLOSED with no failure counted has nothing to reset.
-        if self._circuit_breaker_failures or self._circuit_breaker_state is not CLOSED:
+        # Fast path: CLOSED, no failure counted and no window to feed: nothing to record.
+        if (
+            self._circuit_breaker_failures
+            or self._circuit_breaker_state is not CLOSED
+            or self._cb_counts_successes
+        ):
             self._cb_on_success()
         return result

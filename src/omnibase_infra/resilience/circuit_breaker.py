@@ -15,7 +15,8 @@ Documented API (callers hold ``self._circuit_breaker_lock`` around each call)::
     async with self._circuit_breaker_lock:
         await self._reset_circuit_breaker()
 
-States: CLOSED (calls pass; ``threshold`` consecutive failures open it), OPEN (calls are
+States: CLOSED (calls pass; ``threshold`` consecutive failures open it, and so does a failure
+rate over a sliding window when configured), OPEN (calls are
 rejected with ``InfraUnavailableError`` carrying ``retry_after_seconds`` until ``reset_timeout``
 has passed), HALF_OPEN (at most ``half_open_max_calls`` probes pass; ``success_threshold``
 successes close it, one failure opens it again). Monitoring reads ``_circuit_breaker_open``,
@@ -45,6 +46,7 @@ from omnibase_infra.errors import InfraUnavailableError, ProtocolConfigurationEr
 from omnibase_infra.models.model_infra_error_context import ModelInfraErrorContext
 from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.observability.metrics import REGISTRY
+from omnibase_infra.resilience.failure_window import FailureWindow, window_tripped
 from omnibase_infra.resilience.model_circuit_breaker_snapshot import ModelCircuitBreakerSnapshot
 
 __all__ = ["CLOSED", "HALF_OPEN", "OPEN", "Clock", "MixinAsyncCircuitBreaker", "TransitionHook"]
@@ -108,6 +110,10 @@ class MixinAsyncCircuitBreaker:
     _cb_on_transition: TransitionHook | None
     _cb_rejected: Counter
     _cb_failures_metric: Counter
+    _cb_window: FailureWindow | None
+    _cb_failure_rate: float
+    _cb_minimum_requests: int
+    _cb_counts_successes: bool
 
     def _init_circuit_breaker(
         self,
@@ -118,6 +124,9 @@ class MixinAsyncCircuitBreaker:
         *,
         success_threshold: int = 1,
         half_open_max_calls: int | None = None,
+        failure_rate_threshold: float | None = None,
+        window_seconds: float = 120.0,
+        minimum_requests: int = 20,
         clock: Clock = time.monotonic,
         on_transition: TransitionHook | None = None,
     ) -> None:
@@ -125,7 +134,9 @@ class MixinAsyncCircuitBreaker:
 
         ``threshold`` consecutive failures open the circuit for ``reset_timeout`` seconds; then
         up to ``half_open_max_calls`` probes (default: ``success_threshold``) may pass, and
-        ``success_threshold`` successes close it. ``clock`` (monotonic seconds) and
+        ``success_threshold`` successes close it. With ``failure_rate_threshold``, the circuit
+        also opens when at least ``minimum_requests`` calls of the last ``window_seconds``
+        were seen in CLOSED and that share of them failed. ``clock`` (monotonic seconds) and
         ``on_transition(old, new, at)`` are seams for tests and monitoring.
         """
         max_calls = success_threshold if half_open_max_calls is None else half_open_max_calls
@@ -155,6 +166,11 @@ class MixinAsyncCircuitBreaker:
         self._cb_half_open_last_admit = 0.0
         self._cb_clock = clock
         self._cb_on_transition = on_transition
+        self._cb_window = None if failure_rate_threshold is None else FailureWindow(window_seconds)
+        self._cb_failure_rate = failure_rate_threshold or 1.0
+        self._cb_minimum_requests = minimum_requests
+        # Whether a success in CLOSED must be recorded at all; when not, the fast paths skip it.
+        self._cb_counts_successes = self._cb_window is not None
         # Label children are looked up once: ``.labels()`` costs a dict lookup under a lock.
         self._cb_rejected = _REJECTED.labels(service=service_name)
         self._cb_failures_metric = _FAILURES.labels(service=service_name)
@@ -220,7 +236,11 @@ class MixinAsyncCircuitBreaker:
     def _cb_on_success(self) -> None:
         """A call succeeded."""
         self._circuit_breaker_failures = 0
-        if self._circuit_breaker_state is HALF_OPEN:
+        state = self._circuit_breaker_state
+        if state is CLOSED:
+            if self._cb_window is not None:
+                self._cb_window.add(self._cb_clock(), False)
+        elif state is HALF_OPEN:
             self._cb_half_open_in_flight = max(0, self._cb_half_open_in_flight - 1)
             self._cb_half_open_successes += 1
             if self._cb_half_open_successes >= self._cb_success_threshold:
@@ -231,10 +251,9 @@ class MixinAsyncCircuitBreaker:
         self._circuit_breaker_failures += 1
         self._cb_failures_metric.inc()
         state = self._circuit_breaker_state
-        if state is HALF_OPEN or (
-            state is CLOSED and self._circuit_breaker_failures >= self._cb_threshold
-        ):
-            self._cb_transition(OPEN, self._cb_clock())
+        now = self._cb_clock()
+        if state is HALF_OPEN or (state is CLOSED and self._cb_should_trip(now)):
+            self._cb_transition(OPEN, now)
             _log.warning(
                 "circuit breaker opened",
                 service_name=self._cb_service_name,
@@ -245,6 +264,22 @@ class MixinAsyncCircuitBreaker:
             )
         # In OPEN, a failure of a call admitted before the circuit opened is only counted:
         # the reset timeout runs from the moment the circuit opened, not from late failures.
+
+    def _cb_should_trip(self, now: float) -> bool:
+        """CLOSED after a failure: consecutive failures, or the failure rate of the window."""
+        if self._circuit_breaker_failures >= self._cb_threshold:
+            return True
+        window = self._cb_window
+        if window is None:
+            return False
+        window.add(now, True)
+        successes, failures = window.counts(now)
+        return window_tripped(
+            successes,
+            failures,
+            minimum_requests=self._cb_minimum_requests,
+            failure_rate=self._cb_failure_rate,
+        )
 
     def _cb_release(self) -> None:
         """A call ended without saying anything about the service (cancelled, client error)."""
@@ -257,6 +292,8 @@ class MixinAsyncCircuitBreaker:
         self._circuit_breaker_open = new is OPEN
         self._cb_half_open_in_flight = 0
         self._cb_half_open_successes = 0
+        if self._cb_window is not None:
+            self._cb_window.clear()
         if new is OPEN:
             self._circuit_breaker_open_until = now + self._cb_reset_timeout
         elif new is CLOSED:

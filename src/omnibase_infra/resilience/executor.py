@@ -215,9 +215,11 @@ class EffectExecutor:
                 continue
             if entry is not None and watchdog is not None:
                 watchdog.leave(entry)
-            # Fast path: CLOSED with no failure counted has nothing to reset.
+            # Fast path: CLOSED, no failure counted and no window to feed: nothing to record.
             if breaker is not None and (
-                breaker._circuit_breaker_failures or breaker._circuit_breaker_state is not CLOSED
+                breaker._circuit_breaker_failures
+                or breaker._circuit_breaker_state is not CLOSED
+                or breaker._cb_counts_successes
             ):
                 breaker._cb_on_success()
             if attempt > 1 or refreshed:

@@ -20,3 +20,8 @@ class ModelCircuitBreakerState(BaseModel):
     half_open_in_flight: int = Field(default=0, ge=0)
     half_open_successes: int = Field(default=0, ge=0)
     half_open_last_admit: float | None = None
+    # The failure-rate window (CLOSED only): absolute bucket number of the newest bucket and
+    # the per-bucket counts, indexed by bucket number modulo the bucket count (empty: zeros).
+    window_bucket: int = 0
+    window_successes: tuple[int, ...] = ()
+    window_failures: tuple[int, ...] = ()
