@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 import httpx
 import jwt
-from pydantic import JsonValue, SecretStr, TypeAdapter, ValidationError
+from pydantic import JsonValue, SecretStr, ValidationError
 
 from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import (
@@ -34,7 +34,6 @@ from omnibase_infra.errors import (
     InfraConnectionError,
     ModelInfraErrorContext,
     ProtocolConfigurationError,
-    RuntimeHostError,
 )
 from omnibase_infra.handlers.httpx_support import (
     error_for_status,
@@ -47,16 +46,12 @@ from omnibase_infra.handlers.model_keycloak_settings import ModelKeycloakSetting
 from omnibase_infra.handlers.model_oidc_discovery import ModelOidcDiscovery
 from omnibase_infra.handlers.model_token_claims import ModelTokenClaims
 from omnibase_infra.handlers.oidc_jwks_cache import OidcJwksCache
+from omnibase_infra.handlers.oidc_wire import claims_model, json_object, token_endpoint_error
 from omnibase_infra.models.model_health_check_result import ModelHealthCheckResult
 from omnibase_infra.sanitize import register_secret
 
 __all__ = ["HandlerKeycloak"]
 
-_JSON_OBJECT: TypeAdapter[dict[str, JsonValue]] = TypeAdapter(dict[str, JsonValue])
-_AUTH_ERRORS = frozenset(
-    {"invalid_client", "invalid_grant", "unauthorized_client", "access_denied"}
-)
-_CONFIG_ERRORS = frozenset({"unsupported_grant_type", "invalid_scope", "invalid_request"})
 # PyJWT's exceptions, most specific first, and the reason each one gives.
 _REJECTIONS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
     (jwt.ExpiredSignatureError, "expired"),
@@ -188,7 +183,7 @@ class HandlerKeycloak:
         except jwt.PyJWTError as e:
             reason = next((why for kind, why in _REJECTIONS if isinstance(e, kind)), "invalid")
             raise self._rejected(reason) from e
-        return _claims_model(claims, algorithm, key_id if isinstance(key_id, str) else None)
+        return claims_model(claims, algorithm, key_id if isinstance(key_id, str) else None)
 
     # -- client credentials ------------------------------------------------------------------
 
@@ -251,8 +246,8 @@ class HandlerKeycloak:
             form.update({"client_id": settings.client_id, "client_secret": secret})
         response, body = await self._send("POST", endpoint, context, data=form, headers=headers)
         if response.status_code >= 400:
-            raise _token_endpoint_error(response, body, context)
-        payload = _json_object(body, context)
+            raise token_endpoint_error(response, body, context)
+        payload = json_object(body, context)
         access_token = payload.get("access_token")
         if not isinstance(access_token, str) or not access_token:
             raise InfraConnectionError("the provider returned no access_token", context=context)
@@ -299,7 +294,7 @@ class HandlerKeycloak:
         response, body = await self._send("GET", self._discovery.jwks_uri, context)
         if response.status_code >= 400:
             raise error_for_status(response.status_code, response.headers, context)
-        return _json_object(body, context)
+        return json_object(body, context)
 
     async def _send(
         self,
@@ -332,90 +327,6 @@ class HandlerKeycloak:
             operation=operation,
             target_name=self._settings.target_name,
         )
-
-
-def _token_endpoint_error(
-    response: httpx.Response, body: bytes, context: ModelInfraErrorContext
-) -> RuntimeHostError:
-    """The error for a failed token request, by its OAuth error code (RFC 6749 5.2)."""
-    try:
-        payload = _JSON_OBJECT.validate_json(body)
-    except ValidationError:
-        payload = {}
-    code = payload.get("error")
-    description = payload.get("error_description")
-    detail = f"{code}" + (f" ({description})" if isinstance(description, str) else "")
-    if code in _AUTH_ERRORS:
-        return InfraAuthenticationError(
-            f"client_credentials grant refused: {detail}", context=context
-        )
-    if code in _CONFIG_ERRORS:
-        return ProtocolConfigurationError(
-            f"client_credentials grant refused: {detail}", context=context
-        )
-    return error_for_status(
-        response.status_code, response.headers, context, detail=detail if code else None
-    )
-
-
-def _json_object(body: bytes, context: ModelInfraErrorContext) -> dict[str, JsonValue]:
-    try:
-        return _JSON_OBJECT.validate_json(body)
-    except ValidationError as e:
-        raise InfraConnectionError(
-            "the provider replied with a non-JSON body", context=context
-        ) from e
-
-
-def _claims_model(
-    claims: dict[str, JsonValue], algorithm: str, key_id: str | None
-) -> ModelTokenClaims:
-    """Lift the standard and Keycloak claims out of a verified payload."""
-    audience = claims.get("aud")
-    scope = claims.get("scope")
-    realm_access = claims.get("realm_access")
-    realm_roles = realm_access.get("roles") if isinstance(realm_access, dict) else None
-    resource_access = claims.get("resource_access")
-    client_roles: dict[str, list[str]] = {}
-    if isinstance(resource_access, dict):
-        for client, access in resource_access.items():
-            roles = access.get("roles") if isinstance(access, dict) else None
-            if isinstance(roles, list):
-                client_roles[client] = [role for role in roles if isinstance(role, str)]
-    # model_construct: every field below is built from the verified payload with its type
-    # checked here, and validating the whole claims tree again would double the cost.
-    return ModelTokenClaims.model_construct(
-        subject=str(claims.get("sub", "")),
-        issuer=str(claims.get("iss", "")),
-        audience=(
-            [audience]
-            if isinstance(audience, str)
-            else [a for a in audience if isinstance(a, str)]
-            if isinstance(audience, list)
-            else []
-        ),
-        expires_at=_timestamp(claims.get("exp")),
-        issued_at=_timestamp(claims.get("iat")),
-        authorized_party=_text(claims.get("azp")),
-        scopes=scope.split() if isinstance(scope, str) else [],
-        realm_roles=[r for r in realm_roles if isinstance(r, str)]
-        if isinstance(realm_roles, list)
-        else [],
-        client_roles=client_roles,
-        key_id=key_id,
-        algorithm=algorithm,
-        claims=claims,
-    )
-
-
-def _timestamp(value: JsonValue) -> datetime | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
-    return None
-
-
-def _text(value: JsonValue) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def _elapsed_ms(started: float) -> float:

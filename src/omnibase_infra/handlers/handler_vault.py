@@ -17,10 +17,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from urllib.parse import quote
 
 import httpx
-from pydantic import JsonValue, SecretStr, TypeAdapter, ValidationError
+from pydantic import JsonValue
 
 from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import (
@@ -37,6 +36,14 @@ from omnibase_infra.handlers.httpx_support import (
 )
 from omnibase_infra.handlers.model_vault_secret import ModelVaultSecret
 from omnibase_infra.handlers.model_vault_settings import ModelVaultSettings
+from omnibase_infra.handlers.vault_token_lease import VaultTokenLease
+from omnibase_infra.handlers.vault_wire import (
+    as_object,
+    json_object,
+    json_or_empty,
+    vault_errors,
+    vault_path,
+)
 from omnibase_infra.models.model_health_check_result import ModelHealthCheckResult
 from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.sanitize import register_secret
@@ -44,8 +51,6 @@ from omnibase_infra.sanitize import register_secret
 __all__ = ["HandlerVault"]
 
 _log = get_logger(__name__)
-_JSON_OBJECT: TypeAdapter[dict[str, JsonValue]] = TypeAdapter(dict[str, JsonValue])
-_MIN_EXTENSION_SECONDS = 0.5
 _TOKEN_HEADER = "X-Vault-Token"  # noqa: S105 - a header name, not a credential
 
 
@@ -61,14 +66,10 @@ class HandlerVault:
         self._settings = settings
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
-        self._token: SecretStr | None = settings.token
-        self._token_expires_at: float | None = None  # monotonic; None: no known expiry
-        self._token_lease_seconds = 0.0  # the TTL the token got at its last issue or renewal
-        self._token_renewable = False
+        self._lease = VaultTokenLease(settings.token)
         self._auth_lock = asyncio.Lock()
-        for secret in (settings.token, settings.approle_secret_id):
-            if secret is not None:
-                register_secret(secret.get_secret_value())
+        if settings.approle_secret_id is not None:
+            register_secret(settings.approle_secret_id.get_secret_value())
 
     def __repr__(self) -> str:
         return f"HandlerVault(target={self._settings.target_name!r})"
@@ -111,7 +112,7 @@ class HandlerVault:
             )
         if self._settings.uses_approle:
             await self.login_approle()
-        elif self._token is not None:
+        elif self._lease.token is not None:
             await self._lookup_self()
 
     async def ping(self) -> ModelHealthCheckResult:
@@ -131,7 +132,7 @@ class HandlerVault:
         latency = _elapsed_ms(started)
         if response.status_code == 200:
             return ModelHealthCheckResult(name=self.handler_name, healthy=True, latency_ms=latency)
-        body = _json_or_empty(response)
+        body = json_or_empty(response)
         states = [name for name in ("sealed", "standby") if body.get(name) is True]
         if body.get("initialized") is False:
             states.append("not initialized")
@@ -156,15 +157,15 @@ class HandlerVault:
         params = {"version": str(version)} if version is not None else None
         response = await self._send(
             "GET",
-            f"/v1/{mount}/data/{_path(path)}",
+            f"/v1/{mount}/data/{vault_path(path)}",
             operation="kv_read",
             params=params,
             not_found_ok=True,
         )
         if response.status_code == 404:
             return None
-        data = _object(_json(response, "kv_read").get("data"))
-        metadata = _object(data.get("metadata"))
+        data = as_object(self._reply(response, "kv_read").get("data"))
+        metadata = as_object(data.get("metadata"))
         version_value = metadata.get("version")
         created = metadata.get("created_time")
         return ModelVaultSecret(
@@ -172,7 +173,7 @@ class HandlerVault:
             path=path.strip("/"),
             version=version_value if isinstance(version_value, int) else 0,
             created_time=created if isinstance(created, str) else None,
-            data=_object(data.get("data")),
+            data=as_object(data.get("data")),
         )
 
     async def kv_write(
@@ -193,16 +194,16 @@ class HandlerVault:
             body["options"] = {"cas": cas}
         response = await self._send(
             "POST",
-            f"/v1/{self._mount(mount)}/data/{_path(path)}",
+            f"/v1/{self._mount(mount)}/data/{vault_path(path)}",
             operation="kv_write",
             json_body=body,
         )
-        version = _object(_json(response, "kv_write").get("data")).get("version")
+        version = as_object(self._reply(response, "kv_write").get("data")).get("version")
         return version if isinstance(version, int) else 0
 
     async def kv_list(self, path: str = "", *, mount: str | None = None) -> list[str]:
         """The keys directly under ``path`` (folders end with ``/``); empty when none."""
-        suffix = _path(path, allow_empty=True)
+        suffix = vault_path(path, allow_empty=True)
         response = await self._send(
             "LIST",
             f"/v1/{self._mount(mount)}/metadata/{suffix}",
@@ -211,7 +212,7 @@ class HandlerVault:
         )
         if response.status_code == 404:
             return []
-        keys = _object(_json(response, "kv_list").get("data")).get("keys")
+        keys = as_object(self._reply(response, "kv_list").get("data")).get("keys")
         return [key for key in keys if isinstance(key, str)] if isinstance(keys, list) else []
 
     async def kv_delete(
@@ -222,7 +223,7 @@ class HandlerVault:
         kind = "metadata" if all_versions else "data"
         await self._send(
             "DELETE",
-            f"/v1/{self._mount(mount)}/{kind}/{_path(path)}",
+            f"/v1/{self._mount(mount)}/{kind}/{vault_path(path)}",
             operation="kv_delete",
             not_found_ok=True,
         )
@@ -249,13 +250,13 @@ class HandlerVault:
             authenticated=False,
             rejected_is_auth=True,
         )
-        auth = _object(_json(response, "login").get("auth"))
+        auth = as_object(self._reply(response, "login").get("auth"))
         token = auth.get("client_token")
         if not isinstance(token, str) or not token:
             raise InfraAuthenticationError(
                 "AppRole login returned no token", context=self._context("login")
             )
-        self._adopt_token(token, auth)
+        self._lease.adopt(token, auth.get("lease_duration"), auth.get("renewable"))
         _log.info("vault login", method="approle", target=settings.target_name)
 
     async def renew_token(self) -> None:
@@ -269,8 +270,8 @@ class HandlerVault:
             json_body=body,
             auto_renew=False,
         )
-        auth = _object(_json(response, "renew_token").get("auth"))
-        self._set_expiry(auth.get("lease_duration"), auth.get("renewable"))
+        auth = as_object(self._reply(response, "renew_token").get("auth"))
+        self._lease.record(auth.get("lease_duration"), auth.get("renewable"))
 
     async def refresh_credentials(self) -> None:
         """Get working credentials again after an authentication error.
@@ -284,15 +285,13 @@ class HandlerVault:
                 await self.login_approle()
                 return
             await self._lookup_self()
-            if self._token_renewable:
+            if self._lease.renewable:
                 await self.renew_token()
 
     @property
     def token_ttl_seconds(self) -> float | None:
         """Seconds the current token has left, or None when it does not expire (or is unknown)."""
-        if self._token_expires_at is None:
-            return None
-        return max(0.0, self._token_expires_at - time.monotonic())
+        return self._lease.ttl_seconds
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -301,38 +300,19 @@ class HandlerVault:
         response = await self._send(
             "GET", "/v1/auth/token/lookup-self", operation="lookup_self", auto_renew=False
         )
-        data = _object(_json(response, "lookup_self").get("data"))
-        self._set_expiry(data.get("ttl"), data.get("renewable"))
-
-    def _adopt_token(self, token: str, auth: Mapping[str, JsonValue]) -> None:
-        """Use a freshly issued token (registering it with the sanitiser first)."""
-        register_secret(token)
-        self._token = SecretStr(token)
-        self._set_expiry(auth.get("lease_duration"), auth.get("renewable"))
-
-    def _set_expiry(self, ttl: JsonValue, renewable: JsonValue) -> None:
-        """Record when the token expires (a TTL of 0 means never, e.g. a root token)."""
-        seconds = float(ttl) if isinstance(ttl, int | float) and not isinstance(ttl, bool) else 0.0
-        self._token_expires_at = time.monotonic() + seconds if seconds > 0 else None
-        self._token_lease_seconds = seconds
-        self._token_renewable = renewable is True
-
-    def _renew_threshold(self) -> float:
-        """Seconds before expiry at which to renew: the configured margin, but never more
-        than half the token's lease (a short-lived token would otherwise renew every call)."""
-        return min(self._settings.renew_before_expiry_seconds, self._token_lease_seconds / 2)
+        data = as_object(self._reply(response, "lookup_self").get("data"))
+        self._lease.record(data.get("ttl"), data.get("renewable"))
 
     async def _ensure_fresh_token(self) -> None:
         """Renew, or log in again, when the token is about to expire."""
-        remaining = self.token_ttl_seconds
-        threshold = self._renew_threshold()
-        if remaining is None or remaining > threshold:
+        margin = self._settings.renew_before_expiry_seconds
+        if not self._lease.needs_renewal(margin):
             return
         async with self._auth_lock:
-            remaining = self.token_ttl_seconds
-            if remaining is None or remaining > threshold:
+            remaining = self._lease.ttl_seconds
+            if remaining is None or not self._lease.needs_renewal(margin):
                 return  # another task refreshed it while this one waited
-            if self._token_renewable:
+            if self._lease.renewable:
                 try:
                     await self.renew_token()
                 except RuntimeHostError as e:
@@ -342,15 +322,19 @@ class HandlerVault:
                 else:
                     # A renewal capped by the token's max TTL does not extend it: that token
                     # is near its end whatever we do, so only a new login helps.
-                    if self._token_lease_seconds > remaining + _MIN_EXTENSION_SECONDS:
+                    if self._lease.extended_beyond(remaining):
                         return
             if self._settings.uses_approle:
                 # Past its maximum TTL a token cannot be renewed further: log in again.
                 await self.login_approle()
 
+    def _reply(self, response: httpx.Response, operation: str) -> dict[str, JsonValue]:
+        """The JSON object Vault answered with (a protocol error when it is not one)."""
+        return json_object(response, self._context(operation))
+
     def _mount(self, mount: str | None) -> str:
         """The KV mount to use, validated like a path."""
-        return _path(mount if mount is not None else self._settings.kv_mount)
+        return vault_path(mount if mount is not None else self._settings.kv_mount)
 
     def _context(self, operation: str) -> ModelInfraErrorContext:
         return ModelInfraErrorContext(
@@ -389,8 +373,8 @@ class HandlerVault:
         if authenticated:
             if auto_renew:
                 await self._ensure_fresh_token()
-            if self._token is not None:
-                headers[_TOKEN_HEADER] = self._token.get_secret_value()
+            if self._lease.token is not None:
+                headers[_TOKEN_HEADER] = self._lease.token.get_secret_value()
         request = client.build_request(
             method,
             url,
@@ -408,7 +392,7 @@ class HandlerVault:
         )
         if response.status_code < 400 or not raise_for_status:
             return response
-        detail = _vault_errors(response)
+        detail = vault_errors(response)
         if response.status_code == 404 and not_found_ok and not detail:
             return response
         if response.status_code == 404:
@@ -420,50 +404,5 @@ class HandlerVault:
         raise error_for_status(response.status_code, response.headers, context, detail=detail)
 
 
-def _path(path: str, *, allow_empty: bool = False) -> str:
-    """A Vault API path from user input: segments URL-quoted, no traversal, no empty path."""
-    segments = [segment for segment in path.strip("/").split("/") if segment]
-    if any(segment in (".", "..") for segment in segments):
-        raise ProtocolConfigurationError(f"path must not contain '.' or '..' segments: {path!r}")
-    if not segments and not allow_empty:
-        raise ProtocolConfigurationError("path must not be empty")
-    return "/".join(quote(segment, safe="") for segment in segments)
-
-
 def _elapsed_ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000.0
-
-
-def _json_or_empty(response: httpx.Response) -> dict[str, JsonValue]:
-    """The response body as a JSON object, or ``{}`` when it is not one."""
-    try:
-        return _JSON_OBJECT.validate_json(response.content)
-    except ValidationError:
-        return {}
-
-
-def _json(response: httpx.Response, operation: str) -> dict[str, JsonValue]:
-    """The response body as a JSON object; a body that is not one is a protocol failure."""
-    try:
-        return _JSON_OBJECT.validate_json(response.content)
-    except ValidationError as e:
-        raise InfraConnectionError(
-            "Vault replied with a body that is not a JSON object",
-            context=ModelInfraErrorContext(
-                transport_type=EnumInfraTransportType.VAULT, operation=operation
-            ),
-        ) from e
-
-
-def _object(value: JsonValue) -> dict[str, JsonValue]:
-    """``value`` when it is a JSON object, else ``{}`` (Vault sends ``null`` for no data)."""
-    return value if isinstance(value, dict) else {}
-
-
-def _vault_errors(response: httpx.Response) -> str:
-    """Vault's ``errors`` list joined into one line (sanitised later by the error)."""
-    errors = _json_or_empty(response).get("errors")
-    if not isinstance(errors, list):
-        return ""
-    text = "; ".join(str(item) for item in errors if item)
-    return " ".join(text.split())[:300]  # Vault nests multi-line error lists
