@@ -112,6 +112,11 @@ class MessageDispatchEngine:
         """The bus this engine consumes from and publishes to."""
         return self._bus
 
+    @property
+    def failure_policy(self) -> ProtocolFailurePolicy:
+        """What happens to a message whose handling failed."""
+        return self._policy
+
     def set_failure_policy(self, policy: ProtocolFailurePolicy) -> None:
         """Replace the failure policy (before ``start``)."""
         self._policy = policy
@@ -145,6 +150,11 @@ class MessageDispatchEngine:
         else:
             subscription.by_payload.setdefault(route.payload_type, []).append(route)
             self._routed_payloads.setdefault(route.topic, set()).add(route.payload_type)
+
+    @property
+    def consumer_groups(self) -> list[tuple[str, str]]:
+        """Every ``(topic, consumer group)`` the engine consumes."""
+        return [(sub.topic, sub.group_id) for sub in self._subscriptions.values()]
 
     @property
     def routes(self) -> list[DispatchRoute]:

@@ -23,6 +23,8 @@ from pydantic_settings import (
 
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.event_bus.codec import first_validation_error
+from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
+from omnibase_infra.event_bus.model_retry_settings import ModelRetrySettings
 from omnibase_infra.handlers.model_consul_settings import ModelConsulSettings
 from omnibase_infra.nodes.registration.models.model_registration_settings import (
     ModelRegistrationSettings,
@@ -57,6 +59,11 @@ class ModelEventBusSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: Literal["inmemory", "kafka"] = "inmemory"
+    kafka: ModelKafkaSettings = Field(default_factory=ModelKafkaSettings)
+    retry: ModelRetrySettings | None = Field(
+        default_factory=ModelRetrySettings,
+        description="delayed retries through retry topics before the DLQ (null: DLQ at once)",
+    )
     partitions: int = Field(default=4, ge=1, le=1024)
     capacity: int = Field(default=1024, ge=1, description="max lag per group and partition")
     retention: int = Field(default=10_000, ge=0)

@@ -24,6 +24,7 @@ from omnibase_infra.dispatch.protocols import ProtocolFailurePolicy
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.event_bus.base import EventBusBase
 from omnibase_infra.event_bus.inmemory import EventBusInmemory
+from omnibase_infra.event_bus.retry import RetryConsumer, RetryFailurePolicy
 from omnibase_infra.handlers.protocol_infra_handler import ProtocolInfraHandler
 from omnibase_infra.models.model_health_check_result import ModelHealthCheckResult
 from omnibase_infra.models.model_readiness_report import ModelReadinessReport
@@ -75,6 +76,9 @@ class RuntimeHostProcess:
     ) -> None:
         self.config = config
         self.bus = bus or self._default_bus(config)
+        retry = config.event_bus.retry
+        if failure_policy is None and retry is not None:
+            failure_policy = RetryFailurePolicy(self.bus, retry)
         self.engine = MessageDispatchEngine(
             self.bus,
             failure_policy=failure_policy,
@@ -89,6 +93,7 @@ class RuntimeHostProcess:
         self._services = dict(services or {})
         self._routers = list(routers)
         self.contracts: list[ModelNodeContract] = []
+        self._retry_consumers: list[RetryConsumer] = []
         self._http: HubServer | None = None
         self._started = False
         self._stopping = False
@@ -105,7 +110,9 @@ class RuntimeHostProcess:
                 environment=config.environment,
             )
         raise ProtocolConfigurationError(
-            "event_bus.kind 'kafka' is not wired into the runtime yet", field="event_bus.kind"
+            "event_bus.kind 'kafka': build the bus with runtime.infrastructure (it resolves the "
+            "credentials) and pass it to RuntimeHostProcess",
+            field="event_bus.kind",
         )
 
     @property
@@ -162,6 +169,14 @@ class RuntimeHostProcess:
         for component in self.components:
             await component.start(self)
         await self.engine.start()
+        retry = self.config.event_bus.retry
+        if retry is not None and isinstance(self.engine.failure_policy, RetryFailurePolicy):
+            for topic, group in self.engine.consumer_groups:
+                consumer = RetryConsumer(
+                    self.bus, self.engine, topic=topic, consumer_group=group, settings=retry
+                )
+                await consumer.start()
+                self._retry_consumers.append(consumer)
         if self.config.http.enabled:
             self._http = HubServer(
                 create_hub_app(self.readiness, self._routers),
@@ -243,7 +258,9 @@ class RuntimeHostProcess:
 
     async def _teardown(self) -> None:
         """Stop whatever started, in reverse order, never raising."""
+        retry_consumers, self._retry_consumers = self._retry_consumers, []
         for step in (
+            *(consumer.stop for consumer in retry_consumers),
             *(component.stop for component in reversed(self.components)),
             self.engine.stop,
             self.bus.close,

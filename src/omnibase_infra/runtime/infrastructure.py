@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from omnibase_infra.event_bus.base import EventBusBase
 from omnibase_infra.handlers.handler_consul import HandlerConsul
 from omnibase_infra.handlers.handler_discovery_local import HandlerDiscoveryLocal
 from omnibase_infra.handlers.handler_postgres import HandlerPostgres
@@ -39,6 +40,7 @@ class ModelInfrastructure:
     handlers: list[ProtocolInfraHandler] = field(default_factory=list)
     services: dict[type[object], object] = field(default_factory=dict)
     components: list[ProtocolRuntimeComponent] = field(default_factory=list)
+    bus: EventBusBase | None = None
     postgres: HandlerPostgres | None = None
     embedded_postgres: EmbeddedPostgres | None = None
 
@@ -47,6 +49,11 @@ class ModelInfrastructure:
 async def build_infrastructure(config: ModelRuntimeConfig) -> AsyncIterator[ModelInfrastructure]:
     """Stand up what ``config`` asks for; the embedded server stops when the block exits."""
     infra = ModelInfrastructure()
+    if config.event_bus.kind == "kafka":
+        from omnibase_infra.event_bus.kafka import EventBusKafka
+
+        kafka = await resolve_secret_fields(config.event_bus.kafka)
+        infra.bus = EventBusKafka(kafka, environment=config.environment)
     async with contextlib.AsyncExitStack() as stack:
         postgres_settings = await _postgres_settings(config, infra, stack)
         if postgres_settings is not None:

@@ -14,6 +14,7 @@ async def serve_runtime(config: ModelRuntimeConfig) -> int:
     async with build_infrastructure(config) as infra:
         host = RuntimeHostProcess(
             config,
+            bus=infra.bus,
             handlers=infra.handlers,
             services=infra.services,
             components=infra.components,
