@@ -18,6 +18,11 @@ class ProtocolIdempotencyStore(Protocol):
     ``claim`` is atomic: of any number of concurrent claims of a new key exactly one gets
     CLAIMED. A claim whose lease ran out (its owner died) may be taken over by a later claim.
     A completed key is remembered for ``ttl_seconds`` and answered with its result.
+
+    The one gap no store can close: a worker that dies after its side effect but before
+    ``complete`` leaves a claim that is taken over once its lease runs out, so that side effect
+    may run again. Side effects in the same PostgreSQL database avoid it by completing the key
+    in their own transaction; others should be naturally idempotent (upserts, ids chosen by us).
     """
 
     async def claim(
