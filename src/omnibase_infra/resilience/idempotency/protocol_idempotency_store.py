@@ -21,8 +21,8 @@ class ProtocolIdempotencyStore(Protocol):
 
     The one gap no store can close: a worker that dies after its side effect but before
     ``complete`` leaves a claim that is taken over once its lease runs out, so that side effect
-    may run again. Side effects in the same PostgreSQL database avoid it by completing the key
-    in their own transaction; others should be naturally idempotent (upserts, ids chosen by us).
+    may run again (leases are sized to outlive a call, see ``ModelEffectPolicy``). Side effects
+    that are themselves idempotent (upserts, ids chosen by the caller) are safe regardless.
     """
 
     async def claim(
