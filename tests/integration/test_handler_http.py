@@ -6,7 +6,6 @@ import base64
 import hashlib
 import hmac
 import json
-import traceback
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -34,17 +33,10 @@ from omnibase_infra.handlers.handler_http import (
 )
 from omnibase_infra.handlers.httpx_support import parse_retry_after, safe_url
 from omnibase_infra.handlers.model_http_client_settings import ModelHttpClientSettings
+from omnibase_infra.testing.leak_check import error_surface
 from omnibase_infra.testing.server_http import HttpTestServer
 
 pytestmark = pytest.mark.integration
-
-
-def _everything_about(error: BaseException) -> str:
-    parts = [str(error), repr(error), "".join(traceback.format_exception(error))]
-    model = getattr(error, "model", None)
-    if model is not None:
-        parts.append(model.model_dump_json())
-    return "\n".join(parts)
 
 
 def _secret() -> str:
@@ -275,7 +267,7 @@ async def test_errors_never_contain_credentials_from_headers_or_url(
             await handler.request("GET", url, headers={"x-api-key": query_token})
     finally:
         await handler.close()
-    text = _everything_about(caught.value)
+    text = error_surface(caught.value)
     captured = capfd.readouterr()
     for secret in (token, query_token, password):
         assert secret not in text
@@ -333,7 +325,7 @@ async def test_webhook_signed_with_the_wrong_secret_is_rejected(http: HandlerHtt
     wrong = new_webhook_secret()
     with pytest.raises(InfraAuthenticationError) as caught:
         await http.deliver_webhook("/webhook", {"x": 1}, secret=wrong)
-    assert wrong.get_secret_value() not in _everything_about(caught.value)
+    assert wrong.get_secret_value() not in error_surface(caught.value)
 
 
 async def test_webhook_to_a_failing_receiver_is_retriable(http: HandlerHttp) -> None:
@@ -367,7 +359,7 @@ def test_malformed_webhook_secret_is_refused_without_echo() -> None:
     bad = "whsec_" + "!" * 3
     with pytest.raises(ProtocolConfigurationError) as caught:
         HandlerHttp(ModelHttpClientSettings(webhook_secret=SecretStr(bad)))
-    assert bad not in _everything_about(caught.value)
+    assert bad not in error_surface(caught.value)
 
 
 def test_settings_refuse_non_http_urls_without_echoing_secrets() -> None:

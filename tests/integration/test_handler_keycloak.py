@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import json
 import time
-import traceback
 import uuid
 from collections.abc import AsyncIterator
 
@@ -33,20 +32,13 @@ from omnibase_infra.handlers import ProtocolInfraHandler
 from omnibase_infra.handlers.handler_keycloak import HandlerKeycloak
 from omnibase_infra.handlers.model_keycloak_settings import ModelKeycloakSettings
 from omnibase_infra.testing.fixtures_oidc import FAKE_KEYCLOAK_CLIENT_ID
+from omnibase_infra.testing.leak_check import error_surface
 from omnibase_infra.testing.server_keycloak_fake import FakeKeycloakServer
 from omnibase_infra.testing.server_oidc import OidcProviderServer
 
 pytestmark = pytest.mark.integration
 
 CLIENT_ID = "onex-web"
-
-
-def _everything_about(error: BaseException) -> str:
-    parts = [str(error), repr(error), "".join(traceback.format_exception(error))]
-    model = getattr(error, "model", None)
-    if model is not None:
-        parts.append(model.model_dump_json())
-    return "\n".join(parts)
 
 
 def _b64(data: bytes) -> str:
@@ -88,7 +80,7 @@ async def _rejection(handler: HandlerKeycloak, token: str) -> InfraAuthenticatio
     """Validate ``token``, expecting a rejection that does not contain it."""
     with pytest.raises(InfraAuthenticationError) as caught:
         await handler.validate_token(token)
-    assert token not in _everything_about(caught.value)
+    assert token not in error_surface(caught.value)
     assert caught.value.retriable is False
     return caught.value
 
@@ -399,7 +391,7 @@ async def test_wrong_client_secret_is_an_authentication_error(
             await handler.client_credentials_token()
     finally:
         await handler.close()
-    text = _everything_about(caught.value)
+    text = error_surface(caught.value)
     assert "invalid_client" in text
     assert wrong not in text
     encoded = base64.b64encode(f"{FAKE_KEYCLOAK_CLIENT_ID}:{wrong}".encode()).decode()

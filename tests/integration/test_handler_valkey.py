@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import traceback
 import uuid
 from collections.abc import AsyncIterator
 
@@ -23,6 +22,7 @@ from omnibase_infra.handlers import ProtocolInfraHandler
 from omnibase_infra.handlers.handler_valkey import HandlerValkey
 from omnibase_infra.handlers.model_valkey_lock import ModelValkeyLock
 from omnibase_infra.handlers.model_valkey_settings import ModelValkeySettings
+from omnibase_infra.testing.leak_check import error_surface
 from omnibase_infra.testing.server_valkey import ValkeyServer
 
 pytestmark = pytest.mark.integration
@@ -38,14 +38,6 @@ def _settings(server: ValkeyServer, **overrides: object) -> ModelValkeySettings:
         values["password"] = server.password
     values.update(overrides)
     return ModelValkeySettings.model_validate(values)
-
-
-def _everything_about(error: BaseException) -> str:
-    parts = [str(error), repr(error), "".join(traceback.format_exception(error))]
-    model = getattr(error, "model", None)
-    if model is not None:
-        parts.append(model.model_dump_json())
-    return "\n".join(parts)
 
 
 @pytest.fixture
@@ -227,7 +219,7 @@ async def test_wrong_password_is_an_authentication_error_and_never_leaks(
     assert real is not None
     captured = capfd.readouterr()
     for text in (
-        _everything_about(caught.value),
+        error_surface(caught.value),
         repr(handler),
         repr(settings),
         result.model_dump_json(),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import traceback
 import uuid
 from collections.abc import AsyncIterator
 
@@ -23,6 +22,7 @@ from omnibase_infra.errors import (
 from omnibase_infra.handlers import ProtocolInfraHandler
 from omnibase_infra.handlers.handler_vault import HandlerVault
 from omnibase_infra.handlers.model_vault_settings import ModelVaultSettings
+from omnibase_infra.testing.leak_check import error_surface
 from omnibase_infra.testing.server_openbao import OpenBaoServer
 
 pytestmark = pytest.mark.integration
@@ -32,15 +32,6 @@ READ_POLICY = 'path "secret/data/*" { capabilities = ["read", "create", "update"
 
 def _unique(prefix: str) -> str:
     return f"{prefix}/{uuid.uuid4().hex[:12]}"
-
-
-def _everything_about(error: BaseException) -> str:
-    """str, repr, the error's context fields and the whole formatted chain of an error."""
-    parts = [str(error), repr(error), "".join(traceback.format_exception(error))]
-    model = getattr(error, "model", None)
-    if model is not None:
-        parts.append(model.model_dump_json())
-    return "\n".join(parts)
 
 
 def _root_settings(server: OpenBaoServer, **overrides: object) -> ModelVaultSettings:
@@ -176,7 +167,7 @@ async def test_wrong_approle_secret_id_is_an_authentication_error(
         await handler.start()
     await handler.close()
     assert caught.value.retriable is False
-    assert bad_secret not in _everything_about(caught.value)
+    assert bad_secret not in error_surface(caught.value)
 
 
 async def test_wrong_token_is_an_authentication_error_and_never_leaks(
@@ -195,8 +186,8 @@ async def test_wrong_token_is_an_authentication_error_and_never_leaks(
     assert caught.value.http_status == 401
     captured = capfd.readouterr()
     for text in (
-        _everything_about(caught.value),
-        _everything_about(caught_read.value),
+        error_surface(caught.value),
+        error_surface(caught_read.value),
         repr(handler),
         repr(settings),
         str(settings.model_dump()),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import traceback
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,19 +21,12 @@ from omnibase_infra.runtime.secrets import (
     resolve_secret_fields,
 )
 from omnibase_infra.sanitize import MASK, sanitize_text
+from omnibase_infra.testing.leak_check import error_surface
 from omnibase_infra.testing.server_openbao import OpenBaoServer
 
 
 def _fresh_secret() -> str:
     return "sv-" + uuid.uuid4().hex
-
-
-def _everything_about(error: BaseException) -> str:
-    parts = [str(error), repr(error), "".join(traceback.format_exception(error))]
-    model = getattr(error, "model", None)
-    if model is not None:
-        parts.append(model.model_dump_json())
-    return "\n".join(parts)
 
 
 def _private_file(directory: Path, content: str, mode: int = 0o600) -> Path:
@@ -174,7 +166,7 @@ async def test_group_or_world_accessible_file_is_refused(tmp_path: Path, mode: i
     assert f"{mode:04o}" in message
     assert "chmod 600" in message
     assert str(path) in message
-    assert value not in _everything_about(caught.value)
+    assert value not in error_surface(caught.value)
 
 
 async def test_file_problems_each_raise_a_clear_error(tmp_path: Path) -> None:
@@ -309,7 +301,7 @@ async def test_literal_secret_in_settings_is_refused_by_field_name() -> None:
     with pytest.raises(SecretResolutionError) as caught:
         await resolve_secret_fields(settings)
     assert "inner.password" in caught.value.message
-    assert literal not in _everything_about(caught.value)
+    assert literal not in error_surface(caught.value)
     assert literal not in sanitize_text(f"echo {literal}")
     kept = await resolve_secret_fields(settings, allow_literals=True)
     assert kept.inner.password is not None
