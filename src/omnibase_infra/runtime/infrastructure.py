@@ -22,6 +22,11 @@ from omnibase_infra.handlers.model_postgres_settings import ModelPostgresSetting
 from omnibase_infra.handlers.protocol_infra_handler import ProtocolInfraHandler
 from omnibase_infra.handlers.protocol_service_discovery import ProtocolServiceDiscovery
 from omnibase_infra.nodes.registration.component import RegistrationComponent
+from omnibase_infra.resilience.idempotency.protocol_idempotency_store import (
+    ProtocolIdempotencyStore,
+)
+from omnibase_infra.resilience.idempotency.store_memory import IdempotencyStoreInmemory
+from omnibase_infra.resilience.idempotency.store_postgres import IdempotencyStorePostgres
 from omnibase_infra.runtime.components import MigrationsComponent, RuntimeTicker
 from omnibase_infra.runtime.config import ModelRuntimeConfig
 from omnibase_infra.runtime.embedded_postgres import EmbeddedPostgres
@@ -62,6 +67,9 @@ async def build_infrastructure(config: ModelRuntimeConfig) -> AsyncIterator[Mode
             infra.handlers.append(postgres)
             infra.services[HandlerPostgres] = postgres
             infra.components.append(MigrationsComponent(postgres))
+            infra.services[ProtocolIdempotencyStore] = IdempotencyStorePostgres(postgres)
+        else:
+            infra.services[ProtocolIdempotencyStore] = IdempotencyStoreInmemory()
         discovery = await _discovery(config)
         infra.handlers.append(discovery)
         infra.services[ProtocolServiceDiscovery] = discovery

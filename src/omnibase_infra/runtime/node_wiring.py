@@ -12,10 +12,17 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
-from omnibase_infra._core import ModelONEXContainer
+from omnibase_infra._core import EnumNodeKind, ModelONEXContainer
 from omnibase_infra.dispatch.protocols import ProtocolMessageHandler
 from omnibase_infra.dispatch.route import DispatchRoute
+from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import ProtocolConfigurationError
+from omnibase_infra.resilience.executor import EffectExecutor
+from omnibase_infra.resilience.idempotency.protocol_idempotency_store import (
+    ProtocolIdempotencyStore,
+)
+from omnibase_infra.resilience.model_effect_policy import ModelEffectPolicy
+from omnibase_infra.runtime.effect_guard import GuardedEffectHandler
 from omnibase_infra.runtime.model_contract_route import ModelContractRoute
 from omnibase_infra.runtime.model_node_contract import ModelNodeContract
 from omnibase_infra.runtime.plugin_loader import load_class
@@ -36,7 +43,10 @@ def build_routes(
             where = f"{contract.path}: handler_routing.handlers.{index}"
             key = (entry.handler_module, entry.handler_class)
             if key not in handlers:
-                handlers[key] = _instantiate(entry, container, allowlist, where)
+                handler = _instantiate(entry, container, allowlist, where)
+                if contract.archetype is EnumNodeKind.EFFECT:
+                    handler = _guard(contract, handler, container)
+                handlers[key] = handler
             input_model = _input_model(entry, allowlist, where)
             for topic in (entry.topic,) if entry.topic else contract.subscribe_topics:
                 routes.append(
@@ -51,6 +61,25 @@ def build_routes(
                     )
                 )
     return routes
+
+
+def _guard(
+    contract: ModelNodeContract, handler: ProtocolMessageHandler, container: ModelONEXContainer
+) -> ProtocolMessageHandler:
+    """Put an effect's handler under the executor its contract's error_handling declares."""
+    policy = contract.effect_policy or ModelEffectPolicy()
+    store = (
+        container.get_service_optional(ProtocolIdempotencyStore)  # type: ignore[type-abstract]
+        if policy.idempotency.enabled
+        else None
+    )
+    executor = EffectExecutor.from_policy(
+        contract.name,
+        policy,
+        transport_type=EnumInfraTransportType.HTTP,
+        idempotency_store=store,
+    )
+    return GuardedEffectHandler(handler, executor, policy)
 
 
 def _instantiate(
