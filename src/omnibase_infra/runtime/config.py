@@ -26,6 +26,7 @@ from omnibase_infra.event_bus.codec import first_validation_error
 from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.model_retry_settings import ModelRetrySettings
 from omnibase_infra.handlers.model_consul_settings import ModelConsulSettings
+from omnibase_infra.handlers.model_vault_settings import ModelVaultSettings
 from omnibase_infra.nodes.registration.models.model_registration_settings import (
     ModelRegistrationSettings,
 )
@@ -119,6 +120,7 @@ class ModelRuntimeConfig(BaseSettings):
         env_nested_delimiter="__",
         extra="forbid",
         frozen=True,
+        hide_input_in_errors=True,
     )
 
     profile: Literal["local", "production"] = "local"
@@ -131,6 +133,9 @@ class ModelRuntimeConfig(BaseSettings):
     event_bus: ModelEventBusSettings = Field(default_factory=ModelEventBusSettings)
     postgres: ModelPostgresRuntimeSettings = Field(default_factory=ModelPostgresRuntimeSettings)
     discovery: ModelDiscoveryRuntimeSettings = Field(default_factory=ModelDiscoveryRuntimeSettings)
+    vault: ModelVaultSettings | None = Field(
+        default=None, description="Vault/OpenBao for vault:// secret references (null: none)"
+    )
     registration: ModelRegistrationSettings = Field(default_factory=ModelRegistrationSettings)
     shutdown_grace_seconds: float = Field(default=10.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

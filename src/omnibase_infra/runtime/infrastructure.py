@@ -18,6 +18,7 @@ from omnibase_infra.event_bus.base import EventBusBase
 from omnibase_infra.handlers.handler_consul import HandlerConsul
 from omnibase_infra.handlers.handler_discovery_local import HandlerDiscoveryLocal
 from omnibase_infra.handlers.handler_postgres import HandlerPostgres
+from omnibase_infra.handlers.handler_vault import HandlerVault
 from omnibase_infra.handlers.model_postgres_settings import ModelPostgresSettings
 from omnibase_infra.handlers.protocol_infra_handler import ProtocolInfraHandler
 from omnibase_infra.handlers.protocol_service_discovery import ProtocolServiceDiscovery
@@ -54,13 +55,15 @@ class ModelInfrastructure:
 async def build_infrastructure(config: ModelRuntimeConfig) -> AsyncIterator[ModelInfrastructure]:
     """Stand up what ``config`` asks for; the embedded server stops when the block exits."""
     infra = ModelInfrastructure()
-    if config.event_bus.kind == "kafka":
-        from omnibase_infra.event_bus.kafka import EventBusKafka
-
-        kafka = await resolve_secret_fields(config.event_bus.kafka)
-        infra.bus = EventBusKafka(kafka, environment=config.environment)
     async with contextlib.AsyncExitStack() as stack:
-        postgres_settings = await _postgres_settings(config, infra, stack)
+        vault = await _vault(config, infra, stack)
+        if config.event_bus.kind == "kafka":
+            # Imported only when configured: librdkafka is not needed by the local profile.
+            from omnibase_infra.event_bus.kafka import EventBusKafka
+
+            kafka = await resolve_secret_fields(config.event_bus.kafka, vault=vault)
+            infra.bus = EventBusKafka(kafka, environment=config.environment)
+        postgres_settings = await _postgres_settings(config, infra, stack, vault)
         if postgres_settings is not None:
             postgres = HandlerPostgres(postgres_settings)
             infra.postgres = postgres
@@ -70,7 +73,7 @@ async def build_infrastructure(config: ModelRuntimeConfig) -> AsyncIterator[Mode
             infra.services[ProtocolIdempotencyStore] = IdempotencyStorePostgres(postgres)
         else:
             infra.services[ProtocolIdempotencyStore] = IdempotencyStoreInmemory()
-        discovery = await _discovery(config)
+        discovery = await _discovery(config, vault)
         infra.handlers.append(discovery)
         infra.services[ProtocolServiceDiscovery] = discovery
         infra.components.append(RuntimeTicker(config.registration.tick_interval_seconds))
@@ -79,8 +82,25 @@ async def build_infrastructure(config: ModelRuntimeConfig) -> AsyncIterator[Mode
         yield infra
 
 
-async def _postgres_settings(
+async def _vault(
     config: ModelRuntimeConfig, infra: ModelInfrastructure, stack: contextlib.AsyncExitStack
+) -> HandlerVault | None:
+    """Vault first: the other secret references may point into it."""
+    if config.vault is None:
+        return None
+    vault = HandlerVault(await resolve_secret_fields(config.vault))
+    await vault.start()
+    stack.push_async_callback(vault.close)
+    infra.handlers.append(vault)
+    infra.services[HandlerVault] = vault
+    return vault
+
+
+async def _postgres_settings(
+    config: ModelRuntimeConfig,
+    infra: ModelInfrastructure,
+    stack: contextlib.AsyncExitStack,
+    vault: HandlerVault | None,
 ) -> ModelPostgresSettings | None:
     settings = config.postgres
     if settings.mode == "disabled":
@@ -88,7 +108,7 @@ async def _postgres_settings(
     pool = {"min_pool_size": settings.pool_min_size, "max_pool_size": settings.pool_max_size}
     if settings.mode == "external":
         assert settings.dsn is not None  # the config model requires it in external mode
-        dsn = await resolve_secret(settings.dsn)
+        dsn = await resolve_secret(settings.dsn, vault=vault)
         return ModelPostgresSettings.from_dsn(dsn.get_secret_value(), **pool)
     server = EmbeddedPostgres(settings.data_dir)
     await server.start()
@@ -98,7 +118,9 @@ async def _postgres_settings(
     return server.settings(EMBEDDED_DATABASE, **pool)
 
 
-async def _discovery(config: ModelRuntimeConfig) -> HandlerConsul | HandlerDiscoveryLocal:
+async def _discovery(
+    config: ModelRuntimeConfig, vault: HandlerVault | None
+) -> HandlerConsul | HandlerDiscoveryLocal:
     if config.discovery.kind == "consul":
-        return HandlerConsul(await resolve_secret_fields(config.discovery.consul))
+        return HandlerConsul(await resolve_secret_fields(config.discovery.consul, vault=vault))
     return HandlerDiscoveryLocal()
