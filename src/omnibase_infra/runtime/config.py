@@ -26,6 +26,7 @@ from omnibase_infra.event_bus.codec import first_validation_error
 from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.model_retry_settings import ModelRetrySettings
 from omnibase_infra.handlers.model_consul_settings import ModelConsulSettings
+from omnibase_infra.handlers.model_valkey_settings import ModelValkeySettings
 from omnibase_infra.handlers.model_vault_settings import ModelVaultSettings
 from omnibase_infra.nodes.registration.models.model_registration_settings import (
     ModelRegistrationSettings,
@@ -135,6 +136,9 @@ class ModelRuntimeConfig(BaseSettings):
     discovery: ModelDiscoveryRuntimeSettings = Field(default_factory=ModelDiscoveryRuntimeSettings)
     vault: ModelVaultSettings | None = Field(
         default=None, description="Vault/OpenBao for vault:// secret references (null: none)"
+    )
+    valkey: ModelValkeySettings | None = Field(
+        default=None, description="Valkey/Redis cache and locks for nodes (null: none)"
     )
     registration: ModelRegistrationSettings = Field(default_factory=ModelRegistrationSettings)
     shutdown_grace_seconds: float = Field(default=10.0, gt=0)

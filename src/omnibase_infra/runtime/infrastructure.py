@@ -18,6 +18,7 @@ from omnibase_infra.event_bus.base import EventBusBase
 from omnibase_infra.handlers.handler_consul import HandlerConsul
 from omnibase_infra.handlers.handler_discovery_local import HandlerDiscoveryLocal
 from omnibase_infra.handlers.handler_postgres import HandlerPostgres
+from omnibase_infra.handlers.handler_valkey import HandlerValkey
 from omnibase_infra.handlers.handler_vault import HandlerVault
 from omnibase_infra.handlers.model_postgres_settings import ModelPostgresSettings
 from omnibase_infra.handlers.protocol_infra_handler import ProtocolInfraHandler
@@ -73,6 +74,10 @@ async def build_infrastructure(config: ModelRuntimeConfig) -> AsyncIterator[Mode
             infra.services[ProtocolIdempotencyStore] = IdempotencyStorePostgres(postgres)
         else:
             infra.services[ProtocolIdempotencyStore] = IdempotencyStoreInmemory()
+        if config.valkey is not None:
+            valkey = HandlerValkey(await resolve_secret_fields(config.valkey, vault=vault))
+            infra.handlers.append(valkey)
+            infra.services[HandlerValkey] = valkey
         discovery = await _discovery(config, vault)
         infra.handlers.append(discovery)
         infra.services[ProtocolServiceDiscovery] = discovery
