@@ -135,8 +135,12 @@ async def test_pool_recovers_after_server_is_killed(
     assert await postgres_handler.fetchval("SELECT 1") == 1
     pid = postgres_server.pid
     assert pid is not None
+    postmaster = psutil.Process(pid)
+    backends = postmaster.children(recursive=True)
     os.kill(pid, signal.SIGKILL)
-    await asyncio.to_thread(psutil.Process(pid).wait, 10)
+    await asyncio.to_thread(postmaster.wait, 10)
+    # Backends notice their postmaster's death a moment later; until then one may still answer.
+    await asyncio.to_thread(psutil.wait_procs, backends, 10)
     with pytest.raises(InfraConnectionError) as caught:
         await postgres_handler.fetchval("SELECT 1")
     assert caught.value.retriable
