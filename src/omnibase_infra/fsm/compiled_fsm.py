@@ -13,7 +13,8 @@ required conditions all hold is taken; when none holds the step fails closed
 source state's exit actions, the transition's actions, then the target's entry actions.
 Conditions are core's ``"field operator value"`` expressions with its string-coercing equality.
 Core 0.47.57 parses but never evaluates some operators (they are always false); a contract
-using them is refused at compile time instead of silently never firing. Where core raises
+using them, or comparing numerically with something that is not a number, is refused at compile
+time instead of silently never firing, as is a state declared twice. Where core raises
 "no transition", ``step`` returns a failed step (``no_transition``) so callers can decide.
 """
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple, cast
 
 from omnibase_infra._core import (
     ModelFSMStateDefinition,
@@ -30,6 +31,9 @@ from omnibase_infra._core import (
     parse_expression,
 )
 from omnibase_infra.errors import ProtocolConfigurationError
+
+if TYPE_CHECKING:
+    from typing import SupportsFloat
 
 __all__ = ["CompiledFSM", "FsmStep"]
 
@@ -101,7 +105,8 @@ def _field_getter(path: str) -> Callable[[Context], object]:
     def nested(context: Context) -> object:
         current: object = context
         for segment in segments:
-            if not isinstance(current, Mapping):
+            # Core descends into dicts only: any other mapping reads as missing there too.
+            if not isinstance(current, dict):
                 return None
             current = current.get(segment)
             if current is None:
@@ -112,16 +117,23 @@ def _field_getter(path: str) -> Callable[[Context], object]:
 
 
 def _number(value: object) -> float:
-    """Core's numeric coercion, ``float(value or 0)``; non-numbers raise (caller says False)."""
-    if not value:
-        return 0.0
-    if isinstance(value, int | float | str):
-        return float(value)
-    raise TypeError(type(value).__name__)
+    """Core's numeric coercion, ``float(value or 0)``: anything ``float()`` takes (decimals,
+    numeric strings and bytes included); non-numbers raise (the caller says False)."""
+    return float(cast("SupportsFloat", value or 0))
 
 
-def _compare(get: Callable[[Context], object], op: str, expected: str) -> _Condition:
-    threshold = float(expected or "0")
+def _compare(
+    get: Callable[[Context], object], op: str, expected: str, expression: str, where: str
+) -> _Condition:
+    try:
+        threshold = float(expected or "0")
+    except ValueError:
+        # Core compares with float(expected) on every step and says False when it is no number.
+        raise ProtocolConfigurationError(
+            f"condition {expression!r} compares with {expected!r}, which is not a number "
+            "(omnibase-core evaluates it as always false)",
+            field=where,
+        ) from None
     compare: Callable[[float, float], bool] = {
         ">": float.__gt__,
         "<": float.__lt__,
@@ -157,7 +169,7 @@ def _compile_condition(expression: str, where: str) -> _Condition:
     if op in ("!=", "not_equals"):
         return lambda context: str(get(context)) != expected
     if op in (">", "<", ">=", "<="):
-        return _compare(get, op, expected)
+        return _compare(get, op, expected, expression, where)
     if op in ("in", "not_in"):
         options = frozenset(v.strip() for v in expected.split(","))
         if op == "in":
@@ -221,6 +233,10 @@ class CompiledFSM:
     @staticmethod
     def _validate(fsm: ModelFSMSubcontract, states: Mapping[str, ModelFSMStateDefinition]) -> None:
         problems: list[str] = []
+        declared = [state.state_name for state in fsm.states]
+        for name in sorted({name for name in declared if declared.count(name) > 1}):
+            # Core would use the first definition and ignore the others' actions: ambiguous.
+            problems.append(f"state {name!r} is declared more than once")
         if fsm.initial_state not in states:
             problems.append(f"initial state {fsm.initial_state!r} is not declared")
         for name in (*fsm.terminal_states, *fsm.error_states):
