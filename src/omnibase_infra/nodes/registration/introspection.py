@@ -10,6 +10,7 @@ reason that never echoes the payload's values.
 from __future__ import annotations
 
 import contextlib
+import re
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -82,12 +83,9 @@ def _from_core(payload: dict[str, JsonValue]) -> ModelRegistrationRequest:
     try:
         event = ModelNodeIntrospectionEvent.model_validate(data)
     except ValidationError as exc:
-        field, reason = first_validation_error(exc)
-        raise IntrospectionValidationError(
-            f"invalid introspection: {field or 'payload'}: {reason}"
-        ) from None
+        raise _invalid(exc) from None
     capability = event.capabilities.value
-    return ModelRegistrationRequest(
+    return _request(
         node_id=event.node_id,
         node_name=event.node_name,
         node_type=_node_type(event.node_type),
@@ -103,15 +101,12 @@ def _from_published(payload: dict[str, JsonValue]) -> ModelRegistrationRequest:
     try:
         event = ModelPublishedIntrospection.model_validate(payload)
     except ValidationError as exc:
-        field, reason = first_validation_error(exc)
-        raise IntrospectionValidationError(
-            f"invalid introspection: {field or 'payload'}: {reason}"
-        ) from None
+        raise _invalid(exc) from None
     capabilities = tuple(
         sorted(name for name, value in event.declared_capabilities.items() if value)
     )
     timestamp = event.timestamp if event.timestamp.tzinfo else event.timestamp.replace(tzinfo=UTC)
-    return ModelRegistrationRequest(
+    return _request(
         node_id=event.node_id,
         node_name=event.node_name or f"node-{event.node_id}",
         node_type=_node_type(event.node_type),
@@ -122,6 +117,26 @@ def _from_published(payload: dict[str, JsonValue]) -> ModelRegistrationRequest:
         observed_at=timestamp,
         source_shape="published",
     )
+
+
+def _request(**fields: object) -> ModelRegistrationRequest:
+    """The normalised request; limits of our own (name, version lengths) are rejections too."""
+    try:
+        return ModelRegistrationRequest.model_validate(fields)
+    except ValidationError as exc:
+        # Not an escaping pydantic error: its text would echo the offending value.
+        raise _invalid(exc) from None
+
+
+def _invalid(exc: ValidationError) -> IntrospectionValidationError:
+    """A rejection naming the first bad field and why, never the value itself."""
+    field, reason = first_validation_error(exc)
+    # Some parsers quote a piece of the input (``found `s` at 0``): drop it.
+    reason = _QUOTED_INPUT.sub("`...`", reason)
+    return IntrospectionValidationError(f"invalid introspection: {field or 'payload'}: {reason}")
+
+
+_QUOTED_INPUT = re.compile(r"`[^`]*`")
 
 
 def now_utc() -> datetime:
