@@ -345,6 +345,22 @@ async def test_calls_before_start_or_after_close_fail_clearly(
         await handler.execute("SELECT 1")
 
 
+async def test_close_does_not_hang_on_a_connection_never_released(
+    postgres_settings: ModelPostgresSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """close() cuts a borrowed connection after its grace period instead of waiting forever."""
+    import omnibase_infra.handlers.handler_postgres as module
+
+    monkeypatch.setattr(module, "_CLOSE_GRACE_SECONDS", 0.2)
+    handler = await _started(postgres_settings)
+    leaked = handler.connection()
+    conn = await leaked.__aenter__()  # borrowed and never released
+    await asyncio.wait_for(handler.close(), timeout=5)
+    assert not handler.is_started
+    with pytest.raises(InfraConnectionError):
+        await conn.fetchval("SELECT 1")
+
+
 async def test_password_never_appears_in_errors_logs_or_health(
     postgres_server: EmbeddedPostgres, postgres_database: str
 ) -> None:

@@ -18,6 +18,7 @@ pool's other connections, and the next calls connect afresh.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -38,6 +39,8 @@ from omnibase_infra.sanitize import register_secret, sanitize_text
 __all__ = ["HandlerPostgres"]
 
 _log = get_logger(__name__)
+
+_CLOSE_GRACE_SECONDS = 10.0
 
 
 class HandlerPostgres:
@@ -105,12 +108,15 @@ class HandlerPostgres:
         )
 
     async def close(self) -> None:
-        """Close the pool, waiting for connections in use to be released; safe to call twice."""
+        """Close the pool (connections in use get a grace period, then are cut); idempotent."""
         pool, self._pool = self._pool, None
         if pool is None:
             return
         try:
-            await pool.close()
+            # pool.close() waits for every borrowed connection: bound it so that a connection
+            # someone never released cannot hang the runtime's shutdown.
+            async with asyncio.timeout(_CLOSE_GRACE_SECONDS):
+                await pool.close()
         except Exception as e:
             # Closing cannot be retried usefully; make sure nothing stays open.
             pool.terminate()

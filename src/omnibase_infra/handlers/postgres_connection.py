@@ -70,11 +70,18 @@ class PostgresConnection:
             error,
             operation=operation,
             target_name=self._target_name,
-            connection_closed=self._connection.is_closed(),
+            connection_closed=self._is_closed(),
         )
         if isinstance(translated, InfraConnectionError) and self._on_connection_lost is not None:
             await self._on_connection_lost()
         return translated
+
+    def _is_closed(self) -> bool:
+        """Whether the connection is gone (a pooled one cut by the pool's close is, too)."""
+        try:
+            return self._connection.is_closed()
+        except asyncpg.InterfaceError:
+            return True  # "released back to the pool": this wrapper can no longer use it
 
     async def execute(self, query: str, *args: object) -> str:
         """Run a statement with ``$n`` parameters; returns the command tag (``INSERT 0 1``)."""
