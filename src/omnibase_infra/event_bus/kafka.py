@@ -68,6 +68,7 @@ class EventBusKafka(EventBusBase):
         self._admin: KafkaTopicAdmin | None = None
         self._members: list[KafkaGroupMember] = []
         self._started = False
+        self._ready_topics: set[str] = set()  # validated and known to exist
 
     @property
     def settings(self) -> ModelKafkaSettings:
@@ -99,6 +100,7 @@ class EventBusKafka(EventBusBase):
         admin = self._require_admin(operation, topic)
         if self._settings.auto_create_topics:
             await admin.ensure_topic(topic)
+        self._ready_topics.add(topic)
 
     async def publish(
         self,
@@ -108,7 +110,8 @@ class EventBusKafka(EventBusBase):
         headers: Mapping[str, str] | ProtocolEventBusHeaders | None = None,
     ) -> None:
         """Send to the key's partition; returns once all in-sync replicas have it."""
-        await self._ensure_topic("publish", topic)
+        if topic not in self._ready_topics:  # the hot path skips the check once it passed
+            await self._ensure_topic("publish", topic)
         await self._producer.publish(topic, key, value, normalize_headers(headers))
 
     async def subscribe(
@@ -145,6 +148,7 @@ class EventBusKafka(EventBusBase):
         if self._owns_producer:
             await self._producer.close()
         self._started = False
+        self._ready_topics.clear()
 
     async def ping(self) -> ModelHealthCheckResult:
         """One metadata round trip to the cluster."""

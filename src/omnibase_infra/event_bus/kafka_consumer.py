@@ -206,8 +206,15 @@ class KafkaGroupMember:
         partition = raw.partition() or 0
         timestamp = raw.timestamp()[1] / 1000
         while True:
+            # A redelivery gets fresh headers: the callback may have changed the first copy.
             message = BusMessage(
-                self.topic, raw.key(), value, dict(headers), partition, offset, timestamp
+                self.topic,
+                raw.key(),
+                value,
+                headers if failures == 0 else decode_headers(raw),
+                partition,
+                offset,
+                timestamp,
             )
             self.inflight += 1
             self.max_inflight = max(self.max_inflight, self.inflight)

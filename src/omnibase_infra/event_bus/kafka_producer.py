@@ -1,9 +1,10 @@
 """An asyncio front for one librdkafka producer: ``publish`` returns once the broker acked.
 
 ``produce()`` only appends to librdkafka's bounded local queue, so it is called on the event
-loop; delivery reports are served by one poller thread and handed back to the loop with
-``call_soon_threadsafe``. A full local queue (``BufferError``) makes ``publish`` wait for room
-(backpressure) up to the delivery timeout, never grow memory.
+loop; delivery reports are served by one poller thread, collected, and handed back to the loop
+in one ``call_soon_threadsafe`` per poll (not one wake-up per message). A full local queue
+(``BufferError``) makes ``publish`` wait for room (backpressure) up to the delivery timeout,
+never grow memory.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections import deque
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
@@ -36,6 +38,9 @@ class KafkaProducer:
         self._producer: Producer | None = None
         self._poller: threading.Thread | None = None
         self._stop = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # Delivery reports waiting for the loop: (future, error) appended by the poller thread.
+        self._reports: deque[tuple[asyncio.Future[None], KafkaError | None, str]] = deque()
 
     @property
     def name(self) -> str:
@@ -60,6 +65,7 @@ class KafkaProducer:
             "logger": client_logger(logging.getLogger(f"omnibase_infra.kafka.{self._name}")),
         }
         self._producer = Producer(config)
+        self._loop = asyncio.get_running_loop()
         self._stop.clear()
         self._poller = threading.Thread(
             target=self._poll_forever,
@@ -70,8 +76,18 @@ class KafkaProducer:
         self._poller.start()
 
     def _poll_forever(self, producer: Producer) -> None:
+        loop = self._loop
+        assert loop is not None
         while not self._stop.is_set():
-            producer.poll(_POLL_SECONDS)
+            if producer.poll(_POLL_SECONDS) and self._reports:
+                loop.call_soon_threadsafe(self._settle_reports)
+
+    def _settle_reports(self) -> None:
+        """Resolve the publish futures of every delivery report collected so far."""
+        reports = self._reports
+        while reports:
+            future, error, topic = reports.popleft()
+            _settle(future, error, topic)
 
     async def publish(
         self, topic: str, key: bytes | None, value: bytes, headers: dict[str, str]
@@ -82,11 +98,11 @@ class KafkaProducer:
             raise InfraUnavailableError(
                 "kafka producer is not started", context=kafka_context("publish", topic)
             )
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        reports = self._reports
 
         def on_delivery(error: KafkaError | None, _message: Message) -> None:
-            loop.call_soon_threadsafe(_settle, future, error, topic)
+            reports.append((future, error, topic))
 
         deadline = time.monotonic() + self._settings.delivery_timeout_ms / 1000
         while True:
@@ -108,7 +124,9 @@ class KafkaProducer:
         producer = self._producer
         if producer is None:
             return 0
-        return await asyncio.to_thread(producer.flush, wait_seconds)
+        remaining = await asyncio.to_thread(producer.flush, wait_seconds)
+        self._settle_reports()  # flush served reports on its own thread
+        return remaining
 
     async def ping(self) -> ModelHealthCheckResult:
         """A metadata round trip to the cluster; reports failure instead of raising."""
@@ -139,6 +157,7 @@ class KafkaProducer:
         if self._poller is not None:
             await asyncio.to_thread(self._poller.join, 5.0)
             self._poller = None
+        self._settle_reports()  # reports served by the final flush
 
 
 def _settle(future: asyncio.Future[None], error: KafkaError | None, topic: str) -> None:

