@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Mapping, MutableMapping
-from typing import Literal
+from typing import Literal, TextIO
 
 import structlog
 from pydantic import JsonValue
@@ -68,28 +68,56 @@ def _stderr_logger(*_: object) -> structlog.PrintLogger:
 
 
 def configure_logging(level: str = "INFO", fmt: LogFormat = "json") -> None:
-    """Configure structlog for the process (idempotent; the last call wins)."""
+    """Configure structlog, and route the standard library's loggers through the same chain.
+
+    Drivers and frameworks (asyncpg, uvicorn, httpx, core) log through ``logging``; their
+    lines get the same correlation id, sanitiser and renderer as ours. Idempotent; the last
+    call wins.
+    """
     renderer: Processor = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
+    numeric_level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _add_correlation_id,
+        structlog.processors.format_exc_info,
+        _sanitize,
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _add_correlation_id,
-            structlog.processors.format_exc_info,
-            _sanitize,
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
-        ),
+        processors=[*shared, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
         logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
+    _route_stdlib_logging(shared, renderer, numeric_level)
+
+
+class _CurrentStderrHandler(logging.StreamHandler[TextIO]):
+    """Writes to whatever ``sys.stderr`` is at emit time (test captures swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+def _route_stdlib_logging(shared: list[Processor], renderer: Processor, level: int) -> None:
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+    handler = _CurrentStderrHandler()
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for existing in [h for h in root.handlers if isinstance(h, _CurrentStderrHandler)]:
+        root.removeHandler(existing)
+    root.addHandler(handler)
+    # Third-party INFO chatter (connection pools, HTTP access) stays out unless asked for.
+    root.setLevel(max(level, logging.WARNING))
 
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
