@@ -97,6 +97,7 @@ class EmbeddedPostgres:
         server_settings: Mapping[str, str] | None = None,
         startup_timeout_seconds: float = 30.0,
         stop_timeout_seconds: float = 10.0,
+        die_with_parent: bool = False,
     ) -> None:
         self._base_dir = (base_dir or default_base_dir()).expanduser().absolute()
         self._fixed_port = port
@@ -115,6 +116,7 @@ class EmbeddedPostgres:
         self._socket_dir: Path | None = None
         self._password: SecretStr | None = None
         self._started_once = False
+        self._die_with_parent = die_with_parent
 
     # -- what callers read ---------------------------------------------------------------
 
@@ -208,7 +210,12 @@ class EmbeddedPostgres:
             if self._port is None:
                 self._port = pick_port()
             log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-            self._process = await asyncio.to_thread(self._spawn)
+            # With die_with_parent the server gets SIGINT (fast shutdown) when the thread that
+            # spawned it ends, so it must be this long-lived loop thread, not a pool thread
+            # that could end first; a fork-exec takes a few milliseconds.
+            self._process = (
+                self._spawn() if self._die_with_parent else await asyncio.to_thread(self._spawn)
+            )
             exit_log = await self._wait_ready(log_offset, time.monotonic() + self._startup_timeout)
             if exit_log is None:
                 break
@@ -390,6 +397,7 @@ class EmbeddedPostgres:
             server_settings=self._server_settings,
             log_path=self.log_path,
             run_as=run_as,
+            die_with_parent=self._die_with_parent,
         )
 
     async def _wait_ready(self, log_offset: int, deadline: float) -> str | None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import importlib.util
 import os
 import signal
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 from collections.abc import Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -47,6 +49,7 @@ _log = get_logger(__name__)
 
 HOST = "127.0.0.1"
 _SYSTEM_USER = "postgres"
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def postgres_bin_dir() -> Path:
@@ -199,6 +202,13 @@ def private_socket_dir(run_as: tuple[int, int] | None) -> Path:
     return socket_dir
 
 
+def _die_with_parent() -> None:
+    """In the forked child: ask for SIGINT when the parent thread exits (Linux only)."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGINT)
+
+
 def spawn_postgres(
     data_dir: Path,
     *,
@@ -207,8 +217,14 @@ def spawn_postgres(
     server_settings: Mapping[str, str],
     log_path: Path,
     run_as: tuple[int, int] | None,
+    die_with_parent: bool = False,
 ) -> subprocess.Popen[bytes]:
-    """Start ``postgres`` itself (not pg_ctl, so its PID is ours), output appended to the log."""
+    """Start ``postgres`` itself (not pg_ctl, so its PID is ours), output appended to the log.
+
+    ``die_with_parent``: the kernel sends the server SIGINT (fast shutdown) if the spawning
+    thread dies (Linux ``PR_SET_PDEATHSIG``), so a runtime killed with SIGKILL leaves no
+    database behind. Set in the child after the user switch, which would otherwise clear it.
+    """
     command = [
         str(postgres_bin_dir() / "postgres"),
         "-D",
@@ -238,6 +254,7 @@ def spawn_postgres(
             user=run_as[0] if run_as else None,
             group=run_as[1] if run_as else None,
             extra_groups=[] if run_as else None,
+            preexec_fn=_die_with_parent if die_with_parent else None,
         )
     finally:
         os.close(log_fd)

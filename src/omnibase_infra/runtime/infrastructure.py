@@ -115,7 +115,7 @@ async def _postgres_settings(
         assert settings.dsn is not None  # the config model requires it in external mode
         dsn = await resolve_secret(settings.dsn, vault=vault)
         return ModelPostgresSettings.from_dsn(dsn.get_secret_value(), **pool)
-    server = EmbeddedPostgres(settings.data_dir)
+    server = EmbeddedPostgres(settings.data_dir, die_with_parent=True)
     await server.start()
     stack.push_async_callback(server.stop)
     infra.embedded_postgres = server
