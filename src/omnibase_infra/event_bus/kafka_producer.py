@@ -104,15 +104,19 @@ class KafkaProducer:
         def on_delivery(error: KafkaError | None, _message: Message) -> None:
             reports.append((future, error, topic))
 
-        deadline = time.monotonic() + self._settings.delivery_timeout_ms / 1000
+        wire_headers: list[tuple[str, str | bytes | None]] | None = (
+            list(headers.items()) if headers else None
+        )
+        deadline: float | None = None
         while True:
             try:
-                producer.produce(
-                    topic, value, key, headers=list(headers.items()), on_delivery=on_delivery
-                )
+                producer.produce(topic, value, key, headers=wire_headers, on_delivery=on_delivery)
                 break
             except BufferError as exc:
-                if time.monotonic() >= deadline:
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now + self._settings.delivery_timeout_ms / 1000
+                elif now >= deadline:
                     raise translate_kafka_error(exc, "publish", topic) from exc
                 await asyncio.sleep(_FULL_QUEUE_WAIT_SECONDS)
             except KafkaException as exc:
