@@ -87,6 +87,11 @@ WITH written AS (
 )
 SELECT count(*) FROM written
 """
+_APPLIED = """
+SELECT (SELECT version FROM onex_registrations WHERE node_id = $1) AS version,
+       EXISTS (SELECT 1 FROM onex_registration_history
+               WHERE node_id = $1 AND transition_id = $2) AS applied
+"""
 _SQL = {
     EnumRegistrationIntentKind.REGISTER: _INSERT,
     EnumRegistrationIntentKind.RECORD_STATE: _UPDATE,
@@ -157,12 +162,13 @@ class RegistrationStorage:
         )
         if written:
             return
-        stored = await self._postgres.fetchval(
-            "SELECT version FROM onex_registrations WHERE node_id = $1", intent.record.node_id
-        )
-        removing = intent.kind is EnumRegistrationIntentKind.DEREGISTER
-        if (removing and stored is None) or (not removing and stored == intent.record.version):
-            return  # already applied by an earlier attempt whose reply was lost
+        # Nothing written: either an earlier attempt of this very transition already was (its
+        # reply lost), which its history row proves, or another writer got there first. The
+        # stored version alone cannot tell: another writer's change reaches the same number.
+        row = await self._postgres.fetchrow(_APPLIED, intent.record.node_id, intent.transition_id)
+        stored = None if row is None else row["version"]
+        if row is not None and row["applied"]:
+            return
         raise RegistrationConflictError(
             f"registration of {intent.record.node_id} is at version {stored}, "
             f"not {intent.expected_version}",
