@@ -37,10 +37,17 @@ from omnibase_infra.runtime.http_server import HubServer
 from omnibase_infra.runtime.model_node_contract import ModelNodeContract
 from omnibase_infra.runtime.node_wiring import build_routes
 from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST
+from omnibase_infra.sanitize import sanitize_text
 
 __all__ = ["ProtocolRuntimeComponent", "RuntimeHostProcess"]
 
 _log = get_logger(__name__)
+
+
+def _sanitised(result: ModelHealthCheckResult) -> ModelHealthCheckResult:
+    if result.detail is None:
+        return result
+    return result.model_copy(update={"detail": sanitize_text(result.detail)})
 
 
 class ProtocolRuntimeComponent(Protocol):
@@ -197,7 +204,10 @@ class RuntimeHostProcess:
 
     async def readiness(self) -> ModelReadinessReport:
         """Run every ping (bus and handlers) concurrently; ready when all pass and started."""
-        results = await asyncio.gather(self._bus_check(), *(h.ping() for h in self.handlers))
+        pinged = await asyncio.gather(self._bus_check(), *(h.ping() for h in self.handlers))
+        # A handler may put a driver's message (a DSN, a token) in its detail: the report is
+        # served over HTTP, so every detail is sanitised here, whoever built it.
+        results = [_sanitised(result) for result in pinged]
         ready = self._started and not self._stopping and all(r.healthy for r in results)
         status = "stopping" if self._stopping else ("ready" if ready else "not ready")
         return ModelReadinessReport(ready=ready, status=status, checks=tuple(results))
