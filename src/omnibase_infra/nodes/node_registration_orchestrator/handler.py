@@ -21,7 +21,7 @@ from omnibase_infra._core import ModelONEXContainer, ModelRequestIntrospectionEv
 from omnibase_infra.dispatch.context import DispatchContext
 from omnibase_infra.dispatch.model_node_output import ModelNodeOutput
 from omnibase_infra.dispatch.model_outgoing_message import ModelOutgoingMessage
-from omnibase_infra.errors import EnvelopeValidationError
+from omnibase_infra.errors import EnvelopeValidationError, RuntimeHostError
 from omnibase_infra.event_bus.codec import first_validation_error
 from omnibase_infra.nodes.node_registration_orchestrator.wiring import (
     build_workflow,
@@ -59,8 +59,12 @@ from omnibase_infra.nodes.registration.topics import (
     TOPIC_NODE_SHUTDOWN,
     TOPIC_RUNTIME_TICK,
 )
+from omnibase_infra.observability.logging import get_logger
+from omnibase_infra.sanitize import sanitize_text
 
 __all__ = ["HandlerRegistrationOrchestrator"]
+
+_log = get_logger(__name__)
 
 _TICK_CONCURRENCY = 16
 _REGISTRY_ID = uuid4()  # this process, as the requester of re-introspections
@@ -159,8 +163,28 @@ class HandlerRegistrationOrchestrator:
                 jobs.append(one(record.node_id, EnumRegistrationTrigger.LIVENESS_MISSED))
             elif record.state is EnumRegistrationState.ACCEPTED:
                 jobs.append(one(record.node_id, EnumRegistrationTrigger.ACK_TIMEOUT))
-        outcomes = await asyncio.gather(*jobs)
-        return [event for outcome in outcomes for event in outcome.events]
+        results = await asyncio.gather(*jobs, return_exceptions=True)
+        events: list[ModelOutgoingMessage] = []
+        failed: list[BaseException] = []
+        for result in results:
+            if isinstance(result, BaseException):
+                failed.append(result)
+            else:
+                events.extend(result.events)
+        if failed:
+            unexpected = [error for error in failed if not isinstance(error, RuntimeHostError)]
+            if unexpected:
+                raise unexpected[0]
+            # Raising would drop the announcements of the transitions that were stored; the
+            # ones that failed are still overdue, so the next tick tries them again.
+            _log.warning(
+                "liveness transitions failed; the next tick retries them",
+                failed=len(failed),
+                applied=len(results) - len(failed),
+                error_type=type(failed[0]).__name__,
+                error=sanitize_text(str(failed[0]))[:300],
+            )
+        return events
 
     async def _run(
         self,
