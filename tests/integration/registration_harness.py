@@ -467,9 +467,10 @@ class CountingPostgres(HandlerPostgres):
         self.calls = Counter()
         self.failures = _Failures()
 
-    def fail(self, kind: str, times: int | None) -> None:
-        """Fail the next ``times`` writes of ``kind`` (register/update/delete) as unavailable."""
-        self.failures.remaining[kind] = times
+    def fail(self, kind: str, times: int | None, *, node_id: UUID | None = None) -> None:
+        """Fail the next ``times`` writes of ``kind`` (register/update/delete) as unavailable,
+        of every node or only of ``node_id``."""
+        self.failures.remaining[kind if node_id is None else f"{kind}:{node_id}"] = times
 
     def heal(self) -> None:
         """Stop injecting failures."""
@@ -479,7 +480,7 @@ class CountingPostgres(HandlerPostgres):
         kind = write_kind(query)
         if kind is not None:
             self.calls[kind] += 1
-            if self.failures.take(kind):
+            if self.failures.take(kind) or self.failures.take(f"{kind}:{args[0]}"):
                 raise InfraConnectionError(
                     f"injected failure of registration {kind}",
                     context=ModelInfraErrorContext(

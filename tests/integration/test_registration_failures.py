@@ -13,6 +13,8 @@ from uuid import UUID
 
 import pytest
 from registration_harness import (
+    EXPIRE_AFTER,
+    STALE_AFTER,
     CountingDiscovery,
     CountingPostgres,
     Registry,
@@ -34,6 +36,7 @@ from omnibase_infra.handlers.protocol_service_discovery import ProtocolServiceDi
 from omnibase_infra.nodes.registration.topics import (
     TOPIC_NODE_ACTIVE,
     TOPIC_NODE_REJECTED,
+    TOPIC_NODE_STALE,
 )
 from omnibase_infra.runtime.embedded_postgres import EmbeddedPostgres
 from omnibase_infra.testing.fake_consul import FakeConsulAgent
@@ -273,3 +276,68 @@ async def _count_state(registry: Registry, state: str, at_least: int) -> bool:
     except Exception:  # PostgreSQL is restarting: not yet
         return False
     return sum(1 for value in states.values() if value == state) >= at_least
+
+
+async def test_a_liveness_tick_failing_for_one_node_still_announces_the_others(
+    postgres_dsn: str, postgres_settings: ModelPostgresSettings
+) -> None:
+    """When storage refuses one node's stale transition, the other nodes made stale by the same
+    tick are announced, and the refused one is made stale (and announced) by a later tick."""
+    storage = CountingPostgres(postgres_settings)
+    async with running_registry(postgres_dsn, storage_postgres=storage) as registry:
+        fleet = fleet_of(registry.bus, 3)
+        await fleet.listen()
+        clients = list(fleet.nodes)
+        for client in clients:
+            await client.start()
+        for client in clients:
+            await asyncio.wait_for(client.active.wait(), 60)
+        stuck = clients[0]
+        storage.fail("update", None, node_id=stuck.node_id)
+        await registry.tick(STALE_AFTER + 1)
+        await wait_consumed(registry.bus)
+        others = {str(client.node_id) for client in clients[1:]}
+        assert node_ids_in(registry.bus, TOPIC_NODE_STALE) == dict.fromkeys(others, 1)
+        assert await _state(registry, stuck.node_id) == "active"
+        storage.heal()
+        await registry.tick(STALE_AFTER + 2)
+        await wait_consumed(registry.bus)
+        assert node_ids_in(registry.bus, TOPIC_NODE_STALE) == {
+            str(client.node_id): 1 for client in clients
+        }
+        assert set((await states_by_node(registry.storage)).values()) == {"stale"}
+        await fleet.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="design question: a registration left pending whose node then dies is never "
+    "removed (the liveness scan and the FSM only expire accepted/active/stale nodes); "
+    "should pending + liveness_missed expire it, or become stale without ever being active?",
+)
+async def test_a_node_that_dies_while_its_registration_is_pending_is_removed(
+    postgres_dsn: str, postgres_settings: ModelPostgresSettings
+) -> None:
+    """A node whose registration was left pending (its follow-up write dead-lettered) and that
+    then dies is removed from storage and discovery once its liveness deadlines pass."""
+    storage = CountingPostgres(postgres_settings)
+    async with running_registry(postgres_dsn, storage_postgres=storage) as registry:
+        storage.fail("update", None)
+        fleet = fleet_of(registry.bus, 1)
+        (client,) = fleet.nodes
+        await client.introspect()
+        await eventually(
+            lambda: _dead_lettered(registry), "the registration's message is dead-lettered"
+        )
+        storage.heal()
+        assert await _state(registry, client.node_id) == "pending"
+        await registry.tick(STALE_AFTER + 1)
+        await wait_consumed(registry.bus)
+        await registry.tick(EXPIRE_AFTER + 1)
+        await wait_consumed(registry.bus)
+        assert await registry.storage.load(client.node_id) is None
+        assert (await registry.discovery.list_services()).services == {}
+
+
+async def _dead_lettered(registry: Registry) -> bool:
+    return registry.engine.outcomes[EnumDispatchOutcome.DLQ] > 0
