@@ -18,6 +18,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from typing import TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -38,6 +39,10 @@ _POLL_SECONDS = 0.1
 _METADATA_TIMEOUT = 10.0
 
 T = TypeVar("T")
+
+# The member whose callback is running in this context: lets ``stop`` called from inside a
+# callback (a subscriber leaving, or closing the bus) return instead of awaiting itself.
+_delivering: ContextVar[KafkaGroupMember | None] = ContextVar("kafka_delivering", default=None)
 
 
 def decode_headers(message: Message) -> dict[str, str]:
@@ -69,7 +74,6 @@ class KafkaGroupMember:
         self._callback = callback
         self._offset_reset: OffsetReset = auto_offset_reset
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"kafka-{group_id[:40]}")
-        self._consumer: Consumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._joined = asyncio.Event()
@@ -98,7 +102,6 @@ class KafkaGroupMember:
             )
         except KafkaException as exc:
             raise translate_kafka_error(exc, "subscribe", self.topic) from exc
-        self._consumer = consumer
         self._task = asyncio.create_task(self._run(consumer), name=f"kafka:{self.topic}")
         try:
             await asyncio.wait_for(self._joined.wait(), self._settings.join_timeout_seconds)
@@ -145,6 +148,17 @@ class KafkaGroupMember:
         return [first, *consumer.consume(self._settings.max_batch - 1, 0)]
 
     async def _run(self, consumer: Consumer) -> None:
+        try:
+            await self._consume(consumer)
+        finally:
+            # Leaving the group after the last commit hands the partitions on at once.
+            try:
+                await self._call(consumer.close)
+            except KafkaException as exc:
+                _log.warning("kafka consumer close failed", topic=self.topic, error=str(exc))
+            self._executor.shutdown(wait=False)
+
+    async def _consume(self, consumer: Consumer) -> None:
         while not self._stopping:
             try:
                 messages = await self._call(lambda: self._fetch(consumer))
@@ -218,6 +232,7 @@ class KafkaGroupMember:
             )
             self.inflight += 1
             self.max_inflight = max(self.max_inflight, self.inflight)
+            token = _delivering.set(self)
             try:
                 await self._callback(message)
                 delivered = not message.nacked
@@ -233,6 +248,7 @@ class KafkaGroupMember:
                 )
                 delivered = False
             finally:
+                _delivering.reset(token)
                 self.inflight -= 1
             if delivered:
                 return True
@@ -249,15 +265,18 @@ class KafkaGroupMember:
     # -- leaving ------------------------------------------------------------------------------
 
     async def stop(self) -> None:
-        """Finish the in-flight message, commit what succeeded, leave the group (idempotent)."""
+        """Finish the in-flight message, commit what succeeded, leave the group (idempotent).
+
+        Called from inside one of this member's callbacks it only asks the loop to stop: that
+        message completes and is committed, then the member leaves.
+        """
         self._stopping = True
+        if _delivering.get() is self:
+            return
         task, self._task = self._task, None
-        if task is not None:
+        if task is None:
+            return
+        try:
             await task
-        consumer, self._consumer = self._consumer, None
-        if consumer is not None:
-            try:
-                await self._call(consumer.close)
-            except KafkaException as exc:
-                _log.warning("kafka consumer close failed", topic=self.topic, error=str(exc))
-        self._executor.shutdown(wait=False)
+        except Exception as exc:  # the loop died: it already closed the consumer
+            _log.warning("kafka consumer loop failed", topic=self.topic, error=str(exc))

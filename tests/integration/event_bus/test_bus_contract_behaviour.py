@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from omnibase_infra.event_bus.base import EventBusBase
+from omnibase_infra.event_bus.base import EventBusBase, Unsubscribe
 from omnibase_infra.event_bus.kafka import EventBusKafka
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.testing.fixtures_kafka import TopicFactory, eventually
@@ -185,3 +185,50 @@ async def test_slow_subscriber_holds_at_most_one_message_per_partition(
     )
     await eventually(lambda: done == 200, within=60)
     assert 1 <= peak <= PARTITIONS
+
+
+async def test_leaving_from_inside_the_callback_commits_that_message(
+    bus: EventBusBase, unique_topic: TopicFactory
+) -> None:
+    """A subscriber leaving from its own callback stops there; a rejoin resumes after it."""
+    topic = unique_topic()
+    log: list[bytes] = []
+    leave: list[Unsubscribe] = []
+
+    async def on_message(message: BusMessage) -> None:
+        log.append(message.value)
+        if message.value == b"stop":
+            await leave[0]()
+            log.append(b"left")
+
+    leave.append(await bus.subscribe(topic, on_message=on_message, group_id="leave-inside"))
+    for value in (b"a", b"stop", b"b"):
+        await bus.publish(topic, b"k", value)
+    await eventually(lambda: b"left" in log)
+    rejoined: list[bytes] = []
+
+    async def on_rejoin(message: BusMessage) -> None:
+        rejoined.append(message.value)
+
+    await bus.subscribe(topic, on_message=on_rejoin, group_id="leave-inside")
+    await eventually(lambda: rejoined)
+    await asyncio.sleep(0.3)
+    assert log == [b"a", b"stop", b"left"]
+    assert rejoined == [b"b"]
+
+
+async def test_closing_the_bus_from_inside_a_callback_returns(
+    bus: EventBusBase, unique_topic: TopicFactory
+) -> None:
+    """A callback that closes the bus (a shutdown triggered by a message) completes."""
+    topic = unique_topic()
+    done = asyncio.Event()
+
+    async def on_message(message: BusMessage) -> None:
+        await bus.close()
+        done.set()
+
+    await bus.subscribe(topic, on_message=on_message, group_id="close-inside")
+    await bus.publish(topic, None, b"shutdown")
+    await asyncio.wait_for(done.wait(), 20)
+    assert (await bus.health_check())["healthy"] is False
