@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from pydantic import BaseModel
 
-from omnibase_infra._core import EnumNodeKind, ModelONEXContainer
+from omnibase_infra._core import EnumNodeKind, ModelONEXContainer, ModelOnexError
 from omnibase_infra.dispatch.protocols import ProtocolMessageHandler
 from omnibase_infra.dispatch.route import DispatchRoute
 from omnibase_infra.enums import EnumInfraTransportType
@@ -30,6 +31,13 @@ from omnibase_infra.runtime.plugin_loader import load_class
 __all__ = ["build_routes"]
 
 
+class _Where(NamedTuple):
+    """The contract file and the routing entry a handler or model comes from."""
+
+    file: str
+    field: str
+
+
 def build_routes(
     contracts: Sequence[ModelNodeContract],
     container: ModelONEXContainer,
@@ -40,7 +48,7 @@ def build_routes(
     for contract in contracts:
         handlers: dict[tuple[str, str], ProtocolMessageHandler] = {}
         for index, entry in enumerate(contract.routes):
-            where = f"{contract.path}: handler_routing.handlers.{index}"
+            where = _Where(str(contract.path), f"handler_routing.handlers.{index}")
             key = (entry.handler_module, entry.handler_class)
             if key not in handlers:
                 handler = _instantiate(entry, container, allowlist, where)
@@ -86,32 +94,46 @@ def _instantiate(
     entry: ModelContractRoute,
     container: ModelONEXContainer,
     allowlist: Sequence[str],
-    where: str,
+    where: _Where,
 ) -> ProtocolMessageHandler:
-    cls = load_class(entry.handler_module, entry.handler_class, allowlist, where=where)
+    cls = load_class(
+        entry.handler_module, entry.handler_class, allowlist, where=where.field, file=where.file
+    )
     handle = getattr(cls, "handle", None)
     if handle is None or not inspect.iscoroutinefunction(handle):
         raise ProtocolConfigurationError(
             f"{entry.handler_module}.{entry.handler_class} has no `async def handle(context)`",
-            field=where,
+            file=where.file,
+            field=where.field,
         )
     try:
         instance: ProtocolMessageHandler = cls(container)
-    except TypeError as exc:
+    except ProtocolConfigurationError:
+        raise
+    except (TypeError, ModelOnexError) as exc:
+        # Typically a service the handler resolves that nobody registered (core's
+        # ServiceResolutionError names it); the contract and its entry say who asked.
+        reason = exc.message if isinstance(exc, ModelOnexError) else str(exc)
         raise ProtocolConfigurationError(
-            f"{entry.handler_class}(container) failed: {exc}", field=where
+            f"{entry.handler_class}(container) failed: {reason}",
+            file=where.file,
+            field=where.field,
         ) from exc
     return instance
 
 
 def _input_model(
-    entry: ModelContractRoute, allowlist: Sequence[str], where: str
+    entry: ModelContractRoute, allowlist: Sequence[str], where: _Where
 ) -> type[BaseModel] | None:
     if entry.payload_module is None or entry.payload_type is None:
         return None
-    cls = load_class(entry.payload_module, entry.payload_type, allowlist, where=where)
+    cls = load_class(
+        entry.payload_module, entry.payload_type, allowlist, where=where.field, file=where.file
+    )
     if not issubclass(cls, BaseModel):
         raise ProtocolConfigurationError(
-            f"event_model {entry.payload_type} is not a pydantic model", field=where
+            f"event_model {entry.payload_type} is not a pydantic model",
+            file=where.file,
+            field=where.field,
         )
     return cls

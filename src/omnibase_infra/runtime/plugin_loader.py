@@ -47,16 +47,21 @@ def check_module_allowed(
     )
 
 
-def load_class(module: str, name: str, allowlist: Sequence[str], *, where: str) -> type:
-    """Import ``module`` (allowlisted) and return its class ``name``."""
-    check_module_allowed(module, allowlist, where=where)
+def load_class(
+    module: str, name: str, allowlist: Sequence[str], *, where: str, file: str | None = None
+) -> type:
+    """Import ``module`` (allowlisted) and return its class ``name``.
+
+    ``where`` is the field naming the class and ``file`` the contract it came from, if any.
+    """
+    check_module_allowed(module, allowlist, where=where, file=file)
     try:
         loaded = importlib.import_module(module)
     except ImportError as exc:
         raise ProtocolConfigurationError(
-            f"cannot import {module}: {exc.msg}", field=where
+            f"cannot import {module}: {exc.msg}", file=file, field=where
         ) from None
     value: object = getattr(loaded, name, None)
     if not inspect.isclass(value):
-        raise ProtocolConfigurationError(f"{module} has no class {name}", field=where)
+        raise ProtocolConfigurationError(f"{module} has no class {name}", file=file, field=where)
     return value
