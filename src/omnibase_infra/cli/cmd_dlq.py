@@ -13,6 +13,7 @@ import asyncio
 import getpass
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
@@ -30,11 +31,21 @@ __all__ = ["register"]
 _DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]
 
 Bootstrap = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--bootstrap-servers",
         envvar="ONEX_KAFKA_BOOTSTRAP_SERVERS",
-        help="Kafka brokers, host:port[,host:port].",
+        help="Kafka brokers, host:port[,host:port] (default: the config's, else 127.0.0.1:9092).",
+    ),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        envvar="ONEX_CONFIG",
+        help="Runtime config YAML: its event_bus.kafka settings (TLS, SASL by env:// or "
+        "file:// reference) are used.",
     ),
 ]
 TopicOpt = Annotated[str | None, typer.Option("--topic", help="Original topic of the messages.")]
@@ -70,10 +81,26 @@ def _uuid(text: str, what: str) -> UUID:
         raise typer.Exit(2) from None
 
 
-def _settings(bootstrap: str) -> ModelKafkaSettings:
+def _settings(bootstrap: str | None, config: Path | None) -> ModelKafkaSettings:
+    from omnibase_infra.errors import RuntimeHostError
     from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
 
-    return ModelKafkaSettings(bootstrap_servers=bootstrap, client_id="onex-infra-dlq")
+    if config is None:
+        return ModelKafkaSettings(
+            bootstrap_servers=bootstrap or "127.0.0.1:9092", client_id="onex-infra-dlq"
+        )
+    from omnibase_infra.runtime.config import load_runtime_config
+    from omnibase_infra.runtime.secrets import resolve_secret_fields
+
+    try:
+        kafka = asyncio.run(resolve_secret_fields(load_runtime_config(config).event_bus.kafka))
+    except RuntimeHostError as exc:
+        _errors.print(f"[red]cannot use {config}:[/red] {exc.message}")
+        raise typer.Exit(2) from None
+    update: dict[str, object] = {"client_id": "onex-infra-dlq"}
+    if bootstrap:
+        update["bootstrap_servers"] = bootstrap
+    return kafka.model_copy(update=update)
 
 
 def _selection(
@@ -131,7 +158,8 @@ def _table(entries: list[ModelKafkaDlqEntry], title: str) -> Table:
 
 
 def list_dead_letters(
-    bootstrap_servers: Bootstrap = "127.0.0.1:9092",
+    bootstrap_servers: Bootstrap = None,
+    config: ConfigOpt = None,
     topic: TopicOpt = None,
     error_type: ErrorOpt = None,
     since: SinceOpt = None,
@@ -141,19 +169,22 @@ def list_dead_letters(
 ) -> None:
     """List dead letters matching the filters (oldest first per partition)."""
     selection = _selection(topic, error_type, since, until, correlation_id)
-    entries = _read(_settings(bootstrap_servers), selection, limit)
+    entries = _read(_settings(bootstrap_servers, config), selection, limit)
     _console.print(_table(entries, f"{len(entries)} dead letter(s)"))
 
 
 def show(
     record_id: Annotated[str, typer.Argument(help="The DLQ record id (from `dlq list`).")],
-    bootstrap_servers: Bootstrap = "127.0.0.1:9092",
+    bootstrap_servers: Bootstrap = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Show one dead letter: its record, headers and the start of its value."""
     from omnibase_infra.sanitize import sanitize_text
 
     entries = _read(
-        _settings(bootstrap_servers), _selection(None, None, None, None, None, [record_id]), 1
+        _settings(bootstrap_servers, config),
+        _selection(None, None, None, None, None, [record_id]),
+        1,
     )
     if not entries or entries[0].record is None:
         _errors.print(f"[red]no dead letter with record id {record_id}[/red]")
@@ -178,7 +209,8 @@ def replay(
     record_ids: Annotated[
         list[str] | None, typer.Argument(help="Record ids to replay (else: the filters).")
     ] = None,
-    bootstrap_servers: Bootstrap = "127.0.0.1:9092",
+    bootstrap_servers: Bootstrap = None,
+    config: ConfigOpt = None,
     topic: TopicOpt = None,
     error_type: ErrorOpt = None,
     since: SinceOpt = None,
@@ -204,7 +236,7 @@ def replay(
     if selection == _selection(None, None, None, None, None) and not all_records:
         _errors.print("[red]give record ids or a filter, or --all to replay everything[/red]")
         raise typer.Exit(2)
-    settings = _settings(bootstrap_servers)
+    settings = _settings(bootstrap_servers, config)
     entries = _read(settings, selection, None)
     if dry_run:
         _console.print(_table(entries, f"dry run: {len(entries)} dead letter(s) would be replayed"))

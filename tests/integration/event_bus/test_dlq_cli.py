@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -163,3 +165,25 @@ async def test_replay_without_a_selection_refuses(dead_letters: _Setup) -> None:
     result = await _run(["replay", "--bootstrap-servers", dead_letters.settings.bootstrap_servers])
     assert result.exit_code == 2
     assert "--all" in result.output
+
+
+async def test_list_reads_the_kafka_settings_of_a_runtime_config(
+    dead_letters: _Setup, tmp_path: Path
+) -> None:
+    """With --config, `dlq list` reaches the cluster named by the config's event_bus.kafka."""
+    config = tmp_path / "runtime.yaml"
+    config.write_text(
+        json.dumps(
+            {
+                "event_bus": {
+                    "kind": "kafka",
+                    "kafka": {"bootstrap_servers": dead_letters.settings.bootstrap_servers},
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    dead = dead_letters.invalid[0]
+    listed = await _run(["list", "--config", str(config), "--error-type", "ValueError"])
+    assert listed.exit_code == 0, listed.output
+    assert str(dead.record_id) in listed.output
