@@ -10,10 +10,19 @@ secrets, everything bound to 127.0.0.1. Secrets are references (``env://NAME``,
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -43,6 +52,7 @@ __all__ = [
 ]
 
 CONFIG_ENV_VAR = "ONEX_CONFIG"
+_SECRET_SCHEMES = ("env://", "file://", "vault://")
 
 
 class ModelHttpSettings(BaseModel):
@@ -88,19 +98,21 @@ class ModelPostgresRuntimeSettings(BaseModel):
     pool_min_size: int = Field(default=1, ge=0)
     pool_max_size: int = Field(default=10, ge=1)
 
-    @model_validator(mode="after")
-    def _dsn_for_external(self) -> ModelPostgresRuntimeSettings:
-        if self.mode == "external" and not self.dsn:
-            raise ValueError("postgres.mode 'external' needs postgres.dsn (a secret reference)")
-        if (
-            self.dsn is not None
-            and "://" in self.dsn
-            and not self.dsn.startswith(("env://", "file://", "vault://"))
-        ):
+    @field_validator("dsn")
+    @classmethod
+    def _dsn_is_a_reference(cls, dsn: str | None) -> str | None:
+        # A field validator, so the error's location is postgres.dsn itself.
+        if dsn is not None and "://" in dsn and not dsn.startswith(_SECRET_SCHEMES):
             raise ValueError(
                 "postgres.dsn must be a secret reference (env://NAME, file:///path, "
                 "vault://mount/path#key), not a literal DSN"
             )
+        return dsn
+
+    @model_validator(mode="after")
+    def _dsn_for_external(self) -> ModelPostgresRuntimeSettings:
+        if self.mode == "external" and not self.dsn:
+            raise ValueError("postgres.mode 'external' needs postgres.dsn (a secret reference)")
         return self
 
 
@@ -181,7 +193,32 @@ def load_runtime_config(path: Path | None = None, **overrides: JsonValue) -> Mod
         return _with_sources(file_data=data, overrides=dict(overrides))()
     except ValidationError as exc:
         field, reason = first_validation_error(exc)
-        raise ProtocolConfigurationError(reason, file=file, field=field) from None
+        origin = _origin(field, file, overrides)
+        raise ProtocolConfigurationError(reason, file=origin, field=field) from None
+
+
+def _origin(field: str | None, file: str, overrides: Mapping[str, JsonValue]) -> str:
+    """Where the bad value came from, by precedence: arguments, an ``ONEX_*`` variable, the file.
+
+    A bad ``ONEX_HTTP__PORT`` is reported against that variable, not against the YAML file
+    that may not even mention the port.
+    """
+    if field is None:
+        return file
+    parts = field.split(".")
+    node: JsonValue = dict(overrides)
+    for part in parts:
+        if not isinstance(node, dict) or part not in node:
+            break
+        node = node[part]
+    else:
+        return "<arguments>"
+    names = {name.upper() for name in os.environ}
+    for end in range(len(parts), 0, -1):
+        variable = "ONEX_" + "__".join(parts[:end]).upper()
+        if variable in names:
+            return f"environment variable {variable}"
+    return file
 
 
 def _with_sources(
