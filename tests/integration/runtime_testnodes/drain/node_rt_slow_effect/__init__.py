@@ -1,0 +1,1 @@
+"""Test effect: handles each slow-work command in ``$RTEST_DELAY`` seconds."""

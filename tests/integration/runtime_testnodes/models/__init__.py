@@ -1,0 +1,15 @@
+"""Payloads of the test nodes (one model per module)."""
+
+from runtime_testnodes.models.model_rt_job_started import ModelRtJobStarted
+from runtime_testnodes.models.model_rt_record_job import ModelRtRecordJob
+from runtime_testnodes.models.model_rt_slow_work import ModelRtSlowWork
+from runtime_testnodes.models.model_rt_square import ModelRtSquare
+from runtime_testnodes.models.model_rt_start_job import ModelRtStartJob
+
+__all__ = [
+    "ModelRtJobStarted",
+    "ModelRtRecordJob",
+    "ModelRtSlowWork",
+    "ModelRtSquare",
+    "ModelRtStartJob",
+]

@@ -1,0 +1,1 @@
+"""Test orchestrator: start-job command -> job-started event."""

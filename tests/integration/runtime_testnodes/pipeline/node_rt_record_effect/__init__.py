@@ -1,0 +1,1 @@
+"""Test effect: record-job intent -> ProtocolRtSink."""

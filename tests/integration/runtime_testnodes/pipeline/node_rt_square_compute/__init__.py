@@ -1,0 +1,1 @@
+"""Test compute: squares a start-job command's value."""

@@ -1,0 +1,1 @@
+"""Test reducer: job-started event -> record-job intent."""
