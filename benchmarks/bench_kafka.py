@@ -5,8 +5,8 @@
 Each run streams ``--messages`` envelopes (same bytes for both variants) through a fresh
 4-partition topic: produce -> consume -> decode the envelope once -> no-op handler -> commit.
 
-- project: ``EventBusKafka.publish`` (acks=all, idempotent, each publish awaited, in windows of
-  1000) on its own thread and event loop, and ``MessageDispatchEngine`` on
+- project: ``EventBusKafka.publish`` (acks=all, idempotent, each publish awaited, by 500
+  concurrent publishers) on its own thread and event loop, and ``MessageDispatchEngine`` on
   ``EventBusKafka.subscribe`` (commit after each batch) on the main loop;
 - raw: a confluent-kafka ``Producer`` thread (same settings) and a ``Consumer`` loop thread doing
   ``consume(500)`` -> ``JsonEnvelope.model_validate_json`` -> handler -> synchronous commit.
@@ -38,7 +38,7 @@ from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.testing.fixtures_kafka import make_kafka_settings, make_unique_topic
 from omnibase_infra.testing.server_tansu import TansuServer
 
-WINDOW = 1000
+WINDOW = 500  # concurrent publishers on the producing side
 
 
 def _payloads(count: int) -> list[bytes]:
@@ -129,13 +129,14 @@ async def _publish_all(
     try:
         # Connected and with a producer id before the clock starts, like the raw producer.
         await bus.publish(make_unique_topic(event="warm"), None, b"warm-up")
-        for start in range(0, len(values), WINDOW):
-            window = range(start, min(start + WINDOW, len(values)))
-            for i in window:
+
+        async def publisher(first: int) -> None:
+            # Each of WINDOW publishers awaits its own messages one by one (in order).
+            for i in range(first, len(values), WINDOW):
                 tally.sent[i] = time.perf_counter()
-            await asyncio.gather(
-                *(bus.publish(topic, str(i % 64).encode(), values[i]) for i in window)
-            )
+                await bus.publish(topic, str(i % 64).encode(), values[i])
+
+        await asyncio.gather(*(publisher(first) for first in range(WINDOW)))
     finally:
         await bus.close()
 
