@@ -1,0 +1,440 @@
+"""Node registration end to end vs a raw asyncpg baseline, and the reducer's FSM step (not a test).
+
+    .venv/bin/python benchmarks/bench_registration.py [--nodes 2000] [--repeats 5] [--partitions 4]
+
+1. End-to-end registration. ``--nodes`` simulated nodes (``NodeFleet`` clients) introspect at
+   once on the in-memory bus; the runtime (``RuntimeHostProcess`` with the registration
+   contracts, PostgreSQL in ``external`` mode on an embedded server, the local discovery backend)
+   registers them, answers registration-accepted, takes their acks and announces them active.
+   A node's latency runs from its introspection to its became-active event, which is published
+   only after PostgreSQL and discovery both hold the active registration.
+
+   The baseline does the same writes with nothing around them: for every node, the three
+   statements the registry issues (``storage.write_statement`` / ``intent_arguments``: register,
+   accepted, active), in that order, on a bare ``asyncpg`` pool of the same size, each followed
+   by the discovery call the registry makes on the same kind of local backend (register, then
+   two TTL updates), with the registry's concurrency: one sequential worker per bus partition for
+   introspections and one per partition for acks. Its intents are built before the clock starts.
+
+2. FSM transition. ``CompiledFSM.step`` and ``RegistrationReducer.reduce`` (the whole reduction:
+   new record, intent, transition id) vs core's ``execute_transition`` on the same contract and
+   the same (state, trigger, context), with a bare dict lookup as the floor.
+
+Repeats are interleaved (the order alternates each repeat); medians over repeats with min-max.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import tempfile
+import time
+import zlib
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import NamedTuple
+from uuid import UUID, uuid4
+
+import asyncpg
+from omnibase_core.utils.util_fsm_executor import execute_transition
+
+import omnibase_infra.nodes.node_registration_reducer as reducer_package
+from omnibase_infra._core import ModelContractReducer, ModelFSMSubcontract
+from omnibase_infra.event_bus.inmemory import EventBusInmemory
+from omnibase_infra.fsm.compiled_fsm import CompiledFSM
+from omnibase_infra.handlers.handler_discovery_local import HandlerDiscoveryLocal
+from omnibase_infra.handlers.handler_postgres import HandlerPostgres
+from omnibase_infra.migrations.runner import apply_migrations
+from omnibase_infra.models.discovery import EnumCheckStatus
+from omnibase_infra.nodes.node_registration_reducer.reducer import RegistrationReducer
+from omnibase_infra.nodes.node_registry_effect.discovery import (
+    check_id_for,
+    service_registration_for,
+)
+from omnibase_infra.nodes.node_registry_effect.storage import intent_arguments, write_statement
+from omnibase_infra.nodes.registration.client import (
+    ModelNodeDescription,
+    NodeFleet,
+    NodeRegistrationClient,
+)
+from omnibase_infra.nodes.registration.introspection import normalize_introspection
+from omnibase_infra.nodes.registration.models import (
+    EnumBackendStatus,
+    EnumRegistrationState,
+    EnumRegistrationTrigger,
+    ModelRegistrationIntent,
+    ModelRegistrationRecord,
+)
+from omnibase_infra.observability.logging import configure_logging
+from omnibase_infra.runtime.config import load_runtime_config
+from omnibase_infra.runtime.contract_loader import load_contract
+from omnibase_infra.runtime.embedded_postgres import EmbeddedPostgres
+from omnibase_infra.runtime.host import RuntimeHostProcess
+from omnibase_infra.runtime.infrastructure import build_infrastructure
+from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST
+
+_DSN_VARIABLE = "ONEX_BENCH_REGISTRATION_DSN"
+_POOL = 10  # the runtime's default pool_max_size; the baseline's pool is the same size
+_TTL = 90.0  # the registry's check TTL (expire_after_seconds)
+
+
+class Run(NamedTuple):
+    """One repeat of one side: wall time for all nodes, and each node's latency (ms)."""
+
+    seconds: float
+    latencies_ms: list[float]
+
+
+def _pct(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _spread(values: Sequence[float]) -> str:
+    return f"{statistics.median(values):8.2f} ({min(values):8.2f} - {max(values):8.2f})"
+
+
+# -- the project: fleet + runtime ---------------------------------------------------------------
+
+
+class _TimedClient(NodeRegistrationClient):
+    """A client that notes when it was told it is active."""
+
+    started_at = 0.0
+    active_at = 0.0
+
+    def on_active(self) -> None:
+        if not self.active.is_set():
+            self.active_at = time.perf_counter()
+        super().on_active()
+
+
+async def _project_run(host: RuntimeHostProcess, bus: EventBusInmemory, nodes: int) -> Run:
+    fleet = NodeFleet(bus, group_id=f"bench-{uuid4().hex[:8]}")
+    clients = [
+        _TimedClient(
+            bus,
+            ModelNodeDescription(node_name=f"bench-{index:05d}", capability="bench.node"),
+            heartbeat_interval_seconds=3600,
+        )
+        for index in range(nodes)
+    ]
+    for client in clients:
+        fleet.add(client)
+    await fleet.listen()
+    began = time.perf_counter()
+    for client in clients:  # they all start now, as the baseline's nodes do
+        client.started_at = began
+        await client.introspect()
+    await asyncio.gather(*(client.active.wait() for client in clients))
+    seconds = time.perf_counter() - began
+    await fleet.close()
+    await bus.wait_idle()
+    return Run(seconds, [(c.active_at - c.started_at) * 1000 for c in clients])
+
+
+# -- the baseline: the same writes on a bare pool ----------------------------------------------
+
+
+class _NodeWrites(NamedTuple):
+    key: bytes
+    register: ModelRegistrationIntent
+    accepted: ModelRegistrationIntent
+    active: ModelRegistrationIntent
+
+
+def _writes_for(reducer: RegistrationReducer, nodes: int) -> list[_NodeWrites]:
+    """The three intents the registry writes per node, built as the registry builds them."""
+    now = datetime.now(UTC)
+    found = []
+    for index in range(nodes):
+        description = ModelNodeDescription(node_name=f"base-{index:05d}", capability="bench.node")
+        payload = NodeRegistrationClient(None, description)._introspection()  # type: ignore[arg-type]
+        request = normalize_introspection(payload.model_dump(mode="json"))  # type: ignore[union-attr]
+        cause = uuid4()
+        first = reducer.reduce(
+            None, EnumRegistrationTrigger.INTROSPECTED, at=now, cause_id=cause, request=request
+        )
+        assert first.intent is not None
+        assert first.record is not None
+        stored = first.record.model_copy(
+            update={
+                "storage_status": EnumBackendStatus.OK,
+                "discovery_status": EnumBackendStatus.OK,
+            }
+        )
+        second = reducer.reduce(stored, EnumRegistrationTrigger.REGISTERED, at=now, cause_id=cause)
+        assert second.intent is not None
+        assert second.record is not None
+        third = reducer.reduce(
+            second.record, EnumRegistrationTrigger.ACKED, at=now, cause_id=uuid4()
+        )
+        assert third.intent is not None
+        found.append(
+            _NodeWrites(str(request.node_id).encode(), first.intent, second.intent, third.intent)
+        )
+    return found
+
+
+async def _baseline_run(
+    pool: asyncpg.Pool[asyncpg.Record], writes: list[_NodeWrites], partitions: int
+) -> Run:
+    discovery = HandlerDiscoveryLocal()
+    started = {w.key: 0.0 for w in writes}
+    done: dict[bytes, float] = {}
+    introspected: list[list[_NodeWrites]] = [[] for _ in range(partitions)]
+    for w in writes:
+        introspected[zlib.crc32(w.key) % partitions].append(w)
+    acks: list[asyncio.Queue[_NodeWrites | None]] = [asyncio.Queue() for _ in range(partitions)]
+
+    async def write(intent: ModelRegistrationIntent) -> None:
+        await pool.fetchval(write_statement(intent), *intent_arguments(intent, None))
+
+    async def touch(record: ModelRegistrationRecord) -> None:
+        if not await discovery.update_ttl_check(check_id_for(record), EnumCheckStatus.PASSING):
+            raise RuntimeError("baseline discovery lost a check")
+
+    async def introspections(queue: list[_NodeWrites]) -> None:
+        for w in queue:
+            await write(w.register)
+            await discovery.register_service(service_registration_for(w.register.record, _TTL))
+            await write(w.accepted)
+            await touch(w.accepted.record)
+            await acks[zlib.crc32(w.key) % partitions].put(w)
+
+    async def acknowledgements(queue: asyncio.Queue[_NodeWrites | None]) -> None:
+        while (w := await queue.get()) is not None:
+            await write(w.active)
+            await touch(w.active.record)
+            done[w.key] = time.perf_counter()
+
+    began = time.perf_counter()
+    for key in started:
+        started[key] = began
+    ack_workers = [asyncio.create_task(acknowledgements(q)) for q in acks]
+    await asyncio.gather(*(introspections(q) for q in introspected))
+    for q in acks:
+        await q.put(None)
+    await asyncio.gather(*ack_workers)
+    seconds = time.perf_counter() - began
+    await discovery.close()
+    return Run(seconds, [(done[k] - started[k]) * 1000 for k in started])
+
+
+async def _truncate(target: HandlerPostgres | asyncpg.Pool[asyncpg.Record]) -> None:
+    await target.execute("TRUNCATE onex_registrations, onex_registration_history")
+
+
+async def end_to_end(nodes: int, repeats: int, partitions: int) -> None:
+    base_dir = Path(tempfile.mkdtemp(prefix="onex-bench-reg-"))
+    server = EmbeddedPostgres(base_dir, fast=True, server_settings={"max_connections": "100"})
+    await server.start()
+    try:
+        for name in ("project", "baseline"):
+            await server.create_database(name)
+        os.environ[_DSN_VARIABLE] = server.dsn("project")
+        config = load_runtime_config(
+            None,
+            http={"enabled": False},
+            postgres={"mode": "external", "dsn": f"env://{_DSN_VARIABLE}", "pool_max_size": _POOL},
+            registration={"tick_interval_seconds": 86_400.0},
+            log_level="ERROR",
+        )
+        pool = await asyncpg.create_pool(server.dsn("baseline"), min_size=_POOL, max_size=_POOL)
+        await apply_migrations(pool)
+        writes_by_repeat = [_writes_for(_reducer(), nodes) for _ in range(repeats + 1)]
+        async with build_infrastructure(config) as infra:
+            bus = EventBusInmemory(partitions=partitions, capacity=nodes * 4)
+            host = RuntimeHostProcess(
+                config,
+                bus=bus,
+                handlers=infra.handlers,
+                services=infra.services,
+                components=infra.components,
+            )
+            await host.start()
+            try:
+                assert infra.postgres is not None
+                project_db = infra.postgres
+                # Warm both (statement caches, pool connections, code paths), not timed.
+                await _project_run(host, bus, min(nodes, 200))
+                await _baseline_run(pool, writes_by_repeat[-1][:200], partitions)
+                runs: dict[str, list[Run]] = {"runtime": [], "asyncpg": []}
+                for repeat in range(repeats):
+                    await _truncate(project_db)
+                    await _truncate(pool)
+                    sides: list[tuple[str, Callable[[], Awaitable[Run]]]] = [
+                        ("runtime", partial(_project_run, host, bus, nodes)),
+                        (
+                            "asyncpg",
+                            partial(_baseline_run, pool, writes_by_repeat[repeat], partitions),
+                        ),
+                    ]
+                    for name, run in sides if repeat % 2 == 0 else reversed(sides):
+                        runs[name].append(await run())
+            finally:
+                await host.stop()
+        await pool.close()
+    finally:
+        await server.stop()
+        shutil.rmtree(base_dir, ignore_errors=True)
+    _report_end_to_end(runs, nodes, repeats, partitions)
+
+
+def _report_end_to_end(runs: dict[str, list[Run]], nodes: int, repeats: int, parts: int) -> None:
+    print(
+        f"\nEnd-to-end registration: {nodes} nodes introspect at once -> active in PostgreSQL "
+        f"and discovery\n({repeats} interleaved repeats, {parts} bus partitions, pool of {_POOL};"
+        " medians with min-max over repeats)\n"
+    )
+    print(f"{'side':<9} {'total s':>30} {'nodes/s':>9} {'p50 ms':>30} {'p99 ms':>30}")
+    summary: dict[str, tuple[float, float, float]] = {}
+    for name in ("asyncpg", "runtime"):
+        totals = [run.seconds for run in runs[name]]
+        p50s = [_pct(run.latencies_ms, 0.5) for run in runs[name]]
+        p99s = [_pct(run.latencies_ms, 0.99) for run in runs[name]]
+        rate = nodes / statistics.median(totals)
+        print(
+            f"{name:<9} {_spread(totals):>30} {rate:9.0f} {_spread(p50s):>30} {_spread(p99s):>30}"
+        )
+        summary[name] = (
+            statistics.median(totals),
+            statistics.median(p50s),
+            statistics.median(p99s),
+        )
+    ratios = [summary["runtime"][i] / summary["asyncpg"][i] for i in range(3)]
+    per_repeat = [
+        project.seconds / base.seconds
+        for project, base in zip(runs["runtime"], runs["asyncpg"], strict=True)
+    ]
+    print(
+        f"\nratio runtime/asyncpg: total {ratios[0]:.2f}x (per repeat {min(per_repeat):.2f}-"
+        f"{max(per_repeat):.2f}), p50 {ratios[1]:.2f}x, p99 {ratios[2]:.2f}x   (target <= 1.5x)"
+    )
+
+
+# -- the FSM step ---------------------------------------------------------------------------------
+
+
+def _registration_fsm() -> ModelFSMSubcontract:
+    path = Path(reducer_package.__file__).parent / "contract.yaml"
+    contract = load_contract(path, allowlist=DEFAULT_ALLOWLIST)
+    assert isinstance(contract.definition, ModelContractReducer)
+    assert contract.definition.state_machine is not None
+    return contract.definition.state_machine
+
+
+def _reducer() -> RegistrationReducer:
+    return RegistrationReducer(CompiledFSM(_registration_fsm()))
+
+
+_CASES: tuple[tuple[str, str, dict[str, object]], ...] = (
+    ("active", "heartbeat", {"acked": True}),
+    ("pending", "registered", {"acked": True}),  # guarded edge, priority 10, taken
+    ("pending", "registered", {"acked": False}),  # guard fails, falls through to the default
+    ("accepted", "acked", {"acked": False}),
+)
+
+
+async def _per_call_us(call: Callable[[], object], calls: int) -> float:
+    began = time.perf_counter()
+    for _ in range(calls):
+        call()
+    return (time.perf_counter() - began) * 1e6 / calls
+
+
+async def _per_await_us(call: Callable[[], Awaitable[object]], calls: int) -> float:
+    began = time.perf_counter()
+    for _ in range(calls):
+        await call()
+    return (time.perf_counter() - began) * 1e6 / calls
+
+
+async def fsm_step(repeats: int, calls: int) -> None:
+    fsm = _registration_fsm()
+    compiled = CompiledFSM(fsm)
+    reducer = RegistrationReducer(compiled)
+    table = {(s, t): s for s, t, _ in _CASES}
+    now = datetime.now(UTC)
+    record = ModelRegistrationRecord(
+        node_id=UUID(int=1),
+        node_name="bench",
+        node_type="effect",
+        node_version="1.0.0",
+        state=EnumRegistrationState.ACTIVE,
+        acked=True,
+        registered_at=now,
+        last_heartbeat_at=now,
+        updated_at=now,
+        version=3,
+    )
+    cause = uuid4()
+    heartbeat = EnumRegistrationTrigger.HEARTBEAT
+    variants: list[tuple[str, Callable[[], Awaitable[float]]]] = []
+    for state, trigger, context in _CASES:
+        label = f"{state}+{trigger}" + ("" if context.get("acked") else " (not acked)")
+
+        def bare(s: str = state, t: str = trigger) -> object:
+            return table[(s, t)]
+
+        def ours(s: str = state, t: str = trigger, c: dict[str, object] = context) -> object:
+            return compiled.step(s, t, c)
+
+        async def core(s: str = state, t: str = trigger, c: dict[str, object] = context) -> object:
+            return await execute_transition(fsm, s, t, dict(c))
+
+        variants.append((f"{label:<32} dict lookup", partial(_per_call_us, bare, calls)))
+        variants.append((f"{label:<32} CompiledFSM.step", partial(_per_call_us, ours, calls)))
+        variants.append(
+            (f"{label:<32} core execute_transition", partial(_per_await_us, core, calls // 20))
+        )
+
+    def reduce() -> object:
+        return reducer.reduce(record, heartbeat, at=now, cause_id=cause)
+
+    variants.append(
+        (
+            f"{'active+heartbeat':<32} RegistrationReducer.reduce",
+            lambda: _per_call_us(reduce, calls),
+        )
+    )
+    for _, measure in variants:
+        await measure()  # warm up
+    results: dict[str, list[float]] = {name: [] for name, _ in variants}
+    for repeat in range(repeats):
+        for name, measure in variants if repeat % 2 == 0 else list(reversed(variants)):
+            results[name].append(await measure())
+    print(
+        f"\nReducer FSM transition on the registration contract (µs per call; {repeats} "
+        "interleaved repeats, median with min-max; target <= 10 µs)\n"
+    )
+    core_by_case: dict[str, float] = {}
+    for name, values in results.items():
+        if name.endswith("core execute_transition"):
+            core_by_case[name[:32]] = statistics.median(values)
+    for name, values in results.items():
+        median = statistics.median(values)
+        core_median = core_by_case.get(name[:32])
+        versus = f"  core/this {core_median / median:7.1f}x" if core_median else ""
+        print(f"{name:<58} {_spread(values)}{versus}")
+
+
+async def main(nodes: int, repeats: int, partitions: int, fsm_calls: int) -> None:
+    configure_logging("ERROR")
+    await end_to_end(nodes, repeats, partitions)
+    await fsm_step(repeats, fsm_calls)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--fsm-calls", type=int, default=20_000)
+    args = parser.parse_args()
+    asyncio.run(main(args.nodes, args.repeats, args.partitions, args.fsm_calls))
