@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Protocol
 
 from fastapi import APIRouter
@@ -42,6 +42,9 @@ from omnibase_infra.sanitize import sanitize_text
 __all__ = ["ProtocolRuntimeComponent", "RuntimeHostProcess"]
 
 _log = get_logger(__name__)
+
+# How long each stop step may take once the drain was cut short (a stuck handler is left).
+_FORCED_STEP_SECONDS = 2.0
 
 
 def _sanitised(result: ModelHealthCheckResult) -> ModelHealthCheckResult:
@@ -105,6 +108,7 @@ class RuntimeHostProcess:
         self._started = False
         self._stopping = False
         self._stop_requested = asyncio.Event()
+        self._abort_requested = asyncio.Event()
         self.started_at = 0.0
 
     @staticmethod
@@ -228,11 +232,17 @@ class RuntimeHostProcess:
     # -- stop ---------------------------------------------------------------------------------
 
     def request_stop(self) -> None:
-        """Ask ``serve`` to shut down (what SIGTERM and SIGINT do)."""
+        """Ask ``serve`` to shut down (SIGTERM/SIGINT); asked again while draining, stop at once."""
+        if self._stop_requested.is_set():
+            self._abort_requested.set()
         self._stop_requested.set()
 
     async def serve(self) -> int:
-        """Start, run until SIGTERM/SIGINT, stop gracefully; returns the exit code."""
+        """Start, run until SIGTERM/SIGINT, stop gracefully; returns the exit code.
+
+        0 when everything accepted was handled; 1 when the grace period ran out or a second
+        signal cut the drain short (the log says how many messages were pending).
+        """
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop)
@@ -246,28 +256,78 @@ class RuntimeHostProcess:
         return 0 if drained else 1
 
     async def stop(self) -> bool:
-        """Drain and stop within the grace period; True when nothing accepted was left."""
+        """Drain and stop within the grace period; True when nothing accepted was left.
+
+        The components (the runtime's own producers, such as the ticker) stop first, so no new
+        work starts; then what the bus accepted is handled, the consumer groups are left
+        (offsets committed) and everything is closed. ``request_stop`` during the drain, or
+        the grace period running out, cuts it short.
+        """
         if self._stopping:
             return True
         self._stopping = True
         grace = self.config.shutdown_grace_seconds
-        drained = True
-        try:
-            async with asyncio.timeout(grace):
-                if isinstance(self.bus, EventBusInmemory):
-                    # In-memory messages exist nowhere else: process all accepted ones first.
-                    await self.bus.wait_idle()
-                await self.engine.stop()
-        except TimeoutError:
-            drained = False
-            pending = (await self.bus.health_check()).get("pending_messages", 0)
-            _log.error("grace period over before draining", grace_seconds=grace, pending=pending)
-        await self._teardown()
+        _log.info("runtime stopping", grace_seconds=grace, pending=await self._pending())
+        reason = await self._drain(grace)
+        drained = reason is None
+        if not drained:
+            _log.error(
+                "stopped before draining",
+                reason=reason,
+                grace_seconds=grace,
+                pending=await self._pending(),
+            )
+        await self._teardown(step_timeout=None if drained else _FORCED_STEP_SECONDS)
         _log.info("runtime stopped", drained=drained)
         return drained
 
-    async def _teardown(self) -> None:
-        """Stop whatever started, in reverse order, never raising."""
+    async def _drain(self, grace: float) -> str | None:
+        """Handle everything accepted; returns None, or why the drain was cut short."""
+
+        async def drain() -> None:
+            for component in reversed(self.components):
+                await self._quietly(component.stop)
+            if isinstance(self.bus, EventBusInmemory):
+                # In-memory messages exist nowhere else: process all accepted ones first.
+                await self.bus.wait_idle()
+            await self.engine.stop()
+
+        draining = asyncio.create_task(drain(), name="runtime-drain")
+        aborted = asyncio.create_task(self._abort_requested.wait(), name="runtime-abort")
+        try:
+            done, _ = await asyncio.wait(
+                (draining, aborted), timeout=grace, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for task in (draining, aborted):
+                task.cancel()
+            await asyncio.gather(draining, aborted, return_exceptions=True)
+        if draining in done and draining.exception() is None:
+            return None
+        if draining in done:
+            _log.error("drain failed", error=str(draining.exception()))
+            return "drain failed"
+        return "second stop signal" if aborted in done else "grace period over"
+
+    async def _pending(self) -> int:
+        """Messages accepted by the bus and not yet handled (in flight included)."""
+        try:
+            return int((await self.bus.health_check()).get("pending_messages", 0) or 0)
+        except Exception:  # a broken bus must not stop the stop
+            return -1
+
+    async def _quietly(self, step: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await step()
+        except Exception as exc:
+            _log.warning("error while stopping", step=repr(step), error=str(exc))
+
+    async def _teardown(self, step_timeout: float | None = None) -> None:
+        """Stop whatever started, in reverse order, never raising.
+
+        With ``step_timeout`` (a forced stop), a step stuck behind a handler that never returns
+        is abandoned after that long, so the process still exits.
+        """
         retry_consumers, self._retry_consumers = self._retry_consumers, []
         for step in (
             *(consumer.stop for consumer in retry_consumers),
@@ -277,7 +337,10 @@ class RuntimeHostProcess:
             *(handler.close for handler in reversed(self.handlers)),
         ):
             try:
-                await step()
+                async with asyncio.timeout(step_timeout):
+                    await step()
+            except TimeoutError:
+                _log.warning("abandoned a stop step", step=repr(step), seconds=step_timeout)
             except Exception as exc:
                 _log.warning("error while stopping", step=repr(step), error=str(exc))
         if self._http is not None:
