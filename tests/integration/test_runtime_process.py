@@ -202,6 +202,25 @@ async def test_grace_period_exceeded_exits_non_zero_naming_what_was_pending(
     assert stopped["drained"] is False
 
 
+async def test_a_handler_that_never_returns_does_not_keep_the_process_alive(
+    tmp_path: Path,
+) -> None:
+    """A node stuck in its handler past the grace period is abandoned: the process still exits
+    (1), logging the pending messages and the stop steps it gave up on."""
+    config = _drain_config(tmp_path, shutdown_grace_seconds=0.5)
+    async with running_runtime(tmp_path, config, RTEST_BURST="8", RTEST_DELAY="3600") as runtime:
+        await _until(lambda: runtime.published(), "the burst to be published")
+        runtime.signal()
+        code = await runtime.exit_code(within=45)
+    assert code == 1
+    (incomplete,) = runtime.events("stopped before draining")
+    pending = incomplete["pending"]
+    assert isinstance(pending, int)
+    assert pending >= 8  # the whole burst (a last tick may still be queued too)
+    assert runtime.events("abandoned a stop step")
+    assert runtime.handled() == []
+
+
 async def test_second_sigterm_stops_at_once_exits_non_zero_naming_what_was_pending(
     tmp_path: Path,
 ) -> None:
