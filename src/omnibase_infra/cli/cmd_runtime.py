@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from pydantic import JsonValue
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def run(
     log_format: Annotated[str | None, typer.Option(help="json or console.")] = None,
 ) -> None:
     """Run the runtime host (local profile by default) until SIGTERM or Ctrl-C."""
-    from omnibase_infra.errors import ProtocolConfigurationError
+    from omnibase_infra.errors import ProtocolConfigurationError, RuntimeHostError
     from omnibase_infra.runtime.launch import serve_runtime
 
     try:
@@ -56,9 +57,17 @@ def run(
         )
         code = asyncio.run(serve_runtime(loaded))
     except ProtocolConfigurationError as exc:
-        Console(stderr=True).print(f"[red]configuration error:[/red] {exc.message}")
+        _print_error("configuration error", exc.message)
         raise typer.Exit(2) from None
+    except RuntimeHostError as exc:  # e.g. the hub's port taken, a dependency unreachable
+        _print_error("cannot start", exc.message)
+        raise typer.Exit(1) from None
     raise typer.Exit(code)
+
+
+def _print_error(what: str, message: str) -> None:
+    """One red line on stderr; the message is sanitised already and printed as plain text."""
+    Console(stderr=True).print(f"[red]{what}:[/red]", escape(message))
 
 
 def validate(
@@ -88,12 +97,15 @@ def validate(
         found = load_contracts(files, allowlist=allowlist)
     except ContractLoadError as exc:
         for error in exc.errors:
-            table.add_row(error.file or "", error.field or "", "contract", error.reason)
+            cells = (error.file or "", error.field or "", "contract", error.reason)
+            table.add_row(*(escape(cell) for cell in cells))
         problems += len(exc.errors)
         found = []
     python_files = sorted({p for c in found for p in c.path.parent.rglob("*.py")})
     for violation in check_python_files(python_files):
-        table.add_row(violation.file, str(violation.line), violation.rule, violation.message)
+        table.add_row(
+            escape(violation.file), str(violation.line), violation.rule, escape(violation.message)
+        )
         problems += 1
     if problems:
         console.print(table)
