@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -245,32 +246,51 @@ async def test_second_sigterm_stops_at_once_exits_non_zero_naming_what_was_pendi
     assert pending > 0
 
 
+async def _run_once(tmp_path: Path, *args: str) -> tuple[int, str]:
+    """``onex-infra run ...`` expected to exit on its own; returns its code and output."""
+    process = await asyncio.create_subprocess_exec(
+        CLI,
+        "run",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=_env(tmp_path),
+    )
+    async with asyncio.timeout(60):
+        output, _ = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, output.decode()
+
+
 async def test_run_with_a_bad_contract_exits_2_naming_file_field_and_reason(
     tmp_path: Path,
 ) -> None:
     """``run`` on a directory with a bad contract prints a configuration error with the file,
-    the field and the reason (no traceback) and exits 2."""
+    the field and the reason verbatim (no traceback, no markup eaten) and exits 2."""
     contracts = tmp_path / "contracts"
     shutil.copytree(DRAIN_DIR, contracts, ignore=shutil.ignore_patterns("*.py"))
     bad = contracts / "node_rt_slow_effect" / "contract.yaml"
-    bad.write_text(bad.read_text().replace("EFFECT_GENERIC", "WIZARD_GENERIC"))
+    bad.write_text(bad.read_text().replace("EFFECT_GENERIC", '"[b]WIZARD[/b]"'))
     config = _drain_config(tmp_path, contract_dirs=[str(contracts)])
-    process = await asyncio.create_subprocess_exec(
-        CLI,
-        "run",
-        "--config",
-        str(config),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=_env(tmp_path),
-    )
-    async with asyncio.timeout(60):
-        stdout, stderr = await process.communicate()
-    text = (stdout + stderr).decode()
-    assert process.returncode == 2
-    assert "configuration error" in text
-    assert "Traceback" not in text
-    assert f"{bad}: node_type: unknown archetype 'WIZARD_GENERIC'" in text
+    code, output = await _run_once(tmp_path, "--config", str(config))
+    assert code == 2
+    assert "configuration error" in output
+    assert "Traceback" not in output
+    assert f"{bad}: node_type: unknown archetype '[b]WIZARD[/b]'" in output
+
+
+async def test_run_on_a_taken_port_exits_1_saying_so(tmp_path: Path) -> None:
+    """``run`` whose hub port is taken exits 1 with one line naming the address (no
+    traceback)."""
+    config = _drain_config(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, output = await _run_once(tmp_path, "--config", str(config), "--http-port", str(port))
+    assert code == 1
+    assert f"cannot start: cannot bind the hub to 127.0.0.1:{port}" in output
+    assert "Traceback" not in output
 
 
 # -- validate and contracts list ------------------------------------------------------------------
