@@ -18,6 +18,7 @@ from registration_harness import (
     CountingDiscovery,
     CountingPostgres,
     Registry,
+    dlq_records,
     eventually,
     fleet_of,
     history,
@@ -31,10 +32,14 @@ from registration_harness import (
 )
 
 from omnibase_infra.enums import EnumDispatchOutcome
+from omnibase_infra.event_bus.topics import dlq_topic_for
 from omnibase_infra.handlers.model_postgres_settings import ModelPostgresSettings
 from omnibase_infra.handlers.protocol_service_discovery import ProtocolServiceDiscovery
 from omnibase_infra.nodes.registration.topics import (
+    TOPIC_NODE_ACKED,
     TOPIC_NODE_ACTIVE,
+    TOPIC_NODE_HEARTBEAT,
+    TOPIC_NODE_INTROSPECTION,
     TOPIC_NODE_REJECTED,
     TOPIC_NODE_STALE,
 )
@@ -261,6 +266,13 @@ async def test_postgres_restarted_mid_run_everything_converges(
         rows = await history(registry.postgres)
         keys = [(row["node_id"], row["transition_id"]) for row in rows]
         assert len(keys) == len(set(keys))
+        # What the outage reported (rejections, DLQ records) never carries the credentials.
+        password = postgres_server.password.get_secret_value()
+        reported = [str(p["rejection_reason"]) for p in payloads(registry.bus, TOPIC_NODE_REJECTED)]
+        for topic in (TOPIC_NODE_INTROSPECTION, TOPIC_NODE_HEARTBEAT, TOPIC_NODE_ACKED):
+            reported += [r.error_message for r in dlq_records(registry.bus, dlq_topic_for(topic))]
+        assert reported
+        assert not [text for text in reported if password in text or postgres_dsn in text]
         await fleet.close()
 
 
