@@ -27,13 +27,12 @@ from pydantic import BaseModel, JsonValue
 
 from omnibase_infra._core import ModelEventEnvelope
 from omnibase_infra.dispatch.engine import MessageDispatchEngine
-from omnibase_infra.enums import EnumDispatchOutcome, EnumInfraTransportType
-from omnibase_infra.errors import InfraConnectionError, ModelInfraErrorContext, RuntimeHostError
+from omnibase_infra.enums import EnumInfraTransportType
+from omnibase_infra.errors import InfraConnectionError, ModelInfraErrorContext
 from omnibase_infra.event_bus.codec import JsonEnvelope, decode_envelope
 from omnibase_infra.event_bus.dlq import ModelDlqRecord
 from omnibase_infra.event_bus.headers import HEADER_DLQ_RECORD
 from omnibase_infra.event_bus.inmemory import EventBusInmemory
-from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.handlers.handler_postgres import HandlerPostgres
 from omnibase_infra.handlers.protocol_service_discovery import ProtocolServiceDiscovery
 from omnibase_infra.models.discovery import (
@@ -320,16 +319,6 @@ def dlq_records(bus: EventBusInmemory, topic: str) -> list[ModelDlqRecord]:
     return found
 
 
-def consumed(registry: Registry) -> int:
-    """Messages the engine finished, by any outcome."""
-    return sum(registry.engine.outcomes.values())
-
-
-def outcome(registry: Registry, kind: EnumDispatchOutcome) -> int:
-    """Messages the engine finished with ``kind``."""
-    return registry.engine.outcomes[kind]
-
-
 # -- doubles around real backends --------------------------------------------------------------
 
 
@@ -492,16 +481,6 @@ class CountingPostgres(HandlerPostgres):
         return await super().fetchval(query, *args, column=column)
 
 
-def is_runtime_error(error: BaseException) -> bool:
-    """Whether ``error`` belongs to this package's error tree."""
-    return isinstance(error, RuntimeHostError)
-
-
-def new_cause() -> UUID:
-    """A fresh envelope id (for messages the tests publish by hand)."""
-    return uuid4()
-
-
 async def publish_json(
     bus: EventBusInmemory,
     topic: str,
@@ -528,21 +507,15 @@ async def wait_consumed(bus: EventBusInmemory) -> None:
 
 
 __all__ = [
-    "BusMessage",
     "CountingDiscovery",
     "CountingPostgres",
     "Registry",
-    "consumed",
-    "decode_all",
     "discovery_instances",
     "dlq_records",
     "eventually",
     "fleet_of",
     "history",
-    "is_runtime_error",
-    "new_cause",
     "node_ids_in",
-    "outcome",
     "passing_ids",
     "payloads",
     "publish_json",
