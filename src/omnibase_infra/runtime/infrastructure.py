@@ -13,13 +13,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from omnibase_infra.event_bus.base import EventBusBase
-from omnibase_infra.handlers.handler_consul import HandlerConsul
 from omnibase_infra.handlers.handler_discovery_local import HandlerDiscoveryLocal
 from omnibase_infra.handlers.handler_postgres import HandlerPostgres
-from omnibase_infra.handlers.handler_valkey import HandlerValkey
-from omnibase_infra.handlers.handler_vault import HandlerVault
 from omnibase_infra.handlers.model_postgres_settings import ModelPostgresSettings
 from omnibase_infra.handlers.protocol_infra_handler import ProtocolInfraHandler
 from omnibase_infra.handlers.protocol_service_discovery import ProtocolServiceDiscovery
@@ -34,6 +32,12 @@ from omnibase_infra.runtime.config import ModelRuntimeConfig
 from omnibase_infra.runtime.embedded_postgres import EmbeddedPostgres
 from omnibase_infra.runtime.host import ProtocolRuntimeComponent
 from omnibase_infra.runtime.secrets import resolve_secret, resolve_secret_fields
+
+if TYPE_CHECKING:
+    # Imported where configured: their clients (redis alone is ~0.35 s) are not needed by
+    # the local profile, and boot time is a target.
+    from omnibase_infra.handlers.handler_consul import HandlerConsul
+    from omnibase_infra.handlers.handler_vault import HandlerVault
 
 __all__ = ["ModelInfrastructure", "build_infrastructure"]
 
@@ -75,6 +79,8 @@ async def build_infrastructure(config: ModelRuntimeConfig) -> AsyncIterator[Mode
         else:
             infra.services[ProtocolIdempotencyStore] = IdempotencyStoreInmemory()
         if config.valkey is not None:
+            from omnibase_infra.handlers.handler_valkey import HandlerValkey
+
             valkey = HandlerValkey(await resolve_secret_fields(config.valkey, vault=vault))
             infra.handlers.append(valkey)
             infra.services[HandlerValkey] = valkey
@@ -93,6 +99,8 @@ async def _vault(
     """Vault first: the other secret references may point into it."""
     if config.vault is None:
         return None
+    from omnibase_infra.handlers.handler_vault import HandlerVault
+
     vault = HandlerVault(await resolve_secret_fields(config.vault))
     await vault.start()
     stack.push_async_callback(vault.close)
@@ -127,5 +135,7 @@ async def _discovery(
     config: ModelRuntimeConfig, vault: HandlerVault | None
 ) -> HandlerConsul | HandlerDiscoveryLocal:
     if config.discovery.kind == "consul":
+        from omnibase_infra.handlers.handler_consul import HandlerConsul
+
         return HandlerConsul(await resolve_secret_fields(config.discovery.consul, vault=vault))
     return HandlerDiscoveryLocal()
