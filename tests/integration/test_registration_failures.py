@@ -321,12 +321,6 @@ async def test_a_liveness_tick_failing_for_one_node_still_announces_the_others(
         await fleet.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="design question: a registration left pending whose node then dies is never "
-    "removed (the liveness scan and the FSM only expire accepted/active/stale nodes); "
-    "should pending + liveness_missed expire it, or become stale without ever being active?",
-)
 async def test_a_node_that_dies_while_its_registration_is_pending_is_removed(
     postgres_dsn: str, postgres_settings: ModelPostgresSettings
 ) -> None:

@@ -267,7 +267,8 @@ async def test_ack_and_heartbeat_before_the_registration_finished(postgres_dsn: 
         assert record is not None
         assert (record.state.value, record.acked) == ("active", True)
         transitions = [row["transition"] for row in await history(registry.postgres, node)]
-        assert transitions == ["register_new", "registered", "heartbeat_accepted", "acked"]
+        # The heartbeat moved the liveness clock; only state changes are history.
+        assert transitions == ["register_new", "registered", "acked"]
         assert node_ids_in(registry.bus, TOPIC_NODE_ACTIVE) == {str(node): 1}
 
 
@@ -443,7 +444,7 @@ async def test_heartbeat_with_published_and_core_shapes(postgres_dsn: str) -> No
         )
         await wait_consumed(registry.bus)
         rows = await history(registry.postgres, client.node_id)
-        assert [row["transition"] for row in rows][-2:] == ["heartbeat_active", "heartbeat_active"]
+        assert "heartbeat_active" not in [row["transition"] for row in rows]
         last = await registry.storage.load(client.node_id)
         assert last is not None
         assert last.last_heartbeat_at > first.last_heartbeat_at

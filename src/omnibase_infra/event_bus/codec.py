@@ -6,6 +6,7 @@ dispatch engine then validates the payload into the input model of the node it r
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, JsonValue, ValidationError
@@ -65,7 +66,7 @@ def describe_validation_error(exc: ValidationError, limit: int = 3) -> str:
     """Summarise a pydantic error by location and message only, never echoing input values."""
     errors: list[ErrorDetails] = exc.errors(include_input=False, include_url=False)
     parts = [
-        f"{'.'.join(str(p) for p in error['loc']) or '<root>'}: {error['msg']}"
+        f"{'.'.join(str(p) for p in error['loc']) or '<root>'}: {_message(error)}"
         for error in errors[:limit]
     ]
     if len(errors) > limit:
@@ -79,4 +80,12 @@ def first_validation_error(exc: ValidationError) -> tuple[str | None, str]:
     first = errors[0]
     field = ".".join(str(part) for part in first["loc"]) or None
     more = f" (and {len(errors) - 1} more error(s))" if len(errors) > 1 else ""
-    return field, f"{first['msg']}{more}"
+    return field, f"{_message(first)}{more}"
+
+
+# Some pydantic messages quote part of the input ("found `x` at 3", "got 'abc'"): cut it.
+_QUOTED_INPUT = re.compile(r"[:,]? *(?:found|got) [`'\"].*?[`'\"](?: at \d+)?")
+
+
+def _message(error: ErrorDetails) -> str:
+    return _QUOTED_INPUT.sub("", error["msg"])

@@ -92,10 +92,22 @@ SELECT (SELECT version FROM onex_registrations WHERE node_id = $1) AS version,
        EXISTS (SELECT 1 FROM onex_registration_history
                WHERE node_id = $1 AND transition_id = $2) AS applied
 """
+# A heartbeat only moves the liveness clock: no state change, so no history row (one per
+# heartbeat would grow without bound). Its replay is recognised by the row holding exactly the
+# version and heartbeat time it wrote.
+_TOUCH = """
+UPDATE onex_registrations SET last_heartbeat_at = $2, updated_at = $3, version = $4
+WHERE node_id = $1 AND version = $5
+RETURNING 1
+"""
+_TOUCH_APPLIED = """
+SELECT version, version = $2 AND last_heartbeat_at = $3 AND state = $4 AS applied
+FROM onex_registrations WHERE node_id = $1
+"""
 _SQL = {
     EnumRegistrationIntentKind.REGISTER: _INSERT,
     EnumRegistrationIntentKind.RECORD_STATE: _UPDATE,
-    EnumRegistrationIntentKind.HEARTBEAT: _UPDATE,
+    EnumRegistrationIntentKind.HEARTBEAT: _TOUCH,
     EnumRegistrationIntentKind.DEREGISTER: _DELETE,
 }
 
@@ -107,6 +119,8 @@ class RegistrationConflictError(RuntimeHostError):
 def intent_arguments(intent: ModelRegistrationIntent, correlation_id: UUID | None) -> list[object]:
     """The ``$n`` arguments of the write for ``intent`` (see ``write_statement``)."""
     r = intent.record
+    if intent.kind is EnumRegistrationIntentKind.HEARTBEAT:
+        return [r.node_id, r.last_heartbeat_at, r.updated_at, r.version, intent.expected_version]
     if intent.kind is EnumRegistrationIntentKind.DEREGISTER:
         return [
             r.node_id,
@@ -165,7 +179,18 @@ class RegistrationStorage:
         # Nothing written: either an earlier attempt of this very transition already was (its
         # reply lost), which its history row proves, or another writer got there first. The
         # stored version alone cannot tell: another writer's change reaches the same number.
-        row = await self._postgres.fetchrow(_APPLIED, intent.record.node_id, intent.transition_id)
+        record = intent.record
+        row = (
+            await self._postgres.fetchrow(
+                _TOUCH_APPLIED,
+                record.node_id,
+                record.version,
+                record.last_heartbeat_at,
+                record.state.value,
+            )
+            if intent.kind is EnumRegistrationIntentKind.HEARTBEAT
+            else await self._postgres.fetchrow(_APPLIED, record.node_id, intent.transition_id)
+        )
         stored = None if row is None else row["version"]
         if row is not None and row["applied"]:
             return
@@ -214,7 +239,8 @@ class RegistrationStorage:
         since ``ack_before`` (oldest first)."""
         rows = await self._postgres.fetch(
             f"SELECT {_COLUMNS} FROM onex_registrations "  # noqa: S608
-            "WHERE (state IN ('accepted', 'active', 'stale') AND last_heartbeat_at < $1) "
+            "WHERE (state IN ('pending', 'accepted', 'active', 'stale') "
+            "AND last_heartbeat_at < $1) "
             "OR (state = 'accepted' AND updated_at < $2) "
             "ORDER BY last_heartbeat_at LIMIT $3",
             heartbeat_before,
