@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 import yaml
 from runtime_support import ALLOWLIST
@@ -291,6 +292,35 @@ async def test_run_on_a_taken_port_exits_1_saying_so(tmp_path: Path) -> None:
     assert code == 1
     assert f"cannot start: cannot bind the hub to 127.0.0.1:{port}" in output
     assert "Traceback" not in output
+
+
+def _postgres_serving(data_dir: Path) -> list[psutil.Process]:
+    """The PostgreSQL server processes whose command line names ``data_dir``."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if any(str(data_dir) in part for part in cmdline) and "postgres" in cmdline[0]:
+            found.append(process)
+    return found
+
+
+async def test_local_profile_serves_and_stops_its_embedded_postgres(
+    tmp_path: Path, postgres_base_dir: Path
+) -> None:
+    """The zero-configuration profile (embedded PostgreSQL, the package's nodes) becomes ready
+    with the database pinged, and SIGTERM exits 0 leaving no PostgreSQL process behind."""
+    config = tmp_path / "runtime.yaml"
+    config.write_text(yaml.safe_dump({"postgres": {"data_dir": str(postgres_base_dir)}}))
+    async with running_runtime(tmp_path, config) as runtime:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{runtime.port}") as client:
+            ready = (await client.get("/ready")).json()
+        serving = _postgres_serving(postgres_base_dir)
+        runtime.signal()
+        code = await runtime.exit_code()
+    assert code == 0
+    assert {c["name"]: c["healthy"] for c in ready["checks"]}["postgres"] is True
+    assert serving, "the embedded PostgreSQL was not found while the runtime ran"
+    assert [p.pid for p in serving if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
 
 
 @pytest.mark.xfail(
