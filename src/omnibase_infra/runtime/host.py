@@ -45,6 +45,27 @@ _log = get_logger(__name__)
 
 # How long each stop step may take once the drain was cut short (a stuck handler is left).
 _FORCED_STEP_SECONDS = 2.0
+# How long /ready waits for one handler's ping before reporting it failed.
+PING_TIMEOUT_SECONDS = 5.0
+
+
+async def _ping(handler: ProtocolInfraHandler) -> ModelHealthCheckResult:
+    """A handler's ping, bounded; one that raises or hangs is a failed check, not a 500."""
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(PING_TIMEOUT_SECONDS):
+            return await handler.ping()
+    except TimeoutError:
+        return ModelHealthCheckResult(
+            name=handler.handler_name,
+            healthy=False,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            detail=f"ping did not answer within {PING_TIMEOUT_SECONDS} s",
+        )
+    except Exception as exc:  # the handler broke its never-raise rule; report, do not crash
+        return ModelHealthCheckResult.failed(
+            handler.handler_name, exc, (time.perf_counter() - started) * 1000
+        )
 
 
 def _sanitised(result: ModelHealthCheckResult) -> ModelHealthCheckResult:
@@ -208,7 +229,7 @@ class RuntimeHostProcess:
 
     async def readiness(self) -> ModelReadinessReport:
         """Run every ping (bus and handlers) concurrently; ready when all pass and started."""
-        pinged = await asyncio.gather(self._bus_check(), *(h.ping() for h in self.handlers))
+        pinged = await asyncio.gather(self._bus_check(), *(_ping(h) for h in self.handlers))
         # A handler may put a driver's message (a DSN, a token) in its detail: the report is
         # served over HTTP, so every detail is sanitised here, whoever built it.
         results = [_sanitised(result) for result in pinged]
