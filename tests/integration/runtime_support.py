@@ -90,6 +90,8 @@ class SwitchableHandler(ProtocolInfraHandler):
         self._name = name
         self.healthy = True
         self.failure_detail = "down"
+        self.ping_error: Exception | None = None  # raised by ping (a handler breaking its rule)
+        self.ping_hangs = False
         self.started = False
         self.closed = False
 
@@ -109,6 +111,10 @@ class SwitchableHandler(ProtocolInfraHandler):
 
     async def ping(self) -> ModelHealthCheckResult:
         """Healthy, or failed with ``failure_detail`` as given (not sanitised here)."""
+        if self.ping_hangs:
+            await asyncio.Event().wait()
+        if self.ping_error is not None:
+            raise self.ping_error
         if self.healthy:
             return ModelHealthCheckResult(name=self._name, healthy=True)
         return ModelHealthCheckResult(name=self._name, healthy=False, detail=self.failure_detail)

@@ -150,6 +150,36 @@ async def test_ready_check_details_are_sanitised() -> None:
     assert "cannot reach postgresql://" in check["detail"]  # the useful part stays
 
 
+async def test_a_ping_that_raises_is_a_failed_check_not_a_server_error() -> None:
+    """A handler whose ping raises (breaking its contract) makes /ready 503 with that check
+    failed and the error sanitised, instead of a 500."""
+    handler = SwitchableHandler("raiser")
+    handler.ping_error = RuntimeError("connect failed: password=hunter2-Qx")
+    async with running_host(handlers=[handler]) as host, hub_client(host) as client:
+        reply = await client.get("/ready")
+    assert reply.status_code == 503
+    (check,) = [c for c in reply.json()["checks"] if c["name"] == "raiser"]
+    assert check["healthy"] is False
+    assert check["detail"].startswith("RuntimeError: connect failed")
+    assert "hunter2-Qx" not in reply.text
+
+
+async def test_a_ping_that_never_answers_fails_its_check_in_bounded_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A handler whose ping hangs does not hang /ready: the check fails as timed out."""
+    monkeypatch.setattr("omnibase_infra.runtime.host.PING_TIMEOUT_SECONDS", 0.2)
+    handler = SwitchableHandler("hanger")
+    async with running_host(handlers=[handler]) as host, hub_client(host) as client:
+        handler.ping_hangs = True
+        reply = await client.get("/ready")
+        handler.ping_hangs = False
+    assert reply.status_code == 503
+    (check,) = [c for c in reply.json()["checks"] if c["name"] == "hanger"]
+    assert check["healthy"] is False
+    assert "did not answer" in check["detail"]
+
+
 async def test_metrics_are_prometheus_text_with_the_dispatch_counters() -> None:
     """/metrics serves Prometheus text whose per-node outcome and emitted counters grow by
     exactly what a run dispatched."""
