@@ -76,6 +76,7 @@ from omnibase_infra.runtime.contract_loader import load_contract
 from omnibase_infra.runtime.embedded_postgres import EmbeddedPostgres
 from omnibase_infra.runtime.host import RuntimeHostProcess
 from omnibase_infra.runtime.infrastructure import build_infrastructure
+from omnibase_infra.runtime.launch import run_event_loop
 from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST
 
 _DSN_VARIABLE = "ONEX_BENCH_REGISTRATION_DSN"
@@ -437,4 +438,5 @@ if __name__ == "__main__":
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--fsm-calls", type=int, default=20_000)
     args = parser.parse_args()
-    asyncio.run(main(args.nodes, args.repeats, args.partitions, args.fsm_calls))
+    # The runtime's own event loop (uvloop), for both sides of the comparison.
+    run_event_loop(main(args.nodes, args.repeats, args.partitions, args.fsm_calls))

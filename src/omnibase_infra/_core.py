@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from omnibase_core.enums.enum_onex_status import EnumOnexStatus
     from omnibase_core.errors.model_onex_error import ModelOnexError
     from omnibase_core.event_bus.util_consumer_group import compute_consumer_group_id
+    from omnibase_core.mixins.mixin_lazy_value import MixinLazyValue
     from omnibase_core.models.compute.model_compute_input import ModelComputeInput
     from omnibase_core.models.compute.model_compute_output import ModelComputeOutput
     from omnibase_core.models.contracts import (
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
 _SUBCONTRACTS = "omnibase_core.models.contracts.subcontracts"
 
 _WHERE: dict[str, str] = {
+    "MixinLazyValue": "omnibase_core.mixins.mixin_lazy_value",
     "ModelNodeCapability": "omnibase_core.models.node_metadata.model_node_capability",
     "EnumCircuitBreakerState": "omnibase_core.enums.enum_circuit_breaker_state",
     "EnumConsumerGroupPurpose": "omnibase_core.enums.enum_consumer_group_purpose",
@@ -113,6 +115,7 @@ __all__ = [
     "EnumNodeKind",
     "EnumNodeType",
     "EnumOnexStatus",
+    "MixinLazyValue",
     "ModelCircuitBreakerSubcontract",
     "ModelComputeInput",
     "ModelComputeOutput",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import typer
@@ -30,6 +29,7 @@ def demo(
 ) -> None:
     """Run the runtime (local profile) and watch N nodes register, live, and die."""
     from omnibase_infra.nodes.registration.demo import count_states, run_demo
+    from omnibase_infra.runtime.launch import run_event_loop
 
     console = Console()
     console.print(
@@ -49,7 +49,7 @@ def demo(
                 tasks[phase] = bar.add_task(phase, total=total)
             bar.update(tasks[phase], completed=done, total=total)
 
-        report = asyncio.run(
+        report = run_event_loop(
             run_demo(nodes, crash=crash, shutdown=shutdown, http_port=http_port, progress=progress)
         )
     table = Table(title=f"Registrations ({len(report.nodes)} nodes, {report.seconds}s)")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -46,7 +45,7 @@ def run(
 ) -> None:
     """Run the runtime host (local profile by default) until SIGTERM or Ctrl-C."""
     from omnibase_infra.errors import ProtocolConfigurationError, RuntimeHostError
-    from omnibase_infra.runtime.launch import serve_runtime
+    from omnibase_infra.runtime.launch import run_event_loop, serve_runtime
 
     try:
         loaded = _load_config(
@@ -55,7 +54,7 @@ def run(
             http={"port": http_port} if http_port is not None else None,
             log_format=log_format,
         )
-        code = asyncio.run(serve_runtime(loaded))
+        code = run_event_loop(serve_runtime(loaded))
     except ProtocolConfigurationError as exc:
         _print_error("configuration error", exc.message)
         raise typer.Exit(2) from None

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, JsonValue, ValidationError
+from pydantic import BaseModel, JsonValue, PrivateAttr, ValidationError
 
-from omnibase_infra._core import ModelEventEnvelope
+from omnibase_infra._core import MixinLazyValue, ModelEventEnvelope
 from omnibase_infra.errors import EnvelopeValidationError
 from omnibase_infra.event_bus.headers import (
     HEADER_CORRELATION_ID,
@@ -32,7 +32,19 @@ __all__ = [
     "first_validation_error",
 ]
 
-JsonEnvelope = ModelEventEnvelope[JsonValue]
+
+class JsonEnvelope(ModelEventEnvelope[JsonValue]):
+    """Core's envelope with a JSON payload: the same fields and validators, one pass.
+
+    Core's envelope defines its own ``__init__``, which makes pydantic validate every decoded
+    message twice (JSON to Python, then the Python values again through ``__init__``). Using
+    pydantic's own ``__init__`` validates once; the lazy-evaluation cache that core's
+    ``__init__`` would have created is a private attribute here instead.
+    """
+
+    if not TYPE_CHECKING:  # the same signature for type checkers; mypy's plugin needs this
+        __init__ = BaseModel.__init__
+    _lazy_cache: dict[str, MixinLazyValue[object]] = PrivateAttr(default_factory=dict)
 
 
 def encode_envelope(envelope: ModelEventEnvelope[BaseModel] | JsonEnvelope) -> bytes:
@@ -55,11 +67,12 @@ def envelope_headers(envelope: ModelEventEnvelope[BaseModel] | JsonEnvelope) -> 
 def decode_envelope(raw: bytes) -> JsonEnvelope:
     """Decode wire bytes into an envelope; raises ``EnvelopeValidationError`` saying why not."""
     try:
-        return JsonEnvelope.model_validate_json(raw)
+        envelope = JsonEnvelope.model_validate_json(raw)
     except ValidationError as exc:
         raise EnvelopeValidationError(
             f"not a valid event envelope: {describe_validation_error(exc)}"
         ) from None
+    return envelope
 
 
 def describe_validation_error(exc: ValidationError, limit: int = 3) -> str:

@@ -57,22 +57,32 @@ class _Record:
 
 
 class _Signal:
-    """A reusable wake-up: many waiters, woken all at once by ``fire``."""
+    """A reusable wake-up: many waiters, woken all at once by ``fire``.
 
-    __slots__ = ("_future",)
+    Each waiter awaits a future of its own, so cancelling one waiter (a consumer leaving)
+    never disturbs the others, without the extra future and callback ``asyncio.shield`` adds
+    to every wake-up (this is on the path of every delivered message).
+    """
+
+    __slots__ = ("_waiters",)
 
     def __init__(self) -> None:
-        self._future: asyncio.Future[None] | None = None
+        self._waiters: list[asyncio.Future[None]] = []
 
     async def wait(self) -> None:
-        if self._future is None:
-            self._future = asyncio.get_running_loop().create_future()
-        await asyncio.shield(self._future)
+        future = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        try:
+            await future
+        finally:
+            if not future.done():
+                self._waiters.remove(future)
 
     def fire(self) -> None:
-        future, self._future = self._future, None
-        if future is not None and not future.done():
-            future.set_result(None)
+        waiters, self._waiters = self._waiters, []
+        for future in waiters:
+            if not future.done():
+                future.set_result(None)
 
 
 class _Partition:

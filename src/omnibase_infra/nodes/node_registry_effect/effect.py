@@ -11,7 +11,8 @@ succeeded is undone (compensation) and the result says which failed and that it 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import Awaitable, Callable, Coroutine
 from uuid import UUID
 
 from omnibase_infra.errors import RuntimeHostError
@@ -66,7 +67,7 @@ class RegistryEffect:
         self, intent: ModelRegistrationIntent, correlation_id: UUID | None
     ) -> ModelRegistryResult:
         """Apply ``intent`` to both backends; raises only ``RegistrationConflictError``."""
-        storage, discovery = await asyncio.gather(
+        storage, discovery = await _in_parallel(
             _attempt(
                 CAPABILITY_STORAGE,
                 self._storage_executor,
@@ -86,7 +87,7 @@ class RegistryEffect:
             storage, discovery = _removed(storage), _removed(discovery)
         elif intent.kind is EnumRegistrationIntentKind.REGISTER:
             return await self._settle_registration(intent, correlation_id, storage, discovery)
-        return ModelRegistryResult(storage=storage, discovery=discovery)
+        return ModelRegistryResult.model_construct(storage=storage, discovery=discovery)
 
     async def _settle_registration(
         self,
@@ -122,6 +123,22 @@ class RegistryEffect:
         return ModelRegistryResult(storage=storage, discovery=discovery, compensated=True)
 
 
+async def _in_parallel[A, B](
+    first: Coroutine[None, None, A], second: Coroutine[None, None, B]
+) -> tuple[A, B]:
+    """Run both at once: ``first`` in a task, ``second`` in this one (one task, not gather's
+    two and its future: this runs for every registration write). Neither is left behind."""
+    task = asyncio.create_task(first)
+    try:
+        result = await second
+    except BaseException:
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        raise
+    return await task, result
+
+
 async def _attempt(
     capability: str, executor: EffectExecutor, operation: Callable[[], Awaitable[None]]
 ) -> ModelBackendOutcome | RegistrationConflictError:
@@ -145,7 +162,8 @@ async def _attempt(
             error_type=type(exc).__name__,
             error=sanitize_text(exc.message)[:500],
         )
-    return ModelBackendOutcome(
+    # Built from known-good values once per backend call: skip re-validating them.
+    return ModelBackendOutcome.model_construct(
         capability=capability, status=EnumBackendStatus.OK, attempts=attempts
     )
 

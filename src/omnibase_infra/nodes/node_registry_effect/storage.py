@@ -64,18 +64,23 @@ WITH written AS (
 ), history AS ({_HISTORY})
 SELECT count(*) FROM written
 """  # noqa: S608 - constant SQL fragments; every value is a $n parameter
-_UPDATE = f"""
+# A state change writes what a state change can change; identity, capabilities and endpoints
+# only change when the node registers again.
+_UPDATE = """
 WITH written AS (
     UPDATE onex_registrations SET
-        node_name = $2, node_type = $3, node_version = $4, state = $5, capabilities = $6::jsonb,
-        endpoints = $7::jsonb, health_endpoint = $8, acked = $9, registered_at = $10,
-        last_heartbeat_at = $11, updated_at = $12, version = $13, storage_status = $14,
-        discovery_status = $15, last_error = $16
-    WHERE node_id = $1 AND version = $17
+        state = $3, acked = $4, last_heartbeat_at = $5, updated_at = $6, version = $7,
+        storage_status = $8, discovery_status = $9, last_error = $10
+    WHERE node_id = $1 AND version = $11
     RETURNING node_id
-), history AS ({_HISTORY})
+), history AS (
+    INSERT INTO onex_registration_history
+        (node_id, transition_id, transition, from_state, to_state, node_name, correlation_id, at)
+    SELECT $1, $12, $13, $14, $3, $2, $15, $6 FROM written
+    ON CONFLICT (node_id, transition_id) DO NOTHING
+)
 SELECT count(*) FROM written
-"""  # noqa: S608 - constant SQL fragments; every value is a $n parameter
+"""
 _DELETE = """
 WITH written AS (
     DELETE FROM onex_registrations WHERE node_id = $1 AND version = $5 RETURNING node_id
@@ -119,6 +124,24 @@ class RegistrationConflictError(RuntimeHostError):
 def intent_arguments(intent: ModelRegistrationIntent, correlation_id: UUID | None) -> list[object]:
     """The ``$n`` arguments of the write for ``intent`` (see ``write_statement``)."""
     r = intent.record
+    if intent.kind is EnumRegistrationIntentKind.RECORD_STATE:
+        return [
+            r.node_id,
+            r.node_name,
+            r.state.value,
+            r.acked,
+            r.last_heartbeat_at,
+            r.updated_at,
+            r.version,
+            r.storage_status.value,
+            r.discovery_status.value,
+            r.last_error,
+            intent.expected_version,
+            intent.transition_id,
+            intent.transition,
+            intent.from_state,
+            correlation_id,
+        ]
     if intent.kind is EnumRegistrationIntentKind.HEARTBEAT:
         return [r.node_id, r.last_heartbeat_at, r.updated_at, r.version, intent.expected_version]
     if intent.kind is EnumRegistrationIntentKind.DEREGISTER:

@@ -195,17 +195,21 @@ class NodeRegistrationClient:
         payload: BaseModel | dict[str, JsonValue],
         correlation_id: UUID | None = None,
     ) -> None:
+        envelope: ModelEventEnvelope[BaseModel] | JsonEnvelope
         if isinstance(payload, BaseModel):
-            payload_type = type(payload).__name__
-            body: JsonValue = payload.model_dump(mode="json")
-        else:
-            payload_type, body = "ModelNodeIntrospectionEvent", payload
-        envelope = JsonEnvelope(
-            payload=body,
-            payload_type=payload_type,
-            correlation_id=correlation_id or uuid4(),
-            producer=self.description.node_name,
-        )
+            envelope = ModelEventEnvelope(
+                payload=payload,
+                payload_type=type(payload).__name__,
+                correlation_id=correlation_id or uuid4(),
+                producer=self.description.node_name,
+            )
+        else:  # the published package's introspection shape, already JSON
+            envelope = JsonEnvelope(
+                payload=payload,
+                payload_type="ModelNodeIntrospectionEvent",
+                correlation_id=correlation_id or uuid4(),
+                producer=self.description.node_name,
+            )
         await self._bus.publish_envelope(envelope, topic, self._key)
 
 
