@@ -181,7 +181,7 @@ async def test_wrong_password_is_an_authentication_error(
     postgres_settings: ModelPostgresSettings,
 ) -> None:
     """A rejected password raises a non-retriable InfraAuthenticationError."""
-    settings = postgres_settings.model_copy(update={"password": _secret("wrong")})
+    settings = postgres_settings.model_copy(update={"password": _secret(f"wrong-{uuid4().hex}")})
     with pytest.raises(InfraAuthenticationError) as caught:
         await _started(settings)
     assert not caught.value.retriable

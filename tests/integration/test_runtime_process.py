@@ -323,16 +323,6 @@ async def test_local_profile_serves_and_stops_its_embedded_postgres(
     assert [p.pid for p in serving if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "design question for the lead: the package's registration nodes need "
-        "registration.storage (HandlerPostgres), so with postgres.mode disabled `run` stops "
-        "with a configuration error naming node_registration_orchestrator's contract and the "
-        "missing HandlerPostgres; should the runtime then leave registration out, or give it "
-        "an in-memory store?"
-    ),
-)
 async def test_run_with_postgres_disabled_boots_with_the_package_nodes(tmp_path: Path) -> None:
     """``run`` with postgres.mode disabled and the package's own nodes becomes ready."""
     config = tmp_path / "runtime.yaml"

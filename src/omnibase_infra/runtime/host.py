@@ -104,8 +104,10 @@ class RuntimeHostProcess:
         components: Sequence[ProtocolRuntimeComponent] = (),
         routers: Sequence[APIRouter] = (),
         failure_policy: ProtocolFailurePolicy | None = None,
+        exclude_nodes: Mapping[str, str] | None = None,
     ) -> None:
         self.config = config
+        self._exclude_nodes = dict(exclude_nodes or {})
         self.bus = bus or self._default_bus(config)
         retry = config.event_bus.retry
         if failure_policy is None and retry is not None:
@@ -223,7 +225,13 @@ class RuntimeHostProcess:
             allowlist=self.allowlist,
             use_entry_points=self.config.use_entry_points,
         )
-        return load_contracts(files, allowlist=self.allowlist)
+        contracts = load_contracts(files, allowlist=self.allowlist)
+        for contract in contracts:
+            if contract.name in self._exclude_nodes:
+                _log.info(
+                    "node left out", node=contract.name, reason=self._exclude_nodes[contract.name]
+                )
+        return [c for c in contracts if c.name not in self._exclude_nodes]
 
     # -- health -------------------------------------------------------------------------------
 

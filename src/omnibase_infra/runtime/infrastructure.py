@@ -21,7 +21,10 @@ from omnibase_infra.handlers.handler_postgres import HandlerPostgres
 from omnibase_infra.handlers.model_postgres_settings import ModelPostgresSettings
 from omnibase_infra.handlers.protocol_infra_handler import ProtocolInfraHandler
 from omnibase_infra.handlers.protocol_service_discovery import ProtocolServiceDiscovery
-from omnibase_infra.nodes.registration.component import RegistrationComponent
+from omnibase_infra.nodes.registration.component import (
+    REGISTRATION_NODES,
+    RegistrationComponent,
+)
 from omnibase_infra.resilience.idempotency.protocol_idempotency_store import (
     ProtocolIdempotencyStore,
 )
@@ -52,6 +55,8 @@ class ModelInfrastructure:
     services: dict[type[object], object] = field(default_factory=dict)
     components: list[ProtocolRuntimeComponent] = field(default_factory=list)
     bus: EventBusBase | None = None
+    # Nodes the host must not load, with the reason (their infrastructure is not configured).
+    exclude_nodes: dict[str, str] = field(default_factory=dict)
     postgres: HandlerPostgres | None = None
     embedded_postgres: EmbeddedPostgres | None = None
 
@@ -90,6 +95,13 @@ async def build_infrastructure(config: ModelRuntimeConfig) -> AsyncIterator[Mode
         infra.components.append(RuntimeTicker(config.registration.tick_interval_seconds))
         if infra.postgres is not None:
             infra.components.append(RegistrationComponent(infra.postgres))
+        else:
+            infra.exclude_nodes.update(
+                dict.fromkeys(
+                    REGISTRATION_NODES,
+                    "postgres.mode is disabled and registration needs registration.storage",
+                )
+            )
         yield infra
 
 

@@ -33,5 +33,6 @@ async def serve_runtime(config: ModelRuntimeConfig) -> int:
             handlers=infra.handlers,
             services=infra.services,
             components=infra.components,
+            exclude_nodes=infra.exclude_nodes,
         )
         return await host.serve()

@@ -21,7 +21,14 @@ from omnibase_infra.nodes.registration.topics import TOPIC_REQUEST_INTROSPECTION
 if TYPE_CHECKING:
     from omnibase_infra.runtime.host import RuntimeHostProcess
 
-__all__ = ["RegistrationComponent"]
+__all__ = ["REGISTRATION_NODES", "RegistrationComponent"]
+
+# The nodes of the registration workflow (they need registration.storage).
+REGISTRATION_NODES: tuple[str, ...] = (
+    "node_registration_orchestrator",
+    "node_registration_reducer",
+    "node_registry_effect",
+)
 
 
 class RegistrationComponent:
