@@ -5,6 +5,8 @@
 Each run streams ``--messages`` envelopes (same bytes for both variants) through a fresh
 4-partition topic: produce -> consume -> decode the envelope once -> no-op handler -> commit.
 
+The project runs on the runtime's event loop (uvloop, ``runtime.launch.run_event_loop``).
+
 - project: ``EventBusKafka.publish`` (acks=all, idempotent, each publish awaited, by 500
   concurrent publishers) on its own thread and event loop, and ``MessageDispatchEngine`` on
   ``EventBusKafka.subscribe`` (commit after each batch) on the main loop;
@@ -35,6 +37,7 @@ from omnibase_infra.dispatch.engine import make_route
 from omnibase_infra.event_bus.codec import JsonEnvelope, decode_envelope
 from omnibase_infra.event_bus.kafka import EventBusKafka
 from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
+from omnibase_infra.runtime.launch import run_event_loop
 from omnibase_infra.testing.fixtures_kafka import make_kafka_settings, make_unique_topic
 from omnibase_infra.testing.server_tansu import TansuServer
 
@@ -113,7 +116,7 @@ async def _project(settings: ModelKafkaSettings, values: list[bytes]) -> tuple[f
     try:
         # The producing side runs its own loop and bus on a thread, as the raw producer runs
         # on its own thread: producers and consumers are separate in a deployment too.
-        await asyncio.to_thread(asyncio.run, _publish_all(settings, topic, values, tally))
+        await asyncio.to_thread(run_event_loop, _publish_all(settings, topic, values, tally))
         await asyncio.to_thread(tally.done.wait, 120)
     finally:
         await engine.stop()
@@ -289,13 +292,13 @@ def main() -> None:
     drains: dict[str, list[float]] = {"project": [], "raw": []}
     with TansuServer() as server:
         settings = make_kafka_settings(server.bootstrap_servers)
-        asyncio.run(_project(settings, values[:1000]))  # warm-up: imports, first connections
+        run_event_loop(_project(settings, values[:1000]))  # warm-up: imports, first connections
         _raw(settings, values[:1000])
         for repeat in range(args.repeats):
             order = ["project", "raw"] if repeat % 2 == 0 else ["raw", "project"]
             for name in order:
                 result = (
-                    asyncio.run(_project(settings, values))
+                    run_event_loop(_project(settings, values))
                     if name == "project"
                     else _raw(settings, values)
                 )
@@ -307,7 +310,7 @@ def main() -> None:
                 )
             for name in order:
                 rate = (
-                    asyncio.run(_drain_project(settings, values))
+                    run_event_loop(_drain_project(settings, values))
                     if name == "project"
                     else _drain_raw(settings, values)
                 )
