@@ -25,7 +25,12 @@ from typing import TYPE_CHECKING
 from omnibase_infra._core import EnumConsumerGroupPurpose
 from omnibase_infra.errors import InfraUnavailableError, ProtocolConfigurationError
 from omnibase_infra.event_bus.base import EventBusBase, OffsetReset, Unsubscribe, normalize_headers
-from omnibase_infra.event_bus.message import BusMessage, MessageCallback
+from omnibase_infra.event_bus.message import (
+    BusMessage,
+    MessageCallback,
+    deliver_once,
+    redelivery_delay,
+)
 from omnibase_infra.event_bus.topics import parse_topic
 from omnibase_infra.observability.logging import get_logger
 
@@ -299,19 +304,7 @@ class EventBusInmemory(EventBusBase):
             )
             member.delivering.add(task)
             try:
-                await member.callback(message)
-                delivered = not message.nacked
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the subscriber failed: redeliver, never lose
-                _log.warning(
-                    "subscriber raised; redelivering",
-                    topic=state.name,
-                    group_id=group.group_id,
-                    offset=offset,
-                    error_type=type(exc).__name__,
-                )
-                delivered = False
+                delivered = await deliver_once(member.callback, message, group_id=group.group_id)
             finally:
                 member.delivering.discard(task)
                 member.settled.fire()
@@ -322,8 +315,9 @@ class EventBusInmemory(EventBusBase):
                 self._progress.fire()
             else:
                 failures += 1
-                delay = min(_REDELIVERY_BASE_SECONDS * 2 ** (failures - 1), _REDELIVERY_MAX_SECONDS)
-                await asyncio.sleep(delay)
+                await asyncio.sleep(
+                    redelivery_delay(failures, _REDELIVERY_BASE_SECONDS, _REDELIVERY_MAX_SECONDS)
+                )
 
     # -- lifecycle and introspection ----------------------------------------------------------
 

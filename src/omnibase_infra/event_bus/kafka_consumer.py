@@ -27,7 +27,12 @@ from omnibase_infra.errors import InfraTimeoutError
 from omnibase_infra.event_bus.base import OffsetReset
 from omnibase_infra.event_bus.kafka_errors import kafka_context, translate_kafka_error
 from omnibase_infra.event_bus.kafka_logging import client_logger
-from omnibase_infra.event_bus.message import BusMessage, MessageCallback
+from omnibase_infra.event_bus.message import (
+    BusMessage,
+    MessageCallback,
+    deliver_once,
+    redelivery_delay,
+)
 from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.observability.logging import get_logger
 
@@ -234,19 +239,7 @@ class KafkaGroupMember:
             self.max_inflight = max(self.max_inflight, self.inflight)
             token = _delivering.set(self)
             try:
-                await self._callback(message)
-                delivered = not message.nacked
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the subscriber failed: redeliver, never lose
-                _log.warning(
-                    "subscriber raised; redelivering",
-                    topic=self.topic,
-                    group_id=self.group_id,
-                    offset=offset,
-                    error_type=type(exc).__name__,
-                )
-                delivered = False
+                delivered = await deliver_once(self._callback, message, group_id=self.group_id)
             finally:
                 _delivering.reset(token)
                 self.inflight -= 1
@@ -256,8 +249,9 @@ class KafkaGroupMember:
                 return False
             failures += 1
             await asyncio.sleep(
-                min(
-                    self._settings.redelivery_base_seconds * 2 ** (failures - 1),
+                redelivery_delay(
+                    failures,
+                    self._settings.redelivery_base_seconds,
                     self._settings.redelivery_max_seconds,
                 )
             )

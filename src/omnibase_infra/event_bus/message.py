@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
-__all__ = ["BusMessage", "MessageCallback"]
+from omnibase_infra.observability.logging import get_logger
+
+__all__ = ["BusMessage", "MessageCallback", "deliver_once", "redelivery_delay"]
+
+_log = get_logger(__name__)
 
 
 class BusMessage:
@@ -55,3 +60,30 @@ class BusMessage:
 
 
 MessageCallback = Callable[[BusMessage], Awaitable[None]]
+
+
+async def deliver_once(callback: MessageCallback, message: BusMessage, *, group_id: str) -> bool:
+    """Run a subscriber's callback once; True when it took the message (no error, no nack).
+
+    A callback that raises is logged and reported as not delivered: the bus redelivers the
+    message, it never drops it. Cancellation propagates.
+    """
+    try:
+        await callback(message)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        _log.warning(
+            "subscriber raised; redelivering",
+            topic=message.topic,
+            group_id=group_id,
+            offset=message.offset,
+            error_type=type(exc).__name__,
+        )
+        return False
+    return not message.nacked
+
+
+def redelivery_delay(failures: int, base_seconds: float, max_seconds: float) -> float:
+    """The wait before redelivering after ``failures`` failed deliveries (bounded, doubling)."""
+    return min(base_seconds * 2.0 ** (failures - 1), max_seconds)
