@@ -6,10 +6,11 @@ dispatch engine then validates the payload into the input model of the node it r
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, JsonValue, PrivateAttr, ValidationError
+from pydantic import BaseModel, JsonValue, ValidationError
 
 from omnibase_infra._core import MixinLazyValue, ModelEventEnvelope
 from omnibase_infra.errors import EnvelopeValidationError
@@ -39,12 +40,16 @@ class JsonEnvelope(ModelEventEnvelope[JsonValue]):
     Core's envelope defines its own ``__init__``, which makes pydantic validate every decoded
     message twice (JSON to Python, then the Python values again through ``__init__``). Using
     pydantic's own ``__init__`` validates once; the lazy-evaluation cache that core's
-    ``__init__`` would have created is a private attribute here instead.
+    ``__init__`` would have created is made on first use instead (a private attribute would
+    cost every decoded message a default factory call).
     """
 
-    if not TYPE_CHECKING:  # the same signature for type checkers; mypy's plugin needs this
+    if not TYPE_CHECKING:  # type checkers see core's attributes and signature unchanged
         __init__ = BaseModel.__init__
-    _lazy_cache: dict[str, MixinLazyValue[object]] = PrivateAttr(default_factory=dict)
+
+        @functools.cached_property
+        def _lazy_cache(self) -> dict[str, MixinLazyValue[object]]:
+            return {}
 
 
 def encode_envelope(envelope: ModelEventEnvelope[BaseModel] | JsonEnvelope) -> bytes:
