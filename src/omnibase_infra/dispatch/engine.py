@@ -18,12 +18,12 @@ import functools
 from collections import Counter
 from uuid import UUID, uuid4
 
-from prometheus_client import Counter as PromCounter
 from pydantic import BaseModel, JsonValue, ValidationError
 
 from omnibase_infra._core import EnumConsumerGroupPurpose, EnumNodeKind, ModelEventEnvelope
 from omnibase_infra.correlation import set_correlation_id
 from omnibase_infra.dispatch.context import DispatchContext
+from omnibase_infra.dispatch.counters import CountCell, CountCells
 from omnibase_infra.dispatch.dead_letter import DeadLetterPolicy
 from omnibase_infra.dispatch.model_node_output import ModelNodeOutput
 from omnibase_infra.dispatch.model_outgoing_message import ModelOutgoingMessage
@@ -36,36 +36,27 @@ from omnibase_infra.event_bus.codec import JsonEnvelope, decode_envelope, descri
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.event_bus.topics import parse_topic
 from omnibase_infra.models.model_node_identity import ModelNodeIdentity
-from omnibase_infra.observability.metrics import REGISTRY
 
 __all__ = ["DispatchRoute", "MessageDispatchEngine"]
 
 DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024
 
-_MESSAGES = PromCounter(
+_MESSAGES = CountCells(
     "onex_dispatch_messages",
     "Messages consumed by the dispatch engine, by node and outcome.",
-    ["node", "outcome"],
-    registry=REGISTRY,
+    ("node", "outcome"),
 )
-_EMITTED = PromCounter(
+_EMITTED = CountCells(
     "onex_dispatch_emitted_messages",
     "Events and intents published on behalf of nodes.",
-    ["node", "kind"],
-    registry=REGISTRY,
+    ("node", "kind"),
 )
-
-
-@functools.cache
-def _emitted(node: str, kind: str) -> PromCounter:
-    """The emitted-messages counter child of a node and kind (``labels`` is the slow part)."""
-    return _EMITTED.labels(node=node, kind=kind)
 
 
 class _Subscription:
     """One node's consumer group on one topic, with its routes by payload type."""
 
-    __slots__ = ("by_payload", "catch_all", "group_id", "node_name", "outcome_counters", "topic")
+    __slots__ = ("by_payload", "catch_all", "group_id", "node_name", "outcome_counts", "topic")
 
     def __init__(self, topic: str, node_name: str, group_id: str) -> None:
         self.topic = topic
@@ -73,10 +64,8 @@ class _Subscription:
         self.group_id = group_id
         self.by_payload: dict[str, list[DispatchRoute]] = {}
         self.catch_all: list[DispatchRoute] = []
-        # Prometheus children resolved once: labels() costs more than inc().
-        self.outcome_counters = {
-            outcome: _MESSAGES.labels(node=node_name, outcome=outcome.value)
-            for outcome in EnumDispatchOutcome
+        self.outcome_counts = {
+            outcome: _MESSAGES.cell(node_name, outcome.value) for outcome in EnumDispatchOutcome
         }
 
     def routes_for(self, payload_type: str | None) -> list[DispatchRoute]:
@@ -110,6 +99,7 @@ class MessageDispatchEngine:
         self._routed_payloads: dict[str, set[str]] = {}  # topic -> payload types any node routes
         self._topic_owner: dict[str, str] = {}  # topic -> the node that dead-letters its poison
         self._unsubscribers: list[Unsubscribe] = []
+        self._emitted_counts: dict[tuple[str, str], CountCell] = {}
         self.outcomes: Counter[EnumDispatchOutcome] = Counter()
 
     # -- wiring -------------------------------------------------------------------------------
@@ -176,10 +166,8 @@ class MessageDispatchEngine:
     async def start(self) -> None:
         """Subscribe every (topic, node) consumer group; delivery starts at once."""
         for subscription in self._subscriptions.values():
-
-            async def on_message(message: BusMessage, sub: _Subscription = subscription) -> None:
-                await self._dispatch(message, sub)
-
+            # A partial, not a closure: no extra coroutine per delivered message.
+            on_message = functools.partial(self._dispatch, subscription)
             unsubscribe = await self._bus.subscribe(
                 subscription.topic,
                 on_message=on_message,
@@ -200,44 +188,52 @@ class MessageDispatchEngine:
         """Dispatch ``message`` as the node owning ``consumer_group`` would (used by retries)."""
         for subscription in self._subscriptions.values():
             if subscription.topic == message.topic and subscription.group_id == consumer_group:
-                return await self._dispatch(message, subscription)
+                return await self._dispatch(subscription, message)
         raise ProtocolConfigurationError(
             f"no node consumes {message.topic} as group {consumer_group}", field="consumer_group"
         )
 
-    async def _dispatch(self, message: BusMessage, sub: _Subscription) -> EnumDispatchOutcome:
+    async def _dispatch(self, sub: _Subscription, message: BusMessage) -> EnumDispatchOutcome:
+        """Decode, route and handle one message; a failure goes to the failure policy.
+
+        The bus callback of every message, so decoding, routing and handling share this one
+        coroutine instead of one per step.
+        """
         try:
-            outcome = await self._handle(message, sub)
+            try:
+                envelope = self._decode(message)
+                routes = self._routes(sub, envelope)
+            except EnvelopeValidationError:
+                # A message that is bad for every node on the topic is dead-lettered once, by
+                # the topic's owner node; every other node's group skips it.
+                if sub.node_name != self._topic_owner[sub.topic]:
+                    routes = []
+                else:
+                    raise
+            if routes:
+                correlation_id = envelope.correlation_id or uuid4()
+                set_correlation_id(correlation_id)
+                for route in routes:
+                    payload = (
+                        envelope.payload
+                        if route.input_model is None
+                        else _validate_payload(route.input_model, envelope.payload)
+                    )
+                    output = await route.handler.handle(
+                        DispatchContext(envelope, payload, message, route.node_name, correlation_id)
+                    )
+                    if output is not None:
+                        await self._emit(route, envelope, correlation_id, output)
+                outcome = EnumDispatchOutcome.HANDLED
+            else:
+                outcome = EnumDispatchOutcome.UNROUTED  # another node on this topic takes it
         except Exception as exc:
             outcome = await self._policy.on_failure(message, exc, consumer_group=sub.group_id)
         finally:
             set_correlation_id(None)
         self.outcomes[outcome] += 1
-        sub.outcome_counters[outcome].inc()
+        sub.outcome_counts[outcome].value += 1
         return outcome
-
-    async def _handle(self, message: BusMessage, sub: _Subscription) -> EnumDispatchOutcome:
-        try:
-            envelope = self._decode(message)
-            routes = self._routes(sub, envelope)
-        except EnvelopeValidationError:
-            # A message that is bad for every node on the topic is dead-lettered once, by the
-            # topic's owner node; every other node's group skips it.
-            if sub.node_name != self._topic_owner[sub.topic]:
-                return EnumDispatchOutcome.UNROUTED
-            raise
-        if not routes:
-            return EnumDispatchOutcome.UNROUTED  # another node on this topic takes it
-        correlation_id = envelope.correlation_id or uuid4()
-        set_correlation_id(correlation_id)
-        for route in routes:
-            payload = _validate_payload(route, envelope.payload)
-            output = await route.handler.handle(
-                DispatchContext(envelope, payload, message, route.node_name, correlation_id)
-            )
-            if output is not None:
-                await self._emit(route, envelope, correlation_id, output)
-        return EnumDispatchOutcome.HANDLED
 
     def _decode(self, message: BusMessage) -> JsonEnvelope:
         if len(message.value) > self._max_bytes:
@@ -281,7 +277,14 @@ class MessageDispatchEngine:
         for kind, messages in (("event", output.events), ("intent", output.intents)):
             for outgoing in messages:
                 await self._publish(route, source, correlation_id, outgoing)
-                _emitted(route.node_name, kind).inc()
+                self._emitted_count(route.node_name, kind).value += 1
+
+    def _emitted_count(self, node_name: str, kind: str) -> CountCell:
+        """This engine's count of ``kind`` messages emitted for ``node_name``."""
+        cell = self._emitted_counts.get((node_name, kind))
+        if cell is None:
+            cell = self._emitted_counts[(node_name, kind)] = _EMITTED.cell(node_name, kind)
+        return cell
 
     async def _publish(
         self,
@@ -308,15 +311,13 @@ class MessageDispatchEngine:
         await self._bus.publish_envelope(envelope, outgoing.topic, key)
 
 
-def _validate_payload(route: DispatchRoute, payload: JsonValue) -> BaseModel | JsonValue:
+def _validate_payload(input_model: type[BaseModel], payload: JsonValue) -> BaseModel:
     """Validate the payload into the route's input model; a mismatch is a typed error."""
-    if route.input_model is None:
-        return payload
     try:
-        return route.input_model.model_validate(payload)
+        return input_model.model_validate(payload)
     except ValidationError as exc:
         raise EnvelopeValidationError(
-            f"payload is not a valid {route.input_model.__name__}: {describe_validation_error(exc)}"
+            f"payload is not a valid {input_model.__name__}: {describe_validation_error(exc)}"
         ) from None
 
 

@@ -31,6 +31,7 @@ from omnibase_infra.event_bus.message import (
     BusMessage,
     MessageCallback,
     deliver_once,
+    log_callback_failure,
     redelivery_delay,
 )
 from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
@@ -183,12 +184,12 @@ class KafkaGroupMember:
                 continue
             if len(by_partition) == 1:
                 ((partition, batch),) = by_partition.items()
-                done = [await self._deliver_partition(batch)]
+                done = [await self._deliver_partition(partition, batch)]
                 partitions = [partition]
             else:
                 partitions = list(by_partition)
                 done = await asyncio.gather(
-                    *(self._deliver_partition(by_partition[p]) for p in partitions)
+                    *(self._deliver_partition(p, by_partition[p]) for p in partitions)
                 )
             offsets = [
                 TopicPartition(self.topic, p, offset)
@@ -205,49 +206,55 @@ class KafkaGroupMember:
             # The group moved on (rebalance): the new owner redelivers from the last commit.
             _log.warning("kafka commit failed", topic=self.topic, error=str(exc))
 
-    async def _deliver_partition(self, messages: list[Message]) -> int | None:
-        """Deliver one partition's messages in order; the offset to commit (None if none)."""
-        next_offset: int | None = None
-        for raw in messages:
-            if self._stopping:
-                break
-            offset = raw.offset() or 0
-            if not await self._deliver(raw, offset):
-                break
-            next_offset = offset + 1
-        return next_offset
+    async def _deliver_partition(self, partition: int, messages: list[Message]) -> int | None:
+        """Deliver one partition's messages in order; the offset to commit (None if none).
 
-    async def _deliver(self, raw: Message, offset: int) -> bool:
-        """Run the callback until it succeeds; False if the member stopped first."""
-        failures = 0
-        headers = decode_headers(raw)
-        value = raw.value() or b""
-        partition = raw.partition() or 0
-        timestamp = raw.timestamp()[1] / 1000
-        while True:
-            # A redelivery gets fresh headers: the callback may have changed the first copy.
-            message = BusMessage(
-                self.topic,
-                raw.key(),
-                value,
-                headers if failures == 0 else decode_headers(raw),
-                partition,
-                offset,
-                timestamp,
-            )
-            self.inflight += 1
-            self.max_inflight = max(self.max_inflight, self.inflight)
-            token = _delivering.set(self)
-            try:
-                delivered = await deliver_once(self._callback, message, group_id=self.group_id)
-            finally:
-                _delivering.reset(token)
-                self.inflight -= 1
-            if delivered:
-                return True
-            if self._stopping:
-                return False
-            failures += 1
+        This is the per-message hot path: the first attempt runs inline (no coroutine per
+        message besides the callback's own), and only a failed message goes to ``_redeliver``.
+        """
+        # One scope for the whole batch: every callback of this partition runs inside it.
+        token = _delivering.set(self)
+        try:
+            topic = self.topic
+            callback = self._callback
+            next_offset: int | None = None
+            for raw in messages:
+                if self._stopping:
+                    break
+                offset = raw.offset() or 0
+                message = BusMessage(
+                    topic,
+                    raw.key(),
+                    raw.value() or b"",
+                    decode_headers(raw),
+                    partition,
+                    offset,
+                    raw.timestamp()[1] / 1000,
+                )
+                self.inflight += 1
+                if self.inflight > self.max_inflight:
+                    self.max_inflight = self.inflight
+                try:
+                    await callback(message)
+                    delivered = not message.nacked
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log_callback_failure(message, exc, group_id=self.group_id)
+                    delivered = False
+                finally:
+                    self.inflight -= 1
+                if not delivered and not await self._redeliver(raw, partition, offset):
+                    break
+                next_offset = offset + 1
+            return next_offset
+        finally:
+            _delivering.reset(token)
+
+    async def _redeliver(self, raw: Message, partition: int, offset: int) -> bool:
+        """Deliver a message that failed once until it succeeds; False if the member stopped."""
+        failures = 1
+        while not self._stopping:
             await asyncio.sleep(
                 redelivery_delay(
                     failures,
@@ -255,6 +262,25 @@ class KafkaGroupMember:
                     self._settings.redelivery_max_seconds,
                 )
             )
+            # A redelivery gets fresh headers: the callback may have changed the first copy.
+            message = BusMessage(
+                self.topic,
+                raw.key(),
+                raw.value() or b"",
+                decode_headers(raw),
+                partition,
+                offset,
+                raw.timestamp()[1] / 1000,
+            )
+            self.inflight += 1
+            self.max_inflight = max(self.max_inflight, self.inflight)
+            try:
+                if await deliver_once(self._callback, message, group_id=self.group_id):
+                    return True
+            finally:
+                self.inflight -= 1
+            failures += 1
+        return False
 
     # -- leaving ------------------------------------------------------------------------------
 

@@ -7,7 +7,13 @@ from collections.abc import Awaitable, Callable
 
 from omnibase_infra.observability.logging import get_logger
 
-__all__ = ["BusMessage", "MessageCallback", "deliver_once", "redelivery_delay"]
+__all__ = [
+    "BusMessage",
+    "MessageCallback",
+    "deliver_once",
+    "log_callback_failure",
+    "redelivery_delay",
+]
 
 _log = get_logger(__name__)
 
@@ -59,7 +65,8 @@ class BusMessage:
         return f"BusMessage(topic={self.topic!r}, partition={self.partition}, offset={self.offset})"
 
 
-MessageCallback = Callable[[BusMessage], Awaitable[None]]
+# What the callback's awaitable returns is ignored (the dispatch engine returns its outcome).
+MessageCallback = Callable[[BusMessage], Awaitable[object]]
 
 
 async def deliver_once(callback: MessageCallback, message: BusMessage, *, group_id: str) -> bool:
@@ -73,15 +80,20 @@ async def deliver_once(callback: MessageCallback, message: BusMessage, *, group_
     except asyncio.CancelledError:
         raise
     except Exception as exc:
-        _log.warning(
-            "subscriber raised; redelivering",
-            topic=message.topic,
-            group_id=group_id,
-            offset=message.offset,
-            error_type=type(exc).__name__,
-        )
+        log_callback_failure(message, exc, group_id=group_id)
         return False
     return not message.nacked
+
+
+def log_callback_failure(message: BusMessage, error: Exception, *, group_id: str) -> None:
+    """Log that a subscriber raised on ``message`` (it will be redelivered)."""
+    _log.warning(
+        "subscriber raised; redelivering",
+        topic=message.topic,
+        group_id=group_id,
+        offset=message.offset,
+        error_type=type(error).__name__,
+    )
 
 
 def redelivery_delay(failures: int, base_seconds: float, max_seconds: float) -> float:
