@@ -112,14 +112,7 @@ class EventBusKafka(EventBusBase):
         """Send to the key's partition; returns once all in-sync replicas have it."""
         if topic not in self._ready_topics:  # the hot path skips the check once it passed
             await self._ensure_topic("publish", topic)
-        wire = normalize_headers(headers)
-        try:
-            # The producer's future directly: no coroutine of its own per message.
-            acked = self._producer.send(topic, key, value, wire)
-        except BufferError:
-            await self._producer.publish(topic, key, value, wire)  # waits for room
-            return
-        await acked
+        await self._producer.publish(topic, key, value, normalize_headers(headers))
 
     async def subscribe(
         self,

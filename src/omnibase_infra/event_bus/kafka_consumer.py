@@ -31,7 +31,6 @@ from omnibase_infra.event_bus.message import (
     BusMessage,
     MessageCallback,
     deliver_once,
-    log_callback_failure,
     redelivery_delay,
 )
 from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
@@ -207,49 +206,41 @@ class KafkaGroupMember:
             _log.warning("kafka commit failed", topic=self.topic, error=str(exc))
 
     async def _deliver_partition(self, partition: int, messages: list[Message]) -> int | None:
-        """Deliver one partition's messages in order; the offset to commit (None if none).
-
-        This is the per-message hot path: the first attempt runs inline (no coroutine per
-        message besides the callback's own), and only a failed message goes to ``_redeliver``.
-        """
+        """Deliver one partition's messages in order; the offset to commit (None if none)."""
         # One scope for the whole batch: every callback of this partition runs inside it.
         token = _delivering.set(self)
         try:
-            topic = self.topic
-            callback = self._callback
             next_offset: int | None = None
             for raw in messages:
                 if self._stopping:
                     break
                 offset = raw.offset() or 0
-                message = BusMessage(
-                    topic,
-                    raw.key(),
-                    raw.value() or b"",
-                    decode_headers(raw),
-                    partition,
-                    offset,
-                    raw.timestamp()[1] / 1000,
-                )
-                self.inflight += 1
-                if self.inflight > self.max_inflight:
-                    self.max_inflight = self.inflight
-                try:
-                    await callback(message)
-                    delivered = not message.nacked
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    log_callback_failure(message, exc, group_id=self.group_id)
-                    delivered = False
-                finally:
-                    self.inflight -= 1
-                if not delivered and not await self._redeliver(raw, partition, offset):
+                if not await self._attempt(raw, partition, offset) and not await self._redeliver(
+                    raw, partition, offset
+                ):
                     break
                 next_offset = offset + 1
             return next_offset
         finally:
             _delivering.reset(token)
+
+    async def _attempt(self, raw: Message, partition: int, offset: int) -> bool:
+        """One delivery of ``raw`` with fresh headers (a callback may change its copy)."""
+        message = BusMessage(
+            self.topic,
+            raw.key(),
+            raw.value() or b"",
+            decode_headers(raw),
+            partition,
+            offset,
+            raw.timestamp()[1] / 1000,
+        )
+        self.inflight += 1
+        self.max_inflight = max(self.max_inflight, self.inflight)
+        try:
+            return await deliver_once(self._callback, message, group_id=self.group_id)
+        finally:
+            self.inflight -= 1
 
     async def _redeliver(self, raw: Message, partition: int, offset: int) -> bool:
         """Deliver a message that failed once until it succeeds; False if the member stopped."""
@@ -262,23 +253,8 @@ class KafkaGroupMember:
                     self._settings.redelivery_max_seconds,
                 )
             )
-            # A redelivery gets fresh headers: the callback may have changed the first copy.
-            message = BusMessage(
-                self.topic,
-                raw.key(),
-                raw.value() or b"",
-                decode_headers(raw),
-                partition,
-                offset,
-                raw.timestamp()[1] / 1000,
-            )
-            self.inflight += 1
-            self.max_inflight = max(self.max_inflight, self.inflight)
-            try:
-                if await deliver_once(self._callback, message, group_id=self.group_id):
-                    return True
-            finally:
-                self.inflight -= 1
+            if await self._attempt(raw, partition, offset):
+                return True
             failures += 1
         return False
 

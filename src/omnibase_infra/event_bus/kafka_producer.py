@@ -124,12 +124,12 @@ class KafkaProducer:
     ) -> None:
         """Send one message and wait for the broker's acknowledgement (acks=all)."""
         try:
-            acked = self.send(topic, key, value, headers)
+            acked = self._send(topic, key, value, headers)
         except BufferError:
             acked = await self._send_when_room(topic, key, value, headers)
         await acked
 
-    def send(
+    def _send(
         self, topic: str, key: bytes | None, value: bytes, headers: dict[str, str]
     ) -> asyncio.Future[None]:
         """Enqueue one message; the future resolves once the broker acknowledged it.
@@ -159,6 +159,10 @@ class KafkaProducer:
             self._awaiting.set()
         return future
 
+    def count_ack(self) -> None:
+        """One sent message got its delivery report (the ticker sleeps once none await one)."""
+        self._unacked -= 1
+
     async def _send_when_room(
         self, topic: str, key: bytes | None, value: bytes, headers: dict[str, str]
     ) -> asyncio.Future[None]:
@@ -170,7 +174,7 @@ class KafkaProducer:
                 self._producer.poll(0)
             await asyncio.sleep(_FULL_QUEUE_WAIT_SECONDS)
             try:
-                return self.send(topic, key, value, headers)
+                return self._send(topic, key, value, headers)
             except BufferError as exc:
                 if time.monotonic() >= deadline:
                     raise translate_kafka_error(exc, "publish", topic) from exc
@@ -244,7 +248,7 @@ class _Delivery:
         self._topic = topic
 
     def __call__(self, error: KafkaError | None, _message: Message) -> None:
-        self._producer._unacked -= 1
+        self._producer.count_ack()
         future = self._future
         if future.done():  # the publisher was cancelled
             return

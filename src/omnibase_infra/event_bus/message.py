@@ -7,13 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from omnibase_infra.observability.logging import get_logger
 
-__all__ = [
-    "BusMessage",
-    "MessageCallback",
-    "deliver_once",
-    "log_callback_failure",
-    "redelivery_delay",
-]
+__all__ = ["BusMessage", "MessageCallback", "deliver_once", "redelivery_delay"]
 
 _log = get_logger(__name__)
 
@@ -80,20 +74,15 @@ async def deliver_once(callback: MessageCallback, message: BusMessage, *, group_
     except asyncio.CancelledError:
         raise
     except Exception as exc:
-        log_callback_failure(message, exc, group_id=group_id)
+        _log.warning(
+            "subscriber raised; redelivering",
+            topic=message.topic,
+            group_id=group_id,
+            offset=message.offset,
+            error_type=type(exc).__name__,
+        )
         return False
     return not message.nacked
-
-
-def log_callback_failure(message: BusMessage, error: Exception, *, group_id: str) -> None:
-    """Log that a subscriber raised on ``message`` (it will be redelivered)."""
-    _log.warning(
-        "subscriber raised; redelivering",
-        topic=message.topic,
-        group_id=group_id,
-        offset=message.offset,
-        error_type=type(error).__name__,
-    )
 
 
 def redelivery_delay(failures: int, base_seconds: float, max_seconds: float) -> float:

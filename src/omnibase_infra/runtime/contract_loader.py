@@ -127,7 +127,7 @@ def discover_contract_files(
 def _entry_point_roots(allowlist: Sequence[str]) -> list[Path]:
     """Directories of the allowlisted ``onex.nodes`` entry points; others are skipped.
 
-    Any installed distribution can declare entry points (core declares its own tooling
+    Every installed distribution can declare entry points (core declares its own tooling
     nodes), so one outside the allowlist is not an error: it is simply not trusted.
     """
     roots: list[Path] = []

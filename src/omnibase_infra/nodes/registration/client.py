@@ -1,6 +1,6 @@
 """The node side of two-way registration: introspect at start, ack, heartbeat, shut down.
 
-Any ONEX node takes part with a ``NodeRegistrationClient``: ``start()`` publishes its
+Every ONEX node takes part with a ``NodeRegistrationClient``: ``start()`` publishes its
 introspection and starts heartbeating; when the registry answers registration-accepted, the
 client acks; when the registry asks for introspection (it restarted, or does not know the node)
 the client introspects again; ``stop()`` publishes a shutdown so the registry deregisters it.
