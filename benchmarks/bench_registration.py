@@ -6,6 +6,9 @@
    once on the in-memory bus; the runtime (``RuntimeHostProcess`` with the registration
    contracts, PostgreSQL in ``external`` mode on an embedded server, the local discovery backend)
    registers them, answers registration-accepted, takes their acks and announces them active.
+   The nodes' introspection messages are made before the clock starts (as the baseline's
+   intents are) and published at once when it starts; the nodes' answers to the registry
+   (decoding accepted, sending acks, decoding became-active) run in the same process, timed.
    A node's latency runs from its introspection to its became-active event, which is published
    only after PostgreSQL and discovery both hold the active registration.
 
@@ -42,9 +45,11 @@ from uuid import UUID, uuid4
 
 import asyncpg
 from omnibase_core.utils.util_fsm_executor import execute_transition
+from pydantic import BaseModel
 
 import omnibase_infra.nodes.node_registration_reducer as reducer_package
 from omnibase_infra._core import ModelContractReducer, ModelFSMSubcontract
+from omnibase_infra.event_bus.codec import encode_envelope, envelope_headers, new_envelope
 from omnibase_infra.event_bus.inmemory import EventBusInmemory
 from omnibase_infra.fsm.compiled_fsm import CompiledFSM
 from omnibase_infra.handlers.handler_discovery_local import HandlerDiscoveryLocal
@@ -70,10 +75,12 @@ from omnibase_infra.nodes.registration.models import (
     ModelRegistrationIntent,
     ModelRegistrationRecord,
 )
+from omnibase_infra.nodes.registration.topics import TOPIC_NODE_INTROSPECTION
 from omnibase_infra.observability.logging import configure_logging
 from omnibase_infra.runtime.config import load_runtime_config
 from omnibase_infra.runtime.contract_loader import load_contract
 from omnibase_infra.runtime.embedded_postgres import EmbeddedPostgres
+from omnibase_infra.runtime.heap import freeze_boot_heap
 from omnibase_infra.runtime.host import RuntimeHostProcess
 from omnibase_infra.runtime.infrastructure import build_infrastructure
 from omnibase_infra.runtime.launch import run_event_loop
@@ -128,15 +135,24 @@ async def _project_run(host: RuntimeHostProcess, bus: EventBusInmemory, nodes: i
     for client in clients:
         fleet.add(client)
     await fleet.listen()
+    announcements = [_introspection_message(client) for client in clients]
     began = time.perf_counter()
-    for client in clients:  # they all start now, as the baseline's nodes do
-        client.started_at = began
-        await client.introspect()
+    for client, (key, value, headers) in zip(clients, announcements, strict=True):
+        client.started_at = began  # they all introspect now, as the baseline's nodes do
+        await bus.publish(TOPIC_NODE_INTROSPECTION, key, value, headers)
     await asyncio.gather(*(client.active.wait() for client in clients))
     seconds = time.perf_counter() - began
     await fleet.close()
     await bus.wait_idle()
     return Run(seconds, [(c.active_at - c.started_at) * 1000 for c in clients])
+
+
+def _introspection_message(client: NodeRegistrationClient) -> tuple[bytes, bytes, dict[str, str]]:
+    """What ``client.introspect()`` publishes (key, bytes, headers), made before the clock."""
+    payload = client._introspection()
+    assert isinstance(payload, BaseModel)
+    envelope = new_envelope(payload, correlation_id=uuid4(), producer=client.description.node_name)
+    return str(client.node_id).encode(), encode_envelope(envelope), envelope_headers(envelope)
 
 
 # -- the baseline: the same writes on a bare pool ----------------------------------------------
@@ -259,6 +275,7 @@ async def end_to_end(nodes: int, repeats: int, partitions: int) -> None:
                 components=infra.components,
             )
             await host.start()
+            freeze_boot_heap()  # as ``onex-infra run`` does once it is up
             try:
                 assert infra.postgres is not None
                 project_db = infra.postgres

@@ -398,3 +398,25 @@ def _secret(value: str) -> object:
     from pydantic import SecretStr
 
     return SecretStr(value)
+
+
+async def test_acquire_waits_at_most_the_acquire_timeout(
+    postgres_settings: ModelPostgresSettings,
+) -> None:
+    """With every pooled connection held, a call fails after ``acquire_timeout_seconds`` with a
+    retriable InfraTimeoutError, and works again once a connection is free."""
+    handler = await _started(
+        postgres_settings.model_copy(
+            update={"min_pool_size": 1, "max_pool_size": 1, "acquire_timeout_seconds": 0.2}
+        )
+    )
+    try:
+        async with handler.connection() as held:
+            with pytest.raises(InfraTimeoutError) as caught:
+                await handler.fetchval("SELECT 1")
+            assert caught.value.retriable
+            assert "acquire" in caught.value.message
+            assert await held.fetchval("SELECT 2") == 2  # the holder is unaffected
+        assert await handler.fetchval("SELECT 3") == 3
+    finally:
+        await handler.close()

@@ -20,7 +20,7 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, JsonValue, ValidationError
 
-from omnibase_infra._core import EnumConsumerGroupPurpose, EnumNodeKind, ModelEventEnvelope
+from omnibase_infra._core import EnumConsumerGroupPurpose, EnumNodeKind
 from omnibase_infra.correlation import set_correlation_id
 from omnibase_infra.dispatch.context import DispatchContext
 from omnibase_infra.dispatch.counters import CountCell, CountCells
@@ -32,7 +32,12 @@ from omnibase_infra.dispatch.route import DispatchRoute
 from omnibase_infra.enums import EnumDispatchOutcome, EnumTopicKind
 from omnibase_infra.errors import EnvelopeValidationError, ProtocolConfigurationError
 from omnibase_infra.event_bus.base import EventBusBase, OffsetReset, Unsubscribe
-from omnibase_infra.event_bus.codec import JsonEnvelope, decode_envelope, describe_validation_error
+from omnibase_infra.event_bus.codec import (
+    JsonEnvelope,
+    decode_envelope,
+    describe_validation_error,
+    new_envelope,
+)
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.event_bus.topics import parse_topic
 from omnibase_infra.models.model_node_identity import ModelNodeIdentity
@@ -299,11 +304,10 @@ class MessageDispatchEngine:
                 "declare in event_bus.publish_topics",
                 field="event_bus.publish_topics",
             )
-        envelope: ModelEventEnvelope[BaseModel] = ModelEventEnvelope(
-            payload=outgoing.payload,
+        envelope = new_envelope(
+            outgoing.payload,
             correlation_id=correlation_id,
             parent_envelope_id=source.envelope_id,
-            payload_type=type(outgoing.payload).__name__,
             source_tool=route.node_name,
             producer=route.node_name,
         )

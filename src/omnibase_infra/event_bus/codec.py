@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 from pydantic import BaseModel, JsonValue, ValidationError
 
@@ -31,6 +32,7 @@ __all__ = [
     "encode_envelope",
     "envelope_headers",
     "first_validation_error",
+    "new_envelope",
 ]
 
 
@@ -50,6 +52,35 @@ class JsonEnvelope(ModelEventEnvelope[JsonValue]):
         @functools.cached_property
         def _lazy_cache(self) -> dict[str, MixinLazyValue[object]]:
             return {}
+
+
+_FIELDS = ModelEventEnvelope.model_fields
+# The two schema versions every new envelope carries, made once by core's own default
+# factories: frozen models, so sharing them is safe, and building them per envelope (two
+# validated models, six validator calls) was a fifth of an envelope's construction.
+_ONEX_VERSION = _FIELDS["onex_version"].get_default(call_default_factory=True)
+_ENVELOPE_VERSION = _FIELDS["envelope_version"].get_default(call_default_factory=True)
+
+
+def new_envelope(
+    payload: BaseModel,
+    *,
+    correlation_id: UUID | None,
+    producer: str,
+    parent_envelope_id: UUID | None = None,
+    source_tool: str | None = None,
+) -> ModelEventEnvelope[BaseModel]:
+    """A new envelope for ``payload`` (its type name as ``payload_type``), validated by core."""
+    return ModelEventEnvelope(
+        payload=payload,
+        payload_type=type(payload).__name__,
+        correlation_id=correlation_id,
+        parent_envelope_id=parent_envelope_id,
+        source_tool=source_tool,
+        producer=producer,
+        onex_version=_ONEX_VERSION,
+        envelope_version=_ENVELOPE_VERSION,
+    )
 
 
 def encode_envelope(envelope: ModelEventEnvelope[BaseModel] | JsonEnvelope) -> bytes:

@@ -28,12 +28,13 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from omnibase_infra.enums import EnumInfraTransportType
-from omnibase_infra.errors import InfraUnavailableError, ModelInfraErrorContext
+from omnibase_infra.errors import InfraTimeoutError, InfraUnavailableError, ModelInfraErrorContext
 from omnibase_infra.handlers.handler_postgres_errors import translate_postgres_error
 from omnibase_infra.handlers.model_postgres_settings import ModelPostgresSettings
 from omnibase_infra.handlers.postgres_connection import PostgresConnection, PostgresIsolation
 from omnibase_infra.models.model_health_check_result import ModelHealthCheckResult
 from omnibase_infra.observability.logging import get_logger
+from omnibase_infra.resilience.timeout import DeadlineWatchdog
 from omnibase_infra.sanitize import register_secret, sanitize_text
 
 __all__ = ["HandlerPostgres"]
@@ -48,7 +49,16 @@ class HandlerPostgres:
 
     def __init__(self, settings: ModelPostgresSettings) -> None:
         self._settings = settings
+        self._target_name = settings.target_name
         self._pool: asyncpg.Pool[asyncpg.Record] | None = None
+        # One timer for every acquire's deadline instead of asyncpg's wait_for per acquire
+        # (every one-statement call acquires; see resilience.timeout).
+        self._acquire_deadlines = DeadlineWatchdog(
+            settings.acquire_timeout_seconds,
+            operation="acquire",
+            target_name=self._target_name,
+            transport_type=EnumInfraTransportType.DATABASE,
+        )
         if settings.password is not None:
             register_secret(settings.password.get_secret_value())
 
@@ -231,17 +241,27 @@ class _PooledConnection:
         self._proxy: PoolConnectionProxy[asyncpg.Record] | None = None
 
     async def __aenter__(self) -> PostgresConnection:
-        settings = self._handler.settings
+        handler = self._handler
+        deadlines = handler._acquire_deadlines
+        deadline = deadlines.enter()
         try:
-            self._proxy = await self._pool.acquire(timeout=settings.acquire_timeout_seconds)
-        except Exception as e:
+            self._proxy = await self._pool.acquire()
+        except BaseException as e:
+            error = deadlines.leave_failed(deadline, e)
+            if isinstance(error, InfraTimeoutError):  # our deadline: translated as asyncpg's
+                error = TimeoutError(
+                    f"no pooled connection free within {deadlines.timeout_seconds}s"
+                )
+            elif not isinstance(error, Exception):
+                raise  # cancelled from outside
             raise translate_postgres_error(
-                e, operation="acquire", target_name=settings.target_name
+                error, operation="acquire", target_name=handler._target_name
             ) from e
+        deadlines.leave(deadline)
         return PostgresConnection(
             self._proxy,
-            target_name=settings.target_name,
-            on_connection_lost=self._handler._connection_lost,
+            target_name=handler._target_name,
+            on_connection_lost=handler._connection_lost,
         )
 
     async def __aexit__(

@@ -7,9 +7,7 @@ import contextlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
-
-from omnibase_infra._core import ModelEventEnvelope
+from omnibase_infra.event_bus.codec import new_envelope
 from omnibase_infra.handlers.handler_postgres import HandlerPostgres
 from omnibase_infra.migrations.runner import apply_migrations
 from omnibase_infra.nodes.registration.models.model_runtime_tick import ModelRuntimeTick
@@ -67,9 +65,7 @@ class RuntimeTicker:
         while True:
             await asyncio.sleep(self._interval)
             tick = ModelRuntimeTick(now=datetime.now(UTC))
-            envelope: ModelEventEnvelope[BaseModel] = ModelEventEnvelope(
-                payload=tick, payload_type="ModelRuntimeTick", producer="runtime"
-            )
+            envelope = new_envelope(tick, correlation_id=None, producer="runtime")
             try:
                 await host.bus.publish_envelope(envelope, TOPIC_RUNTIME_TICK)
             except Exception as exc:  # a missed tick is harmless; the next one catches up

@@ -32,6 +32,7 @@ from omnibase_infra.observability.logging import configure_logging, get_logger
 from omnibase_infra.runtime.config import ModelRuntimeConfig
 from omnibase_infra.runtime.container_wiring import wire_infrastructure_services
 from omnibase_infra.runtime.contract_loader import discover_contract_files, load_contracts
+from omnibase_infra.runtime.heap import freeze_boot_heap
 from omnibase_infra.runtime.http_hub import create_hub_app
 from omnibase_infra.runtime.http_server import HubServer
 from omnibase_infra.runtime.model_node_contract import ModelNodeContract
@@ -277,6 +278,8 @@ class RuntimeHostProcess:
             loop.add_signal_handler(sig, self.request_stop)
         try:
             await self.start()
+            frozen = freeze_boot_heap()
+            _log.debug("boot heap frozen", objects=frozen)
             await self._stop_requested.wait()
             drained = await self.stop()
         finally:

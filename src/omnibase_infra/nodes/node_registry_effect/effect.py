@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Awaitable, Callable, Coroutine
 from uuid import UUID
 
@@ -67,16 +68,16 @@ class RegistryEffect:
         self, intent: ModelRegistrationIntent, correlation_id: UUID | None
     ) -> ModelRegistryResult:
         """Apply ``intent`` to both backends; raises only ``RegistrationConflictError``."""
-        storage, discovery = await _in_parallel(
-            _attempt(
-                CAPABILITY_STORAGE,
-                self._storage_executor,
-                lambda: self._storage.apply(intent, correlation_id),
-            ),
+        discovery, storage = await _in_parallel(
             _attempt(
                 CAPABILITY_DISCOVERY,
                 self._discovery_executor,
                 lambda: self._discovery.apply(intent),
+            ),
+            _attempt(
+                CAPABILITY_STORAGE,
+                self._storage_executor,
+                lambda: self._storage.apply(intent, correlation_id),
             ),
         )
         if isinstance(storage, RegistrationConflictError):
@@ -87,7 +88,7 @@ class RegistryEffect:
             storage, discovery = _removed(storage), _removed(discovery)
         elif intent.kind is EnumRegistrationIntentKind.REGISTER:
             return await self._settle_registration(intent, correlation_id, storage, discovery)
-        return ModelRegistryResult.model_construct(storage=storage, discovery=discovery)
+        return ModelRegistryResult(storage=storage, discovery=discovery)
 
     async def _settle_registration(
         self,
@@ -126,9 +127,13 @@ class RegistryEffect:
 async def _in_parallel[A, B](
     first: Coroutine[None, None, A], second: Coroutine[None, None, B]
 ) -> tuple[A, B]:
-    """Run both at once: ``first`` in a task, ``second`` in this one (one task, not gather's
-    two and its future: this runs for every registration write). Neither is left behind."""
-    task = asyncio.create_task(first)
+    """Run both at once: ``first`` in a task, ``second`` in this one. Neither is left behind.
+
+    This runs for every registration write, so it costs one task, not gather's two and its
+    future; and that task starts eagerly: it runs at once until it first waits, so a ``first``
+    that never waits (the local discovery backend) finishes without a trip through the loop.
+    """
+    task = asyncio.Task(first, loop=asyncio.get_running_loop(), eager_start=True)
     try:
         result = await second
     except BaseException:
@@ -162,8 +167,13 @@ async def _attempt(
             error_type=type(exc).__name__,
             error=sanitize_text(exc.message)[:500],
         )
-    # Built from known-good values once per backend call: skip re-validating them.
-    return ModelBackendOutcome.model_construct(
+    return _succeeded(capability, attempts)
+
+
+@functools.cache
+def _succeeded(capability: str, attempts: int) -> ModelBackendOutcome:
+    """The outcome of a call that succeeded (frozen, so one per capability and attempt count)."""
+    return ModelBackendOutcome(
         capability=capability, status=EnumBackendStatus.OK, attempts=attempts
     )
 

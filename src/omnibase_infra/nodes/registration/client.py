@@ -29,7 +29,7 @@ from omnibase_infra._core import (
     ModelSemVer,
 )
 from omnibase_infra.event_bus.base import EventBusBase, Unsubscribe
-from omnibase_infra.event_bus.codec import JsonEnvelope, decode_envelope
+from omnibase_infra.event_bus.codec import JsonEnvelope, decode_envelope, new_envelope
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.nodes.registration.models.model_node_heartbeat import ModelNodeHeartbeat
 from omnibase_infra.nodes.registration.models.model_node_registration_accepted import (
@@ -197,9 +197,8 @@ class NodeRegistrationClient:
     ) -> None:
         envelope: ModelEventEnvelope[BaseModel] | JsonEnvelope
         if isinstance(payload, BaseModel):
-            envelope = ModelEventEnvelope(
-                payload=payload,
-                payload_type=type(payload).__name__,
+            envelope = new_envelope(
+                payload,
                 correlation_id=correlation_id or uuid4(),
                 producer=self.description.node_name,
             )

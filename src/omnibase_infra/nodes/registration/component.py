@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from uuid import uuid4
 
-from pydantic import BaseModel
-
-from omnibase_infra._core import ModelEventEnvelope, ModelRequestIntrospectionEvent
+from omnibase_infra._core import ModelRequestIntrospectionEvent
+from omnibase_infra.event_bus.codec import new_envelope
 from omnibase_infra.handlers.handler_postgres import HandlerPostgres
 from omnibase_infra.nodes.node_registry_effect.storage import RegistrationStorage
 from omnibase_infra.nodes.registration.registry_api import create_registry_router
@@ -54,9 +53,7 @@ class RegistrationComponent:
         request = ModelRequestIntrospectionEvent(
             node_id=self.registry_id, requester_id=self.registry_id
         )
-        envelope: ModelEventEnvelope[BaseModel] = ModelEventEnvelope(
-            payload=request, payload_type=type(request).__name__, producer="registry"
-        )
+        envelope = new_envelope(request, correlation_id=None, producer="registry")
         await host.bus.publish_envelope(envelope, TOPIC_REQUEST_INTROSPECTION)
 
     async def stop(self) -> None:

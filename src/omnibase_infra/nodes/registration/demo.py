@@ -33,6 +33,7 @@ from omnibase_infra.nodes.registration.client import (
 )
 from omnibase_infra.nodes.registration.topics import TOPIC_NODE_INTROSPECTION, TOPIC_NODE_REJECTED
 from omnibase_infra.runtime.config import ModelRuntimeConfig, load_runtime_config
+from omnibase_infra.runtime.heap import freeze_boot_heap
 from omnibase_infra.runtime.host import RuntimeHostProcess
 from omnibase_infra.runtime.infrastructure import build_infrastructure
 
@@ -124,6 +125,7 @@ async def run_demo(
                 components=infra.components,
             )
             await host.start()
+            freeze_boot_heap()  # as ``onex-infra run`` does once it is up
             try:
                 fleet = _fleet(bus, nodes, crash, shutdown)
                 await fleet.listen()
