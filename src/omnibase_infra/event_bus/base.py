@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, JsonValue
@@ -84,6 +84,18 @@ class EventBusBase(ABC):
         headers: Mapping[str, str] | ProtocolEventBusHeaders | None = None,
     ) -> None:
         """Publish raw bytes to a topic; returns once the message is durable on the bus."""
+
+    async def publish_batch(
+        self,
+        topic: str,
+        records: Sequence[tuple[bytes | None, bytes, Mapping[str, str] | None]],
+    ) -> None:
+        """Publish ``records`` (key, value, headers) in order; returns once all are durable.
+
+        A bus that can await many acknowledgements at once (Kafka) overrides this.
+        """
+        for key, value, headers in records:
+            await self.publish(topic, key, value, headers)
 
     @abstractmethod
     async def subscribe(

@@ -25,7 +25,7 @@ returning group at its commit, and memory is bounded (a bounded producer queue m
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from omnibase_infra._core import EnumConsumerGroupPurpose
@@ -113,6 +113,18 @@ class EventBusKafka(EventBusBase):
         if topic not in self._ready_topics:  # the hot path skips the check once it passed
             await self._ensure_topic("publish", topic)
         await self._producer.publish(topic, key, value, normalize_headers(headers))
+
+    async def publish_batch(
+        self,
+        topic: str,
+        records: Sequence[tuple[bytes | None, bytes, Mapping[str, str] | None]],
+    ) -> None:
+        """Send ``records`` in order; returns once all in-sync replicas have every one."""
+        if topic not in self._ready_topics:
+            await self._ensure_topic("publish", topic)
+        await self._producer.publish_batch(
+            topic, [(key, value, normalize_headers(headers)) for key, value, headers in records]
+        )
 
     async def subscribe(
         self,

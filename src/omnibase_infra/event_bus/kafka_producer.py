@@ -20,6 +20,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable, Sequence
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
@@ -28,8 +29,14 @@ from omnibase_infra.event_bus.kafka_errors import kafka_context, translate_kafka
 from omnibase_infra.event_bus.kafka_logging import client_logger
 from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.models.model_health_check_result import ModelHealthCheckResult
+from omnibase_infra.observability.logging import get_logger
 
-__all__ = ["KafkaProducer"]
+__all__ = ["KafkaProducer", "ProducerRecord"]
+
+ProducerRecord = tuple[bytes | None, bytes, dict[str, str]]
+"""One message to send: key, value, headers."""
+
+_log = get_logger(__name__)
 
 _TICK_MIN_SECONDS = 0.0002
 _TICK_MAX_SECONDS = 0.001
@@ -123,33 +130,64 @@ class KafkaProducer:
         self, topic: str, key: bytes | None, value: bytes, headers: dict[str, str]
     ) -> None:
         """Send one message and wait for the broker's acknowledgement (acks=all)."""
+        delivery = _Delivery(self, self._new_future(topic), topic)
         try:
-            acked = self._send(topic, key, value, headers)
+            self._enqueue(topic, key, value, headers, delivery)
         except BufferError:
-            acked = await self._send_when_room(topic, key, value, headers)
-        await acked
+            await self._enqueue_when_room(topic, key, value, headers, delivery)
+        await delivery.future
 
-    def _send(
-        self, topic: str, key: bytes | None, value: bytes, headers: dict[str, str]
-    ) -> asyncio.Future[None]:
-        """Enqueue one message; the future resolves once the broker acknowledged it.
+    async def publish_batch(self, topic: str, records: Sequence[ProducerRecord]) -> None:
+        """Send ``records`` in order; returns once the broker acknowledged every one of them.
 
-        Raises ``BufferError`` when the local queue is full (``publish`` waits for room).
+        One future for the whole batch instead of one per message. When any record is not
+        acknowledged the batch raises the typed error of the first failure (the others may
+        have been delivered: at-least-once, publishing the batch again may duplicate them).
         """
-        producer = self._producer
+        if not records:
+            return
+        batch = _BatchDelivery(self, self._new_future(topic), topic)
+        for key, value, headers in records:
+            batch.add()
+            try:
+                self._enqueue(topic, key, value, headers, batch)
+            except BufferError:
+                await self._enqueue_when_room(topic, key, value, headers, batch)
+        batch.seal()
+        await batch.future
+
+    def _new_future(self, topic: str) -> asyncio.Future[None]:
         loop = self._loop
-        if producer is None or loop is None:
+        if self._producer is None or loop is None:
             raise InfraUnavailableError(
                 "kafka producer is not started", context=kafka_context("publish", topic)
             )
-        future: asyncio.Future[None] = loop.create_future()
+        return loop.create_future()
+
+    def _enqueue(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        headers: dict[str, str],
+        on_delivery: Callable[[KafkaError | None, Message], None],
+    ) -> None:
+        """Hand one message to librdkafka; ``on_delivery`` runs (on the loop) with its report.
+
+        Raises ``BufferError`` when the local queue is full (the caller waits for room).
+        """
+        producer = self._producer
+        if producer is None:
+            raise InfraUnavailableError(
+                "kafka producer is not started", context=kafka_context("publish", topic)
+            )
         try:
             producer.produce(
                 topic,
                 value,
                 key,
                 headers=list(headers.items()) if headers else None,
-                on_delivery=_Delivery(self, future, topic),
+                on_delivery=on_delivery,
             )
         except KafkaException as exc:
             raise translate_kafka_error(exc, "publish", topic) from exc
@@ -157,16 +195,20 @@ class KafkaProducer:
         if self._unacked == 1:
             self._tick = _TICK_MIN_SECONDS
             self._awaiting.set()
-        return future
 
     def count_ack(self) -> None:
         """One sent message got its delivery report (the ticker sleeps once none await one)."""
         self._unacked -= 1
 
-    async def _send_when_room(
-        self, topic: str, key: bytes | None, value: bytes, headers: dict[str, str]
-    ) -> asyncio.Future[None]:
-        """Retry a send refused by a full local queue until it fits or the timeout passes."""
+    async def _enqueue_when_room(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        headers: dict[str, str],
+        on_delivery: Callable[[KafkaError | None, Message], None],
+    ) -> None:
+        """Retry an enqueue refused by a full local queue until it fits or the timeout passes."""
         deadline = time.monotonic() + self._settings.delivery_timeout_ms / 1000
         while True:
             if self._producer is not None:
@@ -174,7 +216,8 @@ class KafkaProducer:
                 self._producer.poll(0)
             await asyncio.sleep(_FULL_QUEUE_WAIT_SECONDS)
             try:
-                return self._send(topic, key, value, headers)
+                self._enqueue(topic, key, value, headers, on_delivery)
+                return
             except BufferError as exc:
                 if time.monotonic() >= deadline:
                     raise translate_kafka_error(exc, "publish", topic) from exc
@@ -240,19 +283,80 @@ class _Delivery:
     live until the ack, so fewer garbage-collector passes while many publishes are in flight.
     """
 
-    __slots__ = ("_future", "_producer", "_topic")
+    __slots__ = ("_producer", "_topic", "future")
 
     def __init__(self, producer: KafkaProducer, future: asyncio.Future[None], topic: str) -> None:
         self._producer = producer
-        self._future = future
+        self.future = future
         self._topic = topic
 
     def __call__(self, error: KafkaError | None, _message: Message) -> None:
         self._producer.count_ack()
-        future = self._future
+        future = self.future
         if future.done():  # the publisher was cancelled
             return
         if error is None:
             future.set_result(None)
         else:
             future.set_exception(translate_kafka_error(error, "publish", self._topic))
+
+
+class _BatchDelivery:
+    """The delivery callback of every message of one batch: resolves when all reported."""
+
+    __slots__ = (
+        "_error",
+        "_failed",
+        "_pending",
+        "_producer",
+        "_sealed",
+        "_sent",
+        "_topic",
+        "future",
+    )
+
+    def __init__(self, producer: KafkaProducer, future: asyncio.Future[None], topic: str) -> None:
+        self._producer = producer
+        self.future = future
+        self._topic = topic
+        self._sent = 0
+        self._pending = 0
+        self._failed = 0
+        self._sealed = False
+        self._error: KafkaError | None = None
+
+    def add(self) -> None:
+        """One more message of the batch is being sent."""
+        self._sent += 1
+        self._pending += 1
+
+    def seal(self) -> None:
+        """Every message was sent: the batch resolves once the last report is in."""
+        self._sealed = True
+        if self._pending == 0:
+            self._settle()
+
+    def __call__(self, error: KafkaError | None, _message: Message) -> None:
+        self._producer.count_ack()
+        self._pending -= 1
+        if error is not None:
+            self._failed += 1
+            if self._error is None:
+                self._error = error
+        if self._sealed and self._pending == 0:
+            self._settle()
+
+    def _settle(self) -> None:
+        future = self.future
+        if future.done():  # the publisher was cancelled
+            return
+        if self._error is None:
+            future.set_result(None)
+            return
+        _log.warning(
+            "kafka batch not fully acknowledged",
+            topic=self._topic,
+            failed=self._failed,
+            sent=self._sent,
+        )
+        future.set_exception(translate_kafka_error(self._error, "publish", self._topic))

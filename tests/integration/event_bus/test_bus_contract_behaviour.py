@@ -44,6 +44,24 @@ async def test_order_is_kept_per_key(bus: EventBusBase, unique_topic: TopicFacto
     assert all(seen[key] == list(range(30)) for key in keys)
 
 
+async def test_batch_arrives_whole_in_order_with_its_headers(
+    bus: EventBusBase, unique_topic: TopicFactory
+) -> None:
+    """publish_batch returns once every record is on the bus; per key they arrive in order."""
+    topic = unique_topic()
+    seen: list[tuple[bytes | None, bytes, str]] = []
+
+    async def on_message(message: BusMessage) -> None:
+        seen.append((message.key, message.value, message.headers.get("n", "")))
+
+    await bus.subscribe(topic, on_message=on_message, group_id="batch")
+    records = [(b"k", str(n).encode(), {"n": str(n)}) for n in range(200)]
+    await bus.publish_batch(topic, records)
+    await bus.publish_batch(topic, [])  # nothing to send is not an error
+    await eventually(lambda: len(seen) == len(records))
+    assert seen == [(key, value, headers["n"]) for key, value, headers in records]
+
+
 async def test_group_members_share_partitions_without_duplicates(
     bus: EventBusBase, unique_topic: TopicFactory
 ) -> None:

@@ -148,6 +148,25 @@ async def test_unreachable_broker_raises_a_typed_kafka_error() -> None:
     assert caught.value.infra_context.operation == "publish"
 
 
+async def test_unacknowledged_batch_raises_a_typed_kafka_error() -> None:
+    """A batch whose messages the broker never acknowledges fails with one typed error."""
+    settings = make_kafka_settings(
+        f"127.0.0.1:{free_port()}", delivery_timeout_ms=1500, auto_create_topics=False
+    )
+    bus = EventBusKafka(settings)
+    await bus.start()
+    try:
+        with pytest.raises(RuntimeHostError) as caught:
+            await bus.publish_batch(
+                "onex.evt.test.unreachable.v1", [(None, b"x", None), (b"k", b"y", {"h": "1"})]
+            )
+    finally:
+        await bus.close()
+    assert caught.value.retriable
+    assert caught.value.infra_context.transport_type is EnumInfraTransportType.KAFKA
+    assert caught.value.infra_context.operation == "publish"
+
+
 async def test_sasl_password_never_appears_in_errors_or_logs(
     tansu_server: object, capfd: pytest.CaptureFixture[str]
 ) -> None:
