@@ -110,15 +110,31 @@ def _spread(values: Sequence[float]) -> str:
 # -- the project: fleet + runtime ---------------------------------------------------------------
 
 
+class _AllActive:
+    """Set once every node of a run was told it is active (one waiter, not one per node)."""
+
+    def __init__(self, nodes: int) -> None:
+        self.remaining = nodes
+        self.done = asyncio.Event()
+
+    def count(self) -> None:
+        self.remaining -= 1
+        if self.remaining == 0:
+            self.done.set()
+
+
 class _TimedClient(NodeRegistrationClient):
     """A client that notes when it was told it is active."""
 
     started_at = 0.0
     active_at = 0.0
+    all_active: _AllActive | None = None
 
     def on_active(self) -> None:
         if not self.active.is_set():
             self.active_at = time.perf_counter()
+            if self.all_active is not None:
+                self.all_active.count()
         super().on_active()
 
 
@@ -132,7 +148,9 @@ async def _project_run(host: RuntimeHostProcess, bus: EventBusInmemory, nodes: i
         )
         for index in range(nodes)
     ]
+    all_active = _AllActive(nodes)
     for client in clients:
+        client.all_active = all_active
         fleet.add(client)
     await fleet.listen()
     announcements = [_introspection_message(client) for client in clients]
@@ -140,7 +158,7 @@ async def _project_run(host: RuntimeHostProcess, bus: EventBusInmemory, nodes: i
     for client, (key, value, headers) in zip(clients, announcements, strict=True):
         client.started_at = began  # they all introspect now, as the baseline's nodes do
         await bus.publish(TOPIC_NODE_INTROSPECTION, key, value, headers)
-    await asyncio.gather(*(client.active.wait() for client in clients))
+    await all_active.done.wait()
     seconds = time.perf_counter() - began
     await fleet.close()
     await bus.wait_idle()
