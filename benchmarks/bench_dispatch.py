@@ -41,6 +41,7 @@ from omnibase_infra.enums import EnumDispatchOutcome
 from omnibase_infra.event_bus.codec import JsonEnvelope, encode_envelope, envelope_headers
 from omnibase_infra.event_bus.inmemory import EventBusInmemory
 from omnibase_infra.event_bus.message import BusMessage
+from omnibase_infra.runtime.heap import freeze_boot_heap
 
 TOPIC = "onex.cmd.bench.do-nothing.v1"
 NODE = "bench_noop_compute"
@@ -193,6 +194,9 @@ async def main(count: int, repeats: int) -> None:
     # Warm up both paths (imports, pydantic's lazy schema work, first-call costs).
     await runtime_throughput(messages[:2000])
     await bare_throughput(messages[:2000])
+    # As ``onex-infra run`` does once booted; process-wide, so the bare loop runs under the
+    # same collector settings.
+    freeze_boot_heap()
     runtime_s: list[float] = []
     bare_s: list[float] = []
     runtime_p: list[tuple[float, float]] = []
