@@ -1,5 +1,9 @@
 """An asyncio front for one librdkafka producer: ``publish`` returns once the broker acked.
 
+``publish_batch`` sends many messages and returns once every one was acked, with one future
+for the batch instead of one per message: a stream does not pay a future, a callback object
+and a wake-up of its publisher per message.
+
 ``produce()`` only appends to librdkafka's bounded local queue, so it is called on the event
 loop. Delivery reports are served on the event loop too (``poll(0)``), so each report resolves
 its publish future where it runs. Serving them on another thread instead cost a hand-over of
