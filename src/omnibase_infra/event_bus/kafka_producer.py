@@ -134,12 +134,7 @@ class KafkaProducer:
         self, topic: str, key: bytes | None, value: bytes, headers: dict[str, str]
     ) -> None:
         """Send one message and wait for the broker's acknowledgement (acks=all)."""
-        delivery = _Delivery(self, self._new_future(topic), topic)
-        try:
-            self._enqueue(topic, key, value, headers, delivery)
-        except BufferError:
-            await self._enqueue_when_room(topic, key, value, headers, delivery)
-        await delivery.future
+        await self.publish_batch(topic, ((key, value, headers),))
 
     async def publish_batch(self, topic: str, records: Sequence[ProducerRecord]) -> None:
         """Send ``records`` in order; returns once the broker acknowledged every one of them.
@@ -150,23 +145,17 @@ class KafkaProducer:
         """
         if not records:
             return
-        batch = _BatchDelivery(self, self._new_future(topic), topic)
+        if self._loop is None:
+            raise _not_started(topic)
+        acks = _Acks(self, self._loop.create_future(), topic)
         for key, value, headers in records:
-            batch.add()
+            acks.add()
             try:
-                self._enqueue(topic, key, value, headers, batch)
+                self._enqueue(topic, key, value, headers, acks)
             except BufferError:
-                await self._enqueue_when_room(topic, key, value, headers, batch)
-        batch.seal()
-        await batch.future
-
-    def _new_future(self, topic: str) -> asyncio.Future[None]:
-        loop = self._loop
-        if self._producer is None or loop is None:
-            raise InfraUnavailableError(
-                "kafka producer is not started", context=kafka_context("publish", topic)
-            )
-        return loop.create_future()
+                await self._enqueue_when_room(topic, key, value, headers, acks)
+        acks.seal()
+        await acks.future
 
     def _enqueue(
         self,
@@ -181,10 +170,8 @@ class KafkaProducer:
         Raises ``BufferError`` when the local queue is full (the caller waits for room).
         """
         producer = self._producer
-        if producer is None:
-            raise InfraUnavailableError(
-                "kafka producer is not started", context=kafka_context("publish", topic)
-            )
+        if producer is None:  # never started, or closed while this publish waited for room
+            raise _not_started(topic)
         try:
             producer.produce(
                 topic,
@@ -280,33 +267,18 @@ class KafkaProducer:
         self._unacked = 0
 
 
-class _Delivery:
-    """The delivery callback of one message: resolves its publish future (runs on the loop).
+def _not_started(topic: str) -> InfraUnavailableError:
+    return InfraUnavailableError(
+        "kafka producer is not started", context=kafka_context("publish", topic)
+    )
 
-    One small object per message instead of a closure with its cells: fewer allocations that
+
+class _Acks:
+    """The delivery callback of every message of one publish: resolves once all reported.
+
+    One small object per publish instead of a closure per message: fewer allocations that
     live until the ack, so fewer garbage-collector passes while many publishes are in flight.
     """
-
-    __slots__ = ("_producer", "_topic", "future")
-
-    def __init__(self, producer: KafkaProducer, future: asyncio.Future[None], topic: str) -> None:
-        self._producer = producer
-        self.future = future
-        self._topic = topic
-
-    def __call__(self, error: KafkaError | None, _message: Message) -> None:
-        self._producer.count_ack()
-        future = self.future
-        if future.done():  # the publisher was cancelled
-            return
-        if error is None:
-            future.set_result(None)
-        else:
-            future.set_exception(translate_kafka_error(error, "publish", self._topic))
-
-
-class _BatchDelivery:
-    """The delivery callback of every message of one batch: resolves when all reported."""
 
     __slots__ = (
         "_error",
@@ -330,12 +302,12 @@ class _BatchDelivery:
         self._error: KafkaError | None = None
 
     def add(self) -> None:
-        """One more message of the batch is being sent."""
+        """One more message of the publish is being sent."""
         self._sent += 1
         self._pending += 1
 
     def seal(self) -> None:
-        """Every message was sent: the batch resolves once the last report is in."""
+        """Every message was sent: the publish resolves once the last report is in."""
         self._sealed = True
         if self._pending == 0:
             self._settle()
@@ -358,7 +330,7 @@ class _BatchDelivery:
             future.set_result(None)
             return
         _log.warning(
-            "kafka batch not fully acknowledged",
+            "kafka publish not fully acknowledged",
             topic=self._topic,
             failed=self._failed,
             sent=self._sent,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 
 import pytest
 from pydantic import BaseModel, SecretStr
@@ -131,8 +132,23 @@ async def test_full_producer_queue_makes_publish_wait_not_grow(
     assert 0 < peak <= 10
 
 
-async def test_unreachable_broker_raises_a_typed_kafka_error() -> None:
-    """Publishing with no broker listening fails with a retriable typed error in KAFKA context."""
+_UNREACHABLE_TOPIC = "onex.evt.test.unreachable.v1"
+
+
+async def _publish_one(bus: EventBusKafka) -> None:
+    await bus.publish(_UNREACHABLE_TOPIC, None, b"x")
+
+
+async def _publish_two_as_a_batch(bus: EventBusKafka) -> None:
+    await bus.publish_batch(_UNREACHABLE_TOPIC, [(None, b"x", None), (b"k", b"y", {"h": "1"})])
+
+
+@pytest.mark.parametrize("send", [_publish_one, _publish_two_as_a_batch])
+async def test_unreachable_broker_raises_a_typed_kafka_error(
+    send: Callable[[EventBusKafka], Awaitable[None]],
+) -> None:
+    """Publishing (one message, or a batch as one error) with no broker listening fails with a
+    retriable typed error in KAFKA context."""
     settings = make_kafka_settings(
         f"127.0.0.1:{free_port()}", delivery_timeout_ms=1500, auto_create_topics=False
     )
@@ -140,26 +156,7 @@ async def test_unreachable_broker_raises_a_typed_kafka_error() -> None:
     await bus.start()
     try:
         with pytest.raises(RuntimeHostError) as caught:
-            await bus.publish("onex.evt.test.unreachable.v1", None, b"x")
-    finally:
-        await bus.close()
-    assert caught.value.retriable
-    assert caught.value.infra_context.transport_type is EnumInfraTransportType.KAFKA
-    assert caught.value.infra_context.operation == "publish"
-
-
-async def test_unacknowledged_batch_raises_a_typed_kafka_error() -> None:
-    """A batch whose messages the broker never acknowledges fails with one typed error."""
-    settings = make_kafka_settings(
-        f"127.0.0.1:{free_port()}", delivery_timeout_ms=1500, auto_create_topics=False
-    )
-    bus = EventBusKafka(settings)
-    await bus.start()
-    try:
-        with pytest.raises(RuntimeHostError) as caught:
-            await bus.publish_batch(
-                "onex.evt.test.unreachable.v1", [(None, b"x", None), (b"k", b"y", {"h": "1"})]
-            )
+            await send(bus)
     finally:
         await bus.close()
     assert caught.value.retriable
