@@ -92,9 +92,10 @@ _TTL = 90.0  # the registry's check TTL (expire_after_seconds)
 
 
 class Run(NamedTuple):
-    """One repeat of one side: wall time for all nodes, and each node's latency (ms)."""
+    """One repeat of one side: wall and process CPU time for all nodes, each node's latency."""
 
     seconds: float
+    cpu_seconds: float  # this process (the side's Python), not PostgreSQL's
     latencies_ms: list[float]
 
 
@@ -154,15 +155,15 @@ async def _project_run(host: RuntimeHostProcess, bus: EventBusInmemory, nodes: i
         fleet.add(client)
     await fleet.listen()
     announcements = [_introspection_message(client) for client in clients]
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     for client, (key, value, headers) in zip(clients, announcements, strict=True):
         client.started_at = began  # they all introspect now, as the baseline's nodes do
         await bus.publish(TOPIC_NODE_INTROSPECTION, key, value, headers)
     await all_active.done.wait()
-    seconds = time.perf_counter() - began
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     await fleet.close()
     await bus.wait_idle()
-    return Run(seconds, [(c.active_at - c.started_at) * 1000 for c in clients])
+    return Run(seconds, cpu, [(c.active_at - c.started_at) * 1000 for c in clients])
 
 
 def _introspection_message(client: NodeRegistrationClient) -> tuple[bytes, bytes, dict[str, str]]:
@@ -248,7 +249,7 @@ async def _baseline_run(
             await touch(w.active.record)
             done[w.key] = time.perf_counter()
 
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     for key in started:
         started[key] = began
     ack_workers = [asyncio.create_task(acknowledgements(q)) for q in acks]
@@ -256,9 +257,9 @@ async def _baseline_run(
     for q in acks:
         await q.put(None)
     await asyncio.gather(*ack_workers)
-    seconds = time.perf_counter() - began
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     await discovery.close()
-    return Run(seconds, [(done[k] - started[k]) * 1000 for k in started])
+    return Run(seconds, cpu, [(done[k] - started[k]) * 1000 for k in started])
 
 
 async def _truncate(target: HandlerPostgres | asyncpg.Pool[asyncpg.Record]) -> None:
@@ -328,15 +329,17 @@ def _report_end_to_end(runs: dict[str, list[Run]], nodes: int, repeats: int, par
         f"and discovery\n({repeats} interleaved repeats, {parts} bus partitions, pool of {_POOL};"
         " medians with min-max over repeats)\n"
     )
-    print(f"{'side':<9} {'total s':>30} {'nodes/s':>9} {'p50 ms':>30} {'p99 ms':>30}")
+    print(f"{'side':<9} {'total s':>30} {'CPU s':>7} {'nodes/s':>9} {'p50 ms':>30} {'p99 ms':>30}")
     summary: dict[str, tuple[float, float, float]] = {}
     for name in ("asyncpg", "runtime"):
         totals = [run.seconds for run in runs[name]]
         p50s = [_pct(run.latencies_ms, 0.5) for run in runs[name]]
         p99s = [_pct(run.latencies_ms, 0.99) for run in runs[name]]
         rate = nodes / statistics.median(totals)
+        cpu = statistics.median(run.cpu_seconds for run in runs[name])
         print(
-            f"{name:<9} {_spread(totals):>30} {rate:9.0f} {_spread(p50s):>30} {_spread(p99s):>30}"
+            f"{name:<9} {_spread(totals):>30} {cpu:7.2f} {rate:9.0f} {_spread(p50s):>30} "
+            f"{_spread(p99s):>30}"
         )
         summary[name] = (
             statistics.median(totals),

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
+import asyncpg
 from pydantic import BaseModel, JsonValue
 
 from omnibase_infra._core import ModelEventEnvelope
@@ -468,17 +469,31 @@ class CountingPostgres(HandlerPostgres):
     async def fetchval(self, query: str, *args: object, column: int = 0) -> object:
         kind = write_kind(query)
         if kind is not None:
-            self.calls[kind] += 1
-            if self.failures.take(kind) or self.failures.take(f"{kind}:{args[0]}"):
-                raise InfraConnectionError(
-                    f"injected failure of registration {kind}",
-                    context=ModelInfraErrorContext(
-                        transport_type=EnumInfraTransportType.DATABASE,
-                        operation=kind,
-                        target_name="test",
-                    ),
-                )
+            self._enter(kind, [args[0]])
         return await super().fetchval(query, *args, column=column)
+
+    async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
+        kind = write_kind(query)
+        if kind is not None:  # a batch of writes: one array per column, node ids first
+            nodes = args[0]
+            assert isinstance(nodes, list)
+            self._enter(kind, nodes)
+        return await super().fetch(query, *args)
+
+    def _enter(self, kind: str, nodes: list[object]) -> None:
+        """Count a statement writing ``nodes``; fail it if a failure of any of them is due."""
+        self.calls[kind] += 1
+        # The kind's own failure is taken once per statement, each node's once per node in it.
+        due = [self.failures.take(kind)] + [self.failures.take(f"{kind}:{n}") for n in nodes]
+        if any(due):
+            raise InfraConnectionError(
+                f"injected failure of registration {kind}",
+                context=ModelInfraErrorContext(
+                    transport_type=EnumInfraTransportType.DATABASE,
+                    operation=kind,
+                    target_name="test",
+                ),
+            )
 
 
 async def publish_json(

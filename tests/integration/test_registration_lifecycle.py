@@ -238,10 +238,14 @@ async def test_ack_and_heartbeat_before_the_registration_finished(postgres_dsn: 
         workflow = registry.orchestrator.workflow
         await client.introspect()  # the fleet is not listening: the node acks by hand below
         await asyncio.wait_for(discovery.reached[str(node)].wait(), 60)
-        # The registration is half-way: storage holds it pending, discovery is being called.
-        record = await registry.storage.load(node)
-        assert record is not None
-        assert record.state.value == "pending"
+        # The registration is half-way: discovery is being called, storage holds it pending
+        # (its write goes with the next batch of storage writes, so perhaps not yet).
+
+        async def stored_pending() -> bool:
+            record = await registry.storage.load(node)
+            return record is not None and record.state.value == "pending"
+
+        await eventually(stored_pending, "storage holds the registration pending")
 
         def waiting_on_node() -> int:
             # Messages about one node are applied one at a time: count those queued on its lock.

@@ -2,9 +2,10 @@
 
 Every write is one statement (a CTE writes the registration and its history row together, so
 it is atomic without a transaction round trip) and is guarded by the record's ``version``: it
-applies only if the stored version is the one the reducer saw. A write whose effect is already
-stored (a retry after a lost reply) is recognised and succeeds without writing again; a write
-that finds another version raises ``RegistrationConflictError`` and the orchestrator reloads.
+applies only if the stored version is the one the reducer saw. Writes that wait at the same
+time share one statement (``storage_batch``). A write whose effect is already stored (a retry
+after a lost reply) is recognised and succeeds without writing again; a write that finds
+another version raises ``RegistrationConflictError`` and the orchestrator reloads.
 History rows are keyed by ``(node_id, transition_id)``: never recorded twice.
 """
 
@@ -19,6 +20,7 @@ import asyncpg
 
 from omnibase_infra.errors import RuntimeHostError
 from omnibase_infra.handlers.handler_postgres import HandlerPostgres
+from omnibase_infra.nodes.node_registry_effect.storage_batch import WriteBatcher
 from omnibase_infra.nodes.registration.models.enum_backend_status import EnumBackendStatus
 from omnibase_infra.nodes.registration.models.enum_registration_intent_kind import (
     EnumRegistrationIntentKind,
@@ -191,13 +193,16 @@ class RegistrationStorage:
 
     def __init__(self, postgres: HandlerPostgres) -> None:
         self._postgres = postgres
+        self._writes = WriteBatcher(postgres, _SQL)
+
+    @property
+    def writes(self) -> WriteBatcher:
+        """The writer (group commit of writes that wait at the same time)."""
+        return self._writes
 
     async def apply(self, intent: ModelRegistrationIntent, correlation_id: UUID | None) -> None:
         """Make the stored registration match ``intent``; idempotent, version-guarded."""
-        written = await self._postgres.fetchval(
-            _SQL[intent.kind], *intent_arguments(intent, correlation_id)
-        )
-        if written:
+        if await self._writes.write(intent, intent_arguments(intent, correlation_id)):
             return
         # Nothing written: either an earlier attempt of this very transition already was (its
         # reply lost), which its history row proves, or another writer got there first. The
