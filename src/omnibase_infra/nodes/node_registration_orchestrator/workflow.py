@@ -206,7 +206,7 @@ class RegistrationWorkflow:
                     f"of {step.node_id}: {result.storage.error}",
                     retriable=True,
                 )
-            if record is not None:
+            if record is not None and record.discovery_status is not result.discovery.status:
                 record = record.model_copy(update={"discovery_status": result.discovery.status})
         self._remember(step.node_id, record)
         return tuple(self._announce(step, reduction, record))
