@@ -175,7 +175,13 @@ class WriteBatcher:
         """Write the lane's waiting writes, a batch per statement, until none wait."""
         try:
             while batch := _take_batch(lane):
-                await self._write_batch(kind, batch)
+                try:
+                    await self._write_batch(kind, batch)
+                except BaseException as exc:  # not an answer of the database: cancelled, or a bug
+                    for w in batch:
+                        _fail(w, exc)
+                    if not isinstance(exc, Exception):
+                        raise
         finally:
             lane.busy = False
             for w in lane.waiting:  # only if the drain itself was cancelled (shutdown)
@@ -183,10 +189,12 @@ class WriteBatcher:
             lane.waiting.clear()
 
     async def _alone(self, kind: EnumRegistrationIntentKind, arguments: list[object]) -> bool:
+        """One write with its one-row statement; whether its row was written."""
         self.statements += 1
         return bool(await self._postgres.fetchval(self._one_row_sql[kind], *arguments))
 
     async def _write_batch(self, kind: EnumRegistrationIntentKind, batch: list[_Write]) -> None:
+        """Write ``batch`` in one statement and answer each of its writes."""
         if len(batch) == 1:
             await _settle(batch[0], self._alone(kind, batch[0].arguments))
             return
@@ -199,10 +207,6 @@ class WriteBatcher:
             # only its own write, a lost connection each (and each caller retries its own).
             await asyncio.gather(*(_settle(w, self._alone(kind, w.arguments)) for w in batch))
             return
-        except BaseException as exc:
-            for w in batch:
-                _fail(w, exc)
-            raise
         stored = {row["node_id"] for row in rows}
         for w in batch:
             if not w.written.done():
