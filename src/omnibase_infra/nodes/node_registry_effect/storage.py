@@ -21,6 +21,13 @@ import asyncpg
 from omnibase_infra.errors import RuntimeHostError
 from omnibase_infra.handlers.handler_postgres import HandlerPostgres
 from omnibase_infra.nodes.node_registry_effect.storage_batch import WriteBatcher
+from omnibase_infra.nodes.node_registry_effect.storage_sql import (
+    APPLIED,
+    COLUMNS,
+    DELETE,
+    ONE_ROW_SQL,
+    TOUCH_APPLIED,
+)
 from omnibase_infra.nodes.registration.models.enum_backend_status import EnumBackendStatus
 from omnibase_infra.nodes.registration.models.enum_registration_intent_kind import (
     EnumRegistrationIntentKind,
@@ -36,87 +43,6 @@ from omnibase_infra.nodes.registration.models.model_registration_record import (
 )
 
 __all__ = ["RegistrationConflictError", "RegistrationStorage"]
-
-_COLUMNS = (
-    "node_id, node_name, node_type, node_version, state, capabilities, endpoints, "
-    "health_endpoint, acked, registered_at, last_heartbeat_at, updated_at, version, "
-    "storage_status, discovery_status, last_error"
-)
-_VALUES = "$1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12, $13, $14, $15, $16"
-_HISTORY = """
-    INSERT INTO onex_registration_history
-        (node_id, transition_id, transition, from_state, to_state, node_name, correlation_id, at)
-    SELECT $1, $18, $19, $20, $5, $2, $21, $12 FROM written
-    ON CONFLICT (node_id, transition_id) DO NOTHING
-"""
-_INSERT = f"""
-WITH written AS (
-    INSERT INTO onex_registrations ({_COLUMNS}) VALUES ({_VALUES})
-    ON CONFLICT (node_id) DO UPDATE SET
-        node_name = EXCLUDED.node_name, node_type = EXCLUDED.node_type,
-        node_version = EXCLUDED.node_version, state = EXCLUDED.state,
-        capabilities = EXCLUDED.capabilities, endpoints = EXCLUDED.endpoints,
-        health_endpoint = EXCLUDED.health_endpoint, acked = EXCLUDED.acked,
-        registered_at = EXCLUDED.registered_at, last_heartbeat_at = EXCLUDED.last_heartbeat_at,
-        updated_at = EXCLUDED.updated_at, version = EXCLUDED.version,
-        storage_status = EXCLUDED.storage_status, discovery_status = EXCLUDED.discovery_status,
-        last_error = EXCLUDED.last_error
-    WHERE onex_registrations.version = $17
-    RETURNING node_id
-), history AS ({_HISTORY})
-SELECT count(*) FROM written
-"""  # noqa: S608 - constant SQL fragments; every value is a $n parameter
-# A state change writes what a state change can change; identity, capabilities and endpoints
-# only change when the node registers again.
-_UPDATE = """
-WITH written AS (
-    UPDATE onex_registrations SET
-        state = $3, acked = $4, last_heartbeat_at = $5, updated_at = $6, version = $7,
-        storage_status = $8, discovery_status = $9, last_error = $10
-    WHERE node_id = $1 AND version = $11
-    RETURNING node_id
-), history AS (
-    INSERT INTO onex_registration_history
-        (node_id, transition_id, transition, from_state, to_state, node_name, correlation_id, at)
-    SELECT $1, $12, $13, $14, $3, $2, $15, $6 FROM written
-    ON CONFLICT (node_id, transition_id) DO NOTHING
-)
-SELECT count(*) FROM written
-"""
-_DELETE = """
-WITH written AS (
-    DELETE FROM onex_registrations WHERE node_id = $1 AND version = $5 RETURNING node_id
-), history AS (
-    INSERT INTO onex_registration_history
-        (node_id, transition_id, transition, from_state, to_state, node_name, correlation_id, at)
-    SELECT $1, $6, $7, $8, $3, $2, $9, $4 FROM written
-    ON CONFLICT (node_id, transition_id) DO NOTHING
-)
-SELECT count(*) FROM written
-"""
-_APPLIED = """
-SELECT (SELECT version FROM onex_registrations WHERE node_id = $1) AS version,
-       EXISTS (SELECT 1 FROM onex_registration_history
-               WHERE node_id = $1 AND transition_id = $2) AS applied
-"""
-# A heartbeat only moves the liveness clock: no state change, so no history row (one per
-# heartbeat would grow without bound). Its replay is recognised by the row holding exactly the
-# version and heartbeat time it wrote.
-_TOUCH = """
-UPDATE onex_registrations SET last_heartbeat_at = $2, updated_at = $3, version = $4
-WHERE node_id = $1 AND version = $5
-RETURNING 1
-"""
-_TOUCH_APPLIED = """
-SELECT version, version = $2 AND last_heartbeat_at = $3 AND state = $4 AS applied
-FROM onex_registrations WHERE node_id = $1
-"""
-_SQL = {
-    EnumRegistrationIntentKind.REGISTER: _INSERT,
-    EnumRegistrationIntentKind.RECORD_STATE: _UPDATE,
-    EnumRegistrationIntentKind.HEARTBEAT: _TOUCH,
-    EnumRegistrationIntentKind.DEREGISTER: _DELETE,
-}
 
 
 class RegistrationConflictError(RuntimeHostError):
@@ -185,7 +111,7 @@ def intent_arguments(intent: ModelRegistrationIntent, correlation_id: UUID | Non
 
 def write_statement(intent: ModelRegistrationIntent) -> str:
     """The SQL that applies ``intent`` (exposed for the benchmark's raw-driver baseline)."""
-    return _SQL[intent.kind]
+    return ONE_ROW_SQL[intent.kind]
 
 
 class RegistrationStorage:
@@ -193,7 +119,7 @@ class RegistrationStorage:
 
     def __init__(self, postgres: HandlerPostgres) -> None:
         self._postgres = postgres
-        self._writes = WriteBatcher(postgres, _SQL)
+        self._writes = WriteBatcher(postgres)
 
     @property
     def writes(self) -> WriteBatcher:
@@ -210,14 +136,14 @@ class RegistrationStorage:
         record = intent.record
         row = (
             await self._postgres.fetchrow(
-                _TOUCH_APPLIED,
+                TOUCH_APPLIED,
                 record.node_id,
                 record.version,
                 record.last_heartbeat_at,
                 record.state.value,
             )
             if intent.kind is EnumRegistrationIntentKind.HEARTBEAT
-            else await self._postgres.fetchrow(_APPLIED, record.node_id, intent.transition_id)
+            else await self._postgres.fetchrow(APPLIED, record.node_id, intent.transition_id)
         )
         stored = None if row is None else row["version"]
         if row is not None and row["applied"]:
@@ -242,12 +168,12 @@ class RegistrationStorage:
                 ),
             }
         )
-        await self._postgres.fetchval(_DELETE, *intent_arguments(undo, correlation_id))
+        await self._postgres.fetchval(DELETE, *intent_arguments(undo, correlation_id))
 
     async def load(self, node_id: UUID) -> ModelRegistrationRecord | None:
         """The stored registration of ``node_id``, or None."""
         row = await self._postgres.fetchrow(
-            f"SELECT {_COLUMNS} FROM onex_registrations WHERE node_id = $1",  # noqa: S608
+            f"SELECT {COLUMNS} FROM onex_registrations WHERE node_id = $1",  # noqa: S608
             node_id,
         )
         return None if row is None else _record(row)
@@ -255,7 +181,7 @@ class RegistrationStorage:
     async def list_all(self, limit: int = 10_000) -> list[ModelRegistrationRecord]:
         """Every current registration, by name."""
         rows = await self._postgres.fetch(
-            f"SELECT {_COLUMNS} FROM onex_registrations ORDER BY node_name, node_id LIMIT $1",  # noqa: S608
+            f"SELECT {COLUMNS} FROM onex_registrations ORDER BY node_name, node_id LIMIT $1",  # noqa: S608
             limit,
         )
         return [_record(row) for row in rows]
@@ -266,7 +192,7 @@ class RegistrationStorage:
         """Live registrations silent since ``heartbeat_before``, or accepted and not acked
         since ``ack_before`` (oldest first)."""
         rows = await self._postgres.fetch(
-            f"SELECT {_COLUMNS} FROM onex_registrations "  # noqa: S608
+            f"SELECT {COLUMNS} FROM onex_registrations "  # noqa: S608
             "WHERE (state IN ('pending', 'accepted', 'active', 'stale') "
             "AND last_heartbeat_at < $1) "
             "OR (state = 'accepted' AND updated_at < $2) "

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from omnibase_infra.handlers.handler_postgres import HandlerPostgres
+from omnibase_infra.nodes.node_registry_effect.storage_sql import BATCH_SQL, ONE_ROW_SQL
 from omnibase_infra.nodes.registration.models.enum_registration_intent_kind import (
     EnumRegistrationIntentKind,
 )
@@ -31,100 +32,6 @@ from omnibase_infra.nodes.registration.models.model_registration_intent import (
 __all__ = ["MAX_BATCH", "WriteBatcher"]
 
 MAX_BATCH = 128  # rows per statement: bounds the statement's arrays and a batch's latency
-
-_HISTORY_OF_BATCH = """
-    INSERT INTO onex_registration_history
-        (node_id, transition_id, transition, from_state, to_state, node_name, correlation_id, at)
-    SELECT b.node_id, b.transition_id, b.transition, b.from_state, b.state, b.node_name,
-           b.correlation_id, b.updated_at
-    FROM batch b JOIN written USING (node_id)
-    ON CONFLICT (node_id, transition_id) DO NOTHING
-"""
-# Each batch statement takes one array per ``$n`` of the kind's one-row statement, in the same
-# order (``intent_arguments``), and returns the node ids whose rows it wrote.
-_INSERT_BATCH = f"""
-WITH batch AS (
-    SELECT * FROM unnest(
-        $1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-        $8::text[], $9::boolean[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[],
-        $13::integer[], $14::text[], $15::text[], $16::text[], $17::integer[], $18::text[],
-        $19::text[], $20::text[], $21::uuid[]
-    ) AS b(node_id, node_name, node_type, node_version, state, capabilities, endpoints,
-           health_endpoint, acked, registered_at, last_heartbeat_at, updated_at, version,
-           storage_status, discovery_status, last_error, expected_version, transition_id,
-           transition, from_state, correlation_id)
-), written AS (
-    INSERT INTO onex_registrations (
-        node_id, node_name, node_type, node_version, state, capabilities, endpoints,
-        health_endpoint, acked, registered_at, last_heartbeat_at, updated_at, version,
-        storage_status, discovery_status, last_error)
-    SELECT node_id, node_name, node_type, node_version, state, capabilities::jsonb,
-           endpoints::jsonb, health_endpoint, acked, registered_at, last_heartbeat_at,
-           updated_at, version, storage_status, discovery_status, last_error
-    FROM batch
-    ON CONFLICT (node_id) DO UPDATE SET
-        node_name = EXCLUDED.node_name, node_type = EXCLUDED.node_type,
-        node_version = EXCLUDED.node_version, state = EXCLUDED.state,
-        capabilities = EXCLUDED.capabilities, endpoints = EXCLUDED.endpoints,
-        health_endpoint = EXCLUDED.health_endpoint, acked = EXCLUDED.acked,
-        registered_at = EXCLUDED.registered_at, last_heartbeat_at = EXCLUDED.last_heartbeat_at,
-        updated_at = EXCLUDED.updated_at, version = EXCLUDED.version,
-        storage_status = EXCLUDED.storage_status, discovery_status = EXCLUDED.discovery_status,
-        last_error = EXCLUDED.last_error
-    WHERE onex_registrations.version =
-        (SELECT b.expected_version FROM batch b WHERE b.node_id = EXCLUDED.node_id)
-    RETURNING node_id
-), history AS ({_HISTORY_OF_BATCH})
-SELECT node_id FROM written
-"""  # noqa: S608 - constant SQL fragments; every value is a $n parameter
-_UPDATE_BATCH = f"""
-WITH batch AS (
-    SELECT * FROM unnest(
-        $1::uuid[], $2::text[], $3::text[], $4::boolean[], $5::timestamptz[],
-        $6::timestamptz[], $7::integer[], $8::text[], $9::text[], $10::text[], $11::integer[],
-        $12::text[], $13::text[], $14::text[], $15::uuid[]
-    ) AS b(node_id, node_name, state, acked, last_heartbeat_at, updated_at, version,
-           storage_status, discovery_status, last_error, expected_version, transition_id,
-           transition, from_state, correlation_id)
-), written AS (
-    UPDATE onex_registrations r SET
-        state = b.state, acked = b.acked, last_heartbeat_at = b.last_heartbeat_at,
-        updated_at = b.updated_at, version = b.version, storage_status = b.storage_status,
-        discovery_status = b.discovery_status, last_error = b.last_error
-    FROM batch b
-    WHERE r.node_id = b.node_id AND r.version = b.expected_version
-    RETURNING r.node_id
-), history AS ({_HISTORY_OF_BATCH})
-SELECT node_id FROM written
-"""  # noqa: S608 - constant SQL fragments; every value is a $n parameter
-_TOUCH_BATCH = """
-UPDATE onex_registrations r SET
-    last_heartbeat_at = b.last_heartbeat_at, updated_at = b.updated_at, version = b.version
-FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::integer[], $5::integer[])
-    AS b(node_id, last_heartbeat_at, updated_at, version, expected_version)
-WHERE r.node_id = b.node_id AND r.version = b.expected_version
-RETURNING r.node_id
-"""
-_DELETE_BATCH = f"""
-WITH batch AS (
-    SELECT * FROM unnest(
-        $1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::integer[], $6::text[],
-        $7::text[], $8::text[], $9::uuid[]
-    ) AS b(node_id, node_name, state, updated_at, expected_version, transition_id,
-           transition, from_state, correlation_id)
-), written AS (
-    DELETE FROM onex_registrations r USING batch b
-    WHERE r.node_id = b.node_id AND r.version = b.expected_version
-    RETURNING r.node_id
-), history AS ({_HISTORY_OF_BATCH})
-SELECT node_id FROM written
-"""  # noqa: S608 - constant SQL fragments; every value is a $n parameter
-_BATCH_SQL = {
-    EnumRegistrationIntentKind.REGISTER: _INSERT_BATCH,
-    EnumRegistrationIntentKind.RECORD_STATE: _UPDATE_BATCH,
-    EnumRegistrationIntentKind.HEARTBEAT: _TOUCH_BATCH,
-    EnumRegistrationIntentKind.DEREGISTER: _DELETE_BATCH,
-}
 
 
 @dataclass(slots=True)
@@ -147,11 +54,8 @@ class _Lane:
 class WriteBatcher:
     """Writes registration rows, batching the writes of a kind that wait at the same time."""
 
-    def __init__(
-        self, postgres: HandlerPostgres, one_row_sql: dict[EnumRegistrationIntentKind, str]
-    ) -> None:
+    def __init__(self, postgres: HandlerPostgres) -> None:
         self._postgres = postgres
-        self._one_row_sql = one_row_sql
         self._lanes = {kind: _Lane() for kind in EnumRegistrationIntentKind}
         self._drains: set[asyncio.Task[None]] = set()
         self.statements = 0  # statements issued, for tests and benchmarks
@@ -191,7 +95,7 @@ class WriteBatcher:
     async def _alone(self, kind: EnumRegistrationIntentKind, arguments: list[object]) -> bool:
         """One write with its one-row statement; whether its row was written."""
         self.statements += 1
-        return bool(await self._postgres.fetchval(self._one_row_sql[kind], *arguments))
+        return bool(await self._postgres.fetchval(ONE_ROW_SQL[kind], *arguments))
 
     async def _write_batch(self, kind: EnumRegistrationIntentKind, batch: list[_Write]) -> None:
         """Write ``batch`` in one statement and answer each of its writes."""
@@ -201,7 +105,7 @@ class WriteBatcher:
         self.statements += 1
         columns = [list(column) for column in zip(*(w.arguments for w in batch), strict=True)]
         try:
-            rows = await self._postgres.fetch(_BATCH_SQL[kind], *columns)
+            rows = await self._postgres.fetch(BATCH_SQL[kind], *columns)
         except Exception:
             # Each write then gets the answer it would get alone: a row the table refuses fails
             # only its own write, a lost connection each (and each caller retries its own).
