@@ -81,13 +81,147 @@ async def test_offsets_increase_by_one_per_partition() -> None:
     received: list[BusMessage] = []
     await bus.subscribe(TOPIC, on_message=_recorder(received), group_id="g")
     for i in range(60):
-        await bus.publish(TOPIC, f"k{i % 5}".encode(), b"x")
+        await bus.publish(TOPIC, f"k{i % 5}".encode(), str(i).encode())
     await bus.wait_idle()
     offsets: dict[int, list[int]] = defaultdict(list)
+    by_key: dict[bytes | None, list[tuple[int, int]]] = defaultdict(list)
     for message in received:
         offsets[message.partition].append(message.offset)
+        by_key[message.key].append((message.offset, int(message.value)))
     for sequence in offsets.values():
-        assert sequence == list(range(len(sequence)))
+        assert sorted(sequence) == list(range(len(sequence)))
+    for arrivals in by_key.values():  # a key's messages arrive in the order they were appended
+        assert arrivals == sorted(arrivals)
+    await bus.close()
+
+
+# -- delivery in order per key ----------------------------------------------------------------
+
+
+async def _slow_recorder(bus: EventBusInmemory) -> tuple[list[BusMessage], list[int]]:
+    """Subscribe a callback that holds each message briefly; returns (received, [peak])."""
+    received: list[BusMessage] = []
+    in_flight: list[int] = []
+    peak = [0]
+
+    async def on_message(message: BusMessage) -> None:
+        in_flight.append(1)
+        peak[0] = max(peak[0], len(in_flight))
+        await asyncio.sleep(0.002)
+        in_flight.pop()
+        received.append(message)
+
+    await bus.subscribe(TOPIC, on_message=on_message, group_id="g", auto_offset_reset="earliest")
+    return received, peak
+
+
+async def test_ready_messages_of_different_keys_are_delivered_together_up_to_the_bound() -> None:
+    """A partition delivers up to in_flight_per_partition ready messages of distinct keys."""
+    bus = EventBusInmemory(partitions=1, in_flight_per_partition=8)
+    for i in range(40):
+        await bus.publish(TOPIC, f"k{i}".encode(), str(i).encode())
+    received, peak = await _slow_recorder(bus)
+    await bus.wait_idle()
+    assert peak == [8]
+    assert sorted(m.offset for m in received) == list(range(40))
+    assert await bus.get_committed_offset(TOPIC, "g") == 40
+    await bus.close()
+
+
+async def test_one_in_flight_delivers_a_partition_strictly_in_order() -> None:
+    """With in_flight_per_partition=1 a partition's messages arrive one at a time, by offset."""
+    bus = EventBusInmemory(partitions=1, in_flight_per_partition=1)
+    for i in range(20):
+        await bus.publish(TOPIC, f"k{i}".encode(), str(i).encode())
+    received, peak = await _slow_recorder(bus)
+    await bus.wait_idle()
+    assert peak == [1]
+    assert [m.offset for m in received] == list(range(20))
+    await bus.close()
+
+
+async def test_messages_of_one_key_are_never_in_flight_together() -> None:
+    """However many are ready, a key's next message waits until its previous one returned."""
+    bus = EventBusInmemory(partitions=1, in_flight_per_partition=16)
+    busy: set[bytes | None] = set()
+    overlaps = 0
+    seen: dict[bytes | None, list[int]] = defaultdict(list)
+
+    async def on_message(message: BusMessage) -> None:
+        nonlocal overlaps
+        overlaps += message.key in busy
+        busy.add(message.key)
+        await asyncio.sleep(0.001)
+        busy.discard(message.key)
+        seen[message.key].append(int(message.value))
+
+    for i in range(60):
+        await bus.publish(TOPIC, f"k{i % 3}".encode(), str(i).encode())
+    await bus.subscribe(TOPIC, on_message=on_message, group_id="g", auto_offset_reset="earliest")
+    await bus.wait_idle()
+    assert overlaps == 0
+    assert {key: values for key, values in seen.items()} == {
+        f"k{k}".encode(): list(range(k, 60, 3)) for k in range(3)
+    }
+    await bus.close()
+
+
+async def test_a_failing_message_holds_back_only_its_own_key_and_the_commit() -> None:
+    """Other keys of the partition go on; the failing key's next message and the commit wait."""
+    bus = EventBusInmemory(partitions=1, in_flight_per_partition=16)
+    release = asyncio.Event()
+    delivered: list[bytes] = []
+
+    async def on_message(message: BusMessage) -> None:
+        if message.value == b"stuck-0" and not release.is_set():
+            raise RuntimeError("not yet")
+        delivered.append(message.value)
+
+    await bus.publish(TOPIC, b"stuck", b"stuck-0")
+    await bus.publish(TOPIC, b"stuck", b"stuck-1")
+    for i in range(5):
+        await bus.publish(TOPIC, f"other-{i}".encode(), f"other-{i}".encode())
+    await bus.subscribe(TOPIC, on_message=on_message, group_id="g", auto_offset_reset="earliest")
+    await _eventually(lambda: len(delivered) == 5)
+    await _spin()
+    assert sorted(delivered) == [f"other-{i}".encode() for i in range(5)]
+    assert await bus.get_committed_offset(TOPIC, "g") == 0  # nothing past the stuck message
+    release.set()
+    await bus.wait_idle()
+    assert delivered[5:] == [b"stuck-0", b"stuck-1"]
+    assert await bus.get_committed_offset(TOPIC, "g") == 7
+    await bus.close()
+
+
+async def test_leaving_inside_a_callback_while_other_keys_are_in_flight() -> None:
+    """A member leaving from a callback waits for its siblings in flight, starts no more, and
+    commits what was delivered; a rejoin gets the rest."""
+    bus = EventBusInmemory(partitions=1, in_flight_per_partition=4)
+    delivered: list[bytes] = []
+    leave: list[Callable[[], Awaitable[None]]] = []
+
+    async def on_message(message: BusMessage) -> None:
+        if message.value == b"leave":
+            await leave[0]()
+        else:
+            await asyncio.sleep(0.01)
+        delivered.append(message.value)
+
+    for value in (b"slow", b"leave", b"b", b"c", b"d"):
+        await bus.publish(TOPIC, value, value)
+    leave.append(
+        await bus.subscribe(
+            TOPIC, on_message=on_message, group_id="g", auto_offset_reset="earliest"
+        )
+    )
+    await _eventually(lambda: len(delivered) == 2)
+    await _spin()
+    assert delivered == [b"slow", b"leave"]  # the leaver returned after its sibling
+    assert await bus.get_committed_offset(TOPIC, "g") == 2
+    rest: list[BusMessage] = []
+    await bus.subscribe(TOPIC, on_message=_recorder(rest), group_id="g")
+    await bus.wait_idle()
+    assert sorted(m.value for m in rest) == [b"b", b"c", b"d"]
     await bus.close()
 
 
@@ -490,10 +624,10 @@ async def test_each_delivery_gets_its_own_copy_of_the_headers() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"partitions": 0}, {"capacity": 0}, {"retention": -1}],
+    [{"partitions": 0}, {"capacity": 0}, {"retention": -1}, {"in_flight_per_partition": 0}],
 )
 def test_invalid_bounds_are_refused(kwargs: dict[str, int]) -> None:
-    """Partitions and capacity below one, or negative retention, are a configuration error."""
+    """Partitions, capacity or in-flight below one, or negative retention, are refused."""
     with pytest.raises(ProtocolConfigurationError):
         EventBusInmemory(**kwargs)
 

@@ -19,6 +19,7 @@ from omnibase_infra.errors import (
     InfraUnavailableError,
     SecretResolutionError,
 )
+from omnibase_infra.nodes.node_registry_effect.storage import RegistrationConflictError
 from omnibase_infra.observability import logging as infra_logging
 from omnibase_infra.observability.metrics import render_metrics
 from omnibase_infra.resilience import (
@@ -171,6 +172,19 @@ async def test_open_circuit_fails_fast_without_retrying() -> None:
         await executor.call(handler)
     assert handler.calls == 2
     assert breaker.state is EnumCircuitBreakerState.OPEN
+
+
+async def test_version_conflicts_never_open_the_storage_breaker() -> None:
+    """A registration conflict (another writer won) is not a PostgreSQL failure: however many
+    arrive in a row, the breaker stays closed and the next write goes through."""
+    clock = ManualClock()
+    breaker = AsyncCircuitBreaker("postgres", HTTP, threshold=2, reset_timeout=30.0, clock=clock)
+    executor = _executor(clock, breaker=breaker, retry=None)
+    for _ in range(5):
+        with pytest.raises(RegistrationConflictError):
+            await executor.call(_Handler(RegistrationConflictError("moved on", retriable=False)))
+    assert breaker.state is EnumCircuitBreakerState.CLOSED
+    assert await executor.call(_Handler("written")) == "written"
 
 
 async def test_breaker_recovers_through_the_executor() -> None:

@@ -1,10 +1,13 @@
 """An in-process bus with Kafka's semantics: partitions, consumer groups, committed offsets.
 
 - A topic has ``partitions`` partitions; a key always maps to the same one, so order is kept
-  per key. Each (group, partition) is delivered by one task, one message at a time.
+  per key. Each (group, partition) is delivered by one task: its ready messages, at most
+  ``in_flight_per_partition`` at once, concurrently across keys and one at a time per key
+  (``key_order``); ``in_flight_per_partition=1`` delivers the partition strictly in order.
 - Members of a consumer group share its partitions; when one leaves, its partitions move on.
-- An offset is committed only after the subscriber's callback returns; a callback that raises
-  (or nacks) gets the same message again after a bounded, growing delay.
+- An offset is committed only after the callbacks of it and of every message before it in the
+  partition returned; a callback that raises (or nacks) gets the same message again after a
+  bounded, growing delay (holding back the later messages of its key).
 - A new group starts at ``auto_offset_reset`` (earliest retained or latest); a group that
   rejoins resumes from its committed offset.
 - Memory is bounded: ``publish`` waits while any active group lags ``capacity`` messages
@@ -20,11 +23,14 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Mapping
+from contextvars import ContextVar
+from functools import partial
 from typing import TYPE_CHECKING
 
 from omnibase_infra._core import EnumConsumerGroupPurpose
 from omnibase_infra.errors import InfraUnavailableError, ProtocolConfigurationError
 from omnibase_infra.event_bus.base import EventBusBase, OffsetReset, Unsubscribe, normalize_headers
+from omnibase_infra.event_bus.key_order import deliver_in_key_order
 from omnibase_infra.event_bus.message import (
     BusMessage,
     MessageCallback,
@@ -47,6 +53,12 @@ _log = get_logger(__name__)
 
 _REDELIVERY_BASE_SECONDS = 0.01
 _REDELIVERY_MAX_SECONDS = 1.0
+
+# The delivery task of the partition whose callback is running in this context: a callback
+# that leaves its group (or closes the bus) must not wait for, or cancel, its own delivery.
+_partition_task: ContextVar[asyncio.Task[None] | None] = ContextVar(
+    "inmemory_partition_task", default=None
+)
 
 
 class _Record:
@@ -110,7 +122,7 @@ class _Member:
 
     def __init__(self, callback: MessageCallback) -> None:
         self.callback = callback
-        # The delivery tasks currently inside this member's callback (one per partition at most).
+        # The tasks currently inside this member's callback (per partition, one per key at most).
         self.delivering: set[asyncio.Task[None]] = set()
         self.settled = _Signal()  # fired whenever one of those callbacks returns
 
@@ -121,7 +133,7 @@ class _Group:
     def __init__(self, group_id: str, committed: list[int]) -> None:
         self.group_id = group_id
         self.committed = committed
-        self.members: list[_Member] = []
+        self.members: list[_Member] = []  # a partition goes to members[index % len(members)]
         self.tasks: list[asyncio.Task[None]] = []
         # Bumped when the delivery tasks are replaced, so a task of an older set stops.
         self.generation = 0
@@ -146,15 +158,18 @@ class EventBusInmemory(EventBusBase):
         partitions: int = 4,
         capacity: int = 1024,
         retention: int = 10_000,
+        in_flight_per_partition: int = 16,
         environment: str = "local",
         group: str = "default",
     ) -> None:
-        if partitions < 1 or capacity < 1 or retention < 0:
+        if partitions < 1 or capacity < 1 or retention < 0 or in_flight_per_partition < 1:
             raise ProtocolConfigurationError(
-                "partitions and capacity must be >= 1 and retention >= 0", field="event_bus"
+                "partitions, capacity and in_flight_per_partition must be >= 1 and retention >= 0",
+                field="event_bus",
             )
         super().__init__(environment=environment, group=group)
         self._partition_count = partitions
+        self._in_flight = in_flight_per_partition
         self._capacity = capacity
         self._retention = retention
         self._topics: dict[str, _Topic] = {}
@@ -268,12 +283,12 @@ class EventBusInmemory(EventBusBase):
         if member not in group.members:
             return
         group.members.remove(member)
-        current = asyncio.current_task()
-        while member.delivering - {current}:
+        own = {asyncio.current_task(), _partition_task.get()}
+        while member.delivering - own:
             await member.settled.wait()
         if not group.members:
             tasks, group.tasks = group.tasks, []
-            others = [task for task in tasks if task is not current]
+            others = [task for task in tasks if task not in own]
             for task in others:
                 task.cancel()
             await asyncio.gather(*others, return_exceptions=True)
@@ -281,18 +296,42 @@ class EventBusInmemory(EventBusBase):
             partition.space.fire()  # a left group no longer holds producers back
 
     async def _deliver(self, state: _Topic, group: _Group, index: int, generation: int) -> None:
-        """Deliver one partition to the group, in order, committing after each callback."""
+        """Deliver one partition to the group, in order per key, committing what was delivered."""
         partition = state.partitions[index]
         task = asyncio.current_task()
         assert task is not None  # always runs as a task created by subscribe
-        failures = 0
+        _partition_task.set(task)
         while group.members and group.generation == generation:
             offset = max(group.committed[index], partition.base)
-            if offset >= partition.end:
+            end = min(partition.end, offset + self._in_flight)
+            if offset >= end:
                 await partition.new_data.wait()
                 continue
-            record = partition.log[offset - partition.base]
             member = group.members[index % len(group.members)]
+            ready = [(o, partition.log[o - partition.base]) for o in range(offset, end)]
+            delivered = await deliver_in_key_order(
+                ready, _key, partial(self._deliver_one, state, group, member, index, generation)
+            )
+            if delivered:
+                group.committed[index] = offset + delivered
+                partition.space.fire()
+                self._progress.fire()
+
+    async def _deliver_one(
+        self,
+        state: _Topic,
+        group: _Group,
+        member: _Member,
+        index: int,
+        generation: int,
+        item: tuple[int, _Record],
+    ) -> bool:
+        """Deliver one message to ``member`` until it takes it; False once the member left."""
+        offset, record = item
+        task = asyncio.current_task()
+        assert task is not None
+        failures = 0
+        while member in group.members and group.generation == generation:
             message = BusMessage(
                 state.name,
                 record.key,
@@ -304,20 +343,16 @@ class EventBusInmemory(EventBusBase):
             )
             member.delivering.add(task)
             try:
-                delivered = await deliver_once(member.callback, message, group_id=group.group_id)
+                if await deliver_once(member.callback, message, group_id=group.group_id):
+                    return True
             finally:
                 member.delivering.discard(task)
                 member.settled.fire()
-            if delivered:
-                failures = 0
-                group.committed[index] = offset + 1
-                partition.space.fire()
-                self._progress.fire()
-            else:
-                failures += 1
-                await asyncio.sleep(
-                    redelivery_delay(failures, _REDELIVERY_BASE_SECONDS, _REDELIVERY_MAX_SECONDS)
-                )
+            failures += 1
+            await asyncio.sleep(
+                redelivery_delay(failures, _REDELIVERY_BASE_SECONDS, _REDELIVERY_MAX_SECONDS)
+            )
+        return False
 
     # -- lifecycle and introspection ----------------------------------------------------------
 
@@ -358,3 +393,7 @@ class EventBusInmemory(EventBusBase):
         """Wait until every active group has consumed everything published so far."""
         while (await self.health_check()).get("pending_messages", 0):
             await self._progress.wait()
+
+
+def _key(item: tuple[int, _Record]) -> bytes | None:
+    return item[1].key

@@ -3,10 +3,12 @@
 - Every call into the (not thread-safe) librdkafka consumer runs on the member's own single
   worker thread, so the event loop never blocks and calls never race.
 - A batch holds at most ``max_batch`` messages; its partitions are delivered concurrently,
-  each partition in order, one message at a time (so order per key holds).
+  each partition ``in_flight_per_partition`` messages at a time, concurrently across keys and
+  in order per key (``key_order``; 1 delivers each partition strictly in order).
 - The next offset of a partition is committed (synchronously, manual commits only) after the
-  callbacks of its messages returned; a callback that raises or nacks gets the message again
-  after a bounded growing delay. Nothing is committed ahead of a callback: at-least-once.
+  callbacks of it and of every message before it returned; a callback that raises or nacks
+  gets the message again after a bounded growing delay (holding back the later messages of
+  its key). Nothing is committed ahead of a callback: at-least-once.
 - On assignment, a partition without a committed offset starts at ``auto_offset_reset`` and
   that start is committed at once, so a later rebalance cannot move the group past messages
   it never saw. A group with a commit resumes from it whatever ``auto_offset_reset`` says.
@@ -19,6 +21,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
+from functools import partial
 from typing import TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -27,6 +30,7 @@ from omnibase_infra.errors import InfraTimeoutError
 from omnibase_infra.event_bus.base import OffsetReset
 from omnibase_infra.event_bus.kafka_errors import kafka_context, translate_kafka_error
 from omnibase_infra.event_bus.kafka_logging import client_logger
+from omnibase_infra.event_bus.key_order import deliver_in_key_order
 from omnibase_infra.event_bus.message import (
     BusMessage,
     MessageCallback,
@@ -206,23 +210,32 @@ class KafkaGroupMember:
             _log.warning("kafka commit failed", topic=self.topic, error=str(exc))
 
     async def _deliver_partition(self, partition: int, messages: list[Message]) -> int | None:
-        """Deliver one partition's messages in order; the offset to commit (None if none)."""
+        """Deliver one partition's messages in order per key; the offset to commit (or None)."""
         # One scope for the whole batch: every callback of this partition runs inside it.
         token = _delivering.set(self)
         try:
             next_offset: int | None = None
-            for raw in messages:
-                if self._stopping:
+            step = self._settings.in_flight_per_partition
+            deliver = partial(self._deliver_until_taken, partition)
+            for start in range(0, len(messages), step):
+                ready = messages[start : start + step]
+                delivered = await deliver_in_key_order(ready, _message_key, deliver)
+                if delivered:
+                    next_offset = (ready[delivered - 1].offset() or 0) + 1
+                if delivered < len(ready):
                     break
-                offset = raw.offset() or 0
-                if not await self._attempt(raw, partition, offset) and not await self._redeliver(
-                    raw, partition, offset
-                ):
-                    break
-                next_offset = offset + 1
             return next_offset
         finally:
             _delivering.reset(token)
+
+    async def _deliver_until_taken(self, partition: int, raw: Message) -> bool:
+        """Deliver ``raw`` until its callback takes it; False if the member stops first."""
+        if self._stopping:
+            return False
+        offset = raw.offset() or 0
+        return await self._attempt(raw, partition, offset) or await self._redeliver(
+            raw, partition, offset
+        )
 
     async def _attempt(self, raw: Message, partition: int, offset: int) -> bool:
         """One delivery of ``raw`` with fresh headers (a callback may change its copy)."""
@@ -276,3 +289,8 @@ class KafkaGroupMember:
             await task
         except Exception as exc:  # the loop died: it already closed the consumer
             _log.warning("kafka consumer loop failed", topic=self.topic, error=str(exc))
+
+
+def _message_key(message: Message) -> bytes | None:
+    key = message.key()
+    return key if isinstance(key, bytes) or key is None else key.encode()

@@ -62,6 +62,9 @@ class ModelKafkaSettings(BaseModel):
     fetch_wait_max_ms: int = Field(default=100, ge=0)
     # At most this many messages are taken per fetch and held in flight per consumer.
     max_batch: int = Field(default=500, ge=1)
+    # Messages of one partition delivered at once, concurrently across keys (order per key
+    # holds); 1 delivers each partition strictly in order.
+    in_flight_per_partition: int = Field(default=16, ge=1)
     # Bound of the client's prefetch buffer per consumer (memory stays bounded).
     consumer_queue_kbytes: int = Field(default=4_096, ge=1)
     # How long the client's fetcher pauses when that buffer is full. librdkafka's default

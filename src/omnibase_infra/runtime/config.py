@@ -77,6 +77,13 @@ class ModelEventBusSettings(BaseModel):
         description="delayed retries through retry topics before the DLQ (null: DLQ at once)",
     )
     partitions: int = Field(default=4, ge=1, le=1024)
+    in_flight_per_partition: int = Field(
+        default=16,
+        ge=1,
+        le=1024,
+        description="in-memory bus: messages of a partition delivered at once, concurrently "
+        "across keys, in order per key (the Kafka bus: event_bus.kafka.in_flight_per_partition)",
+    )
     capacity: int = Field(default=1024, ge=1, description="max lag per group and partition")
     retention: int = Field(default=10_000, ge=0)
     max_message_bytes: int = Field(default=1024 * 1024, ge=1024)

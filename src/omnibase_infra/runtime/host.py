@@ -142,6 +142,7 @@ class RuntimeHostProcess:
                 partitions=config.event_bus.partitions,
                 capacity=config.event_bus.capacity,
                 retention=config.event_bus.retention,
+                in_flight_per_partition=config.event_bus.in_flight_per_partition,
                 environment=config.environment,
             )
         raise ProtocolConfigurationError(

@@ -2,7 +2,7 @@
 
 Ordering per key, consumer groups sharing partitions, handing partitions on when a member
 leaves, rejoining from the committed offset, redelivery after a raising or nacking callback,
-and bounded in-flight work under a slow subscriber.
+and bounded in-flight work, one message per key at a time, under a slow subscriber.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.testing.fixtures_kafka import TopicFactory, eventually
 
 PARTITIONS = 4
+IN_FLIGHT = 16  # both buses' default in_flight_per_partition
 
 
 @pytest.fixture
@@ -180,29 +181,34 @@ async def test_nacked_message_is_redelivered(bus: EventBusBase, unique_topic: To
     assert calls == [b"only", b"only"]
 
 
-async def test_slow_subscriber_holds_at_most_one_message_per_partition(
+async def test_slow_subscriber_holds_a_bounded_number_one_per_key(
     bus: EventBusBase, unique_topic: TopicFactory
 ) -> None:
-    """Under a slow subscriber, callbacks in flight never exceed one per partition."""
+    """Under a slow subscriber, callbacks in flight stay within in_flight_per_partition per
+    partition, go beyond one per partition when keys differ, and never overlap for one key."""
     topic = unique_topic()
-    inflight = 0
+    busy: set[bytes | None] = set()
+    overlaps = 0
     peak = 0
-    done = 0
+    seen: dict[bytes | None, list[int]] = defaultdict(list)
 
     async def on_message(message: BusMessage) -> None:
-        nonlocal inflight, peak, done
-        inflight += 1
-        peak = max(peak, inflight)
+        nonlocal overlaps, peak
+        overlaps += message.key in busy
+        busy.add(message.key)
+        peak = max(peak, len(busy))
         await asyncio.sleep(0.005)
-        inflight -= 1
-        done += 1
+        busy.discard(message.key)
+        seen[message.key].append(int(message.value))
 
-    await bus.subscribe(topic, on_message=on_message, group_id="slow")
-    await asyncio.gather(
-        *(bus.publish(topic, str(i).encode(), str(i).encode()) for i in range(200))
-    )
-    await eventually(lambda: done == 200, within=60)
-    assert 1 <= peak <= PARTITIONS
+    keys = [f"key-{k}".encode() for k in range(40)]
+    for n in range(5):
+        await asyncio.gather(*(bus.publish(topic, key, str(n).encode()) for key in keys))
+    await bus.subscribe(topic, on_message=on_message, group_id="slow", auto_offset_reset="earliest")
+    await eventually(lambda: sum(len(v) for v in seen.values()) == 200, within=60)
+    assert overlaps == 0
+    assert PARTITIONS < peak <= PARTITIONS * IN_FLIGHT
+    assert all(seen[key] == list(range(5)) for key in keys)
 
 
 async def test_leaving_from_inside_the_callback_commits_that_message(

@@ -46,7 +46,14 @@ __all__ = ["RegistrationConflictError", "RegistrationStorage"]
 
 
 class RegistrationConflictError(RuntimeHostError):
-    """The stored registration changed since it was read (another writer won): reload."""
+    """The stored registration changed since it was read (another writer won): reload.
+
+    A conflict says nothing about PostgreSQL's health (409, not 5xx), so it never counts
+    towards the storage circuit breaker: many nodes conflicting at once (another registry
+    instance moved them on) must not open it for everyone.
+    """
+
+    http_status = 409
 
 
 def intent_arguments(intent: ModelRegistrationIntent, correlation_id: UUID | None) -> list[object]:

@@ -116,7 +116,10 @@ async def run_demo(
     with tempfile.TemporaryDirectory(prefix="onex-demo-") as tmp:
         config = demo_config(Path(tmp) / "postgres", http_port=http_port)
         async with build_infrastructure(config) as infra:
-            bus = EventBusInmemory(partitions=config.event_bus.partitions)
+            bus = EventBusInmemory(
+                partitions=config.event_bus.partitions,
+                in_flight_per_partition=config.event_bus.in_flight_per_partition,
+            )
             host = RuntimeHostProcess(
                 config,
                 bus=bus,
