@@ -883,3 +883,52 @@ async def test_closed_bus_makes_emission_fail_loudly(bus: EventBusInmemory) -> N
         await engine.dispatch(
             BusMessage(CMD, None, raw, {}), consumer_group=engine.group_id_for("flow")
         )
+
+
+class _SlowHandler:
+    """A handler that waits briefly per message and notes the most it ever held at once."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.peak = 0
+        self.handled = 0
+
+    async def handle(self, context: DispatchContext) -> ModelNodeOutput | None:
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        await asyncio.sleep(0.002)
+        self.in_flight -= 1
+        self.handled += 1
+        return None
+
+
+@pytest.mark.parametrize(
+    ("archetype", "most"), [(EnumNodeKind.COMPUTE, 1), (EnumNodeKind.EFFECT, 8)]
+)
+async def test_compute_nodes_take_a_partition_one_message_at_a_time(
+    archetype: EnumNodeKind, most: int
+) -> None:
+    """A COMPUTE node's partition is delivered one message at a time; other archetypes get as
+    many messages of distinct keys at once as the bus delivers."""
+    bus = EventBusInmemory(partitions=1, in_flight_per_partition=8)
+    engine = MessageDispatchEngine(bus)
+    handler = _SlowHandler()
+    engine.add_route(
+        make_route(
+            node_name=_node("slow"),
+            archetype=archetype,
+            topic=CMD,
+            handler=handler,
+            payload_type="ModelPlaceOrder",
+            input_model=ModelPlaceOrder,
+        )
+    )
+    for _ in range(24):
+        raw, _ = _envelope_bytes(ModelPlaceOrder(order_id=uuid4(), quantity=1))
+        await bus.publish(CMD, uuid4().bytes, raw)
+    await engine.start()
+    await bus.wait_idle()
+    assert handler.handled == 24
+    assert handler.peak == most
+    await engine.stop()
+    await bus.close()

@@ -644,3 +644,34 @@ async def test_invalid_topic_and_subscription_arguments_are_refused() -> None:
     with pytest.raises(ProtocolConfigurationError):
         await bus.subscribe(TOPIC, on_message=_recorder([]))
     await bus.close()
+
+
+async def test_a_subscription_can_ask_for_fewer_in_flight_than_the_bus() -> None:
+    """subscribe(in_flight_per_partition=1) delivers that group strictly in order; 0 is refused."""
+    bus = EventBusInmemory(partitions=1, in_flight_per_partition=16)
+    for i in range(10):
+        await bus.publish(TOPIC, f"k{i}".encode(), str(i).encode())
+    in_flight: list[int] = []
+    peak = 0
+    received: list[int] = []
+
+    async def on_message(message: BusMessage) -> None:
+        nonlocal peak
+        in_flight.append(1)
+        peak = max(peak, len(in_flight))
+        await asyncio.sleep(0.001)
+        in_flight.pop()
+        received.append(message.offset)
+
+    await bus.subscribe(
+        TOPIC,
+        on_message=on_message,
+        group_id="g",
+        auto_offset_reset="earliest",
+        in_flight_per_partition=1,
+    )
+    await bus.wait_idle()
+    assert (peak, received) == (1, list(range(10)))
+    with pytest.raises(ProtocolConfigurationError):
+        await bus.subscribe(TOPIC, on_message=on_message, group_id="h", in_flight_per_partition=0)
+    await bus.close()

@@ -8,8 +8,9 @@ same correlation id and the input envelope as parent. Any failure goes to the fa
 consumer. The bus callback returns only once the outcome is durable: the bus commits after it.
 
 Each node subscribes as its own consumer group (derived from its identity), so two nodes on the
-same topic both see every message; a payload type that no node on the topic routes is
-dead-lettered, one routed only by other nodes is skipped by this one.
+same topic both see every message (a COMPUTE node one message of a partition at a time, the
+others as many as the bus delivers at once, in order per key); a payload type that no node on
+the topic routes is dead-lettered, one routed only by other nodes is skipped by this one.
 """
 
 from __future__ import annotations
@@ -178,6 +179,7 @@ class MessageDispatchEngine:
                 on_message=on_message,
                 group_id=subscription.group_id,
                 auto_offset_reset=self._offset_reset,
+                in_flight_per_partition=1 if _is_pure(subscription) else None,
             )
             self._unsubscribers.append(unsubscribe)
 
@@ -313,6 +315,13 @@ class MessageDispatchEngine:
         )
         key = outgoing.key.encode() if outgoing.key is not None else None
         await self._bus.publish_envelope(envelope, outgoing.topic, key)
+
+
+def _is_pure(subscription: _Subscription) -> bool:
+    """A COMPUTE node's handling never waits (pure, emits nothing): delivering it several
+    messages at once would only add tasks, so its partitions are delivered one at a time."""
+    routes = [r for rs in (*subscription.by_payload.values(), subscription.catch_all) for r in rs]
+    return all(route.archetype is EnumNodeKind.COMPUTE for route in routes)
 
 
 def _validate_payload(input_model: type[BaseModel], payload: JsonValue) -> BaseModel:

@@ -107,8 +107,13 @@ class EventBusBase(ABC):
         purpose: EnumConsumerGroupPurpose = EnumConsumerGroupPurpose.CONSUME,
         group_id: str | None = None,
         auto_offset_reset: OffsetReset = "latest",
+        in_flight_per_partition: int | None = None,
     ) -> Unsubscribe:
-        """Join a consumer group on ``topic``; returns a coroutine function that leaves it."""
+        """Join a consumer group on ``topic``; returns a coroutine function that leaves it.
+
+        ``in_flight_per_partition`` overrides the bus's setting for this group (1: strictly in
+        partition order); a subscriber whose callbacks never wait gains nothing from more.
+        """
 
     @abstractmethod
     async def start(self) -> None:

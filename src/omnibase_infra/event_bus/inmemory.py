@@ -128,11 +128,12 @@ class _Member:
 
 
 class _Group:
-    __slots__ = ("committed", "generation", "group_id", "members", "tasks")
+    __slots__ = ("committed", "generation", "group_id", "in_flight", "members", "tasks")
 
-    def __init__(self, group_id: str, committed: list[int]) -> None:
+    def __init__(self, group_id: str, committed: list[int], in_flight: int) -> None:
         self.group_id = group_id
         self.committed = committed
+        self.in_flight = in_flight  # messages of a partition delivered at once
         self.members: list[_Member] = []  # a partition goes to members[index % len(members)]
         self.tasks: list[asyncio.Task[None]] = []
         # Bumped when the delivery tasks are replaced, so a task of an older set stops.
@@ -243,10 +244,18 @@ class EventBusInmemory(EventBusBase):
         purpose: EnumConsumerGroupPurpose = EnumConsumerGroupPurpose.CONSUME,
         group_id: str | None = None,
         auto_offset_reset: OffsetReset = "latest",
+        in_flight_per_partition: int | None = None,
     ) -> Unsubscribe:
-        """Join the group on ``topic``; delivery starts at once (see module docstring)."""
+        """Join the group on ``topic``; delivery starts at once (see module docstring).
+
+        ``in_flight_per_partition`` (default: the bus's) is set by the group's first member.
+        """
         if on_message is None:
             raise ProtocolConfigurationError("subscribe() needs on_message", field="on_message")
+        if in_flight_per_partition is not None and in_flight_per_partition < 1:
+            raise ProtocolConfigurationError(
+                "in_flight_per_partition must be >= 1", field="in_flight_per_partition"
+            )
         if self._closed:
             raise InfraUnavailableError("event bus is closed", operation="subscribe", topic=topic)
         gid = self.consumer_group_id(node_identity, purpose, group_id)
@@ -254,7 +263,7 @@ class EventBusInmemory(EventBusBase):
         group = state.groups.get(gid)
         if group is None:
             start = [p.base if auto_offset_reset == "earliest" else p.end for p in state.partitions]
-            group = _Group(gid, start)
+            group = _Group(gid, start, in_flight_per_partition or self._in_flight)
             state.groups[gid] = group
         member = _Member(on_message)
         group.members.append(member)
@@ -303,7 +312,7 @@ class EventBusInmemory(EventBusBase):
         _partition_task.set(task)
         while group.members and group.generation == generation:
             offset = max(group.committed[index], partition.base)
-            end = min(partition.end, offset + self._in_flight)
+            end = min(partition.end, offset + group.in_flight)
             if offset >= end:
                 await partition.new_data.wait()
                 continue

@@ -135,13 +135,28 @@ class EventBusKafka(EventBusBase):
         purpose: EnumConsumerGroupPurpose = EnumConsumerGroupPurpose.CONSUME,
         group_id: str | None = None,
         auto_offset_reset: OffsetReset = "latest",
+        in_flight_per_partition: int | None = None,
     ) -> Unsubscribe:
-        """Join the group on ``topic``; returns once this member has its partitions."""
+        """Join the group on ``topic``; returns once this member has its partitions.
+
+        ``in_flight_per_partition`` overrides the settings' for this member.
+        """
         if on_message is None:
             raise ProtocolConfigurationError("subscribe() needs on_message", field="on_message")
+        if in_flight_per_partition is not None and in_flight_per_partition < 1:
+            raise ProtocolConfigurationError(
+                "in_flight_per_partition must be >= 1", field="in_flight_per_partition"
+            )
         gid = self.consumer_group_id(node_identity, purpose, group_id)
         await self._ensure_topic("subscribe", topic)
-        member = KafkaGroupMember(self._settings, topic, gid, on_message, auto_offset_reset)
+        settings = (
+            self._settings
+            if in_flight_per_partition is None
+            else self._settings.model_copy(
+                update={"in_flight_per_partition": in_flight_per_partition}
+            )
+        )
+        member = KafkaGroupMember(settings, topic, gid, on_message, auto_offset_reset)
         await member.start()
         self._members.append(member)
 

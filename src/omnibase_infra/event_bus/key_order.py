@@ -45,6 +45,14 @@ async def deliver_in_key_order[T](
 
     if len(chains) == 1:
         await run(next(iter(chains.values())))
-    else:
-        await asyncio.gather(*(run(chain) for chain in chains.values()))
+        return first_undelivered
+    # Eager tasks: a chain whose callbacks never wait (a pure node) runs to its end right here,
+    # with no trip through the event loop; only the chains that wait are gathered.
+    loop = asyncio.get_running_loop()
+    tasks = [asyncio.Task(run(chain), loop=loop, eager_start=True) for chain in chains.values()]
+    waiting = [task for task in tasks if not task.done()]
+    if waiting:
+        await asyncio.gather(*waiting)
+    for task in tasks:
+        task.result()  # a chain that raised (a bug, or cancelled) raises here
     return first_undelivered

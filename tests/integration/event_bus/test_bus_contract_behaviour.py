@@ -211,6 +211,38 @@ async def test_slow_subscriber_holds_a_bounded_number_one_per_key(
     assert all(seen[key] == list(range(5)) for key in keys)
 
 
+async def test_one_in_flight_keeps_each_partition_in_offset_order(
+    bus: EventBusBase, unique_topic: TopicFactory
+) -> None:
+    """A group subscribed with in_flight_per_partition=1 holds at most one message per
+    partition and sees each partition's offsets in order."""
+    topic = unique_topic()
+    inflight = 0
+    peak = 0
+    offsets: dict[int, list[int]] = defaultdict(list)
+
+    async def on_message(message: BusMessage) -> None:
+        nonlocal inflight, peak
+        inflight += 1
+        peak = max(peak, inflight)
+        await asyncio.sleep(0.002)
+        inflight -= 1
+        offsets[message.partition].append(message.offset)
+
+    for n in range(80):
+        await bus.publish(topic, f"key-{n}".encode(), b"x")
+    await bus.subscribe(
+        topic,
+        on_message=on_message,
+        group_id="strict",
+        auto_offset_reset="earliest",
+        in_flight_per_partition=1,
+    )
+    await eventually(lambda: sum(len(v) for v in offsets.values()) == 80, within=60)
+    assert 1 <= peak <= PARTITIONS
+    assert all(seen == sorted(seen) for seen in offsets.values())
+
+
 async def test_leaving_from_inside_the_callback_commits_that_message(
     bus: EventBusBase, unique_topic: TopicFactory
 ) -> None:
