@@ -81,6 +81,17 @@ class _Subscription:
                 return routes
         return self.catch_all
 
+    @property
+    def all_routes(self) -> list[DispatchRoute]:
+        """Every route of this subscription, whatever its payload type."""
+        return [r for routes in (*self.by_payload.values(), self.catch_all) for r in routes]
+
+    @property
+    def is_pure(self) -> bool:
+        """Whether only COMPUTE nodes handle it: their handling never waits (pure, emits
+        nothing), so delivering several messages at once would only add tasks."""
+        return all(route.archetype is EnumNodeKind.COMPUTE for route in self.all_routes)
+
 
 class MessageDispatchEngine:
     """Routes bus messages to node handlers and publishes their output (see module doc)."""
@@ -162,12 +173,7 @@ class MessageDispatchEngine:
     @property
     def routes(self) -> list[DispatchRoute]:
         """Every registered route."""
-        return [
-            route
-            for sub in self._subscriptions.values()
-            for routes in (*sub.by_payload.values(), sub.catch_all)
-            for route in routes
-        ]
+        return [route for sub in self._subscriptions.values() for route in sub.all_routes]
 
     async def start(self) -> None:
         """Subscribe every (topic, node) consumer group; delivery starts at once."""
@@ -179,7 +185,7 @@ class MessageDispatchEngine:
                 on_message=on_message,
                 group_id=subscription.group_id,
                 auto_offset_reset=self._offset_reset,
-                in_flight_per_partition=1 if _is_pure(subscription) else None,
+                in_flight_per_partition=1 if subscription.is_pure else None,
             )
             self._unsubscribers.append(unsubscribe)
 
@@ -315,13 +321,6 @@ class MessageDispatchEngine:
         )
         key = outgoing.key.encode() if outgoing.key is not None else None
         await self._bus.publish_envelope(envelope, outgoing.topic, key)
-
-
-def _is_pure(subscription: _Subscription) -> bool:
-    """A COMPUTE node's handling never waits (pure, emits nothing): delivering it several
-    messages at once would only add tasks, so its partitions are delivered one at a time."""
-    routes = [r for rs in (*subscription.by_payload.values(), subscription.catch_all) for r in rs]
-    return all(route.archetype is EnumNodeKind.COMPUTE for route in routes)
 
 
 def _validate_payload(input_model: type[BaseModel], payload: JsonValue) -> BaseModel:

@@ -317,12 +317,10 @@ class EventBusInmemory(EventBusBase):
                 await partition.new_data.wait()
                 continue
             member = group.members[index % len(group.members)]
-            deliver = partial(self._deliver_one, state, group, member, index, generation)
-            if end - offset == 1:  # the common case of a consumer keeping up: no batch to split
-                delivered = int(await deliver((offset, partition.log[offset - partition.base])))
-            else:
-                ready = [(o, partition.log[o - partition.base]) for o in range(offset, end)]
-                delivered = await deliver_in_key_order(ready, _key, deliver)
+            ready = [(o, partition.log[o - partition.base]) for o in range(offset, end)]
+            delivered = await deliver_in_key_order(
+                ready, _key, partial(self._deliver_one, state, group, member, index, generation)
+            )
             if delivered:
                 group.committed[index] = offset + delivered
                 partition.space.fire()

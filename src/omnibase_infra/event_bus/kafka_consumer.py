@@ -217,12 +217,6 @@ class KafkaGroupMember:
             next_offset: int | None = None
             step = self._settings.in_flight_per_partition
             deliver = partial(self._deliver_until_taken, partition)
-            if step == 1:  # strictly in order: no batches to split by key
-                for raw in messages:
-                    if not await deliver(raw):
-                        break
-                    next_offset = (raw.offset() or 0) + 1
-                return next_offset
             for start in range(0, len(messages), step):
                 ready = messages[start : start + step]
                 delivered = await deliver_in_key_order(ready, _message_key, deliver)

@@ -20,12 +20,18 @@ COLUMNS = (
     "storage_status, discovery_status, last_error"
 )
 _VALUES = "$1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12, $13, $14, $15, $16"
-_HISTORY = """
+
+
+def _history_of_row(values: str) -> str:
+    """The history CTE of a one-row write: ``values`` are its columns' ``$n``, in order."""
+    return f"""
     INSERT INTO onex_registration_history
         (node_id, transition_id, transition, from_state, to_state, node_name, correlation_id, at)
-    SELECT $1, $18, $19, $20, $5, $2, $21, $12 FROM written
+    SELECT {values} FROM written
     ON CONFLICT (node_id, transition_id) DO NOTHING
-"""
+"""  # noqa: S608 - constant SQL fragments; every value is a $n parameter
+
+
 # A registration replaces every column of a stored one (when the version guard lets it).
 _UPSERT = """ON CONFLICT (node_id) DO UPDATE SET
         node_name = EXCLUDED.node_name, node_type = EXCLUDED.node_type,
@@ -42,37 +48,27 @@ WITH written AS (
     {_UPSERT}
     WHERE onex_registrations.version = $17
     RETURNING node_id
-), history AS ({_HISTORY})
+), history AS ({_history_of_row("$1, $18, $19, $20, $5, $2, $21, $12")})
 SELECT count(*) FROM written
 """  # noqa: S608 - constant SQL fragments; every value is a $n parameter
 # A state change writes what a state change can change; identity, capabilities and endpoints
 # only change when the node registers again.
-_UPDATE = """
+_UPDATE = f"""
 WITH written AS (
     UPDATE onex_registrations SET
         state = $3, acked = $4, last_heartbeat_at = $5, updated_at = $6, version = $7,
         storage_status = $8, discovery_status = $9, last_error = $10
     WHERE node_id = $1 AND version = $11
     RETURNING node_id
-), history AS (
-    INSERT INTO onex_registration_history
-        (node_id, transition_id, transition, from_state, to_state, node_name, correlation_id, at)
-    SELECT $1, $12, $13, $14, $3, $2, $15, $6 FROM written
-    ON CONFLICT (node_id, transition_id) DO NOTHING
-)
+), history AS ({_history_of_row("$1, $12, $13, $14, $3, $2, $15, $6")})
 SELECT count(*) FROM written
-"""
-DELETE = """
+"""  # noqa: S608 - constant SQL fragments; every value is a $n parameter
+DELETE = f"""
 WITH written AS (
     DELETE FROM onex_registrations WHERE node_id = $1 AND version = $5 RETURNING node_id
-), history AS (
-    INSERT INTO onex_registration_history
-        (node_id, transition_id, transition, from_state, to_state, node_name, correlation_id, at)
-    SELECT $1, $6, $7, $8, $3, $2, $9, $4 FROM written
-    ON CONFLICT (node_id, transition_id) DO NOTHING
-)
+), history AS ({_history_of_row("$1, $6, $7, $8, $3, $2, $9, $4")})
 SELECT count(*) FROM written
-"""
+"""  # noqa: S608 - constant SQL fragments; every value is a $n parameter
 APPLIED = """
 SELECT (SELECT version FROM onex_registrations WHERE node_id = $1) AS version,
        EXISTS (SELECT 1 FROM onex_registration_history
