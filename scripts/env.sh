@@ -73,4 +73,25 @@ if [ ! -f "$STAMP" ]; then
     rm -f "$VENV"/.installed-"${EXTRA:-base}"-*
     touch "$STAMP"
 fi
+# The test suite's Node.js tools (tests/node_tools: the official AsyncAPI parser), at the exact
+# versions of its package-lock.json; installed again only when that lock changes. Install
+# scripts are not run (none is needed; one of the parser's dependencies would phone home).
+install_node_tools() {
+    local dir="$ROOT/tests/node_tools"
+    local stamp
+    stamp="$dir/node_modules/.installed-$(sha256sum "$dir/package-lock.json" | cut -c1-16)"
+    [ -f "$stamp" ] && return 0
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "warning: npm not found: the AsyncAPI test needs Node.js >= 18 and npm" \
+            "(apt-get install nodejs npm), then: source scripts/env.sh dev" >&2
+        return 0
+    fi
+    echo "Installing the test suite's Node.js tools (tests/node_tools)" >&2
+    (cd "$dir" && SCARF_ANALYTICS=false npm ci --ignore-scripts --no-audit --no-fund \
+        --loglevel=error >&2)
+    touch "$stamp"
+}
+if [ "$EXTRA" = "dev" ]; then
+    install_node_tools
+fi
 export PY

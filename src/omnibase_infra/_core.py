@@ -32,6 +32,9 @@ if TYPE_CHECKING:
         ModelContractReducer,
     )
     from omnibase_core.models.contracts.model_contract_base import ModelContractBase
+    from omnibase_core.models.contracts.model_contract_workflow_definition import (
+        ModelContractWorkflowDefinition,
+    )
     from omnibase_core.models.contracts.subcontracts.model_circuit_breaker_subcontract import (
         ModelCircuitBreakerSubcontract,
     )
@@ -47,6 +50,7 @@ if TYPE_CHECKING:
     from omnibase_core.models.contracts.subcontracts.model_retry_subcontract import (
         ModelRetrySubcontract,
     )
+    from omnibase_core.models.contracts.subcontracts.model_topic_meta import ModelTopicMeta
     from omnibase_core.models.discovery import (
         ModelNodeHealthEvent,
         ModelNodeIntrospectionEvent,
@@ -83,6 +87,9 @@ _WHERE: dict[str, str] = {
     "ModelContractEffect": "omnibase_core.models.contracts",
     "ModelContractOrchestrator": "omnibase_core.models.contracts",
     "ModelContractReducer": "omnibase_core.models.contracts",
+    "ModelContractWorkflowDefinition": (
+        "omnibase_core.models.contracts.model_contract_workflow_definition"
+    ),
     "ModelEventEnvelope": "omnibase_core.models.events.model_event_envelope",
     "ModelFSMStateDefinition": f"{_SUBCONTRACTS}.model_fsm_state_definition",
     "ModelFSMStateTransition": f"{_SUBCONTRACTS}.model_fsm_state_transition",
@@ -96,6 +103,7 @@ _WHERE: dict[str, str] = {
     "ModelRequestIntrospectionEvent": "omnibase_core.models.discovery",
     "ModelRetrySubcontract": f"{_SUBCONTRACTS}.model_retry_subcontract",
     "ModelSemVer": "omnibase_core.models.primitives.model_semver",
+    "ModelTopicMeta": f"{_SUBCONTRACTS}.model_topic_meta",
     "NodeCompute": "omnibase_core.nodes",
     "NodeEffect": "omnibase_core.nodes",
     "NodeOrchestrator": "omnibase_core.nodes",
@@ -124,6 +132,7 @@ __all__ = [
     "ModelContractEffect",
     "ModelContractOrchestrator",
     "ModelContractReducer",
+    "ModelContractWorkflowDefinition",
     "ModelEventEnvelope",
     "ModelFSMStateDefinition",
     "ModelFSMStateTransition",
@@ -138,6 +147,7 @@ __all__ = [
     "ModelRequestIntrospectionEvent",
     "ModelRetrySubcontract",
     "ModelSemVer",
+    "ModelTopicMeta",
     "NodeCompute",
     "NodeEffect",
     "NodeOrchestrator",

@@ -15,6 +15,7 @@ __all__ = ["app", "main"]
 # One line per command module; a module defines ``register(app: typer.Typer) -> None``.
 _COMMAND_MODULES: tuple[str, ...] = (
     "omnibase_infra.cli.cmd_runtime",
+    "omnibase_infra.cli.cmd_contracts",
     "omnibase_infra.cli.cmd_demo",
     "omnibase_infra.cli.cmd_dlq",
     "omnibase_infra.cli.cmd_registry",

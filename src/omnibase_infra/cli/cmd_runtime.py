@@ -1,4 +1,4 @@
-"""``onex-infra run``, ``validate`` and ``contracts list``."""
+"""``onex-infra run`` and ``validate``; the config and contract options other commands share."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     from omnibase_infra.runtime.config import ModelRuntimeConfig
 
-__all__ = ["register"]
+__all__ = ["ConfigOption", "ContractsOption", "load_config", "print_error", "register"]
 
 ConfigOption = Annotated[
     Path | None,
@@ -26,9 +26,10 @@ ContractsOption = Annotated[
 ]
 
 
-def _load_config(
+def load_config(
     config: Path | None, contracts: list[Path] | None, **overrides: JsonValue
 ) -> ModelRuntimeConfig:
+    """The runtime config of ``--config`` (or $ONEX_CONFIG), ``--contracts`` added to it."""
     from omnibase_infra.runtime.config import load_runtime_config
 
     extra: dict[str, JsonValue] = {k: v for k, v in overrides.items() if v is not None}
@@ -48,7 +49,7 @@ def run(
     from omnibase_infra.runtime.launch import run_event_loop, serve_runtime
 
     try:
-        loaded = _load_config(
+        loaded = load_config(
             config,
             contracts,
             http={"port": http_port} if http_port is not None else None,
@@ -56,15 +57,15 @@ def run(
         )
         code = run_event_loop(serve_runtime(loaded))
     except ProtocolConfigurationError as exc:
-        _print_error("configuration error", exc.message)
+        print_error("configuration error", exc.message)
         raise typer.Exit(2) from None
     except RuntimeHostError as exc:  # e.g. the hub's port taken, a dependency unreachable
-        _print_error("cannot start", exc.message)
+        print_error("cannot start", exc.message)
         raise typer.Exit(1) from None
     raise typer.Exit(code)
 
 
-def _print_error(what: str, message: str) -> None:
+def print_error(what: str, message: str) -> None:
     """One red line on stderr; the message is sanitised already and printed as plain text."""
     Console(stderr=True).print(f"[red]{what}:[/red]", escape(message))
 
@@ -83,7 +84,7 @@ def validate(
     from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST
 
     console = Console()
-    loaded = _load_config(config, contracts)
+    loaded = load_config(config, contracts)
     allowlist = (*DEFAULT_ALLOWLIST, *loaded.plugin_allowlist)
     table = Table(title="Problems", show_lines=False)
     for column in ("file", "field / line", "rule", "reason"):
@@ -115,41 +116,7 @@ def validate(
     )
 
 
-def contracts_list(
-    config: ConfigOption = None,
-    contracts: ContractsOption = None,
-) -> None:
-    """List the node contracts the runtime would load, with their topics and handlers."""
-    from omnibase_infra.runtime.contract_loader import (
-        discover_contract_files,
-        load_contracts,
-    )
-    from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST
-
-    loaded = _load_config(config, contracts)
-    allowlist = (*DEFAULT_ALLOWLIST, *loaded.plugin_allowlist)
-    files = discover_contract_files(
-        loaded.contract_dirs, allowlist=allowlist, use_entry_points=loaded.use_entry_points
-    )
-    table = Table(title=f"{len(files)} node contract(s)")
-    for column in ("node", "archetype", "version", "subscribes", "publishes", "handlers"):
-        table.add_column(column, overflow="fold")
-    for contract in load_contracts(files, allowlist=allowlist):
-        table.add_row(
-            contract.name,
-            contract.archetype.value,
-            contract.version,
-            "\n".join(contract.subscribe_topics),
-            "\n".join(contract.publish_topics),
-            "\n".join(f"{r.payload_type or '*'} -> {r.handler_class}" for r in contract.routes),
-        )
-    Console().print(table)
-
-
 def register(app: typer.Typer) -> None:
     """Add the runtime commands to ``app``."""
     app.command("run")(run)
     app.command("validate")(validate)
-    contracts_app = typer.Typer(help="Inspect node contracts.", no_args_is_help=True)
-    contracts_app.command("list")(contracts_list)
-    app.add_typer(contracts_app, name="contracts")
