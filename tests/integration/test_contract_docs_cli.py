@@ -39,6 +39,16 @@ Diagnostics = list[dict[str, object]]
 _STATE_EDGE = re.compile(r"^    (?!\[\*\])(\S+) --> (?!\[\*\])(\S+) : (.+)$", re.MULTILINE)
 
 
+def _transitions(mermaid: str) -> list[tuple[str, str, str]]:
+    """(from, to, trigger) of each transition of a Mermaid state diagram (one edge per pair of
+    states lists its triggers, comma-separated)."""
+    return [
+        (source, target, trigger)
+        for source, target, triggers in _STATE_EDGE.findall(mermaid)
+        for trigger in triggers.split(", ")
+    ]
+
+
 def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run ``onex-infra args`` to completion; stdout and stderr kept apart."""
     env = {**os.environ, "PYTHONPATH": str(NODES_ROOT), "HOME": str(tmp_path), "COLUMNS": "500"}
@@ -105,10 +115,11 @@ def test_graph_without_a_node_prints_exactly_the_package_graphs(tmp_path: Path) 
     ]
     assert result.stdout == "\n".join(drawn)
     fsm = result.stdout.split("stateDiagram-v2\n", 1)[1]
-    edges = _STATE_EDGE.findall(fsm)
-    assert len(edges) == 28
-    assert len({state for edge in edges for state in edge[:2]}) == 8
-    assert ("stale", "expired", "liveness_expired") in edges
+    transitions = _transitions(fsm)
+    assert len(transitions) == 28
+    assert len({state for edge in transitions for state in edge[:2]}) == 8
+    assert ("stale", "expired", "liveness_expired") in transitions
+    assert ("pending", "active", "registered [acked == True]") in transitions
     assert "orchestrator --> step0" in result.stdout
 
 

@@ -28,8 +28,17 @@ README = Path(__file__).parents[2] / "README.md"
 README_MARKER = "<!-- generated: onex-infra contracts graph node_registration_reducer -->"
 V1 = {"major": 1, "minor": 0, "patch": 0}
 
-# "A --> B : label" lines of a Mermaid state diagram, pseudo-state [*] excluded.
+# "A --> B : trigger, trigger [guard]" lines of a Mermaid state diagram, [*] excluded.
 _MERMAID_EDGE = re.compile(r"^    (?!\[\*\])(\S+) --> (?!\[\*\])(\S+) : (.+)$", re.MULTILINE)
+
+
+def mermaid_transitions(text: str) -> list[tuple[str, str, str]]:
+    """(from, to, trigger label) of every transition a Mermaid state diagram shows."""
+    return [
+        (source, target, label)
+        for source, target, labels in _MERMAID_EDGE.findall(text)
+        for label in labels.split(", ")
+    ]
 
 
 def _package(name: str) -> ModelNodeContract:
@@ -94,18 +103,21 @@ def _unquote(text: str | None) -> str:
 
 
 def test_registration_fsm_in_mermaid_has_every_state_and_transition() -> None:
-    """The Mermaid drawing of the registration FSM has its 8 states and 28 labelled transitions."""
+    """The Mermaid drawing of the registration FSM shows its 8 states and all 28 transitions,
+    each with its trigger."""
     contract = _package("node_registration_reducer")
     assert isinstance(contract.definition, ModelContractReducer)
     fsm = contract.definition.state_machine
     assert fsm is not None
     text = render_contract_graph(contract, "mermaid")
-    edges = _MERMAID_EDGE.findall(text)
+    shown = mermaid_transitions(text)
     expected = [(t.from_state, t.to_state, t.trigger) for t in fsm.transitions]
     assert len(expected) == 28
-    assert [(s, t, label.split(" [")[0]) for s, t, label in edges] == expected
-    assert {s for edge in edges for s in edge[:2]} == {s.state_name for s in fsm.states}
+    assert sorted((s, t, label.split(" [")[0]) for s, t, label in shown) == sorted(expected)
+    assert {s for edge in shown for s in edge[:2]} == {s.state_name for s in fsm.states}
     assert len({s.state_name for s in fsm.states}) == 8
+    # Triggers between the same two states share one edge (Mermaid would stack them).
+    assert "    pending --> pending : introspected, acked, heartbeat" in text.splitlines()
     assert "    [*] --> unregistered" in text.splitlines()
     assert "    pending --> active : registered [acked == True]" in text.splitlines()
     # The three states a node can leave only by introspecting again are marked, not terminal.

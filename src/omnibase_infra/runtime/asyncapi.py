@@ -247,7 +247,8 @@ def _schemas_and_messages(
     names = {model: name_of(model) for model in payloads}
     messages: Document = {}
     for model, envelope in envelopes.items():
-        summary = (inspect.getdoc(model) or "").split("\n", 1)[0] if model else ""
+        # The class's own docstring only: getdoc() would fall back to pydantic's BaseModel's.
+        summary = inspect.cleandoc(model.__doc__ or "").split("\n", 1)[0] if model else ""
         messages[names[model] if model else _UNDECLARED] = {
             "name": model.__name__ if model else "ModelEventEnvelope",
             "title": model.__name__ if model else "Envelope with an undeclared payload",

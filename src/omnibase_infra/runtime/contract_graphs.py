@@ -1,7 +1,8 @@
 """Draws what loaded contracts declare: a reducer's FSM and an orchestrator's workflow.
 
 The FSM is core's FSM subcontract (``state_machine``): its states, its transitions labelled
-with their trigger (and guard conditions), the initial state, terminal states marked. The
+with their trigger (and guard conditions; in Mermaid, the triggers of one pair of states share
+one edge), the initial state, terminal states marked. The
 workflow is an orchestrator's ``workflow_coordination.workflow_definition``: the topics that
 start it, its execution graph (each step is the node it calls, edges from ``depends_on``) and
 the topics it publishes, labelled with the coordination rule that names each. Output is
@@ -136,9 +137,13 @@ def _fsm_mermaid(fsm: ModelFSMSubcontract) -> list[str]:
         ids[_ANY_STATE] = "any_state"
         lines.append('    state "any state" as any_state')
     lines.append(f"    [*] --> {ids.get(fsm.initial_state, fsm.initial_state)}")
+    # One edge per pair of states, its triggers listed: Mermaid draws parallel edges, and self
+    # loops above all, on top of one another, hiding all but one label.
+    edges: dict[tuple[str, str], list[str]] = {}
     for transition in fsm.transitions:
-        source, target = ids[transition.from_state], ids[transition.to_state]
-        lines.append(f"    {source} --> {target} : {_mermaid_text(_trigger_label(transition))}")
+        pair = (ids[transition.from_state], ids[transition.to_state])
+        edges.setdefault(pair, []).append(_mermaid_text(_trigger_label(transition)))
+    lines.extend(f"    {s} --> {t} : {', '.join(labels)}" for (s, t), labels in edges.items())
     lines.extend(f"    {ids[name]} --> [*]" for name in sorted(_terminal_states(fsm)))
     marks = _state_marks(fsm)
     for mark, style in _STATE_STYLES.items():
