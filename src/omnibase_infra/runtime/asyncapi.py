@@ -16,6 +16,7 @@ stderr says where to declare it. Models are imported only from allowlisted modul
 
 from __future__ import annotations
 
+import copy
 import importlib
 import importlib.metadata
 import inspect
@@ -102,6 +103,36 @@ def build_asyncapi_document(
         for topic in topics
     ]
     schemas, messages, names = _schemas_and_messages(uses)
+    channels, operations = _channels_and_operations(uses, names)
+    return {
+        "asyncapi": ASYNCAPI_VERSION,
+        "info": {
+            "title": f"ONEX runtime {config.service} ({config.environment})",
+            "version": importlib.metadata.version("omnibase_infra"),
+            "description": _DESCRIPTION,
+        },
+        "defaultContentType": "application/json",
+        "servers": _servers(config),
+        "channels": channels,
+        "operations": operations,
+        "components": {
+            "schemas": {_HEADERS: copy.deepcopy(_HEADERS_SCHEMA), **schemas},
+            "messages": messages,
+            "correlationIds": {
+                "onexCorrelationId": {
+                    "description": "The correlation id every message a request causes carries.",
+                    "location": f"$message.header#/{HEADER_CORRELATION_ID}",
+                }
+            },
+            **_security_schemes(config),
+        },
+    }
+
+
+def _channels_and_operations(
+    uses: Sequence[_Use], names: dict[type[BaseModel], str]
+) -> tuple[Document, Document]:
+    """A channel per topic (its messages from every use) and an operation per use."""
     channels: Document = {}
     operations: Document = {}
     for use in uses:
@@ -122,29 +153,7 @@ def build_asyncapi_document(
             "summary": f"{use.node.archetype.value} node {use.node.name} v{use.node.version}",
             "messages": [{"$ref": f"#/channels/{use.topic}/messages/{i}"} for i in ids],
         }
-    return {
-        "asyncapi": ASYNCAPI_VERSION,
-        "info": {
-            "title": f"ONEX runtime {config.service} ({config.environment})",
-            "version": importlib.metadata.version("omnibase_infra"),
-            "description": _DESCRIPTION,
-        },
-        "defaultContentType": "application/json",
-        "servers": _servers(config),
-        "channels": channels,
-        "operations": operations,
-        "components": {
-            "schemas": {_HEADERS: _HEADERS_SCHEMA, **schemas},
-            "messages": messages,
-            "correlationIds": {
-                "onexCorrelationId": {
-                    "description": "The correlation id every message a request causes carries.",
-                    "location": f"$message.header#/{HEADER_CORRELATION_ID}",
-                }
-            },
-            **_security_schemes(config),
-        },
-    }
+    return channels, operations
 
 
 # -- payload models -------------------------------------------------------------------------------
