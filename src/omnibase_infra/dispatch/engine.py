@@ -7,15 +7,22 @@ same correlation id and the input envelope as parent. Any failure goes to the fa
 (dead-letter by default, delayed retry when configured), so one bad message never stops a
 consumer. The bus callback returns only once the outcome is durable: the bus commits after it.
 
-Each node subscribes as its own consumer group (derived from its identity), so two nodes on the
-same topic both see every message (a COMPUTE node one message of a partition at a time, the
-others as many as the bus delivers at once, in order per key); a payload type that no node on
-the topic routes is dead-lettered, one routed only by other nodes is skipped by this one.
+Each node subscribes as its own consumer group (derived from its identity) to all of its topics
+at once, so two nodes on the same topic both see every message (a COMPUTE node one message of
+a partition at a time, the others as many as the bus delivers at once, in order per key); a
+payload type that no node on the topic routes is dead-lettered, one routed only by other nodes
+is skipped by this one. The nodes' groups are joined concurrently: a join on Kafka takes a
+broker round of seconds, and a runtime waits for the slowest group, not for their sum.
+
+``start(hold=True)`` joins the groups but holds every delivery until ``release()``: the host
+joins while its handlers and components start, and no message reaches a node before then.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import time
 from collections import Counter
 from uuid import UUID, uuid4
 
@@ -42,10 +49,13 @@ from omnibase_infra.event_bus.codec import (
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.event_bus.topics import parse_topic
 from omnibase_infra.models.model_node_identity import ModelNodeIdentity
+from omnibase_infra.observability.logging import get_logger
 
 __all__ = ["DispatchRoute", "MessageDispatchEngine"]
 
 DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024
+
+_log = get_logger(__name__)
 
 _MESSAGES = CountCells(
     "onex_dispatch_messages",
@@ -118,6 +128,10 @@ class MessageDispatchEngine:
         self._unsubscribers: list[Unsubscribe] = []
         self._emitted_counts: dict[tuple[str, str], CountCell] = {}
         self.outcomes: Counter[EnumDispatchOutcome] = Counter()
+        # While held (joined early, see module) deliveries wait for the release.
+        self._held = False
+        self._released = asyncio.Event()
+        self._joined: set[str] = set()
 
     # -- wiring -------------------------------------------------------------------------------
 
@@ -171,29 +185,82 @@ class MessageDispatchEngine:
         return [(sub.topic, sub.group_id) for sub in self._subscriptions.values()]
 
     @property
+    def groups(self) -> dict[str, list[str]]:
+        """Each consumer group (one per node) with the topics it reads."""
+        groups: dict[str, list[str]] = {}
+        for sub in self._subscriptions.values():
+            groups.setdefault(sub.group_id, []).append(sub.topic)
+        return groups
+
+    @property
+    def pending_groups(self) -> list[str]:
+        """The consumer groups not joined yet (joining, or about to)."""
+        return [group for group in self.groups if group not in self._joined]
+
+    @property
     def routes(self) -> list[DispatchRoute]:
         """Every registered route."""
         return [route for sub in self._subscriptions.values() for route in sub.all_routes]
 
-    async def start(self) -> None:
-        """Subscribe every (topic, node) consumer group; delivery starts at once."""
+    async def start(self, *, hold: bool = False) -> None:
+        """Join every node's consumer group, concurrently; returns once all joined.
+
+        With ``hold`` no message is handled before ``release()`` (deliveries wait). A failed
+        join leaves every group again and raises.
+        """
+        self._held = hold
+        if hold:
+            self._released.clear()
+        by_group: dict[str, list[_Subscription]] = {}
         for subscription in self._subscriptions.values():
-            # A partial, not a closure: no extra coroutine per delivered message.
-            on_message = functools.partial(self._dispatch, subscription)
-            unsubscribe = await self._bus.subscribe(
-                subscription.topic,
-                on_message=on_message,
-                group_id=subscription.group_id,
-                auto_offset_reset=self._offset_reset,
-                in_flight_per_partition=1 if subscription.is_pure else None,
+            by_group.setdefault(subscription.group_id, []).append(subscription)
+        began = time.monotonic()
+        try:
+            async with asyncio.TaskGroup() as joins:
+                for group_id, subscriptions in by_group.items():
+                    joins.create_task(self._join(group_id, subscriptions))
+        except BaseException as exc:
+            await self.stop()
+            errors = exc.exceptions if isinstance(exc, BaseExceptionGroup) else ()
+            if errors:
+                raise errors[0] from None  # the first failed join says what went wrong
+            raise
+        if by_group:
+            _log.info(
+                "consumer groups joined",
+                groups=len(by_group),
+                topics=len(self._subscriptions),
+                seconds=round(time.monotonic() - began, 3),
             )
-            self._unsubscribers.append(unsubscribe)
+
+    async def _join(self, group_id: str, subscriptions: list[_Subscription]) -> None:
+        """Join one node's group on all its topics (a partial per topic: no closure per call)."""
+        unsubscribe = await self._bus.subscribe_group(
+            {sub.topic: functools.partial(self._dispatch, sub) for sub in subscriptions},
+            group_id=group_id,
+            auto_offset_reset=self._offset_reset,
+            in_flight_per_partition=1 if all(s.is_pure for s in subscriptions) else None,
+        )
+        self._unsubscribers.append(unsubscribe)
+        self._joined.add(group_id)
+
+    def release(self) -> None:
+        """Let held deliveries through (the host's handlers and components are up)."""
+        self._held = False
+        self._released.set()
 
     async def stop(self) -> None:
-        """Leave every consumer group; returns once in-flight messages finished."""
+        """Leave every consumer group (concurrently); returns once in-flight messages finished.
+
+        Deliveries still held are handed back to the bus unhandled (never committed).
+        """
+        self._released.set()  # deliveries still held give their message back (see _dispatch)
+        self._joined.clear()
         unsubscribers, self._unsubscribers = self._unsubscribers, []
-        for unsubscribe in unsubscribers:
-            await unsubscribe()
+        results = await asyncio.gather(*(u() for u in unsubscribers), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     # -- the hot path -------------------------------------------------------------------------
 
@@ -212,6 +279,11 @@ class MessageDispatchEngine:
         The bus callback of every message, so decoding, routing and handling share this one
         coroutine instead of one per step.
         """
+        if self._held:
+            await self._released.wait()
+            if self._held:  # stopped before release: the bus keeps it for a later consumer
+                await message.nack()
+                return EnumDispatchOutcome.RETRY
         try:
             try:
                 envelope = self._decode(message)

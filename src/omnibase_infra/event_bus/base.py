@@ -15,6 +15,7 @@ from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.event_bus.codec import JsonEnvelope, encode_envelope, envelope_headers
 from omnibase_infra.event_bus.headers import HEADER_CORRELATION_ID, HEADER_ENVELOPE_ID
 from omnibase_infra.event_bus.message import MessageCallback
+from omnibase_infra.event_bus.model_bus_stop_report import ModelBusStopReport
 from omnibase_infra.event_bus.topics import build_topic
 
 if TYPE_CHECKING:
@@ -115,6 +116,43 @@ class EventBusBase(ABC):
         partition order); a subscriber whose callbacks never wait gains nothing from more.
         """
 
+    async def subscribe_group(
+        self,
+        callbacks: Mapping[str, MessageCallback],
+        *,
+        group_id: str,
+        auto_offset_reset: OffsetReset = "latest",
+        in_flight_per_partition: int | None = None,
+    ) -> Unsubscribe:
+        """Join ``group_id`` on every topic of ``callbacks``, each topic's messages going to its
+        callback; returns once the group consumes them all, with one coroutine that leaves.
+
+        A subscriber of several topics is one group: the Kafka bus runs it as one member (one
+        join, not one per topic); this default subscribes topic by topic.
+        """
+        unsubscribers: list[Unsubscribe] = []
+        try:
+            for topic, callback in callbacks.items():
+                unsubscribers.append(
+                    await self.subscribe(
+                        topic,
+                        on_message=callback,
+                        group_id=group_id,
+                        auto_offset_reset=auto_offset_reset,
+                        in_flight_per_partition=in_flight_per_partition,
+                    )
+                )
+        except BaseException:
+            for unsubscribe in reversed(unsubscribers):
+                await unsubscribe()
+            raise
+
+        async def unsubscribe_all() -> None:
+            for unsubscribe in unsubscribers:
+                await unsubscribe()
+
+        return unsubscribe_all
+
     @abstractmethod
     async def start(self) -> None:
         """Connect and get ready to publish."""
@@ -126,6 +164,10 @@ class EventBusBase(ABC):
     @abstractmethod
     async def health_check(self) -> TypedDictEventBusHealth:
         """Report whether the bus is connected and how much is pending."""
+
+    def stop_report(self) -> ModelBusStopReport:
+        """What stopping left behind so far (a bus that cannot leave anything: all zero)."""
+        return ModelBusStopReport()
 
     async def shutdown(self) -> None:
         """Graceful shutdown (same as ``close``)."""

@@ -36,6 +36,7 @@ from omnibase_infra.event_bus.kafka_consumer import KafkaGroupMember
 from omnibase_infra.event_bus.kafka_errors import kafka_context
 from omnibase_infra.event_bus.kafka_producer import KafkaProducer
 from omnibase_infra.event_bus.message import MessageCallback
+from omnibase_infra.event_bus.model_bus_stop_report import ModelBusStopReport
 from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.topics import parse_topic
 from omnibase_infra.models.model_health_check_result import ModelHealthCheckResult
@@ -69,6 +70,7 @@ class EventBusKafka(EventBusBase):
         self._members: list[KafkaGroupMember] = []
         self._started = False
         self._ready_topics: set[str] = set()  # validated and known to exist
+        self._left = ModelBusStopReport()  # what members that stopped left behind
 
     @property
     def settings(self) -> ModelKafkaSettings:
@@ -96,11 +98,16 @@ class EventBusKafka(EventBusBase):
         return self._admin
 
     async def _ensure_topic(self, operation: str, topic: str) -> None:
-        parse_topic(topic)
-        admin = self._require_admin(operation, topic)
+        await self._ensure_topics(operation, (topic,))
+
+    async def _ensure_topics(self, operation: str, topics: Sequence[str]) -> None:
+        """Validate ``topics`` and create the missing ones (one request for all of them)."""
+        for topic in topics:
+            parse_topic(topic)
+        admin = self._require_admin(operation, topics[0])
         if self._settings.auto_create_topics:
-            await admin.ensure_topic(topic)
-        self._ready_topics.add(topic)
+            await admin.ensure_topics(topics)
+        self._ready_topics.update(topics)
 
     async def publish(
         self,
@@ -143,12 +150,30 @@ class EventBusKafka(EventBusBase):
         """
         if on_message is None:
             raise ProtocolConfigurationError("subscribe() needs on_message", field="on_message")
+        return await self.subscribe_group(
+            {topic: on_message},
+            group_id=self.consumer_group_id(node_identity, purpose, group_id),
+            auto_offset_reset=auto_offset_reset,
+            in_flight_per_partition=in_flight_per_partition,
+        )
+
+    async def subscribe_group(
+        self,
+        callbacks: Mapping[str, MessageCallback],
+        *,
+        group_id: str,
+        auto_offset_reset: OffsetReset = "latest",
+        in_flight_per_partition: int | None = None,
+    ) -> Unsubscribe:
+        """One member of ``group_id`` on all of ``callbacks``' topics; returns once it has its
+        partitions (one join, however many topics)."""
+        if not callbacks:
+            raise ProtocolConfigurationError("subscribe_group() needs a topic", field="callbacks")
         if in_flight_per_partition is not None and in_flight_per_partition < 1:
             raise ProtocolConfigurationError(
                 "in_flight_per_partition must be >= 1", field="in_flight_per_partition"
             )
-        gid = self.consumer_group_id(node_identity, purpose, group_id)
-        await self._ensure_topic("subscribe", topic)
+        await self._ensure_topics("subscribe", list(callbacks))
         settings = (
             self._settings
             if in_flight_per_partition is None
@@ -156,24 +181,43 @@ class EventBusKafka(EventBusBase):
                 update={"in_flight_per_partition": in_flight_per_partition}
             )
         )
-        member = KafkaGroupMember(settings, topic, gid, on_message, auto_offset_reset)
+        member = KafkaGroupMember(settings, callbacks, group_id, auto_offset_reset)
         await member.start()
         self._members.append(member)
 
         async def unsubscribe() -> None:
             if member in self._members:
                 self._members.remove(member)
-            await member.stop()
+                await self._stop_member(member)
 
         return unsubscribe
+
+    async def _stop_member(self, member: KafkaGroupMember) -> None:
+        """Stop ``member`` and add what it left behind to the stop report."""
+        await member.stop()
+        left = self._left
+        self._left = left.model_copy(
+            update={
+                "cut_short": left.cut_short + member.cut_short,
+                "uncommitted": left.uncommitted + member.uncommitted,
+                "commit_failures": left.commit_failures + member.commit_failures,
+            }
+        )
+
+    def stop_report(self) -> ModelBusStopReport:
+        """What the members that stopped, and the producer's close, left behind."""
+        return self._left
 
     async def close(self) -> None:
         """Stop every member (finishing in-flight messages), flush and stop the producer."""
         members, self._members = self._members, []
-        for member in members:
-            await member.stop()
+        await asyncio.gather(*(self._stop_member(member) for member in members))
         if self._owns_producer:
-            await self._producer.close()
+            purged = await self._producer.close()
+            if purged:
+                self._left = self._left.model_copy(
+                    update={"unflushed": self._left.unflushed + purged}
+                )
         self._started = False
         self._ready_topics.clear()
 
@@ -182,17 +226,23 @@ class EventBusKafka(EventBusBase):
         return await self._producer.ping()
 
     async def health_check(self) -> TypedDictEventBusHealth:
-        """Healthy when the cluster answers; ``pending_messages`` counts unacked publishes."""
+        """Healthy when the cluster answers; ``pending_messages`` counts unacked publishes.
+
+        Unhealthy, ``error`` says why and names the bootstrap servers.
+        """
         if not self._started:
-            return {"healthy": False, "connected": False, "status": "closed"}
+            return {"healthy": False, "connected": False, "status": "closed", "error": "closed"}
         result = await self._producer.ping()
-        return {
+        health: TypedDictEventBusHealth = {
             "healthy": result.healthy,
             "connected": result.healthy,
             "pending_messages": self._producer.pending(),
             "latency_ms": result.latency_ms,
-            "status": "connected" if result.healthy else (result.detail or "unreachable"),
+            "status": "connected" if result.healthy else "unreachable",
         }
+        if not result.healthy:
+            health["error"] = result.detail or "unreachable"
+        return health
 
     async def get_committed_offset(self, topic: str, group_id: str) -> int | None:
         """Total committed offset of a group over the topic's partitions (None if unknown)."""

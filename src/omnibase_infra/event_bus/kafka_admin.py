@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
+from concurrent.futures import Future
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from omnibase_infra.event_bus.kafka_errors import translate_kafka_error
+from omnibase_infra.errors import InfraTimeoutError
+from omnibase_infra.event_bus.kafka_errors import kafka_context, translate_kafka_error
 from omnibase_infra.event_bus.kafka_logging import client_logger
 from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
 
@@ -31,30 +34,54 @@ class KafkaTopicAdmin:
 
     async def ensure_topic(self, topic: str) -> None:
         """Create ``topic`` unless it exists (concurrent callers share one creation)."""
-        pending = self._known.get(topic)
-        if pending is None:
-            pending = asyncio.ensure_future(asyncio.to_thread(self._create, topic))
-            self._known[topic] = pending
+        await self.ensure_topics((topic,))
+
+    async def ensure_topics(self, topics: Sequence[str]) -> None:
+        """Create those of ``topics`` that do not exist, in one request, without a thread.
+
+        The client completes its futures on its own thread; awaiting them here keeps the loop
+        free and lets a cancelled start go at once. Concurrent callers share one creation.
+        """
+        missing = [t for t in dict.fromkeys(topics) if t not in self._known]
+        if missing:
+            futures = self._admin.create_topics(
+                [
+                    NewTopic(t, self._settings.partitions, self._settings.replication_factor)
+                    for t in missing
+                ],
+                operation_timeout=_TIMEOUT,
+                request_timeout=_TIMEOUT,
+            )
+            for topic in missing:
+                self._known[topic] = asyncio.ensure_future(self._created(topic, futures[topic]))
+        pending = [self._known[t] for t in topics]
         try:
-            await asyncio.shield(pending)
+            await asyncio.shield(asyncio.gather(*pending))
         except BaseException:
-            if self._known.get(topic) is pending and pending.done():
-                del self._known[topic]  # let a later call try again
+            for topic in topics:
+                known = self._known.get(topic)
+                failed = known is not None and known.done() and not known.cancelled()
+                if failed and known is not None and known.exception() is not None:
+                    del self._known[topic]  # let a later call try again
             raise
 
-    def _create(self, topic: str) -> None:
-        futures = self._admin.create_topics(
-            [NewTopic(topic, self._settings.partitions, self._settings.replication_factor)],
-            operation_timeout=_TIMEOUT,
-            request_timeout=_TIMEOUT,
-        )
+    async def _created(self, topic: str, future: Future[None]) -> None:
+        """Wait for one creation; an existing topic is fine, anything else a typed error."""
         try:
-            futures[topic].result(timeout=_TIMEOUT)
+            await asyncio.wait_for(asyncio.wrap_future(future), _TIMEOUT + 1)
+        except TimeoutError:
+            raise InfraTimeoutError(
+                f"kafka create_topic got no answer within {_TIMEOUT:.0f}s from bootstrap "
+                f"servers {self._settings.bootstrap_servers}",
+                context=kafka_context("create_topic", topic),
+            ) from None
         except KafkaException as exc:
             error = exc.args[0] if exc.args else None
             if isinstance(error, KafkaError) and error.code() == KafkaError.TOPIC_ALREADY_EXISTS:
                 return
-            raise translate_kafka_error(exc, "create_topic", topic) from exc
+            raise translate_kafka_error(
+                exc, "create_topic", topic, servers=self._settings.bootstrap_servers
+            ) from exc
 
     def committed_total(self, topic: str, group_id: str) -> int | None:
         """Sum of a group's committed offsets over the topic's partitions (None if none)."""

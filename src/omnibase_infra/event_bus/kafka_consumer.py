@@ -1,5 +1,9 @@
 """One member of a Kafka consumer group: fetch a batch, deliver it, commit what succeeded.
 
+- A member subscribes to every topic of its group at once, each topic with its own callback:
+  a node reading five topics is one group with one member, not five groups joined one after
+  another (a join costs a broker round of several seconds, and every member that joins a
+  group makes all the others rejoin).
 - Every call into the (not thread-safe) librdkafka consumer runs on the member's own single
   worker thread, so the event loop never blocks and calls never race.
 - A batch holds at most ``max_batch`` messages; its partitions are delivered concurrently,
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from functools import partial
@@ -67,20 +71,19 @@ def decode_headers(message: Message) -> dict[str, str]:
 
 
 class KafkaGroupMember:
-    """A consumer of ``topic`` in group ``group_id`` delivering to ``callback`` (see module)."""
+    """A consumer of ``callbacks``' topics in group ``group_id`` (see module docstring)."""
 
     def __init__(
         self,
         settings: ModelKafkaSettings,
-        topic: str,
+        callbacks: Mapping[str, MessageCallback],
         group_id: str,
-        callback: MessageCallback,
         auto_offset_reset: OffsetReset,
     ) -> None:
         self._settings = settings
-        self.topic = topic
+        self.topics = tuple(callbacks)
         self.group_id = group_id
-        self._callback = callback
+        self._callbacks = dict(callbacks)
         self._offset_reset: OffsetReset = auto_offset_reset
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"kafka-{group_id[:40]}")
         self._task: asyncio.Task[None] | None = None
@@ -89,7 +92,18 @@ class KafkaGroupMember:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.inflight = 0
         self.max_inflight = 0
-        self.assigned: list[int] = []
+        self.assigned: list[tuple[str, int]] = []
+        # What stopping left behind (the drain report): deliveries begun and given up on (a
+        # failing message still being redelivered), and fetched messages left uncommitted
+        # (the group's next member gets them again).
+        self.cut_short = 0
+        self.uncommitted = 0
+        self.commit_failures = 0
+
+    @property
+    def topic(self) -> str:
+        """The first topic (a member of one topic: its topic), for logs."""
+        return self.topics[0]
 
     async def _call(self, fn: Callable[[], T]) -> T:
         """Run a consumer call on the member's own thread."""
@@ -106,21 +120,30 @@ class KafkaGroupMember:
             consumer = await self._call(lambda: Consumer(config))
             await self._call(
                 lambda: consumer.subscribe(
-                    [self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke
+                    list(self.topics), on_assign=self._on_assign, on_revoke=self._on_revoke
                 )
             )
         except KafkaException as exc:
-            raise translate_kafka_error(exc, "subscribe", self.topic) from exc
-        self._task = asyncio.create_task(self._run(consumer), name=f"kafka:{self.topic}")
+            raise translate_kafka_error(exc, "subscribe", self.group_id) from exc
+        self._task = asyncio.create_task(self._run(consumer), name=f"kafka:{self.group_id}")
         try:
             await asyncio.wait_for(self._joined.wait(), self._settings.join_timeout_seconds)
         except TimeoutError:
             await self.stop()
             raise InfraTimeoutError(
                 f"no partition assignment for group {self.group_id} within "
-                f"{self._settings.join_timeout_seconds}s",
-                context=kafka_context("subscribe", self.topic),
+                f"{self._settings.join_timeout_seconds}s from bootstrap servers "
+                f"{self._settings.bootstrap_servers}",
+                context=kafka_context("subscribe", self.group_id),
             ) from None
+        except BaseException:  # cancelled (a stop signal during start): leave, then go
+            await self.stop()
+            raise
+
+    @property
+    def joined(self) -> bool:
+        """Whether the member got its first assignment."""
+        return self._joined.is_set()
 
     # -- rebalance callbacks (run on the worker thread, inside consume) -----------------------
 
@@ -136,7 +159,7 @@ class KafkaGroupMember:
         consumer.assign(positions)
         if fresh:
             consumer.commit(offsets=fresh, asynchronous=False)
-        self.assigned = sorted(tp.partition for tp in positions)
+        self.assigned = sorted((tp.topic, tp.partition) for tp in positions)
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._joined.set)
 
@@ -164,7 +187,7 @@ class KafkaGroupMember:
             try:
                 await self._call(consumer.close)
             except KafkaException as exc:
-                _log.warning("kafka consumer close failed", topic=self.topic, error=str(exc))
+                _log.warning("kafka consumer close failed", group=self.group_id, error=str(exc))
             self._executor.shutdown(wait=False)
 
     async def _consume(self, consumer: Consumer) -> None:
@@ -172,31 +195,32 @@ class KafkaGroupMember:
             try:
                 messages = await self._call(lambda: self._fetch(consumer))
             except KafkaException as exc:
-                _log.warning("kafka fetch failed", topic=self.topic, error=str(exc))
+                _log.warning("kafka fetch failed", group=self.group_id, error=str(exc))
                 await asyncio.sleep(self._settings.redelivery_max_seconds)
                 continue
-            by_partition: dict[int, list[Message]] = {}
+            by_partition: dict[tuple[str, int], list[Message]] = {}
             for message in messages:
                 error = message.error()
                 if error is not None:
                     if error.code() != KafkaError._PARTITION_EOF:
-                        _log.warning("kafka consume error", topic=self.topic, error=error.str())
+                        _log.warning("kafka consume error", group=self.group_id, error=error.str())
                     continue
-                by_partition.setdefault(message.partition() or 0, []).append(message)
+                place = (message.topic() or "", message.partition() or 0)
+                by_partition.setdefault(place, []).append(message)
             if not by_partition:
                 continue
             if len(by_partition) == 1:
-                ((partition, batch),) = by_partition.items()
-                done = [await self._deliver_partition(partition, batch)]
-                partitions = [partition]
+                ((place, batch),) = by_partition.items()
+                done = [await self._deliver_partition(place, batch)]
+                places = [place]
             else:
-                partitions = list(by_partition)
+                places = list(by_partition)
                 done = await asyncio.gather(
-                    *(self._deliver_partition(p, by_partition[p]) for p in partitions)
+                    *(self._deliver_partition(p, by_partition[p]) for p in places)
                 )
             offsets = [
-                TopicPartition(self.topic, p, offset)
-                for p, offset in zip(partitions, done, strict=True)
+                TopicPartition(topic, partition, offset)
+                for (topic, partition), offset in zip(places, done, strict=True)
                 if offset is not None
             ]
             if offsets:
@@ -207,40 +231,46 @@ class KafkaGroupMember:
             await self._call(lambda: consumer.commit(offsets=offsets, asynchronous=False))
         except KafkaException as exc:
             # The group moved on (rebalance): the new owner redelivers from the last commit.
-            _log.warning("kafka commit failed", topic=self.topic, error=str(exc))
+            self.commit_failures += 1
+            _log.warning("kafka commit failed", group=self.group_id, error=str(exc))
 
-    async def _deliver_partition(self, partition: int, messages: list[Message]) -> int | None:
+    async def _deliver_partition(
+        self, place: tuple[str, int], messages: list[Message]
+    ) -> int | None:
         """Deliver one partition's messages in order per key; the offset to commit (or None)."""
         # One scope for the whole batch: every callback of this partition runs inside it.
         token = _delivering.set(self)
         try:
             next_offset: int | None = None
             step = self._settings.in_flight_per_partition
-            deliver = partial(self._deliver_until_taken, partition)
+            deliver = partial(self._deliver_until_taken, place)
             for start in range(0, len(messages), step):
                 ready = messages[start : start + step]
                 delivered = await deliver_in_key_order(ready, _message_key, deliver)
                 if delivered:
                     next_offset = (ready[delivered - 1].offset() or 0) + 1
                 if delivered < len(ready):
+                    self.uncommitted += len(messages) - start - delivered
                     break
             return next_offset
         finally:
             _delivering.reset(token)
 
-    async def _deliver_until_taken(self, partition: int, raw: Message) -> bool:
+    async def _deliver_until_taken(self, place: tuple[str, int], raw: Message) -> bool:
         """Deliver ``raw`` until its callback takes it; False if the member stops first."""
         if self._stopping:
             return False
         offset = raw.offset() or 0
-        return await self._attempt(raw, partition, offset) or await self._redeliver(
-            raw, partition, offset
-        )
+        if await self._attempt(raw, place, offset) or await self._redeliver(raw, place, offset):
+            return True
+        self.cut_short += 1
+        return False
 
-    async def _attempt(self, raw: Message, partition: int, offset: int) -> bool:
+    async def _attempt(self, raw: Message, place: tuple[str, int], offset: int) -> bool:
         """One delivery of ``raw`` with fresh headers (a callback may change its copy)."""
+        topic, partition = place
         message = BusMessage(
-            self.topic,
+            topic,
             raw.key(),
             raw.value() or b"",
             decode_headers(raw),
@@ -251,11 +281,11 @@ class KafkaGroupMember:
         self.inflight += 1
         self.max_inflight = max(self.max_inflight, self.inflight)
         try:
-            return await deliver_once(self._callback, message, group_id=self.group_id)
+            return await deliver_once(self._callbacks[topic], message, group_id=self.group_id)
         finally:
             self.inflight -= 1
 
-    async def _redeliver(self, raw: Message, partition: int, offset: int) -> bool:
+    async def _redeliver(self, raw: Message, place: tuple[str, int], offset: int) -> bool:
         """Deliver a message that failed once until it succeeds; False if the member stopped."""
         failures = 1
         while not self._stopping:
@@ -266,7 +296,7 @@ class KafkaGroupMember:
                     self._settings.redelivery_max_seconds,
                 )
             )
-            if await self._attempt(raw, partition, offset):
+            if await self._attempt(raw, place, offset):
                 return True
             failures += 1
         return False
@@ -288,7 +318,7 @@ class KafkaGroupMember:
         try:
             await task
         except Exception as exc:  # the loop died: it already closed the consumer
-            _log.warning("kafka consumer loop failed", topic=self.topic, error=str(exc))
+            _log.warning("kafka consumer loop failed", group=self.group_id, error=str(exc))
 
 
 def _message_key(message: Message) -> bytes | None:

@@ -42,19 +42,30 @@ def kafka_context(operation: str, target: str | None = None) -> ModelInfraErrorC
 
 
 def translate_kafka_error(
-    error: KafkaError | KafkaException | BufferError, operation: str, target: str | None = None
+    error: KafkaError | KafkaException | BufferError,
+    operation: str,
+    target: str | None = None,
+    *,
+    servers: str | None = None,
 ) -> RuntimeHostError:
-    """The typed error for a client error (the caller raises it ``from`` the original)."""
+    """The typed error for a client error (the caller raises it ``from`` the original).
+
+    ``servers`` (the bootstrap servers) is named in the message when given, so an operator
+    reading "timed out" also reads where the runtime was looking for the cluster.
+    """
     context = kafka_context(operation, target)
     if isinstance(error, BufferError):
         return InfraUnavailableError(
             "producer queue is full", context=context, retry_after_seconds=0.1
         )
+    where = f" (bootstrap servers {servers})" if servers else ""
     kafka_error = error.args[0] if isinstance(error, KafkaException) and error.args else error
     if not isinstance(kafka_error, KafkaError):
-        return InfraConnectionError(f"kafka {operation} failed: {kafka_error}", context=context)
+        return InfraConnectionError(
+            f"kafka {operation} failed: {kafka_error}{where}", context=context
+        )
     code = kafka_error.code()
-    text = f"kafka {operation} failed: {kafka_error.name()}: {kafka_error.str()}"
+    text = f"kafka {operation} failed: {kafka_error.name()}: {kafka_error.str()}{where}"
     if code in _TIMEOUTS:
         return InfraTimeoutError(text, context=context)
     if code in _AUTH:

@@ -48,6 +48,7 @@ _BUSY_REPORTS = 32
 _IDLE_WAIT_SECONDS = 0.5
 _FULL_QUEUE_WAIT_SECONDS = 0.005
 _FLUSH_POLL_SECONDS = 0.001
+_PING_SECONDS = 3.0
 
 
 class KafkaProducer:
@@ -227,34 +228,48 @@ class KafkaProducer:
             await asyncio.sleep(_FLUSH_POLL_SECONDS)
 
     async def ping(self) -> ModelHealthCheckResult:
-        """A metadata round trip to the cluster; reports failure instead of raising."""
+        """A metadata round trip to the cluster; reports failure instead of raising.
+
+        A failure names the bootstrap servers: "unreachable" alone does not say where the
+        runtime was looking.
+        """
         started = time.perf_counter()
         producer = self._producer
+        servers = self._settings.bootstrap_servers
         if producer is None:
             return ModelHealthCheckResult(name=self._name, healthy=False, detail="not started")
         try:
-            metadata = await asyncio.to_thread(producer.list_topics, None, 5.0)
+            metadata = await asyncio.to_thread(producer.list_topics, None, _PING_SECONDS)
         except KafkaException as exc:
-            return ModelHealthCheckResult.failed(
-                self._name, exc, (time.perf_counter() - started) * 1000
+            error = exc.args[0] if exc.args else exc
+            reason = error.str() if isinstance(error, KafkaError) else str(error)
+            return ModelHealthCheckResult(
+                name=self._name,
+                healthy=False,
+                latency_ms=(time.perf_counter() - started) * 1000,
+                detail=f"kafka unreachable at bootstrap servers {servers}: {reason}",
             )
         latency = (time.perf_counter() - started) * 1000
         if not metadata.brokers:
             return ModelHealthCheckResult(
-                name=self._name, healthy=False, latency_ms=latency, detail="no brokers"
+                name=self._name,
+                healthy=False,
+                latency_ms=latency,
+                detail=f"no brokers listed by bootstrap servers {servers}",
             )
         return ModelHealthCheckResult(name=self._name, healthy=True, latency_ms=latency)
 
-    async def close(self, wait_seconds: float = 10.0) -> None:
+    async def close(self, wait_seconds: float = 10.0) -> int:
         """Deliver what is queued (up to ``wait_seconds``), then stop the ticker (idempotent).
 
         Messages still unacknowledged after ``wait_seconds`` are purged: their publishers get
-        a typed error instead of waiting forever.
+        a typed error instead of waiting forever. Returns how many were purged.
         """
         producer = self._producer
         if producer is None:
-            return
-        if await self.flush(wait_seconds):
+            return 0
+        purged = await self.flush(wait_seconds)
+        if purged:
             producer.purge()
             producer.poll(0)  # the purged messages' reports fail their publishes
         self._producer = None
@@ -265,6 +280,7 @@ class KafkaProducer:
             self._ticker = None
         self._awaiting.clear()
         self._unacked = 0
+        return purged
 
 
 def _not_started(topic: str) -> InfraUnavailableError:

@@ -56,8 +56,11 @@ class ModelKafkaSettings(BaseModel):
     replication_factor: int = Field(default=1, ge=1)
 
     # -- consuming ----------------------------------------------------------------------------
-    session_timeout_ms: int = Field(default=10_000, ge=500)
-    heartbeat_interval_ms: int = Field(default=3_000, ge=100)
+    # 6 s, the least a Kafka broker accepts by default (group.min.session.timeout.ms): a dead
+    # member (kill -9) leaves its group that soon, and a join costs less (Tansu holds every
+    # JoinGroup for half the session timeout: 3 s here, 5 s at 10 s).
+    session_timeout_ms: int = Field(default=6_000, ge=500)
+    heartbeat_interval_ms: int = Field(default=2_000, ge=100)
     max_poll_interval_ms: int = Field(default=300_000, ge=1000)
     fetch_wait_max_ms: int = Field(default=100, ge=0)
     # At most this many messages are taken per fetch and held in flight per consumer.

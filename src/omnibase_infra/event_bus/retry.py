@@ -7,17 +7,19 @@ its partition moves on at once. After the last attempt, or for an error that ret
 fix, the message goes to its DLQ topic with a sanitised ``ModelDlqRecord`` (attempts, first and
 last failure). A message of a DLQ topic is never dead-lettered again.
 
-``RetryConsumer`` reads a topic's retry topics for one consumer group, waits until each
-message's not-before time (never longer than ``max_delay_seconds``), and hands the message back
-to ``engine.dispatch`` under its original topic. Each retry topic holds one attempt level, whose
-delays are equal, so its messages come due in the order they sit in: waiting for the head never
-delays a later message beyond its own due time plus the bound.
+``RetryConsumer`` reads the retry topics of all of a node's topics as one consumer group (one
+join), waits until each message's not-before time (never longer than ``max_delay_seconds``),
+and hands the message back to ``engine.dispatch`` under its original topic. Each retry topic
+holds one attempt level, whose delays are equal, so its messages come due in the order they sit
+in; every wait is bounded by ``max_delay_seconds``, so a retry is never held up beyond its own
+due time plus that bound by another one waiting in the same fetch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import zlib
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -210,23 +212,23 @@ class RetryFailurePolicy:
 
 
 class RetryConsumer:
-    """Feeds one consumer group's due retries of one topic back to the engine (see module)."""
+    """Feeds one consumer group's due retries of its topics back to the engine (see module)."""
 
     def __init__(
         self,
         bus: EventBusBase,
         engine: ProtocolRetryDispatcher,
         *,
-        topic: str,
+        topics: Sequence[str],
         consumer_group: str,
         settings: ModelRetrySettings | None = None,
     ) -> None:
         self._bus = bus
         self._engine = engine
-        self._topic = topic
+        self._topics = tuple(topics)
         self._group = consumer_group
         self._settings = settings or ModelRetrySettings()
-        self._unsubscribers: list[Unsubscribe] = []
+        self._unsubscribe: Unsubscribe | None = None
         self._stopping = asyncio.Event()
 
     @property
@@ -236,29 +238,30 @@ class RetryConsumer:
 
     @property
     def retry_topics(self) -> list[str]:
-        """The retry topics of every attempt after the first."""
+        """The retry topics of every attempt after the first, of every topic."""
         return [
-            retry_topic_for(self._topic, attempt)
+            retry_topic_for(topic, attempt)
+            for topic in self._topics
             for attempt in range(2, self._settings.max_attempts + 1)
         ]
 
     async def start(self) -> None:
-        """Subscribe to every retry topic (from the earliest retained retry)."""
+        """Join the retry group on every retry topic (from the earliest retained retry)."""
         self._stopping.clear()
-        for topic in self.retry_topics:
-            unsubscribe = await self._bus.subscribe(
-                topic,
-                on_message=self._on_retry,
-                group_id=self.retry_group,
-                auto_offset_reset="earliest",
-            )
-            self._unsubscribers.append(unsubscribe)
+        topics = self.retry_topics
+        if not topics:
+            return
+        self._unsubscribe = await self._bus.subscribe_group(
+            dict.fromkeys(topics, self._on_retry),
+            group_id=self.retry_group,
+            auto_offset_reset="earliest",
+        )
 
     async def stop(self) -> None:
         """Leave the retry topics; a retry still waiting is left uncommitted for later."""
         self._stopping.set()
-        unsubscribers, self._unsubscribers = self._unsubscribers, []
-        for unsubscribe in unsubscribers:
+        unsubscribe, self._unsubscribe = self._unsubscribe, None
+        if unsubscribe is not None:
             await unsubscribe()
 
     async def _on_retry(self, message: BusMessage) -> None:
@@ -285,3 +288,5 @@ class RetryConsumer:
             message.timestamp,
         )
         await self._engine.dispatch(original, consumer_group=self._group)
+        if original.nacked:  # the engine gave it back (stopped before handling): keep it
+            await message.nack()

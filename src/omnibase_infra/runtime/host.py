@@ -1,17 +1,18 @@
 """RuntimeHostProcess: the process that runs ONEX nodes against real infrastructure.
 
-Start: configure logging, build the bus and the dispatch engine, register the infrastructure
-services in core's container, discover and validate every contract (all or nothing), import
-the handlers they name (allowlist only), start the handlers and components, subscribe, serve
-``/health``, ``/ready`` and ``/metrics``. Stop (SIGTERM/SIGINT): refuse new work, drain what the
-bus already accepted within the grace period, leave the consumer groups once in-flight
-messages finish (offsets committed), close handlers, stop serving.
+Start: serve ``/health`` at once (``/ready`` answers 503 naming what is pending), discover and
+validate every contract (all or nothing), import the handlers they name (allowlist only), wire
+the routes, then join every node's consumer group, concurrently and while the handlers and
+components start (deliveries are held until they are up). ``runtime ready`` is logged only
+when ``/ready`` would say so; otherwise the log says what fails. Stop (SIGTERM/SIGINT): refuse
+new work, drain what the bus already accepted and leave the consumer groups (offsets committed)
+within the grace period, then close handlers and stop serving; ``drained`` is true only when
+nothing begun was cut short, every handled message was committed and every publish acked.
 """
 
 from __future__ import annotations
 
 import asyncio
-import signal
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Protocol
@@ -26,53 +27,29 @@ from omnibase_infra.event_bus.base import EventBusBase
 from omnibase_infra.event_bus.inmemory import EventBusInmemory
 from omnibase_infra.event_bus.retry import RetryConsumer, RetryFailurePolicy
 from omnibase_infra.handlers.protocol_infra_handler import ProtocolInfraHandler
-from omnibase_infra.models.model_health_check_result import ModelHealthCheckResult
 from omnibase_infra.models.model_readiness_report import ModelReadinessReport
 from omnibase_infra.observability.logging import configure_logging, get_logger
+from omnibase_infra.runtime.boot import BootProgress
 from omnibase_infra.runtime.config import ModelRuntimeConfig
 from omnibase_infra.runtime.container_wiring import wire_infrastructure_services
 from omnibase_infra.runtime.contract_loader import discover_contract_files, load_contracts
+from omnibase_infra.runtime.health_checks import bus_check, failing, handler_check
 from omnibase_infra.runtime.heap import freeze_boot_heap
 from omnibase_infra.runtime.http_hub import create_hub_app
 from omnibase_infra.runtime.http_server import HubServer
 from omnibase_infra.runtime.model_node_contract import ModelNodeContract
 from omnibase_infra.runtime.node_wiring import build_routes
 from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST
-from omnibase_infra.sanitize import sanitize_text
 
 __all__ = ["ProtocolRuntimeComponent", "RuntimeHostProcess"]
 
 _log = get_logger(__name__)
 
-# How long each stop step may take once the drain was cut short (a stuck handler is left).
-_FORCED_STEP_SECONDS = 2.0
-# How long /ready waits for one handler's ping before reporting it failed.
-PING_TIMEOUT_SECONDS = 5.0
-
-
-async def _ping(handler: ProtocolInfraHandler) -> ModelHealthCheckResult:
-    """A handler's ping, bounded; one that raises or hangs is a failed check, not a 500."""
-    started = time.perf_counter()
-    try:
-        async with asyncio.timeout(PING_TIMEOUT_SECONDS):
-            return await handler.ping()
-    except TimeoutError:
-        return ModelHealthCheckResult(
-            name=handler.handler_name,
-            healthy=False,
-            latency_ms=(time.perf_counter() - started) * 1000,
-            detail=f"ping did not answer within {PING_TIMEOUT_SECONDS} s",
-        )
-    except Exception as exc:  # the handler broke its never-raise rule; report, do not crash
-        return ModelHealthCheckResult.failed(
-            handler.handler_name, exc, (time.perf_counter() - started) * 1000
-        )
-
-
-def _sanitised(result: ModelHealthCheckResult) -> ModelHealthCheckResult:
-    if result.detail is None:
-        return result
-    return result.model_copy(update={"detail": sanitize_text(result.detail)})
+# A stop's teardown (closing clients, handlers, the hub) gets what the drain left of the grace
+# period, at least this much: part of the grace period is kept for it.
+_TEARDOWN_SECONDS = 2.0
+# How often a runtime that started not ready checks whether it became ready (to log it).
+_READY_WATCH_SECONDS = 1.0
 
 
 class ProtocolRuntimeComponent(Protocol):
@@ -106,7 +83,11 @@ class RuntimeHostProcess:
         routers: Sequence[APIRouter] = (),
         failure_policy: ProtocolFailurePolicy | None = None,
         exclude_nodes: Mapping[str, str] | None = None,
+        hub: HubServer | None = None,
+        boot: BootProgress | None = None,
     ) -> None:
+        """``hub``: a hub already serving (the launcher starts it first), else the host starts
+        its own; ``boot``: the start's progress, shared with whoever began it."""
         self.config = config
         self._exclude_nodes = dict(exclude_nodes or {})
         self.bus = bus or self._default_bus(config)
@@ -128,7 +109,10 @@ class RuntimeHostProcess:
         self._routers = list(routers)
         self.contracts: list[ModelNodeContract] = []
         self._retry_consumers: list[RetryConsumer] = []
-        self._http: HubServer | None = None
+        self._http: HubServer | None = hub
+        self._owns_hub = hub is None
+        self.boot = boot or BootProgress()
+        self._ready_watch: asyncio.Task[None] | None = None
         self._started = False
         self._stopping = False
         self._stop_requested = asyncio.Event()
@@ -157,40 +141,44 @@ class RuntimeHostProcess:
         return (*DEFAULT_ALLOWLIST, *self.config.plugin_allowlist)
 
     @property
+    def started(self) -> bool:
+        """Whether the start finished (a stop signal now means a graceful stop)."""
+        return self._started
+
+    @property
     def http_port(self) -> int | None:
         """The hub's bound port once serving."""
         return self._http.port if self._http else None
 
     def add_router(self, router: APIRouter) -> None:
-        """Mount an extra router on the hub (before ``start``)."""
+        """Mount an extra router on the hub (at once if it already serves)."""
         self._routers.append(router)
+        if self._http is not None:
+            self._http.app.include_router(router)
 
     # -- start --------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Bring everything up; on any failure, tear down what started and re-raise."""
+        """Bring everything up; on any failure or cancellation, tear down what started."""
         configure_logging(self.config.log_level, self.config.log_format)
         self.started_at = time.monotonic()
+        self.boot.watch()
         try:
             await self._start()
         except BaseException:
-            await self._teardown()
+            await self._teardown(deadline=time.monotonic() + _TEARDOWN_SECONDS)
             raise
+        finally:
+            self.boot.done()
         self._started = True
-        _log.info(
-            "runtime ready",
-            profile=self.config.profile,
-            nodes=len(self.contracts),
-            routes=len(self.engine.routes),
-            http_port=self.http_port,
-            seconds=round(time.monotonic() - self.started_at, 3),
-        )
+        await self._announce()
 
     async def _start(self) -> None:
-        self.contracts = await asyncio.to_thread(self._load_contracts)
+        await self._serve_hub()
+        with self.boot.step("contracts") as facts:
+            self.contracts = await asyncio.to_thread(self._load_contracts)
+            facts["nodes"] = len(self.contracts)
         await self.bus.start()
-        for handler in self.handlers:
-            await handler.start()
         services: dict[type[object], object] = {
             EventBusBase: self.bus,
             MessageDispatchEngine: self.engine,
@@ -202,24 +190,99 @@ class RuntimeHostProcess:
         await wire_infrastructure_services(self.container, services)
         for route in build_routes(self.contracts, self.container, self.allowlist):
             self.engine.add_route(route)
-        for component in self.components:
-            await component.start(self)
-        await self.engine.start()
-        retry = self.config.event_bus.retry
-        if retry is not None and isinstance(self.engine.failure_policy, RetryFailurePolicy):
-            for topic, group in self.engine.consumer_groups:
-                consumer = RetryConsumer(
-                    self.bus, self.engine, topic=topic, consumer_group=group, settings=retry
-                )
-                await consumer.start()
-                self._retry_consumers.append(consumer)
-        if self.config.http.enabled:
+        # The groups join (seconds on Kafka) while handlers and components start; no message
+        # reaches a node before those are up.
+        joins = asyncio.create_task(self._join(), name="runtime-join")
+        try:
+            with self.boot.step("handlers") as facts:
+                for handler in self.handlers:
+                    await handler.start()
+                facts["handlers"] = [handler.handler_name for handler in self.handlers]
+            with self.boot.step("components") as facts:
+                for component in self.components:
+                    await component.start(self)
+                facts["components"] = [component.name for component in self.components]
+            self.engine.release()
+            await joins
+        except BaseException:
+            joins.cancel()
+            await asyncio.gather(joins, return_exceptions=True)
+            raise
+
+    async def _serve_hub(self) -> None:
+        """Serve the hub first (unless the launcher already does), so it is never dark."""
+        if self._http is not None:
+            for router in self._routers:
+                self._http.app.include_router(router)
+            return
+        if not self.config.http.enabled:
+            return
+        with self.boot.step("hub") as facts:
             self._http = HubServer(
                 create_hub_app(self.readiness, self._routers),
                 self.config.http.host,
                 self.config.http.port,
             )
-            await self._http.start()
+            facts["http_port"] = await self._http.start()
+
+    async def _join(self) -> None:
+        """Join the nodes' groups and their retry groups, all at once."""
+        retry = self.config.event_bus.retry
+        consumers = (
+            [
+                RetryConsumer(
+                    self.bus, self.engine, topics=topics, consumer_group=group, settings=retry
+                )
+                for group, topics in self.engine.groups.items()
+            ]
+            if retry is not None and isinstance(self.engine.failure_policy, RetryFailurePolicy)
+            else []
+        )
+        retrying = {consumer.retry_group for consumer in consumers}
+
+        async def start_retries(consumer: RetryConsumer) -> None:
+            await consumer.start()
+            self._retry_consumers.append(consumer)
+            retrying.discard(consumer.retry_group)
+
+        with self.boot.step(
+            "consumer groups", lambda: [*self.engine.pending_groups, *sorted(retrying)]
+        ) as facts:
+            try:
+                async with asyncio.TaskGroup() as joins:
+                    joins.create_task(self.engine.start(hold=True))
+                    for consumer in consumers:
+                        joins.create_task(start_retries(consumer))
+            except BaseExceptionGroup as group:
+                raise group.exceptions[0] from None  # the first failed join says what failed
+            facts["groups"] = len(self.engine.groups) + len(consumers)
+
+    async def _announce(self) -> None:
+        """Log "runtime ready" only when /ready says so; else what fails, then watch."""
+        report = await self.readiness()
+        facts: dict[str, object] = {
+            "profile": self.config.profile,
+            "nodes": len(self.contracts),
+            "routes": len(self.engine.routes),
+            "http_port": self.http_port,
+        }
+        if report.ready:
+            _log.info("runtime ready", seconds=self.boot.seconds, **facts)
+            return
+        _log.warning(
+            "runtime started, not ready",
+            seconds=self.boot.seconds,
+            failing=failing(report.checks),
+            **facts,
+        )
+        self._ready_watch = asyncio.create_task(self._watch_until_ready(facts), name="ready-watch")
+
+    async def _watch_until_ready(self, facts: dict[str, object]) -> None:
+        while not self._stopping:
+            await asyncio.sleep(_READY_WATCH_SECONDS)
+            if (await self.readiness()).ready:
+                _log.info("runtime ready", seconds=self.boot.seconds, **facts)
+                return
 
     def _load_contracts(self) -> list[ModelNodeContract]:
         files = discover_contract_files(
@@ -238,83 +301,80 @@ class RuntimeHostProcess:
     # -- health -------------------------------------------------------------------------------
 
     async def readiness(self) -> ModelReadinessReport:
-        """Run every ping (bus and handlers) concurrently; ready when all pass and started."""
-        pinged = await asyncio.gather(self._bus_check(), *(_ping(h) for h in self.handlers))
-        # A handler may put a driver's message (a DSN, a token) in its detail: the report is
-        # served over HTTP, so every detail is sanitised here, whoever built it.
-        results = [_sanitised(result) for result in pinged]
-        ready = self._started and not self._stopping and all(r.healthy for r in results)
-        status = "stopping" if self._stopping else ("ready" if ready else "not ready")
-        return ModelReadinessReport(ready=ready, status=status, checks=tuple(results))
+        """Run every check (bus and handlers) concurrently; ready when all pass and started.
 
-    async def _bus_check(self) -> ModelHealthCheckResult:
-        started = time.perf_counter()
-        try:
-            health = await self.bus.health_check()
-        except Exception as exc:
-            return ModelHealthCheckResult.failed("event_bus", exc)
-        return ModelHealthCheckResult(
-            name="event_bus",
-            healthy=bool(health.get("healthy")),
-            latency_ms=(time.perf_counter() - started) * 1000,
-            detail=health.get("error"),
+        While starting, the report names what the start still waits for.
+        """
+        checks = tuple(
+            await asyncio.gather(bus_check(self.bus), *(handler_check(h) for h in self.handlers))
+        )
+        if self._stopping:
+            return ModelReadinessReport(ready=False, status="stopping", checks=checks)
+        if not self._started:
+            return self.boot.report(checks)
+        ready = all(check.healthy for check in checks)
+        return ModelReadinessReport(
+            ready=ready, status="ready" if ready else "not ready", checks=checks
         )
 
     # -- stop ---------------------------------------------------------------------------------
 
     def request_stop(self) -> None:
-        """Ask ``serve`` to shut down (SIGTERM/SIGINT); asked again while draining, stop at once."""
+        """Ask ``run_until_stopped`` to stop (SIGTERM/SIGINT); asked again while draining, stop
+        at once."""
         if self._stop_requested.is_set():
             self._abort_requested.set()
         self._stop_requested.set()
 
-    async def serve(self) -> int:
-        """Start, run until SIGTERM/SIGINT, stop gracefully; returns the exit code.
+    async def run_until_stopped(self) -> int:
+        """Serve until ``request_stop``, then stop gracefully; returns the exit code.
 
         0 when everything accepted was handled; 1 when the grace period ran out or a second
         signal cut the drain short (the log says how many messages were pending).
         """
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.request_stop)
-        try:
-            await self.start()
-            frozen = freeze_boot_heap()
-            _log.debug("boot heap frozen", objects=frozen)
-            await self._stop_requested.wait()
-            drained = await self.stop()
-        finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(sig)
-        return 0 if drained else 1
+        frozen = freeze_boot_heap()
+        _log.debug("boot heap frozen", objects=frozen)
+        await self._stop_requested.wait()
+        return 0 if await self.stop() else 1
 
     async def stop(self) -> bool:
-        """Drain and stop within the grace period; True when nothing accepted was left.
+        """Drain and stop within the grace period; True when nothing begun was left.
 
         The components (the runtime's own producers, such as the ticker) stop first, so no new
-        work starts; then what the bus accepted is handled, the consumer groups are left
-        (offsets committed) and everything is closed. ``request_stop`` during the drain, or
-        the grace period running out, cuts it short.
+        work starts; then what the bus accepted is handled and the consumer groups are left
+        (offsets committed); the rest of the grace period (at least ``_TEARDOWN_SECONDS``)
+        closes everything. ``request_stop`` during the drain, or the grace period running
+        out, cuts it short.
         """
         if self._stopping:
             return True
         self._stopping = True
+        began = time.monotonic()
         grace = self.config.shutdown_grace_seconds
+        deadline = began + grace
         _log.info("runtime stopping", grace_seconds=grace, pending=await self._pending())
-        reason = await self._drain(grace)
-        drained = reason is None
-        if not drained:
+        reason = await self._drain(max(grace - _TEARDOWN_SECONDS, grace / 2))
+        if reason is not None:
             _log.error(
                 "stopped before draining",
                 reason=reason,
                 grace_seconds=grace,
                 pending=await self._pending(),
             )
-        await self._teardown(step_timeout=None if drained else _FORCED_STEP_SECONDS)
-        _log.info("runtime stopped", drained=drained)
+        await self._teardown(deadline=max(deadline, time.monotonic() + _TEARDOWN_SECONDS / 4))
+        left = self.bus.stop_report()
+        drained = reason is None and left.clean
+        _log.info(
+            "runtime stopped",
+            drained=drained,
+            seconds=round(time.monotonic() - began, 3),
+            uncommitted=left.uncommitted,
+            commit_failures=left.commit_failures,
+            unflushed=left.unflushed,
+        )
         return drained
 
-    async def _drain(self, grace: float) -> str | None:
+    async def _drain(self, budget: float) -> str | None:
         """Handle everything accepted; returns None, or why the drain was cut short."""
 
         async def drain() -> None:
@@ -323,13 +383,15 @@ class RuntimeHostProcess:
             if isinstance(self.bus, EventBusInmemory):
                 # In-memory messages exist nowhere else: process all accepted ones first.
                 await self.bus.wait_idle()
-            await self.engine.stop()
+            await asyncio.gather(
+                self.engine.stop(), *(consumer.stop() for consumer in self._retry_consumers)
+            )
 
         draining = asyncio.create_task(drain(), name="runtime-drain")
         aborted = asyncio.create_task(self._abort_requested.wait(), name="runtime-abort")
         try:
             done, _ = await asyncio.wait(
-                (draining, aborted), timeout=grace, return_when=asyncio.FIRST_COMPLETED
+                (draining, aborted), timeout=budget, return_when=asyncio.FIRST_COMPLETED
             )
         finally:
             for task in (draining, aborted):
@@ -355,28 +417,35 @@ class RuntimeHostProcess:
         except Exception as exc:
             _log.warning("error while stopping", step=repr(step), error=str(exc))
 
-    async def _teardown(self, step_timeout: float | None = None) -> None:
+    async def _teardown(self, deadline: float | None = None) -> None:
         """Stop whatever started, in reverse order, never raising.
 
-        With ``step_timeout`` (a forced stop), a step stuck behind a handler that never returns
-        is abandoned after that long, so the process still exits.
+        With a ``deadline``, a step still running then (one stuck behind a handler that never
+        returns) is abandoned, so the process still exits.
         """
+        watch, self._ready_watch = self._ready_watch, None
+        if watch is not None:
+            watch.cancel()
+            await asyncio.gather(watch, return_exceptions=True)
         retry_consumers, self._retry_consumers = self._retry_consumers, []
-        for step in (
-            *(consumer.stop for consumer in retry_consumers),
+        steps: list[Callable[[], Awaitable[object]]] = [
+            lambda: asyncio.gather(*(consumer.stop() for consumer in retry_consumers)),
             *(component.stop for component in reversed(self.components)),
             self.engine.stop,
             self.bus.close,
             *(handler.close for handler in reversed(self.handlers)),
-        ):
+        ]
+        if self._owns_hub and self._http is not None:
+            steps.append(self._http.stop)
+        for step in steps:
+            timeout = None if deadline is None else max(deadline - time.monotonic(), 0.05)
             try:
-                async with asyncio.timeout(step_timeout):
+                async with asyncio.timeout(timeout):
                     await step()
             except TimeoutError:
-                _log.warning("abandoned a stop step", step=repr(step), seconds=step_timeout)
+                _log.warning("abandoned a stop step", step=repr(step), seconds=timeout)
             except Exception as exc:
                 _log.warning("error while stopping", step=repr(step), error=str(exc))
-        if self._http is not None:
-            await self._http.stop()
+        if self._owns_hub:
             self._http = None
         self._started = False

@@ -35,6 +35,11 @@ class HubServer:
         self._task: asyncio.Task[None] | None = None
         self.port = port
 
+    @property
+    def app(self) -> FastAPI:
+        """The app served (routers may be mounted while it serves)."""
+        return self._app
+
     async def start(self) -> int:
         """Start serving; returns the bound port (useful when configured with 0)."""
         sock = socket.socket(socket.AF_INET6 if ":" in self._host else socket.AF_INET)

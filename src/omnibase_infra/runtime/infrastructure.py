@@ -136,8 +136,10 @@ async def _postgres_settings(
         dsn = await resolve_secret(settings.dsn, vault=vault)
         return ModelPostgresSettings.from_dsn(dsn.get_secret_value(), **pool)
     server = EmbeddedPostgres(settings.data_dir, die_with_parent=True)
-    await server.start()
+    # Registered before the start: a start cancelled (a stop signal) or failing midway still
+    # stops the server it spawned.
     stack.push_async_callback(server.stop)
+    await server.start()
     infra.embedded_postgres = server
     await server.create_database(EMBEDDED_DATABASE, exist_ok=True)
     return server.settings(EMBEDDED_DATABASE, **pool)

@@ -1,17 +1,39 @@
-"""Running the runtime for a config: infrastructure up, host serving until SIGTERM."""
+"""Running the runtime for a config (``onex-infra run``): signals, hub, infrastructure, host.
+
+The order makes every moment of a start answerable and interruptible:
+
+1. SIGTERM/SIGINT handlers first: a signal during the start cancels it; what started is
+   stopped (the embedded PostgreSQL included) and the process exits ``128 + signal``.
+2. The hub: ``/health`` answers from the first second; ``/ready`` answers 503 naming what
+   the start still waits for.
+3. The infrastructure (Vault, PostgreSQL, the bus), then the host (contracts, handlers,
+   consumer groups). Once started, a signal asks for a graceful stop (a second one cuts the
+   drain short), and the exit code says whether everything drained.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 from collections.abc import Coroutine
 
 import uvloop
 
+from omnibase_infra.models.model_readiness_report import ModelReadinessReport
+from omnibase_infra.observability.logging import configure_logging, get_logger
+from omnibase_infra.runtime.boot import BootProgress
 from omnibase_infra.runtime.config import ModelRuntimeConfig
 from omnibase_infra.runtime.host import RuntimeHostProcess
+from omnibase_infra.runtime.http_hub import create_hub_app
+from omnibase_infra.runtime.http_server import HubServer
 from omnibase_infra.runtime.infrastructure import build_infrastructure
 
 __all__ = ["run_event_loop", "serve_runtime"]
+
+_log = get_logger(__name__)
+
+_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def run_event_loop[T](main: Coroutine[object, object, T]) -> T:
@@ -25,14 +47,98 @@ def run_event_loop[T](main: Coroutine[object, object, T]) -> T:
 
 
 async def serve_runtime(config: ModelRuntimeConfig) -> int:
-    """Serve until SIGTERM/SIGINT; returns the exit code (0 when everything drained)."""
-    async with build_infrastructure(config) as infra:
-        host = RuntimeHostProcess(
+    """Serve until SIGTERM/SIGINT; returns the exit code (see module docstring)."""
+    configure_logging(config.log_level, config.log_format)
+    return await _Launch(config).run()
+
+
+class _Launch:
+    """One ``onex-infra run``: who gets a signal depends on how far the start got."""
+
+    def __init__(self, config: ModelRuntimeConfig) -> None:
+        self._config = config
+        self._boot = BootProgress()
+        self._hub: HubServer | None = None
+        self._host: RuntimeHostProcess | None = None
+        self._starting: asyncio.Task[RuntimeHostProcess] | None = None
+        self._signal: int | None = None
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in _SIGNALS:
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                self._starting = asyncio.create_task(self._start(stack), name="runtime-start")
+                try:
+                    host = await self._starting
+                except asyncio.CancelledError:
+                    if self._signal is None:
+                        raise  # cancelled from outside, not by a signal
+                    _log.warning(
+                        "start aborted",
+                        signal=signal.Signals(self._signal).name,
+                        seconds=self._boot.seconds,
+                        pending=list(self._boot.pending()),
+                    )
+                    return 128 + self._signal
+                return await host.run_until_stopped()
+        finally:
+            for sig in _SIGNALS:
+                loop.remove_signal_handler(sig)
+            if self._hub is not None:
+                await self._hub.stop()
+
+    def _on_signal(self, signum: int) -> None:
+        """During the start: abort it (once). Started: stop; again while stopping: at once."""
+        if self._host is not None and self._host.started:
+            self._host.request_stop()
+            return
+        if self._signal is None:
+            self._signal = signum
+            _log.warning("stop signal during start", signal=signal.Signals(signum).name)
+            if self._starting is not None:
+                self._starting.cancel()
+
+    async def _start(self, stack: contextlib.AsyncExitStack) -> RuntimeHostProcess:
+        self._boot.watch()
+        stack.callback(self._boot.done)
+        config = self._config
+        if config.http.enabled:
+            with self._boot.step("hub") as facts:
+                self._hub = HubServer(
+                    create_hub_app(self._readiness), config.http.host, config.http.port
+                )
+                facts["http_port"] = await self._hub.start()
+        with self._boot.step("infrastructure", _infrastructure_waits(config)):
+            infra = await stack.enter_async_context(build_infrastructure(config))
+        self._host = RuntimeHostProcess(
             config,
             bus=infra.bus,
             handlers=infra.handlers,
             services=infra.services,
             components=infra.components,
             exclude_nodes=infra.exclude_nodes,
+            hub=self._hub,
+            boot=self._boot,
         )
-        return await host.serve()
+        await self._host.start()
+        return self._host
+
+    async def _readiness(self) -> ModelReadinessReport:
+        """The host's readiness once it exists; before that, what the start waits for."""
+        if self._host is not None:
+            return await self._host.readiness()
+        return self._boot.report()
+
+
+def _infrastructure_waits(config: ModelRuntimeConfig) -> list[str]:
+    """What the infrastructure step starts, for ``/ready`` while it runs."""
+    waits = ["vault"] if config.vault is not None else []
+    if config.postgres.mode == "embedded":
+        waits.append("embedded postgres")
+    elif config.postgres.mode == "external":
+        waits.append("postgres settings")
+    if config.discovery.kind == "consul":
+        waits.append("consul settings")
+    return waits

@@ -1,7 +1,15 @@
-"""YAML for contracts and config: safe constructors only, no duplicate keys, bounded size."""
+"""YAML for contracts and config: safe constructors only, no duplicate keys, bounded size.
+
+Only regular files are read: a FIFO or a device named like a contract would block the read (a
+FIFO until someone writes to it) or never end (``/dev/zero``), so it is refused with the file
+and the reason, without being read. The file is opened non-blocking and checked on the open
+descriptor, so swapping the path between check and read changes nothing.
+"""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import yaml
@@ -9,7 +17,7 @@ from pydantic import JsonValue
 
 from omnibase_infra.errors import ProtocolConfigurationError
 
-__all__ = ["MAX_YAML_BYTES", "load_yaml_mapping"]
+__all__ = ["MAX_YAML_BYTES", "load_yaml_mapping", "not_regular_reason", "read_regular_file"]
 
 MAX_YAML_BYTES = 1024 * 1024
 
@@ -39,19 +47,58 @@ _StrictSafeLoader.add_constructor(
 )
 
 
-def load_yaml_mapping(path: Path, *, max_bytes: int = MAX_YAML_BYTES) -> dict[str, JsonValue]:
-    """Load a YAML file whose top level is a mapping; errors name the file, line and reason."""
+def not_regular_reason(mode: int) -> str | None:
+    """Why a file of ``mode`` is not read (None for a regular file)."""
+    if stat.S_ISREG(mode):
+        return None
+    kinds = (
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a directory"),
+    )
+    kind = next((name for test, name in kinds if test(mode)), "not a regular file")
+    return f"is {kind}, not a regular file: refused without reading"
+
+
+def read_regular_file(path: Path, *, max_bytes: int = MAX_YAML_BYTES) -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most ``max_bytes``; else a
+    ``ProtocolConfigurationError`` naming the file and the reason (never blocks)."""
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise ProtocolConfigurationError(
-                f"file is {size} bytes, more than the {max_bytes} allowed", file=str(path)
-            )
-        text = path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise ProtocolConfigurationError(
             f"cannot read: {exc.strerror or type(exc).__name__}", file=str(path)
         ) from exc
+    try:
+        info = os.fstat(fd)
+        reason = not_regular_reason(info.st_mode)
+        if reason is not None:
+            raise ProtocolConfigurationError(reason, file=str(path))
+        if info.st_size > max_bytes:
+            raise ProtocolConfigurationError(
+                f"file is {info.st_size} bytes, more than the {max_bytes} allowed", file=str(path)
+            )
+        with os.fdopen(fd, "rb", closefd=False) as stream:
+            data = stream.read(max_bytes + 1)
+    except OSError as exc:
+        raise ProtocolConfigurationError(
+            f"cannot read: {exc.strerror or type(exc).__name__}", file=str(path)
+        ) from exc
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:  # it grew since fstat
+        raise ProtocolConfigurationError(
+            f"file is more than the {max_bytes} bytes allowed", file=str(path)
+        )
+    return data
+
+
+def load_yaml_mapping(path: Path, *, max_bytes: int = MAX_YAML_BYTES) -> dict[str, JsonValue]:
+    """Load a YAML file whose top level is a mapping; errors name the file, line and reason."""
+    try:
+        text = read_regular_file(path, max_bytes=max_bytes).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ProtocolConfigurationError("not UTF-8 text", file=str(path)) from exc
     try:

@@ -92,7 +92,7 @@ async def wiring(any_bus: EventBusBase, unique_topic: TopicFactory) -> AsyncIter
     )
     await engine.start()
     retry = RetryConsumer(
-        any_bus, engine, topic=topic, consumer_group=engine.group_id_for(NODE), settings=SETTINGS
+        any_bus, engine, topics=[topic], consumer_group=engine.group_id_for(NODE), settings=SETTINGS
     )
     await retry.start()
     try:
