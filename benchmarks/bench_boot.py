@@ -1,8 +1,8 @@
-"""Boot to ready and idle memory of ``onex-infra run``, against importing core (not a test).
+"""Boot to ready and idle memory of ``onex-infra run``, against bare baselines (not a test).
 
-    .venv/bin/python benchmarks/bench_boot.py [--repeats 5]
+    .venv/bin/python benchmarks/bench_boot.py [--repeats 5] [--profile local|kafka|all]
 
-Each repeat spawns, interleaved:
+``--profile local`` (the default) — each repeat spawns, interleaved:
 
 - **baseline**: ``python -c "import omnibase_core.container"`` (spawn to exit), the bare cost
   of the interpreter plus the core package every runtime needs;
@@ -20,11 +20,29 @@ core's modules again, about doubling the boot; the first line says which case th
 ready: the runtime's own process, and with its children (the embedded PostgreSQL). Every
 runtime is stopped with SIGTERM and must exit 0. Medians over repeats with min-max; the ratio
 is boot time over the baseline's time.
+
+``--profile kafka`` starts a Tansu broker (the test kit's launcher, a free port) and spawns,
+interleaved, each repeat:
+
+- **kafka baseline**: a Python process that imports confluent-kafka and joins as many consumer
+  groups as the runtime variant does, all at once, each one consumer on fresh 4-partition
+  topics with the runtime's default group settings, spawn to the last assignment: the bare
+  cost of the joins (on Tansu a join is held for half the session timeout);
+- **kafka, package nodes**: ``onex-infra run`` on the Kafka bus with an embedded PostgreSQL and
+  the package's nodes (the registration orchestrator's group and its retry group), spawn to the
+  first 200 on ``/ready``; also the first 200 on ``/health`` and the time SIGTERM takes to exit
+  (the stop, against the default 10 s grace period);
+- **kafka, +20 subscriptions**: the same plus a contract directory of 20 generated test nodes,
+  each subscribing to a topic of its own (20 more groups and 20 more retry groups).
+
+The machine's load average is printed before and after: on a shared machine absolute times
+move with it; the ratios, measured in the same run, move less.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -39,6 +57,11 @@ from pathlib import Path
 import httpx
 import psutil
 import yaml
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
+from omnibase_infra.testing.server_tansu import TansuServer
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -46,6 +69,8 @@ CLI = str(Path(PYTHON).parent / "onex-infra")
 TEST_NODES = ROOT / "tests" / "integration"
 TARGET_SECONDS = 2.0
 TARGET_RSS_MB = 120.0
+KAFKA_TARGETS = {"kafka, package nodes": 5.0, "kafka, +20 subscriptions": 10.0}
+PROBES = 20
 
 
 def _free_port() -> int:
@@ -102,6 +127,236 @@ def _wait_ready(process: subprocess.Popen[bytes], port: int, started: float) -> 
             if time.perf_counter() - started > 60:
                 raise RuntimeError("runtime not ready after 60 s")
             time.sleep(0.005)
+
+
+def timed_run(config: Path, env: dict[str, str], log: Path) -> tuple[float, float, float]:
+    """(seconds to the first 200 on /health, on /ready, SIGTERM to exit) of one run."""
+    port = _free_port()
+    with log.open("ab") as sink:
+        started = time.perf_counter()
+        process = subprocess.Popen(  # noqa: S603 - our own CLI
+            [CLI, "run", "--config", str(config), "--http-port", str(port)],
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=sink,
+            env=env,
+        )
+    try:
+        health = _wait_status(process, f"http://127.0.0.1:{port}/health", started)
+        ready = _wait_status(process, f"http://127.0.0.1:{port}/ready", started)
+    finally:
+        signalled = time.perf_counter()
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=60)
+        stop = time.perf_counter() - signalled
+    if code != 0:
+        raise RuntimeError(f"runtime exited {code} after SIGTERM")
+    return health, ready, stop
+
+
+def _wait_status(process: subprocess.Popen[bytes], url: str, started: float) -> float:
+    with httpx.Client(timeout=5.0) as client:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"runtime exited with {process.returncode} before {url}")
+            try:
+                if client.get(url).status_code == 200:
+                    return time.perf_counter() - started
+            except httpx.TransportError:
+                pass
+            if time.perf_counter() - started > 90:
+                raise RuntimeError(f"no 200 on {url} after 90 s")
+            time.sleep(0.005)
+
+
+# Joins ``groups`` consumer groups at once, one consumer each on a topic of its own, and exits
+# once every one has its assignment (rebalance callbacks are served by poll, round robin).
+_JOIN_SCRIPT = """
+import sys, time
+from confluent_kafka import Consumer
+servers, prefix, groups, session, heartbeat = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:])
+assigned = set()
+consumers = []
+for i in range(groups):
+    consumer = Consumer({"bootstrap.servers": servers, "group.id": f"{prefix}-{i}",
+        "enable.auto.commit": False, "session.timeout.ms": session,
+        "heartbeat.interval.ms": heartbeat, "log_level": 0})
+    consumer.subscribe([f"onex.evt.bench.{prefix}-{i}.v1"],
+        on_assign=lambda c, p, i=i: assigned.add(i))
+    consumers.append(consumer)
+deadline = time.monotonic() + 90
+while len(assigned) < groups and time.monotonic() < deadline:
+    for consumer in consumers:
+        consumer.poll(0.01)
+for consumer in consumers:
+    consumer.close()
+sys.exit(0 if len(assigned) == groups else 1)
+"""
+
+
+def kafka_baseline(servers: str, prefix: str, groups: int) -> float:
+    """Seconds to spawn Python, join ``groups`` groups at once with raw consumers, and exit."""
+    settings = ModelKafkaSettings()
+    started = time.perf_counter()
+    subprocess.run(  # noqa: S603 - our own script
+        [
+            PYTHON,
+            "-c",
+            _JOIN_SCRIPT,
+            servers,
+            prefix,
+            str(groups),
+            str(settings.session_timeout_ms),
+            str(settings.heartbeat_interval_ms),
+        ],
+        check=True,
+    )
+    return time.perf_counter() - started
+
+
+def _create_topics(servers: str, names: list[str]) -> None:
+    admin = AdminClient({"bootstrap.servers": servers, "log_level": 0})
+    for future in admin.create_topics([NewTopic(name, 4, 1) for name in names]).values():
+        with contextlib.suppress(KafkaException):  # it exists already
+            future.result(timeout=30)
+
+
+_PROBE_MODULE = """
+\"\"\"Idle probe nodes of bench_boot: they only subscribe.\"\"\"
+from pydantic import BaseModel
+
+
+class ModelProbe(BaseModel):
+    seq: int
+
+
+class HandlerProbe:
+    def __init__(self, container: object) -> None:
+        pass
+
+    async def handle(self, context: object) -> None:
+        return None
+"""
+
+_PROBE_CONTRACT = """
+name: bench_probe_{index:02d}_compute
+contract_version: {{major: 1, minor: 0, patch: 0}}
+description: Subscribes and does nothing.
+node_type: COMPUTE_GENERIC
+input_model: bench_probe.ModelProbe
+output_model: bench_probe.ModelProbe
+performance:
+  single_operation_max_ms: 50
+algorithm:
+  algorithm_type: weighted_sum
+  factors:
+    seq: {{weight: 1.0, calculation_method: linear}}
+event_bus:
+  version: {{major: 1, minor: 0, patch: 0}}
+  subscribe_topics: [onex.evt.bench.probe-{index:02d}.v1]
+handler_routing:
+  version: {{major: 1, minor: 0, patch: 0}}
+  handlers:
+    - handler: {{name: HandlerProbe, module: bench_probe}}
+      topic: onex.evt.bench.probe-{index:02d}.v1
+"""
+
+
+def _kafka_configs(work: Path, servers: str) -> dict[str, tuple[Path, dict[str, str], int]]:
+    """The Kafka variants: config, environment, and the consumer groups each joins."""
+    (work / "bench_probe.py").write_text(_PROBE_MODULE)
+    probes = work / "probes"
+    for index in range(PROBES):
+        node = probes / f"node_bench_probe_{index:02d}_compute"
+        node.mkdir(parents=True)
+        (node / "contract.yaml").write_text(_PROBE_CONTRACT.format(index=index))
+    base: dict[str, object] = {
+        "postgres": {"data_dir": str(work / "pg-kafka")},
+        "event_bus": {"kind": "kafka", "kafka": {"bootstrap_servers": servers}},
+    }
+    package = work / "kafka.yaml"
+    package.write_text(yaml.safe_dump(base))
+    more = work / "kafka-probes.yaml"
+    more.write_text(
+        yaml.safe_dump(
+            {**base, "contract_dirs": [str(probes)], "plugin_allowlist": ["bench_probe"]}
+        )
+    )
+    env = {**os.environ, "HOME": str(work), "PYTHONPATH": str(work)}
+    # The package's orchestrator and its retry group; each probe adds a group and a retry group.
+    return {
+        "kafka, package nodes": (package, env, 2),
+        "kafka, +20 subscriptions": (more, env, 2 + 2 * PROBES),
+    }
+
+
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
+
+
+def main_kafka(repeats: int) -> None:
+    """Warm up, run the Kafka variants and their baselines interleaved, print the table."""
+    work = Path(tempfile.mkdtemp(prefix="onex-bench-boot-kafka-"))
+    log = work / "runtime.log"
+    print(f"python {sys.version.split()[0]}, site-packages bytecode: {_bytecode_state()}")
+    print(f"before: {_load()}")
+    try:
+        with TansuServer() as broker:
+            servers = broker.bootstrap_servers
+            variants = _kafka_configs(work, servers)
+            for config, env, groups in variants.values():
+                prefix = f"base{groups}"
+                _create_topics(servers, [f"onex.evt.bench.{prefix}-{i}.v1" for i in range(groups)])
+                kafka_baseline(servers, prefix, groups)  # warm-up: new groups
+                timed_run(config, env, log)  # warm-up: initdb, topics, new groups
+            results: dict[str, dict[str, list[float]]] = {
+                name: {"base": [], "health": [], "ready": [], "stop": []} for name in variants
+            }
+            for repeat in range(repeats):
+                names = list(variants) if repeat % 2 == 0 else list(variants)[::-1]
+                for name in names:
+                    config, env, groups = variants[name]
+                    row = results[name]
+                    row["base"].append(kafka_baseline(servers, f"base{groups}", groups))
+                    health, ready, stop = timed_run(config, env, log)
+                    row["health"].append(health)
+                    row["ready"].append(ready)
+                    row["stop"].append(stop)
+                print(
+                    f"  repeat {repeat + 1}/{repeats}: "
+                    + ", ".join(
+                        f"{n} {r['ready'][-1]:.2f}s (baseline {r['base'][-1]:.2f}s)"
+                        for n, r in results.items()
+                    ),
+                    flush=True,
+                )
+        print(f"after: {_load()}")
+        print()
+        print(f"boot to /ready on Kafka (Tansu), {repeats} repeats (median, min-max)")
+        for name, row in results.items():
+            groups = variants[name][2]
+            ratios = [r / b for r, b in zip(row["ready"], row["base"], strict=True)]
+            print(
+                f"  {name:26} /ready {_spread(row['ready'], 's')}, /health "
+                f"{_spread(row['health'], 's')}, stop {_spread(row['stop'], 's')}; "
+                f"baseline ({groups} raw groups at once) {_spread(row['base'], 's')}; "
+                f"x{statistics.median(ratios):.2f} of baseline"
+            )
+        print()
+        for name, target in KAFKA_TARGETS.items():
+            seconds = statistics.median(results[name]["ready"])
+            stop = max(results[name]["stop"])
+            print(
+                f"targets ({name}): boot <= {target:.0f}s: "
+                f"{'met' if seconds <= target else 'MISSED'} ({seconds:.2f}s); stop <= grace "
+                f"10s: {'met' if stop <= 10 else 'MISSED'} (slowest {stop:.2f}s)"
+            )
+    except RuntimeError as exc:
+        tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+        raise SystemExit(f"{exc}\n--- runtime log (tail) ---\n{tail}") from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _bytecode_state() -> str:
@@ -202,4 +457,9 @@ def main(repeats: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    main(parser.parse_args().repeats)
+    parser.add_argument("--profile", choices=("local", "kafka", "all"), default="local")
+    arguments = parser.parse_args()
+    if arguments.profile in ("local", "all"):
+        main(arguments.repeats)
+    if arguments.profile in ("kafka", "all"):
+        main_kafka(arguments.repeats)

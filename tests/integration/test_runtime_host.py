@@ -97,7 +97,7 @@ async def test_health_is_live_and_ready_is_200_when_every_ping_passes() -> None:
 
 
 async def test_ready_is_503_before_the_host_has_started() -> None:
-    """The host's readiness answers 503 "not ready" over HTTP until ``start`` completed."""
+    """The host's readiness answers 503 "starting" over HTTP until ``start`` completed."""
     host = RuntimeHostProcess(node_config(), services={ProtocolRtSink: RecordingSink()})
     server = HubServer(create_hub_app(host.readiness), "127.0.0.1", 0)
     port = await server.start()
@@ -110,7 +110,7 @@ async def test_ready_is_503_before_the_host_has_started() -> None:
         await host.stop()
         await server.stop()
     assert before.status_code == 503
-    assert before.json()["status"] == "not ready"
+    assert before.json()["status"] == "starting"
     assert after.status_code == 200
 
 
@@ -168,7 +168,7 @@ async def test_a_ping_that_never_answers_fails_its_check_in_bounded_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A handler whose ping hangs does not hang /ready: the check fails as timed out."""
-    monkeypatch.setattr("omnibase_infra.runtime.host.PING_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr("omnibase_infra.runtime.health_checks.PING_TIMEOUT_SECONDS", 0.2)
     handler = SwitchableHandler("hanger")
     async with running_host(handlers=[handler]) as host, hub_client(host) as client:
         handler.ping_hangs = True

@@ -26,6 +26,7 @@ import httpx
 import psutil
 import pytest
 import yaml
+from process_support import postgres_serving, spawned, write_config
 from runtime_support import ALLOWLIST
 from runtime_testnodes import DRAIN_DIR, PIPELINE_DIR
 from runtime_testnodes.files import HANDLED_FILE, PUBLISHED_FILE, read_lines
@@ -321,6 +322,47 @@ async def test_local_profile_serves_and_stops_its_embedded_postgres(
     assert {c["name"]: c["healthy"] for c in ready["checks"]}["postgres"] is True
     assert serving, "the embedded PostgreSQL was not found while the runtime ran"
     assert [p.pid for p in serving if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
+
+
+async def test_sigterm_while_embedded_postgres_starts_aborts_and_leaves_no_postgres(
+    tmp_path: Path, postgres_base_dir: Path
+) -> None:
+    """SIGTERM while /ready says the start waits on the embedded PostgreSQL (a first start:
+    initdb) aborts it: exit 128+SIGTERM, "start aborted" logged, no PostgreSQL left running."""
+    data_dir = postgres_base_dir / "fresh"
+    config = write_config(tmp_path / "runtime.yaml", {"postgres": {"data_dir": str(data_dir)}})
+    async with spawned(config, tmp_path / "out") as runtime:
+        probe = await runtime.until(
+            lambda p: (
+                "infrastructure: embedded postgres" in str((p.ready_body or {}).get("pending"))
+            ),
+            "/ready naming the embedded PostgreSQL",
+        )
+        runtime.signal()
+        code = await runtime.exit_code(within=30)
+    assert probe.health == 200
+    assert code == 128 + signal.SIGTERM
+    (aborted,) = runtime.events("start aborted")
+    assert aborted["signal"] == "SIGTERM"
+    assert postgres_serving(data_dir) == []
+    assert not runtime.events("runtime ready")
+
+
+async def test_run_refuses_a_contract_that_is_a_fifo_naming_file_and_reason(
+    tmp_path: Path,
+) -> None:
+    """A contract path that is a FIFO is refused at once with the file and the reason (exit 2),
+    never read (reading it would wait for a writer forever)."""
+    contracts = tmp_path / "contracts"
+    shutil.copytree(DRAIN_DIR, contracts, ignore=shutil.ignore_patterns("*.py"))
+    fifo = contracts / "node_rt_slow_effect" / "contract.yaml"
+    fifo.unlink()
+    os.mkfifo(fifo)
+    config = _drain_config(tmp_path, contract_dirs=[str(contracts)])
+    code, output = await _run_once(tmp_path, "--config", str(config))
+    assert code == 2
+    assert "configuration error" in output
+    assert f"{fifo}: is a FIFO (named pipe), not a regular file" in output
 
 
 async def test_run_with_postgres_disabled_boots_with_the_package_nodes(tmp_path: Path) -> None:

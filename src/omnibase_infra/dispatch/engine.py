@@ -14,8 +14,8 @@ payload type that no node on the topic routes is dead-lettered, one routed only 
 is skipped by this one. The nodes' groups are joined concurrently: a join on Kafka takes a
 broker round of seconds, and a runtime waits for the slowest group, not for their sum.
 
-``start(hold=True)`` joins the groups but holds every delivery until ``release()``: the host
-joins while its handlers and components start, and no message reaches a node before then.
+After ``hold()`` deliveries wait until ``release()``: the host joins the groups while its
+handlers and components start, and no message reaches a node before those are up.
 """
 
 from __future__ import annotations
@@ -202,15 +202,11 @@ class MessageDispatchEngine:
         """Every registered route."""
         return [route for sub in self._subscriptions.values() for route in sub.all_routes]
 
-    async def start(self, *, hold: bool = False) -> None:
+    async def start(self) -> None:
         """Join every node's consumer group, concurrently; returns once all joined.
 
-        With ``hold`` no message is handled before ``release()`` (deliveries wait). A failed
-        join leaves every group again and raises.
+        A failed join leaves every group again and raises.
         """
-        self._held = hold
-        if hold:
-            self._released.clear()
         by_group: dict[str, list[_Subscription]] = {}
         for subscription in self._subscriptions.values():
             by_group.setdefault(subscription.group_id, []).append(subscription)
@@ -243,6 +239,11 @@ class MessageDispatchEngine:
         )
         self._unsubscribers.append(unsubscribe)
         self._joined.add(group_id)
+
+    def hold(self) -> None:
+        """Hold every delivery until ``release()`` (they wait; nothing is handled)."""
+        self._held = True
+        self._released.clear()
 
     def release(self) -> None:
         """Let held deliveries through (the host's handlers and components are up)."""

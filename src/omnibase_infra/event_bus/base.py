@@ -165,6 +165,10 @@ class EventBusBase(ABC):
     async def health_check(self) -> TypedDictEventBusHealth:
         """Report whether the bus is connected and how much is pending."""
 
+    async def pending_messages(self) -> int:
+        """Messages accepted and not yet done, without a round trip to a broker."""
+        return int((await self.health_check()).get("pending_messages", 0) or 0)
+
     def stop_report(self) -> ModelBusStopReport:
         """What stopping left behind so far (a bus that cannot leave anything: all zero)."""
         return ModelBusStopReport()

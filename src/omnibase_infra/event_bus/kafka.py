@@ -204,6 +204,11 @@ class EventBusKafka(EventBusBase):
             }
         )
 
+    async def pending_messages(self) -> int:
+        """Publishes not acknowledged yet (no metadata round trip: a stop must not wait on
+        an unreachable cluster to say so)."""
+        return self._producer.pending()
+
     def stop_report(self) -> ModelBusStopReport:
         """What the members that stopped, and the producer's close, left behind."""
         return self._left

@@ -53,10 +53,15 @@ class KafkaTopicAdmin:
                 request_timeout=_TIMEOUT,
             )
             for topic in missing:
-                self._known[topic] = asyncio.ensure_future(self._created(topic, futures[topic]))
-        pending = [self._known[t] for t in topics]
+                created = asyncio.ensure_future(self._created(topic, futures[topic]))
+                created.add_done_callback(_retrieved)
+                self._known[topic] = created
+        together = asyncio.gather(*(self._known[t] for t in topics))
+        together.add_done_callback(_retrieved)
         try:
-            await asyncio.shield(asyncio.gather(*pending))
+            # Shielded: a caller that gives up (a stop signal) does not cancel a creation
+            # that other callers share.
+            await asyncio.shield(together)
         except BaseException:
             for topic in topics:
                 known = self._known.get(topic)
@@ -98,3 +103,9 @@ class KafkaTopicAdmin:
             consumer.close()
         offsets = [tp.offset for tp in committed if tp.offset >= 0]
         return sum(offsets) if offsets else None
+
+
+def _retrieved[T](future: asyncio.Future[T]) -> None:
+    """Mark a shared future's outcome as seen: its callers report it, or left (cancelled)."""
+    if not future.cancelled():
+        future.exception()

@@ -192,6 +192,7 @@ class RuntimeHostProcess:
             self.engine.add_route(route)
         # The groups join (seconds on Kafka) while handlers and components start; no message
         # reaches a node before those are up.
+        self.engine.hold()
         joins = asyncio.create_task(self._join(), name="runtime-join")
         try:
             with self.boot.step("handlers") as facts:
@@ -250,7 +251,7 @@ class RuntimeHostProcess:
         ) as facts:
             try:
                 async with asyncio.TaskGroup() as joins:
-                    joins.create_task(self.engine.start(hold=True))
+                    joins.create_task(self.engine.start())
                     for consumer in consumers:
                         joins.create_task(start_retries(consumer))
             except BaseExceptionGroup as group:
@@ -368,7 +369,7 @@ class RuntimeHostProcess:
             "runtime stopped",
             drained=drained,
             seconds=round(time.monotonic() - began, 3),
-            uncommitted=left.uncommitted,
+            left_for_next_consumer=left.uncommitted,
             commit_failures=left.commit_failures,
             unflushed=left.unflushed,
         )
@@ -407,7 +408,7 @@ class RuntimeHostProcess:
     async def _pending(self) -> int:
         """Messages accepted by the bus and not yet handled (in flight included)."""
         try:
-            return int((await self.bus.health_check()).get("pending_messages", 0) or 0)
+            return await self.bus.pending_messages()
         except Exception:  # a broken bus must not stop the stop
             return -1
 

@@ -79,7 +79,6 @@ class _Launch:
                         "start aborted",
                         signal=signal.Signals(self._signal).name,
                         seconds=self._boot.seconds,
-                        pending=list(self._boot.pending()),
                     )
                     return 128 + self._signal
                 return await host.run_until_stopped()
@@ -96,7 +95,11 @@ class _Launch:
             return
         if self._signal is None:
             self._signal = signum
-            _log.warning("stop signal during start", signal=signal.Signals(signum).name)
+            _log.warning(
+                "stop signal during start",
+                signal=signal.Signals(signum).name,
+                pending=list(self._boot.pending()),
+            )
             if self._starting is not None:
                 self._starting.cancel()
 
