@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -488,6 +489,36 @@ def test_missing_file_is_a_configuration_error(tmp_path: Path) -> None:
     error = _refused(tmp_path / "absent" / "contract.yaml")
     assert error.file is not None
     assert "cannot read" in error.reason
+
+
+def test_a_fifo_is_refused_without_being_read(tmp_path: Path) -> None:
+    """A contract path that is a FIFO is refused naming the file and what it is, at once (a read
+    would wait for a writer forever)."""
+    fifo = tmp_path / "contract.yaml"
+    os.mkfifo(fifo)
+    error = _refused(fifo)
+    assert error.file == str(fifo)
+    assert error.reason == "is a FIFO (named pipe), not a regular file: refused without reading"
+
+
+def test_a_device_is_refused_without_being_read() -> None:
+    """A character device (an endless /dev/zero) is refused naming the file, never read."""
+    error = _refused(Path("/dev/zero"))
+    assert error.file == "/dev/zero"
+    assert error.reason.startswith("is a character device, not a regular file")
+
+
+def test_load_contracts_reports_a_fifo_among_the_errors(tmp_path: Path) -> None:
+    """A FIFO among valid contracts fails the load with its file and reason listed."""
+    _write(tmp_path / "node_ok", _valid("node_shop_price_compute"))
+    (tmp_path / "node_pipe").mkdir()
+    os.mkfifo(tmp_path / "node_pipe" / "contract.yaml")
+    files = discover_contract_files([tmp_path], allowlist=ALLOW, use_entry_points=False)
+    with pytest.raises(ContractLoadError) as caught:
+        load_contracts(files, allowlist=ALLOW)
+    ((file, reason),) = [(e.file, e.reason) for e in caught.value.errors]
+    assert file == str(tmp_path / "node_pipe" / "contract.yaml")
+    assert "FIFO" in reason
 
 
 # -- discovery and all-or-nothing loading -----------------------------------------------------

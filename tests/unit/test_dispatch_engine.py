@@ -932,3 +932,130 @@ async def test_compute_nodes_take_a_partition_one_message_at_a_time(
     assert handler.peak == most
     await engine.stop()
     await bus.close()
+
+
+# -- joining the groups -------------------------------------------------------------------------
+
+
+class JoinRecordingBus(EventBusInmemory):
+    """The in-memory bus, recording each group join (and able to slow it or fail it)."""
+
+    def __init__(self, *, join_seconds: float = 0.0, failing_group: str | None = None) -> None:
+        super().__init__(partitions=2)
+        self.joins: list[tuple[str, tuple[str, ...]]] = []
+        self.joining = 0
+        self.most_joining = 0
+        self.left: list[str] = []
+        self._join_seconds = join_seconds
+        self._failing_group = failing_group
+
+    async def subscribe_group(self, callbacks, *, group_id, **options):  # type: ignore[no-untyped-def]
+        self.joins.append((group_id, tuple(callbacks)))
+        self.joining += 1
+        self.most_joining = max(self.most_joining, self.joining)
+        try:
+            await asyncio.sleep(self._join_seconds)
+            if group_id == self._failing_group:
+                raise InfraUnavailableError("no partition assignment")
+            unsubscribe = await super().subscribe_group(callbacks, group_id=group_id, **options)
+        finally:
+            self.joining -= 1
+
+        async def leave() -> None:
+            self.left.append(group_id)
+            await unsubscribe()
+
+        return leave
+
+
+def _route(node: str, topic: str, handler: RecordingHandler) -> object:
+    return make_route(
+        node_name=node,
+        archetype=EnumNodeKind.EFFECT if topic == INTENT else EnumNodeKind.ORCHESTRATOR,
+        topic=topic,
+        handler=handler,
+        payload_type="ModelPlaceOrder",
+        input_model=ModelPlaceOrder,
+    )
+
+
+async def test_a_node_on_two_topics_is_one_group_that_gets_both() -> None:
+    """A node subscribing to two topics joins one consumer group (one join) holding both, and
+    handles the messages of each."""
+    bus = JoinRecordingBus()
+    handler = RecordingHandler()
+    node = _node("flow")
+    harness = await _harness(bus, _route(node, CMD, handler), _route(node, EVT, handler))
+    await harness.engine.start()
+    try:
+        await harness.send(_order(), topic=CMD)
+        await harness.send(_order(), topic=EVT)
+        await harness.settle()
+    finally:
+        await harness.engine.stop()
+        await bus.close()
+    assert bus.joins == [(harness.engine.group_id_for(node), (CMD, EVT))]
+    assert sorted(c.message.topic for c in handler.contexts) == sorted([CMD, EVT])
+
+
+async def test_the_nodes_groups_join_at_the_same_time() -> None:
+    """Three nodes' groups are all joining at once, not one after another."""
+    bus = JoinRecordingBus(join_seconds=0.05)
+    nodes = [_node(name) for name in ("a", "b", "c")]
+    harness = await _harness(bus, *(_route(n, CMD, RecordingHandler()) for n in nodes))
+    await harness.engine.start()
+    await harness.engine.stop()
+    await bus.close()
+    assert len(bus.joins) == 3
+    assert bus.most_joining == 3
+
+
+async def test_a_failed_join_leaves_the_joined_groups_and_raises_its_error() -> None:
+    """When one group cannot join, the start raises that error (not a group of errors) and the
+    groups that did join are left again."""
+    nodes = [_node("ok"), _node("broken")]
+    probe = MessageDispatchEngine(EventBusInmemory())
+    bus = JoinRecordingBus(failing_group=probe.group_id_for(nodes[1]))
+    harness = await _harness(bus, *(_route(n, CMD, RecordingHandler()) for n in nodes))
+    with pytest.raises(InfraUnavailableError, match="no partition assignment"):
+        await harness.engine.start()
+    await bus.close()
+    assert bus.left == [harness.engine.group_id_for(nodes[0])]
+    assert sorted(harness.engine.pending_groups) == sorted(harness.engine.groups)
+
+
+async def test_held_deliveries_wait_for_release(bus: EventBusInmemory) -> None:
+    """After hold(), a message that arrives is not handled until release()."""
+    handler = RecordingHandler()
+    harness = await _harness(bus, _route(_node("flow"), CMD, handler))
+    harness.engine.hold()
+    await harness.engine.start()
+    try:
+        await harness.send(_order())
+        for _ in range(20):
+            await asyncio.sleep(0)
+        held = len(handler.contexts)
+        harness.engine.release()
+        await harness.settle()
+    finally:
+        await harness.engine.stop()
+    assert held == 0
+    assert len(handler.contexts) == 1
+
+
+async def test_stop_while_held_hands_the_message_back_unhandled_and_uncommitted(
+    bus: EventBusInmemory,
+) -> None:
+    """Stopping an engine that still holds deliveries handles nothing and commits nothing: the
+    group's next member gets the message."""
+    handler = RecordingHandler()
+    node = _node("flow")
+    harness = await _harness(bus, _route(node, CMD, handler))
+    harness.engine.hold()
+    await harness.engine.start()
+    await harness.send(_order())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    await harness.engine.stop()
+    assert handler.contexts == []
+    assert await bus.get_committed_offset(CMD, harness.engine.group_id_for(node)) == 0

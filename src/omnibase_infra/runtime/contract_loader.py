@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from pydantic import JsonValue, ValidationError
@@ -46,6 +46,7 @@ __all__ = [
     "discover_contract_files",
     "load_contract",
     "load_contracts",
+    "load_node_contracts",
 ]
 
 CONTRACT_FILE_NAME = "contract.yaml"
@@ -180,6 +181,25 @@ def load_contracts(paths: Iterable[Path], *, allowlist: Sequence[str]) -> list[M
     if errors:
         raise ContractLoadError(errors)
     return contracts
+
+
+def load_node_contracts(
+    directories: Iterable[Path],
+    *,
+    allowlist: Sequence[str],
+    use_entry_points: bool,
+    exclude: Mapping[str, str],
+) -> list[ModelNodeContract]:
+    """Discover and load every contract (all or none), leaving out the ``exclude``d nodes
+    (name -> why, logged)."""
+    files = discover_contract_files(
+        directories, allowlist=allowlist, use_entry_points=use_entry_points
+    )
+    contracts = load_contracts(files, allowlist=allowlist)
+    for contract in contracts:
+        if contract.name in exclude:
+            _log.info("node left out", node=contract.name, reason=exclude[contract.name])
+    return [contract for contract in contracts if contract.name not in exclude]
 
 
 def load_contract(path: Path, *, allowlist: Sequence[str]) -> ModelNodeContract:

@@ -25,14 +25,15 @@ from omnibase_infra.dispatch.protocols import ProtocolFailurePolicy
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.event_bus.base import EventBusBase
 from omnibase_infra.event_bus.inmemory import EventBusInmemory
-from omnibase_infra.event_bus.retry import RetryConsumer, RetryFailurePolicy
+from omnibase_infra.event_bus.retry import RetryFailurePolicy
 from omnibase_infra.handlers.protocol_infra_handler import ProtocolInfraHandler
 from omnibase_infra.models.model_readiness_report import ModelReadinessReport
 from omnibase_infra.observability.logging import configure_logging, get_logger
 from omnibase_infra.runtime.boot import BootProgress
 from omnibase_infra.runtime.config import ModelRuntimeConfig
+from omnibase_infra.runtime.consumer_groups import ConsumerGroups
 from omnibase_infra.runtime.container_wiring import wire_infrastructure_services
-from omnibase_infra.runtime.contract_loader import discover_contract_files, load_contracts
+from omnibase_infra.runtime.contract_loader import load_node_contracts
 from omnibase_infra.runtime.health_checks import bus_check, failing, handler_check
 from omnibase_infra.runtime.heap import freeze_boot_heap
 from omnibase_infra.runtime.http_hub import create_hub_app
@@ -108,7 +109,7 @@ class RuntimeHostProcess:
         self._services = dict(services or {})
         self._routers = list(routers)
         self.contracts: list[ModelNodeContract] = []
-        self._retry_consumers: list[RetryConsumer] = []
+        self._groups = ConsumerGroups(self.bus, self.engine, config.event_bus.retry)
         self._http: HubServer | None = hub
         self._owns_hub = hub is None
         self.boot = boot or BootProgress()
@@ -176,7 +177,13 @@ class RuntimeHostProcess:
     async def _start(self) -> None:
         await self._serve_hub()
         with self.boot.step("contracts") as facts:
-            self.contracts = await asyncio.to_thread(self._load_contracts)
+            self.contracts = await asyncio.to_thread(
+                load_node_contracts,
+                self.config.contract_dirs,
+                allowlist=self.allowlist,
+                use_entry_points=self.config.use_entry_points,
+                exclude=self._exclude_nodes,
+            )
             facts["nodes"] = len(self.contracts)
         await self.bus.start()
         services: dict[type[object], object] = {
@@ -228,35 +235,8 @@ class RuntimeHostProcess:
 
     async def _join(self) -> None:
         """Join the nodes' groups and their retry groups, all at once."""
-        retry = self.config.event_bus.retry
-        consumers = (
-            [
-                RetryConsumer(
-                    self.bus, self.engine, topics=topics, consumer_group=group, settings=retry
-                )
-                for group, topics in self.engine.groups.items()
-            ]
-            if retry is not None and isinstance(self.engine.failure_policy, RetryFailurePolicy)
-            else []
-        )
-        retrying = {consumer.retry_group for consumer in consumers}
-
-        async def start_retries(consumer: RetryConsumer) -> None:
-            await consumer.start()
-            self._retry_consumers.append(consumer)
-            retrying.discard(consumer.retry_group)
-
-        with self.boot.step(
-            "consumer groups", lambda: [*self.engine.pending_groups, *sorted(retrying)]
-        ) as facts:
-            try:
-                async with asyncio.TaskGroup() as joins:
-                    joins.create_task(self.engine.start())
-                    for consumer in consumers:
-                        joins.create_task(start_retries(consumer))
-            except BaseExceptionGroup as group:
-                raise group.exceptions[0] from None  # the first failed join says what failed
-            facts["groups"] = len(self.engine.groups) + len(consumers)
+        with self.boot.step("consumer groups", lambda: self._groups.pending) as facts:
+            facts["groups"] = await self._groups.join()
 
     async def _announce(self) -> None:
         """Log "runtime ready" only when /ready says so; else what fails, then watch."""
@@ -284,20 +264,6 @@ class RuntimeHostProcess:
             if (await self.readiness()).ready:
                 _log.info("runtime ready", seconds=self.boot.seconds, **facts)
                 return
-
-    def _load_contracts(self) -> list[ModelNodeContract]:
-        files = discover_contract_files(
-            self.config.contract_dirs,
-            allowlist=self.allowlist,
-            use_entry_points=self.config.use_entry_points,
-        )
-        contracts = load_contracts(files, allowlist=self.allowlist)
-        for contract in contracts:
-            if contract.name in self._exclude_nodes:
-                _log.info(
-                    "node left out", node=contract.name, reason=self._exclude_nodes[contract.name]
-                )
-        return [c for c in contracts if c.name not in self._exclude_nodes]
 
     # -- health -------------------------------------------------------------------------------
 
@@ -384,9 +350,7 @@ class RuntimeHostProcess:
             if isinstance(self.bus, EventBusInmemory):
                 # In-memory messages exist nowhere else: process all accepted ones first.
                 await self.bus.wait_idle()
-            await asyncio.gather(
-                self.engine.stop(), *(consumer.stop() for consumer in self._retry_consumers)
-            )
+            await self._groups.leave()
 
         draining = asyncio.create_task(drain(), name="runtime-drain")
         aborted = asyncio.create_task(self._abort_requested.wait(), name="runtime-abort")
@@ -428,11 +392,9 @@ class RuntimeHostProcess:
         if watch is not None:
             watch.cancel()
             await asyncio.gather(watch, return_exceptions=True)
-        retry_consumers, self._retry_consumers = self._retry_consumers, []
         steps: list[Callable[[], Awaitable[object]]] = [
-            lambda: asyncio.gather(*(consumer.stop() for consumer in retry_consumers)),
+            self._groups.close,
             *(component.stop for component in reversed(self.components)),
-            self.engine.stop,
             self.bus.close,
             *(handler.close for handler in reversed(self.handlers)),
         ]

@@ -191,3 +191,46 @@ async def test_sasl_password_never_appears_in_errors_or_logs(
     texts = [str(caught.value), repr(caught.value), repr(settings), str(health), out, err]
     assert all(password not in text for text in texts)
     assert settings.common_config()["sasl.password"] == password
+
+
+async def test_a_group_on_two_topics_is_one_member_delivering_each_topic_to_its_callback(
+    kafka_bus: EventBusKafka, unique_topic: TopicFactory
+) -> None:
+    """``subscribe_group`` joins once for two topics: one member holds both topics' partitions,
+    each topic's messages reach that topic's callback, and each topic's offsets are committed."""
+    first, second = unique_topic(), unique_topic()
+    got: dict[str, list[bytes]] = {first: [], second: []}
+
+    def recorder(topic: str) -> Callable[[BusMessage], Awaitable[None]]:
+        async def record(message: BusMessage) -> None:
+            assert message.topic == topic
+            got[topic].append(message.value)
+
+        return record
+
+    group = f"two-topics-{uuid.uuid4().hex[:8]}"
+    leave = await kafka_bus.subscribe_group(
+        {first: recorder(first), second: recorder(second)},
+        group_id=group,
+        auto_offset_reset="earliest",
+    )
+    try:
+        (member,) = kafka_bus.members
+        assert {topic for topic, _ in member.assigned} == {first, second}
+        for n in range(5):
+            await kafka_bus.publish(first, str(n).encode(), f"a{n}".encode())
+            await kafka_bus.publish(second, str(n).encode(), f"b{n}".encode())
+        await eventually(lambda: len(got[first]) == len(got[second]) == 5)
+
+        async def both_committed() -> bool:
+            offsets = await asyncio.gather(
+                kafka_bus.get_committed_offset(first, group),
+                kafka_bus.get_committed_offset(second, group),
+            )
+            return list(offsets) == [5, 5]
+
+        await eventually(both_committed)
+    finally:
+        await leave()
+    assert sorted(got[first]) == [f"a{n}".encode() for n in range(5)]
+    assert sorted(got[second]) == [f"b{n}".encode() for n in range(5)]
