@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import stat
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest_asyncio
 
 from omnibase_infra.errors import InfraUnavailableError, ProtocolConfigurationError
 from omnibase_infra.runtime.embedded_postgres import EmbeddedPostgres
+from omnibase_infra.runtime.embedded_postgres_lock import DataDirInUseError
 from omnibase_infra.runtime.embedded_postgres_process import system_user
 
 pytestmark = pytest.mark.integration
@@ -116,20 +118,64 @@ async def test_start_after_kill_9_recovers(own_server: EmbeddedPostgres) -> None
     assert await _query(own_server, "SELECT v FROM survived") == 7
 
 
-async def test_server_left_running_is_stopped_by_next_owner(postgres_base_dir: Path) -> None:
-    """A new launcher on a data dir whose server still runs (owner killed) stops it first."""
-    first = EmbeddedPostgres(postgres_base_dir / "pg")
-    second = EmbeddedPostgres(postgres_base_dir / "pg")
+async def test_second_launcher_on_an_owned_directory_fails_and_leaves_the_owner_running(
+    postgres_base_dir: Path,
+) -> None:
+    """A second launcher on a data directory whose owner is alive fails at once, naming the
+    directory, the owner's PID and the fix, and the owner's server keeps answering."""
+    first = EmbeddedPostgres(postgres_base_dir / "pg", fast=True)
+    second = EmbeddedPostgres(postgres_base_dir / "pg", fast=True)
     await first.start()
-    orphan = first.pid
+    pid = first.pid
     try:
-        await second.start()
-        assert second.pid != orphan
-        assert not first.is_running
-        assert await _query(second, "SELECT 1") == 1
+        with pytest.raises(DataDirInUseError) as caught:
+            await second.start()
+        assert str(postgres_base_dir / "pg") in str(caught.value)
+        assert f"PID {os.getpid()}" in str(caught.value)
+        assert "postgres.data_dir" in str(caught.value)
+        assert not second.is_running
+        assert first.pid == pid
+        assert await _query(first, "SELECT 1") == 1
     finally:
         await second.stop()
         await first.stop()
+
+
+_OWNER_SCRIPT = """
+import sys, time
+from pathlib import Path
+from omnibase_infra.runtime.embedded_postgres import EmbeddedPostgres
+server = EmbeddedPostgres(Path(sys.argv[1]), fast=True)
+server.start_sync()
+print(server.pid, flush=True)
+time.sleep(300)
+"""
+
+
+async def test_orphan_of_a_killed_owner_is_taken_over(postgres_base_dir: Path) -> None:
+    """After its owner is killed with SIGKILL, the server it left running is an orphan: the
+    next launcher stops it by PID and starts on the same data."""
+    base_dir = postgres_base_dir / "pg"
+    owner = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _OWNER_SCRIPT, str(base_dir), stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert owner.stdout is not None
+        async with asyncio.timeout(60):
+            orphan_pid = int(await owner.stdout.readline())
+    finally:
+        owner.kill()
+        await owner.wait()
+    orphan = psutil.Process(orphan_pid)
+    assert orphan.is_running()  # the owner is gone, its server is not
+    server = EmbeddedPostgres(base_dir, fast=True)
+    try:
+        await server.start()
+        assert server.pid != orphan_pid
+        await asyncio.to_thread(orphan.wait, 10)
+        assert await _query(server, "SELECT 1") == 1
+    finally:
+        await server.stop()
 
 
 async def test_pid_file_naming_an_unrelated_live_process_is_ignored(

@@ -13,8 +13,13 @@ and ``postgres.log``. The server listens on 127.0.0.1 only; TCP logins need the 
 (scram-sha-256), the Unix socket (in a private temporary directory) is for the server's owner.
 We run ``postgres`` ourselves rather than ``pg_ctl`` so that its PID is ours to signal. As root,
 PostgreSQL refuses to run: initdb and postgres then run as the ``postgres`` system user
-(created with ``useradd`` when missing). Start is robust to what a killed run leaves behind:
-a stale ``postmaster.pid`` and a server still running on the same data directory.
+(created with ``useradd`` when missing).
+
+One live process owns a ``base_dir`` at a time (``embedded_postgres_lock``: ``owner.lock``,
+held from start to stop): a start on a directory another live process owns fails at once with
+``DataDirInUseError`` and leaves that owner's server alone. Start is robust to what a killed
+owner leaves behind: a stale ``postmaster.pid``, and a server still running on the directory
+(an orphan, stopped by PID).
 
 The ``*_sync`` methods are for synchronous callers (pytest session fixtures); they run the
 async method on a private event loop in a worker thread.
@@ -46,6 +51,7 @@ from omnibase_infra.errors import (
 )
 from omnibase_infra.handlers.model_postgres_settings import ModelPostgresSettings
 from omnibase_infra.observability.logging import get_logger
+from omnibase_infra.runtime.embedded_postgres_lock import DataDirLock
 from omnibase_infra.runtime.embedded_postgres_process import (
     HOST,
     allow_traversal,
@@ -117,6 +123,7 @@ class EmbeddedPostgres:
         self._password: SecretStr | None = None
         self._started_once = False
         self._die_with_parent = die_with_parent
+        self._lock = DataDirLock(self._base_dir)
 
     # -- what callers read ---------------------------------------------------------------
 
@@ -205,6 +212,13 @@ class EmbeddedPostgres:
             return
         began = time.perf_counter()
         self._discard_socket_dir()
+        try:
+            await self._start(began)
+        except BaseException:
+            await self.stop()  # also gives up the data directory's lock
+            raise
+
+    async def _start(self, began: float) -> None:
         await asyncio.to_thread(self._prepare)
         for attempt in range(1, _START_ATTEMPTS + 1):
             if self._port is None:
@@ -248,6 +262,7 @@ class EmbeddedPostgres:
             await asyncio.to_thread(stop_process, process, self._stop_timeout)
             _log.info("embedded postgres stopped", port=self._port, pid=process.pid)
         self._discard_socket_dir()
+        self._lock.release()
 
     async def restart(self) -> None:
         """Stop and start again on the same data directory and port."""
@@ -338,6 +353,8 @@ class EmbeddedPostgres:
             self._process = None  # exited (crashed or killed): reaped by poll() above
         run_as = system_user()
         self._base_dir.mkdir(parents=True, exist_ok=True)
+        # Before anything touches the cluster: a live owner's server is never ours to stop.
+        self._lock.acquire()
         if run_as is not None:
             allow_traversal(self._base_dir)
             allow_traversal(postgres_bin_dir())

@@ -261,9 +261,10 @@ def spawn_postgres(
 
 
 def clear_leftover(data_dir: Path, stop_timeout: float) -> None:
-    """Deal with the ``postmaster.pid`` a killed run left in ``data_dir``.
+    """Deal with the ``postmaster.pid`` a killed owner left in ``data_dir``.
 
-    A server still running on this data directory (its owner was killed) is stopped by PID.
+    Call only while holding the directory's lock (``DataDirLock``): its previous owner is then
+    dead, so a server still running on this data directory is an orphan, stopped by PID.
     A file whose PID now belongs to an unrelated process is removed (PostgreSQL would refuse to
     start while that PID lives). A file whose PID is gone is left to PostgreSQL, which checks
     the old shared memory before discarding it.
@@ -277,7 +278,11 @@ def clear_leftover(data_dir: Path, stop_timeout: float) -> None:
         return
     with contextlib.suppress(psutil.Error):
         if not is_zombie and str(data_dir) in process.cmdline():
-            _log.warning("stopping a PostgreSQL left running on this data directory", pid=pid)
+            _log.warning(
+                "stopping an orphaned PostgreSQL (its owner is gone)",
+                pid=pid,
+                data_dir=str(data_dir),
+            )
             stop_pid(process, stop_timeout)
             return
     pid_file.unlink(missing_ok=True)
