@@ -12,7 +12,10 @@
         └── InfraUnavailableError        SERVICE_UNAVAILABLE     503
 
 Every error carries a ``ModelInfraErrorContext`` (with the correlation id of the work in progress
-when the caller gave none), its HTTP-equivalent status and whether retrying can help. Messages
+when the caller gave none), its HTTP-equivalent status and whether retrying can help. An error
+made from a dependency's HTTP answer also carries that answer's ``status_code``, and
+``effective_status`` is what happened (the answer's status, else the class's): retry and
+circuit breakers read that, never the class default alone. Messages
 and extra fields are sanitised on construction, so a secret never reaches ``str(error)``.
 Driver exceptions are translated at the handler boundary with ``raise ... from e``.
 """
@@ -52,6 +55,7 @@ class RuntimeHostError(ModelOnexError):
 
     infra_context: ModelInfraErrorContext
     retriable: bool
+    status_code: int | None
 
     def __init__(
         self,
@@ -60,6 +64,7 @@ class RuntimeHostError(ModelOnexError):
         context: ModelInfraErrorContext | None = None,
         retriable: bool | None = None,
         error_code: EnumCoreErrorCode | None = None,
+        status_code: int | None = None,
         **extra: JsonValue,
     ) -> None:
         context = context or ModelInfraErrorContext()
@@ -68,6 +73,8 @@ class RuntimeHostError(ModelOnexError):
                 update={"correlation_id": current_correlation_id() or uuid4()}
             )
         fields: dict[str, JsonValue] = {key: sanitize_value(v, key) for key, v in extra.items()}
+        if status_code is not None:
+            fields["status_code"] = status_code
         if context.transport_type is not None:
             fields["transport_type"] = context.transport_type.value
         if context.operation is not None:
@@ -84,6 +91,13 @@ class RuntimeHostError(ModelOnexError):
         )
         self.infra_context = context
         self.retriable = self.default_retriable if retriable is None else retriable
+        self.status_code = status_code
+
+    @property
+    def effective_status(self) -> int:
+        """The HTTP(-equivalent) status of what happened: the dependency's answer when there
+        was one (``status_code``), else this error class's ``http_status``."""
+        return self.status_code if self.status_code is not None else type(self).http_status
 
     @classmethod
     def _error_code_for(cls, context: ModelInfraErrorContext) -> EnumCoreErrorCode:
@@ -108,6 +122,7 @@ class ProtocolConfigurationError(RuntimeHostError):
         file: str | None = None,
         field: str | None = None,
         context: ModelInfraErrorContext | None = None,
+        status_code: int | None = None,
         **extra: JsonValue,
     ) -> None:
         self.file = file
@@ -118,6 +133,7 @@ class ProtocolConfigurationError(RuntimeHostError):
             context=context,
             retriable=False,
             error_code=None,
+            status_code=status_code,
             file=file,
             field=field,
             reason=message,
@@ -191,6 +207,7 @@ class InfraUnavailableError(RuntimeHostError):
         context: ModelInfraErrorContext | None = None,
         retry_after_seconds: float | None = None,
         retriable: bool | None = None,
+        status_code: int | None = None,
         **extra: JsonValue,
     ) -> None:
         super().__init__(
@@ -198,6 +215,7 @@ class InfraUnavailableError(RuntimeHostError):
             context=context,
             retriable=retriable,
             error_code=None,
+            status_code=status_code,
             retry_after_seconds=retry_after_seconds,
             **extra,
         )

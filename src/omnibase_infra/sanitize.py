@@ -16,6 +16,7 @@ from pydantic import JsonValue
 
 __all__ = [
     "MASK",
+    "is_sensitive_name",
     "register_secret",
     "sanitize_mapping",
     "sanitize_text",
@@ -98,6 +99,11 @@ def sanitize_text(text: str) -> str:
 
 
 _SENSITIVE_NAME = re.compile(rf"(?i)^[\w.-]*{_SENSITIVE_WORDS}$")
+
+
+def is_sensitive_name(name: str) -> bool:
+    """Whether a field or header name says its value is a secret (``x-api-key``, ``token``)."""
+    return _SENSITIVE_NAME.match(name) is not None
 
 
 def sanitize_value(value: JsonValue, key: str | None = None) -> JsonValue:

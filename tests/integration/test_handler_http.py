@@ -14,6 +14,7 @@ from email.utils import format_datetime
 import pytest
 from pydantic import JsonValue, SecretStr, ValidationError
 
+from omnibase_infra._core import EnumCircuitBreakerState
 from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import (
     InfraAuthenticationError,
@@ -33,7 +34,9 @@ from omnibase_infra.handlers.handler_http import (
 )
 from omnibase_infra.handlers.httpx_support import parse_retry_after, safe_url
 from omnibase_infra.handlers.model_http_client_settings import ModelHttpClientSettings
+from omnibase_infra.resilience import AsyncCircuitBreaker, EffectExecutor, RetryPolicy
 from omnibase_infra.testing.leak_check import error_surface
+from omnibase_infra.testing.manual_clock import ManualClock
 from omnibase_infra.testing.server_http import HttpTestServer
 
 pytestmark = pytest.mark.integration
@@ -138,6 +141,98 @@ async def test_redirects_are_not_followed_by_default(http: HandlerHttp) -> None:
     assert response.headers["location"] == "/echo"
 
 
+async def test_redirect_to_another_origin_carries_no_credential(
+    http_test_server: HttpTestServer, http_test_server_fresh: HttpTestServer
+) -> None:
+    """Following a redirect to another origin drops the secret headers, the bearer token and
+    any caller header that names a secret; a same-origin redirect keeps them."""
+    token, api_key, caller_key = _secret(), _secret(), _secret()
+    handler = await _handler(
+        http_test_server,
+        follow_redirects=True,
+        bearer_token=SecretStr(token),
+        secret_headers={"x-api-key": SecretStr(api_key)},
+    )
+    other = f"{http_test_server_fresh.url}/echo"
+    try:
+        away = await handler.request(
+            "GET", "/redirect", params={"to": other}, headers={"x-service-token": caller_key}
+        )
+        home = await handler.request("GET", "/redirect")
+    finally:
+        await handler.close()
+    assert away.url == safe_url(other)
+    away_body, home_body = away.json_body(), home.json_body()
+    assert isinstance(away_body, dict)
+    assert isinstance(home_body, dict)
+    away_headers, home_headers = away_body["headers"], home_body["headers"]
+    assert isinstance(away_headers, dict)
+    assert isinstance(home_headers, dict)
+    assert "x-api-key" not in away_headers
+    assert "authorization" not in away_headers
+    assert "x-service-token" not in away_headers
+    assert away_headers["user-agent"] == "omnibase-infra"  # not every header is dropped
+    received = json.dumps(await http_test_server_fresh.received())
+    for secret in (token, api_key, caller_key):
+        assert secret not in received
+    assert home_headers["x-api-key"] == api_key
+    assert home_headers["authorization"] == f"Bearer {token}"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:-1/health",
+        "http://127.0.0.1:99999/health",
+        "http://127.0.0.1:0/health",
+        "http://[::1/health",
+        "http://xn--/health",
+        "http://exa mple.com/health",
+        "http://\x00/health",
+    ],
+)
+async def test_unsendable_url_is_a_configuration_error(http: HandlerHttp, url: str) -> None:
+    """A URL with a port outside 1-65535 or a broken host raises a non-retriable
+    ProtocolConfigurationError (not a ValueError, an IDNAError or an ExceptionGroup)."""
+    with pytest.raises(ProtocolConfigurationError) as caught:
+        await http.request("GET", url)
+    assert caught.value.retriable is False
+
+
+async def test_redirect_to_an_unsendable_url_is_not_retriable(
+    http_test_server: HttpTestServer,
+) -> None:
+    """A Location naming a port outside 1-65535 ends the call with a non-retriable error."""
+    handler = await _handler(http_test_server, follow_redirects=True)
+    try:
+        with pytest.raises(RuntimeHostError, match="redirected to a URL") as caught:
+            await handler.request("GET", "/redirect", params={"to": "http://127.0.0.1:-1/health"})
+    finally:
+        await handler.close()
+    assert caught.value.retriable is False
+
+
+async def test_ping_of_an_unsendable_health_url_reports_unhealthy(
+    http_test_server: HttpTestServer,
+) -> None:
+    """A handler whose health_url was set past validation (model_construct) pings unhealthy,
+    naming a configuration error; it does not raise."""
+    settings = ModelHttpClientSettings.model_construct(
+        **{
+            **ModelHttpClientSettings(base_url=http_test_server.url).model_dump(),
+            "health_url": "http://127.0.0.1:-1/health",
+        }
+    )
+    handler = HandlerHttp(settings)
+    await handler.start()
+    try:
+        result = await handler.ping()
+    finally:
+        await handler.close()
+    assert result.healthy is False
+    assert "ProtocolConfigurationError" in str(result.detail)
+
+
 # -- error translation ----------------------------------------------------------------------------
 
 
@@ -149,6 +244,51 @@ async def test_client_errors_are_not_retriable(http: HandlerHttp, code: int) -> 
     assert caught.value.retriable is False
     assert _status_of(caught.value) == code
     assert not isinstance(caught.value, InfraUnavailableError | InfraAuthenticationError)
+
+
+async def test_client_errors_never_open_the_breaker_nor_retry(
+    http_test_server: HttpTestServer,
+) -> None:
+    """Through an executor with retries and a breaker of threshold 5: a stream of 404s (and
+    other 4xx) is sent once per call and leaves the circuit closed for every caller; five 500s,
+    or five 429s, open it."""
+    handler = await _handler(http_test_server)
+    clock = ManualClock()
+
+    def executor() -> EffectExecutor:
+        breaker = AsyncCircuitBreaker(
+            "http-dep", EnumInfraTransportType.HTTP, threshold=5, reset_timeout=60, clock=clock
+        )
+        retry = RetryPolicy(max_attempts=3, base_delay_seconds=0.1, jitter_factor=0.0)
+        return EffectExecutor(
+            f"http.{uuid.uuid4().hex[:8]}",
+            retry=retry,
+            breaker=breaker,
+            clock=clock,
+            sleep=clock.sleep,
+        )
+
+    marker = uuid.uuid4().hex
+    try:
+        client_errors = executor()
+        for code in (404, 404, 404, 404, 404, 404, 400, 409, 410, 422):
+            with pytest.raises(RuntimeHostError):
+                await client_errors.call(handler.request, "GET", f"/status/{code}?m={marker}")
+        assert client_errors.breaker is not None
+        assert client_errors.breaker.state is EnumCircuitBreakerState.CLOSED
+        sent = [r for r in await http_test_server.received() if r["query"] == {"m": marker}]
+        assert len(sent) == 10  # once per call: no retry of a client error
+        assert clock.sleeps == []
+        assert (await client_errors.call(handler.request, "GET", "/echo")).status_code == 200
+        for code in (500, 429):
+            server_errors = executor()
+            for _ in range(5):
+                with pytest.raises(RuntimeHostError):
+                    await server_errors.call(handler.request, "GET", f"/status/{code}")
+            assert server_errors.breaker is not None
+            assert server_errors.breaker.state is EnumCircuitBreakerState.OPEN, code
+    finally:
+        await handler.close()
 
 
 @pytest.mark.parametrize("code", [401, 403])

@@ -15,7 +15,7 @@ from omnibase_infra.errors import (
     RuntimeHostError,
     SecretResolutionError,
 )
-from omnibase_infra.resilience import RetryPolicy
+from omnibase_infra.resilience import RetryPolicy, is_dependency_failure
 
 
 def _subcontract(**fields: object) -> ModelRetrySubcontract:
@@ -61,6 +61,29 @@ def test_retriable_flag_is_authoritative_but_never_for_client_errors() -> None:
     assert not policy.is_retriable(InfraConnectionError("permanent", retriable=False))
     assert not policy.is_retriable(EnvelopeValidationError("bad", retriable=True))
     assert policy.is_retriable(RuntimeHostError("flaky", retriable=True))
+
+
+@pytest.mark.parametrize(
+    ("error", "retried", "counts"),
+    [
+        (RuntimeHostError("HTTP 404", retriable=True, status_code=404), False, False),
+        (RuntimeHostError("HTTP 400", retriable=True, status_code=400), False, False),
+        (InfraUnavailableError("HTTP 409 as unavailable", status_code=409), False, False),
+        (InfraTimeoutError("HTTP 408", status_code=408), True, True),
+        (InfraUnavailableError("HTTP 429", status_code=429), True, True),
+        (InfraUnavailableError("HTTP 502", status_code=502), True, True),
+        (RuntimeHostError("HTTP 500", retriable=False, status_code=500), False, True),
+        (RuntimeHostError("no answer: class default 500", retriable=True), True, True),
+    ],
+)
+def test_the_answers_status_decides_not_the_error_class(
+    error: RuntimeHostError, retried: bool, counts: bool
+) -> None:
+    """Retry and breaker read the status of what happened (the response's): a 4xx other than
+    408/429 is never retried and never counts against the dependency, whatever the error class
+    or retriable flag says."""
+    assert RetryPolicy().is_retriable(error) is retried
+    assert is_dependency_failure(error) is counts
 
 
 def test_retry_on_timeout_false_stops_timeout_retries() -> None:

@@ -137,4 +137,5 @@ _QUOTED_INPUT = re.compile(r"[:,]? *(?:found|got) [`'\"].*?[`'\"](?: at \d+)?")
 
 
 def _message(error: ErrorDetails) -> str:
-    return _QUOTED_INPUT.sub("", error["msg"])
+    # "Value error, " is pydantic's prefix for a validator's ValueError: the reason follows.
+    return _QUOTED_INPUT.sub("", error["msg"]).removeprefix("Value error, ")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from omnibase_infra.http_url import http_url_problem
 from omnibase_infra.models.discovery import EnumCheckStatus
 
 __all__ = ["CHECK_OUTPUT_LIMIT", "HTTP_CHECK_DEFAULT_TIMEOUT", "HttpCheckProber"]
@@ -19,7 +20,20 @@ class HttpCheckProber:
         self._client: httpx.AsyncClient | None = None
 
     async def probe(self, url: str, limit_seconds: float) -> tuple[EnumCheckStatus, str]:
-        """GET ``url`` once; the status and Consul-shaped output (head of the body)."""
+        """GET ``url`` once; the status and Consul-shaped output (head of the body).
+
+        Never raises: a URL that cannot be sent or any failure of the exchange makes the check
+        critical, saying why (a raised error would end the check's poller for good).
+        """
+        problem = http_url_problem(url)
+        if problem is not None:
+            return EnumCheckStatus.CRITICAL, f"HTTP GET: the check's URL {problem}"
+        try:
+            return await self._exchange(url, limit_seconds)
+        except Exception as e:
+            return EnumCheckStatus.CRITICAL, f"HTTP GET {url}: {type(e).__name__}"
+
+    async def _exchange(self, url: str, limit_seconds: float) -> tuple[EnumCheckStatus, str]:
         if self._client is None:
             self._client = httpx.AsyncClient(
                 headers={"User-Agent": "Consul Health Check", "Accept": "text/plain, */*"},

@@ -6,7 +6,9 @@ the server's ``Retry-After`` in ``retry_after_seconds``, other 5xx are retriable
 ``InfraUnavailableError``, 401/403 are ``InfraAuthenticationError``, and any other 4xx is a
 non-retriable ``RuntimeHostError`` carrying ``status_code``. Errors name the method and the URL
 without user info or query string; request headers (``Authorization``, API keys) and bodies are
-never put in an error or a log line.
+never put in an error or a log line. Redirects are followed only with ``follow_redirects``, and
+a hop to another origin carries no credential header (``http_redirects``). A URL that cannot be
+sent (a port outside 1-65535, a broken host) is a ``ProtocolConfigurationError``, never retried.
 
 Webhooks are signed as the Standard Webhooks specification (standardwebhooks.com) says, with
 its reference library, so any receiver with a Standard Webhooks verifier can check them:
@@ -42,15 +44,16 @@ from omnibase_infra.errors import (
     ModelInfraErrorContext,
     ProtocolConfigurationError,
 )
+from omnibase_infra.handlers.http_redirects import send_following_redirects
 from omnibase_infra.handlers.httpx_support import (
     error_for_status,
     read_bounded,
     safe_url,
-    translate_transport_error,
 )
 from omnibase_infra.handlers.model_http_client_settings import ModelHttpClientSettings
 from omnibase_infra.handlers.model_http_response import ModelHttpResponse
 from omnibase_infra.handlers.model_webhook_delivery import ModelWebhookDelivery
+from omnibase_infra.http_url import http_url_problem
 from omnibase_infra.models.model_health_check_result import ModelHealthCheckResult
 from omnibase_infra.sanitize import register_secret
 
@@ -127,7 +130,9 @@ class HandlerHttp:
                 max_keepalive_connections=settings.max_keepalive_connections,
             ),
             verify=verify,
-            follow_redirects=settings.follow_redirects,
+            # Redirects are followed by send_following_redirects, which keeps credentials
+            # from other origins (httpx itself drops only Authorization).
+            follow_redirects=False,
             headers={"user-agent": settings.user_agent, **settings.default_headers},
             transport=self._transport,
             trust_env=False,
@@ -275,18 +280,14 @@ class HandlerHttp:
             all_headers.setdefault(
                 "authorization", f"Bearer {self._settings.bearer_token.get_secret_value()}"
             )
-        try:
-            request = client.build_request(
-                method,
-                url,
-                headers=all_headers,
-                params=params,
-                json=json_body,
-                content=content,
-            )
-            response = await client.send(request, stream=True)
-        except httpx.HTTPError as e:
-            raise translate_transport_error(e, context) from e
+        request = self._build(client, method, url, context, all_headers, params, json_body, content)
+        response = await send_following_redirects(
+            client,
+            request,
+            follow=self._settings.follow_redirects,
+            secret_names=self._settings.secret_headers,
+            context=context,
+        )
         body = await read_bounded(response, self._settings.max_response_bytes, context)
         status = response.status_code
         failed = status >= 400 or (success_only and status >= 300)
@@ -295,11 +296,47 @@ class HandlerHttp:
             raise error_for_status(status, response.headers, context, detail=reason)
         return ModelHttpResponse(
             method=method.upper(),
-            url=safe_url(request.url),
+            url=safe_url(response.url),
             status_code=status,
             headers=dict(response.headers),
             body=body,
         )
+
+    @staticmethod
+    def _build(
+        client: httpx.AsyncClient,
+        method: str,
+        url: str,
+        context: ModelInfraErrorContext,
+        headers: dict[str, str],
+        params: Mapping[str, str] | None,
+        json_body: JsonValue,
+        content: bytes | None,
+    ) -> httpx.Request:
+        """The request, or a ``ProtocolConfigurationError`` for a URL that cannot be sent.
+
+        httpx accepts ``http://host:-1/`` and fails later inside the connection pool with a
+        bare ``ValueError`` (in an ``ExceptionGroup``); other hostile URLs raise ``InvalidURL``
+        or ``IDNAError``. None of them is a dependency failure, and none is retriable.
+        """
+        try:
+            request = client.build_request(
+                method, url, headers=headers, params=params, json=json_body, content=content
+            )
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as e:
+            raise ProtocolConfigurationError(
+                f"cannot send the request: the URL is not valid ({type(e).__name__})",
+                context=context,
+            ) from e
+        # The text as given (httpx quotes a space in a host) and the URL joined to base_url.
+        problem = http_url_problem(str(request.url))
+        if problem is None and "://" in url:
+            problem = http_url_problem(url)
+        if problem is not None:
+            raise ProtocolConfigurationError(
+                f"cannot send the request: the URL {problem}", context=context
+            )
+        return request
 
 
 def _signer(secret: SecretStr) -> Webhook:

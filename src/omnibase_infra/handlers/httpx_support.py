@@ -51,11 +51,11 @@ def safe_url(url: httpx.URL | str) -> str:
     """``scheme://host:port/path`` of ``url``, without user info, query or fragment."""
     try:
         parsed = url if isinstance(url, httpx.URL) else httpx.URL(url)
-    except httpx.InvalidURL:
+        port = f":{parsed.port}" if parsed.port is not None else ""
+        path = parsed.path if parsed.path != "/" else ""
+        return f"{parsed.scheme}://{parsed.host}{port}{path}"
+    except (httpx.InvalidURL, ValueError):  # IDNA refuses some hosts only when decoding them
         return "<invalid url>"
-    port = f":{parsed.port}" if parsed.port is not None else ""
-    path = parsed.path if parsed.path != "/" else ""
-    return f"{parsed.scheme}://{parsed.host}{port}{path}"
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

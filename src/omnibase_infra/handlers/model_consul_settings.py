@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from omnibase_infra.errors import ProtocolConfigurationError
+from omnibase_infra.http_url import http_url_problem
 
 __all__ = ["ModelConsulSettings"]
 
@@ -38,16 +39,13 @@ class ModelConsulSettings(BaseModel):
     def _base_url(cls, value: str) -> str:
         """An http(s) origin without credentials, query or fragment (the token is a header)."""
         parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("base_url must be an http:// or https:// URL with a host")
         if parts.username is not None or parts.password is not None:
             raise ValueError("base_url must not carry credentials; set token instead")
+        problem = http_url_problem(value)
+        if problem is not None:
+            raise ValueError(f"base_url {problem}")
         if parts.query or parts.fragment:
             raise ValueError("base_url must not have a query or fragment")
-        try:
-            _ = parts.port
-        except ValueError as e:
-            raise ValueError("base_url has an invalid port") from e
         return value.rstrip("/")
 
     @property

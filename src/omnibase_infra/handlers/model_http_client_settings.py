@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from omnibase_infra.http_url import check_http_url
+
 __all__ = ["ModelHttpClientSettings"]
 
 
@@ -41,7 +43,5 @@ class ModelHttpClientSettings(BaseModel):
     @field_validator("base_url", "health_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        """Only http(s) URLs."""
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value
+        """Only usable http(s) URLs (host, port in 1-65535, no control characters)."""
+        return None if value is None else check_http_url(value)

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from omnibase_infra.handlers.httpx_support import safe_url
+from omnibase_infra.http_url import check_http_url
 
 __all__ = ["ASYMMETRIC_JWT_ALGORITHMS", "ModelKeycloakSettings"]
 
@@ -63,9 +64,7 @@ class ModelKeycloakSettings(BaseModel):
         """Only http(s) URLs; the issuer loses a trailing slash (issuers compare exactly)."""
         if value is None:
             return None
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
+        return check_http_url(value).rstrip("/")
 
     @field_validator("algorithms")
     @classmethod

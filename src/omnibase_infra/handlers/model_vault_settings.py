@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from omnibase_infra.handlers.httpx_support import safe_url
+from omnibase_infra.http_url import check_http_url
 
 __all__ = ["ModelVaultSettings"]
 
@@ -47,9 +48,7 @@ class ModelVaultSettings(BaseModel):
     @classmethod
     def _http_url(cls, value: str) -> str:
         """Only http(s) addresses; a trailing slash is dropped so paths join cleanly."""
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("url must start with http:// or https://")
-        return value.rstrip("/")
+        return check_http_url(value).rstrip("/")
 
     @field_validator("approle_mount", "kv_mount")
     @classmethod

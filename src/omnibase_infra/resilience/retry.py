@@ -4,7 +4,8 @@ Built once from core's ``ModelRetrySubcontract``; every decision is a few arithm
 on precomputed fields. The rules:
 
 - only retriable errors: a ``RuntimeHostError`` whose ``retriable`` flag is set, and Python's
-  own ``ConnectionError``/``TimeoutError``; never a client error (HTTP-equivalent status 4xx),
+  own ``ConnectionError``/``TimeoutError``; never a client error (the status of what happened,
+  ``effective_status``, is a 4xx other than 408 and 429),
   never an error code the contract lists in ``non_retryable_error_codes``, never a timeout when
   ``retry_on_timeout`` is off; anything else (a bug) fails at once;
 - at most ``1 + max_retries`` attempts, and no retry once ``max_elapsed_seconds`` would be
@@ -22,6 +23,7 @@ from enum import Enum
 
 from omnibase_infra._core import ModelRetrySubcontract
 from omnibase_infra.errors import InfraTimeoutError, InfraUnavailableError, RuntimeHostError
+from omnibase_infra.resilience.classify import status_blames_dependency
 
 __all__ = ["RetryPolicy"]
 
@@ -99,7 +101,7 @@ class RetryPolicy:
     def is_retriable(self, error: BaseException) -> bool:
         """Whether trying again can help (see the module docstring for the rules)."""
         if isinstance(error, RuntimeHostError):
-            if not error.retriable or type(error).http_status < 500:
+            if not error.retriable or not status_blames_dependency(error.effective_status):
                 return False
             if isinstance(error, InfraTimeoutError) and not self._retry_on_timeout:
                 return False

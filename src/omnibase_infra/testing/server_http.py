@@ -8,7 +8,7 @@ Runs as its own process (``python -m omnibase_infra.testing.server_http --port P
 - ``ANY /status/{code}``: that status; ``?retry_after=V`` adds ``Retry-After: V``.
 - ``GET /slow?seconds=S``: answers after S seconds.
 - ``GET /big?bytes=N``: a body of N bytes.
-- ``GET /redirect``: 302 to ``/echo``.
+- ``GET /redirect``: 302 to ``/echo``, or to ``?to=URL`` (another origin, for redirect tests).
 - ``POST /webhook``: checks the Standard Webhooks signature against the secret given in
   ``ONEX_TEST_WEBHOOK_SECRET``; 204 when valid, 401 when not.
 - ``GET /_received``: every request received so far (oldest first, at most 1000).
@@ -82,8 +82,8 @@ def build_app(webhook_secret: str | None) -> Starlette:
     async def big(request: Request) -> Response:
         return Response(b"x" * int(request.query_params.get("bytes", "0")))
 
-    async def redirect(_: Request) -> Response:
-        return RedirectResponse("/echo", status_code=302)
+    async def redirect(request: Request) -> Response:
+        return RedirectResponse(request.query_params.get("to", "/echo"), status_code=302)
 
     async def webhook(request: Request) -> Response:
         entry = await record(request)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
-from urllib.parse import urlsplit
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from omnibase_infra.http_url import http_url_problem
 from omnibase_infra.models.discovery.enum_check_status import EnumCheckStatus
 
 __all__ = ["CHECK_ID_PATTERN", "MIN_DEREGISTER_CRITICAL_SECONDS", "ModelDiscoveryCheck"]
@@ -46,13 +44,9 @@ class ModelDiscoveryCheck(BaseModel):
         """Only plain http(s) URLs with a host; no credentials (they would be stored in Consul)."""
         if value is None:
             return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("http_url must be an http:// or https:// URL with a host")
-        if parts.username is not None or parts.password is not None:
-            raise ValueError("http_url must not carry credentials")
-        if re.search(r"\s", value):
-            raise ValueError("http_url must not contain whitespace")
+        problem = http_url_problem(value, allow_credentials=False)
+        if problem is not None:
+            raise ValueError(f"http_url {problem}")
         return value
 
     @model_validator(mode="after")

@@ -56,7 +56,12 @@ def service_registration_for(
     port: int | None = None
     if record.health_endpoint:
         parts = urlsplit(record.health_endpoint)
-        address, port = parts.hostname, parts.port
+        try:
+            address, port = parts.hostname, parts.port
+        except ValueError:
+            # Stored before endpoints were validated on arrival: register without an address
+            # rather than fail every heartbeat of the node (and the liveness tick with it).
+            address, port = None, None
     tags = dict.fromkeys(
         _NOT_TAG.sub("-", tag)[:64]
         for tag in (f"onex-{record.node_type}", f"v{record.node_version}", *record.capabilities)

@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from omnibase_infra.http_url import check_http_url
 
 __all__ = ["ModelRegistrationRequest", "NodeTypeName"]
 
@@ -27,3 +29,10 @@ class ModelRegistrationRequest(BaseModel):
     health_endpoint: str | None = None
     observed_at: datetime
     source_shape: Literal["core", "published"] = "core"
+
+    @field_validator("health_endpoint")
+    @classmethod
+    def _usable_health_endpoint(cls, value: str | None) -> str | None:
+        """An http(s) URL with a host and a port in 1-65535, no credentials: discovery takes
+        the instance's address and port from it, and it is stored and announced."""
+        return None if value is None else check_http_url(value, allow_credentials=False)
