@@ -431,13 +431,20 @@ def test_a_bad_env_value_names_the_variable_not_the_file(
     assert "not-a-port" not in caught.value.message  # input is never echoed
 
 
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "postgresql://onex:Lit3ral-pw@db:5432/onex",
+        "host=db user=onex password=Lit3ral-pw",  # libpq keyword form
+        "Lit3ral-pw",  # a bare password
+    ],
+)
 @pytest.mark.parametrize("source", ["yaml", "env"])
 def test_a_literal_dsn_is_refused_without_echoing_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, dsn: str
 ) -> None:
-    """postgres.dsn must be a secret reference: a literal DSN is refused at postgres.dsn, and its
-    password appears nowhere in the error."""
-    dsn = "postgresql://onex:Lit3ral-pw@db:5432/onex"
+    """postgres.dsn must be a secret reference: a literal DSN (URL or keyword form, or a bare
+    password) is refused at postgres.dsn, and no piece of it appears in the error."""
     monkeypatch.delenv("ONEX_CONFIG", raising=False)
     path = None
     if source == "yaml":

@@ -83,16 +83,29 @@ def test_parse_each_scheme_into_its_parts() -> None:
         "env://",
         "file://relative/path",
         "file:///etc/../etc/shadow",
-        "ssm://param",
-        "plain-literal",
     ],
 )
 def test_malformed_references_raise_naming_the_reference(reference: str) -> None:
-    """A malformed or unknown reference raises SecretResolutionError that names it."""
+    """A malformed reference of a known scheme raises SecretResolutionError that names it."""
     with pytest.raises(SecretResolutionError) as caught:
         parse_secret_reference(reference)
     assert reference in caught.value.message
     assert caught.value.http_status == 404
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["ssm://param-Sec9", "plain-literal-Sec9", "host=db password=Sec9x", "Sec9:x@h/db"],
+)
+def test_a_value_that_is_no_reference_is_refused_without_echoing_it(value: str) -> None:
+    """A value that is not a reference at all (most likely a literal secret) is refused
+    without any piece of it in the error's message or context."""
+    with pytest.raises(SecretResolutionError) as caught:
+        parse_secret_reference(value)
+    error = caught.value
+    for text in (error.message, str(error), repr(error), str(error.model.context)):
+        assert "Sec9" not in text
+    assert "env://NAME" in error.message
 
 
 def test_secret_reference_type_rejects_literals_without_echoing_them() -> None:

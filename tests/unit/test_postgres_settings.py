@@ -62,6 +62,33 @@ def test_bad_dsn_is_a_configuration_error_without_the_password(dsn: str) -> None
     assert caught.value.field == "dsn"
 
 
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "postgresql://u:ab/cdSECRET9@127.0.0.1:5432/db",  # '/' ends the authority early
+        "postgresql://u:pa?ssSECRET9@127.0.0.1:5432/db",  # '?' starts a query
+        "postgresql://u:pa#ssSECRET9@127.0.0.1:5432/db",  # '#' starts a fragment
+        "postgresql://u:p@h/db?ssSECRET9=1",  # an unknown parameter is not named
+        "postgresql://u:[SECRET9@h/db",  # an unclosed IPv6 bracket
+        "abSECRET9:rest@h/db",  # not a URL at all: its "scheme" is a piece of a password
+        "SECRET9-a-bare-password",
+        "host=h user=u password=SECRET9",  # libpq keyword form
+    ],
+)
+def test_no_piece_of_a_malformed_dsn_is_shown(dsn: str) -> None:
+    """A malformed DSN (a password with '/', '?' or '#', a non-URL literal) is refused with a
+    reason and the encoding hint, quoting no fragment of it, not even the parser's view."""
+    with pytest.raises(ProtocolConfigurationError) as caught:
+        ModelPostgresSettings.from_dsn(dsn)
+    error = caught.value
+    for text in (error.message, str(error), repr(error), str(error.model.context)):
+        assert "SECRET9" not in text
+        for fragment in ("ab", "pa", "ss", "cd"):
+            assert f"'{fragment}'" not in text
+    assert "not shown" in error.message
+    assert error.field == "dsn"
+
+
 def test_pool_bounds_are_checked() -> None:
     """min_pool_size above max_pool_size is refused."""
     with pytest.raises(ValidationError):

@@ -13,7 +13,10 @@ __all__ = ["ModelPostgresSettings", "PostgresSslMode"]
 
 PostgresSslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 
-_DSN_SCHEMES = frozenset({"postgres", "postgresql"})
+_ENCODE_HINT = (
+    "percent-encode '/', ':', '@', '?' and '#' in the user name and password "
+    "(e.g. '/' as %2F)"
+)
 # DSN query parameters we understand, and the settings field each one sets.
 _DSN_QUERY_FIELDS = {
     "sslmode": "ssl",
@@ -67,16 +70,28 @@ class ModelPostgresSettings(BaseModel):
         """Parse a ``postgresql://user:password@host:port/database?sslmode=...`` DSN.
 
         Keyword arguments override (or add to) what the DSN says, e.g. ``max_pool_size=20``.
-        Raises ``ProtocolConfigurationError`` (which never shows the DSN's password).
+        Raises ``ProtocolConfigurationError``, which never quotes any part of the DSN: a parser's
+        message would (``Port could not be cast to integer value as 'ab'`` is a piece of a
+        password holding ``/``), and a text that is not a DSN at all may be a bare password.
         """
+        if not dsn.startswith(("postgresql://", "postgres://")):
+            raise ProtocolConfigurationError(
+                "not a valid DSN: it must start with postgresql:// or postgres:// "
+                "(the value is not shown: it may hold a password)",
+                field="dsn",
+            )
         try:
             parts = urlsplit(dsn)
             port = parts.port
-        except ValueError as e:
-            raise ProtocolConfigurationError(f"not a valid DSN ({e})", field="dsn") from e
-        if parts.scheme not in _DSN_SCHEMES:
+        except ValueError:
             raise ProtocolConfigurationError(
-                f"DSN scheme must be postgresql:// or postgres://, got {parts.scheme!r}",
+                "not a valid DSN: its host or port cannot be read (the value is not shown); "
+                f"{_ENCODE_HINT}",
+                field="dsn",
+            ) from None
+        if parts.fragment:
+            raise ProtocolConfigurationError(
+                f"not a valid DSN: it has a '#' fragment (the value is not shown); {_ENCODE_HINT}",
                 field="dsn",
             )
         values: dict[str, object] = {
@@ -91,9 +106,11 @@ class ModelPostgresSettings(BaseModel):
         for key, value in parse_qsl(parts.query, keep_blank_values=True):
             field = _DSN_QUERY_FIELDS.get(key)
             if field is None:
+                # Not named: with a '?' in the password, the "parameter" is part of it.
                 raise ProtocolConfigurationError(
-                    f"unsupported DSN parameter {key!r}; supported: "
-                    + ", ".join(sorted(_DSN_QUERY_FIELDS)),
+                    "the DSN has an unsupported parameter (not shown); supported: "
+                    + ", ".join(sorted(_DSN_QUERY_FIELDS))
+                    + f"; {_ENCODE_HINT}",
                     field="dsn",
                 )
             values[field] = value

@@ -109,10 +109,11 @@ class ModelPostgresRuntimeSettings(BaseModel):
     @classmethod
     def _dsn_is_a_reference(cls, dsn: str | None) -> str | None:
         # A field validator, so the error's location is postgres.dsn itself.
-        if dsn is not None and "://" in dsn and not dsn.startswith(_SECRET_SCHEMES):
+        # Anything but a reference is a literal DSN (URL or keyword form) or a bare password.
+        if dsn is not None and not dsn.startswith(_SECRET_SCHEMES):
             raise ValueError(
                 "postgres.dsn must be a secret reference (env://NAME, file:///path, "
-                "vault://mount/path#key), not a literal DSN"
+                "vault://mount/path#key), not a literal DSN (the value is not shown)"
             )
         return dsn
 

@@ -86,7 +86,12 @@ def parse_secret_reference(reference: str) -> ModelSecretReference:
         if ".." in file_path.parts:
             raise _error(reference, "is malformed; the path must not contain '..'")
         return ModelSecretReference(reference=reference, scheme="file", file_path=file_path)
-    raise _error(reference, f"has an unknown scheme; expected {_REFERENCE_FORMS}")
+    # Not a reference at all: most likely a literal secret, so it is neither named nor kept.
+    raise SecretResolutionError(
+        f"a secret reference was expected ({_REFERENCE_FORMS}), and the value given is not one "
+        "(it is not shown: it may be a secret)",
+        context=ModelInfraErrorContext(operation="resolve_secret"),
+    )
 
 
 def _check_reference(value: str) -> str:
