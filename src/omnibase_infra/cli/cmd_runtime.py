@@ -74,24 +74,30 @@ def validate(
     config: ConfigOption = None,
     contracts: ContractsOption = None,
 ) -> None:
-    """Validate every contract and check node packages (naming, no Any); exit 1 on problems."""
+    """Validate every contract, import its handlers and check node packages (naming, no Any);
+    exit 1 on problems, 2 when the configuration or a contract directory is unusable."""
+    from omnibase_infra.errors import ProtocolConfigurationError
     from omnibase_infra.runtime.architecture_checks import check_python_files
     from omnibase_infra.runtime.contract_loader import (
         ContractLoadError,
         discover_contract_files,
         load_contracts,
     )
-    from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST
+    from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST, route_import_problems
 
     console = Console()
-    loaded = load_config(config, contracts)
-    allowlist = (*DEFAULT_ALLOWLIST, *loaded.plugin_allowlist)
+    try:
+        loaded = load_config(config, contracts)
+        allowlist = (*DEFAULT_ALLOWLIST, *loaded.plugin_allowlist)
+        files = discover_contract_files(
+            loaded.contract_dirs, allowlist=allowlist, use_entry_points=loaded.use_entry_points
+        )
+    except ProtocolConfigurationError as exc:  # nothing to validate: say why, as run does
+        print_error("configuration error", exc.message)
+        raise typer.Exit(2) from None
     table = Table(title="Problems", show_lines=False)
     for column in ("file", "field / line", "rule", "reason"):
         table.add_column(column, overflow="fold")
-    files = discover_contract_files(
-        loaded.contract_dirs, allowlist=allowlist, use_entry_points=loaded.use_entry_points
-    )
     problems = 0
     try:
         found = load_contracts(files, allowlist=allowlist)
@@ -101,6 +107,10 @@ def validate(
             table.add_row(*(escape(cell) for cell in cells))
         problems += len(exc.errors)
         found = []
+    for error in route_import_problems(found, allowlist):
+        cells = (error.file or "", error.field or "", "import", error.reason)
+        table.add_row(*(escape(cell) for cell in cells))
+        problems += 1
     python_files = sorted({p for c in found for p in c.path.parent.rglob("*.py")})
     for violation in check_python_files(python_files):
         table.add_row(

@@ -14,8 +14,7 @@ __all__ = ["ModelPostgresSettings", "PostgresSslMode"]
 PostgresSslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 
 _ENCODE_HINT = (
-    "percent-encode '/', ':', '@', '?' and '#' in the user name and password "
-    "(e.g. '/' as %2F)"
+    "percent-encode '/', ':', '@', '?' and '#' in the user name and password (e.g. '/' as %2F)"
 )
 # DSN query parameters we understand, and the settings field each one sets.
 _DSN_QUERY_FIELDS = {

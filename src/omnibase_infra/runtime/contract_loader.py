@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -101,7 +102,8 @@ def discover_contract_files(
     """Every ``contract.yaml`` under the configured directories and entry-point packages.
 
     Entry-point packages are located with ``find_spec`` (no import, so no code runs) and must be
-    inside the allowlist. A file reached through a symlink that leaves its root is refused.
+    inside the allowlist. A file reached through a symlink that leaves its root is refused, and
+    so is a symlinked directory that leaves it (``_refuse_links_out``).
     """
     roots = [Path(d) for d in directories]
     if use_entry_points:
@@ -113,6 +115,7 @@ def discover_contract_files(
             raise ProtocolConfigurationError(
                 "contract directory does not exist", file=str(root), field="contract_dirs"
             )
+        _refuse_links_out(resolved_root, [r.resolve() for r in roots])
         for path in sorted(resolved_root.rglob(CONTRACT_FILE_NAME)):
             real = path.resolve()
             if not real.is_relative_to(resolved_root):
@@ -123,6 +126,31 @@ def discover_contract_files(
                 )
             found[real] = None
     return list(found)
+
+
+def _refuse_links_out(root: Path, roots: Sequence[Path]) -> None:
+    """Refuse a symlinked directory under ``root`` that leads outside every contract
+    directory (``roots``), naming the fix.
+
+    Not followed, and not skipped in silence (``rglob`` does not enter symlinked directories):
+    what the runtime loads stays what ``contract_dirs`` names, the trust boundary the operator
+    drew with the plugin allowlist. A link into a configured directory adds nothing (its
+    contracts are found through the real path), so it is left alone.
+    """
+    for directory, subdirectories, _ in os.walk(root):
+        for name in subdirectories:
+            link = Path(directory) / name
+            if not link.is_symlink():
+                continue
+            target = link.resolve()
+            if not any(target.is_relative_to(allowed) for allowed in roots):
+                raise ProtocolConfigurationError(
+                    f"is a symlink to a directory outside the contract directories ({target}); "
+                    f"symlinked directories are not followed: add {target} to contract_dirs "
+                    "(or --contracts) to load its contracts",
+                    file=str(link),
+                    field="contract_dirs",
+                )
 
 
 def _entry_point_roots(allowlist: Sequence[str]) -> list[Path]:

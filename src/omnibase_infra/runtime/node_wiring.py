@@ -119,6 +119,12 @@ def _instantiate(
             file=where.file,
             field=where.field,
         ) from exc
+    except (Exception, SystemExit) as exc:  # the plugin's own code: any failure is its failure
+        raise ProtocolConfigurationError(
+            f"{entry.handler_class}(container) raised {type(exc).__name__}: {str(exc)[:200]}",
+            file=where.file,
+            field=where.field,
+        ) from exc
     return instance
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Hashable
 from pathlib import Path
 
 import yaml
@@ -30,6 +31,14 @@ def _construct_mapping(loader: _StrictSafeLoader, node: yaml.MappingNode) -> dic
     seen: set[object] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, Hashable) or isinstance(key, tuple):
+            # A list or mapping as a key (``? [a, b]``, ``{a: 1}: x``): no setting is named so.
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping",
+                node.start_mark,
+                f"found a {type(key).__name__} used as a key; keys must be plain scalars",
+                key_node.start_mark,
+            )
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 "while constructing a mapping",
