@@ -27,15 +27,22 @@ def registry_list(
     )
 
     console = Console()
-    params = {"state": state} if state else {}
-    try:
-        reply = httpx.get(f"{hub.rstrip('/')}/registry", params=params, timeout=10.0)
-        reply.raise_for_status()
-    except httpx.HTTPError as exc:
-        console.print(f"[red]cannot read {hub}/registry:[/red] {type(exc).__name__}: {exc}")
-        raise typer.Exit(1) from None
-    listing = ModelRegistryListing.model_validate_json(reply.content)
-    table = Table(title=f"{listing.count} registration(s)")
+    pages: list[ModelRegistryListing] = []
+    params: dict[str, str] = {"state": state} if state else {}
+    with httpx.Client(base_url=hub.rstrip("/"), timeout=10.0, trust_env=False) as client:
+        while True:  # page by page (the hub answers at most a bounded page at a time)
+            try:
+                reply = client.get("/registry", params=params)
+                reply.raise_for_status()
+            except httpx.HTTPError as exc:
+                console.print(f"[red]cannot read {hub}/registry:[/red] {type(exc).__name__}: {exc}")
+                raise typer.Exit(1) from None
+            pages.append(ModelRegistryListing.model_validate_json(reply.content))
+            if pages[-1].next is None:
+                break
+            params["after"] = pages[-1].next
+    listing = pages[-1]
+    table = Table(title=f"{sum(page.count for page in pages)} registration(s)")
     for column in (
         "node",
         "id",
@@ -47,7 +54,7 @@ def registry_list(
         "discovery",
     ):
         table.add_column(column, no_wrap=column in ("node", "id"))
-    for node in listing.nodes:
+    for node in (node for page in pages for node in page.nodes):
         table.add_row(
             node.node_name,
             str(node.node_id)[:8],

@@ -193,6 +193,43 @@ class RegistrationStorage:
         )
         return [_record(row) for row in rows]
 
+    async def list_page(
+        self,
+        *,
+        limit: int,
+        after: tuple[str, UUID] | None = None,
+        state: str | None = None,
+    ) -> list[ModelRegistrationRecord]:
+        """At most ``limit`` registrations by (name, id) after ``after``, optionally in one
+        ``state``: a keyset page (an index range scan, see migration 0101)."""
+        # Two statements, not one with "$1 IS NULL OR ...": a row comparison on its own is
+        # what lets PostgreSQL start the index scan at the cursor.
+        if after is None:
+            rows = await self._postgres.fetch(
+                f"SELECT {COLUMNS} FROM onex_registrations "  # noqa: S608
+                "WHERE ($1::text IS NULL OR state = $1) ORDER BY node_name, node_id LIMIT $2",
+                state,
+                limit,
+            )
+        else:
+            rows = await self._postgres.fetch(
+                f"SELECT {COLUMNS} FROM onex_registrations "  # noqa: S608
+                "WHERE (node_name, node_id) > ($1, $2) AND ($3::text IS NULL OR state = $3) "
+                "ORDER BY node_name, node_id LIMIT $4",
+                after[0],
+                after[1],
+                state,
+                limit,
+            )
+        return [_record(row) for row in rows]
+
+    async def count_by_state(self) -> dict[str, int]:
+        """How many current registrations are in each state."""
+        rows = await self._postgres.fetch(
+            "SELECT state, count(*) AS n FROM onex_registrations GROUP BY state"
+        )
+        return {str(row["state"]): int(row["n"]) for row in rows}
+
     async def overdue(
         self, *, heartbeat_before: datetime, ack_before: datetime, limit: int = 500
     ) -> list[ModelRegistrationRecord]:
