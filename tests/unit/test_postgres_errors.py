@@ -80,6 +80,15 @@ def test_translation_type_and_retriability(
     assert translated.infra_context.target_name == _TARGET
 
 
+def test_rejected_credentials_say_why_without_being_masked() -> None:
+    """A refused login names the driver's error class and reason: the sanitiser reads
+    "credentials: X" as a secret and masked X, so the message no longer puts it that way."""
+    error = asyncpg.InvalidPasswordError('password authentication failed for user "svc"')
+    translated = translate_postgres_error(error, operation="start", target_name=_TARGET)
+    assert "InvalidPasswordError" in translated.message
+    assert "password authentication failed" in translated.message
+
+
 def test_connection_error_uses_the_database_code() -> None:
     """A lost database connection carries DATABASE_CONNECTION_ERROR."""
     translated = translate_postgres_error(

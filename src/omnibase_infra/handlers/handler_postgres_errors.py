@@ -111,7 +111,7 @@ def translate_postgres_error(
         )
     if kind == "authentication":
         return InfraAuthenticationError(
-            f"PostgreSQL rejected the credentials: {detail}", context=context, sqlstate=sqlstate
+            f"PostgreSQL rejected the credentials ({detail})", context=context, sqlstate=sqlstate
         )
     if kind == "connection":
         return InfraConnectionError(
