@@ -10,17 +10,21 @@ Slots (each a random value no other process knows, so any occurrence is a leak):
 - the Kafka SASL password (``env://``): Tansu's SCRAM cannot be used by librdkafka here, so the
   broker is PLAINTEXT and the password only travels through resolution, settings and the
   client's configuration;
-- the wrong PostgreSQL password and the wrong AppRole secret id of two runs that must fail.
+- the wrong PostgreSQL password, the wrong AppRole secret id and a password holding an
+  unencoded '/' (which breaks its DSN) of three runs that must fail, the last one also given to
+  ``dlq replay``.
 
 Traffic and failures: nodes register over Kafka; garbage and an invalid introspection are sent
 (the garbage is dead-lettered); Valkey is stopped (``/ready`` 503); the Consul agent is stopped
-while a node registers; two runs start with a wrong password and a wrong AppRole secret id.
+while a node registers; three runs start with bad credentials; ``dlq replay`` gets a broken DSN.
 
 Places searched, each counted and printed: the runtime's stdout and stderr, the output of the
-failing runs and of ``dlq list``, every DLQ record (its headers and key: the original value is
-the sender's bytes), ``/metrics``, every hub body (``/health``, ``/ready`` healthy and in the
-outage, ``/registry`` and error replies), and every row of every table of the runtime's
-database. Cost: ~30-60 s (one runtime boot on Kafka, two failing starts).
+failing runs, of ``dlq list`` and ``dlq replay``, every DLQ record (its headers and key: the
+original value is the sender's bytes), ``/metrics``, every hub body (``/health``, ``/ready``
+healthy and in the outage, ``/registry`` and error replies), and every row of every table of the
+runtime's database. A canary counts as found raw, percent-encoded, base64-encoded, or as any
+8-character piece of its random part. Cost: ~45-60 s (one runtime boot on Kafka, three failing
+starts, three CLI runs).
 """
 
 from __future__ import annotations
@@ -328,14 +332,14 @@ def _dlq_outside_original_bytes(kafka: ModelKafkaSettings) -> tuple[int, list[st
     return len(entries), texts
 
 
-async def _cli_output(*args: str) -> str:
+async def _cli_output(*args: str, env: dict[str, str] | None = None) -> str:
     process = await asyncio.create_subprocess_exec(
         CLI,
         *args,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "COLUMNS": "300"},
+        env={**os.environ, "COLUMNS": "300", **(env or {})},
     )
     async with asyncio.timeout(120):
         output, _ = await process.communicate()
@@ -347,7 +351,7 @@ async def _cli_output(*args: str) -> str:
 _PLACES = (
     "runtime stdout/stderr",
     "failed runs' output",
-    "dlq list output",
+    "dlq list/replay output",
     "DLQ records (outside original bytes)",
     "hub bodies and /metrics",
     "PostgreSQL rows",
@@ -368,6 +372,7 @@ class Scenario:
     env: dict[str, str] = field(default_factory=dict)
     canaries: Canaries = field(default_factory=Canaries)
     places: dict[str, Place] = field(default_factory=lambda: {n: Place(n) for n in _PLACES})
+    env_of_failing: dict[str, str] = field(default_factory=dict)
 
     def config(self, name: str, dsn_reference: str = "vault://secret/onex/db#dsn") -> Path:
         return _config(
@@ -487,6 +492,7 @@ async def _failing_starts(scenario: Scenario) -> None:
         ),
     ]
     for index, (config, env) in enumerate(runs):
+        scenario.env_of_failing.update(env)
         attempt = await _spawn(scenario.workdir, f"failing-{index}", config, scenario.env | env)
         async with asyncio.timeout(180):
             code = await attempt.process.wait()
@@ -551,8 +557,15 @@ async def test_no_canary_secret_appears_in_any_output(
         await _failing_starts(scenario)
         print(f"runtime exit code after SIGTERM: {await _stop(runtime)}")
         scenario.gather("runtime stdout/stderr", runtime.output())
-        listing = await _cli_output("dlq", "list", "--bootstrap-servers", tansu.bootstrap_servers)
-        scenario.gather("dlq list output", listing)
+        brokers = ("--bootstrap-servers", tansu.bootstrap_servers)
+        scenario.gather("dlq list/replay output", await _cli_output("dlq", "list", *brokers))
+        # dlq replay reads its DSN from the environment: one whose password breaks it.
+        slashed = scenario.env_of_failing["ONEX_CANARY_SLASH_DSN"]
+        replay = await _cli_output(
+            "dlq", "replay", "--all", *brokers, env={"ONEX_POSTGRES_DSN": slashed}
+        )
+        assert not replay.startswith("exit 0"), replay
+        scenario.gather("dlq list/replay output", replay)
         dead, records = await asyncio.to_thread(_dlq_outside_original_bytes, scenario.kafka)
         scenario.gather("DLQ records (outside original bytes)", *records)
         scenario.gather("PostgreSQL rows", *await _database_rows(dsn))
