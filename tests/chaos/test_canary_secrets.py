@@ -341,8 +341,13 @@ async def _cli_output(*args: str, env: dict[str, str] | None = None) -> str:
         stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, "COLUMNS": "300", **(env or {})},
     )
-    async with asyncio.timeout(120):
-        output, _ = await process.communicate()
+    try:
+        async with asyncio.timeout(120):
+            output, _ = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
     return f"exit {process.returncode}\n" + output.decode(errors="replace")
 
 
@@ -494,8 +499,11 @@ async def _failing_starts(scenario: Scenario) -> None:
     for index, (config, env) in enumerate(runs):
         scenario.env_of_failing.update(env)
         attempt = await _spawn(scenario.workdir, f"failing-{index}", config, scenario.env | env)
-        async with asyncio.timeout(180):
-            code = await attempt.process.wait()
+        try:
+            async with asyncio.timeout(180):
+                code = await attempt.process.wait()
+        finally:
+            await _stop(attempt)  # ends a run that serves instead of failing
         output = attempt.output()
         scenario.gather("failed runs' output", f"exit {code}\n{output}")
         assert code != 0, output[-2000:]

@@ -40,8 +40,13 @@ async def _cli(tmp_path: Path, *args: str) -> tuple[int, str]:
         stderr=asyncio.subprocess.STDOUT,
         env=env,
     )
-    async with asyncio.timeout(90):
-        output, _ = await process.communicate()
+    try:
+        async with asyncio.timeout(90):
+            output, _ = await process.communicate()
+    finally:
+        if process.returncode is None:  # a run that serves instead of refusing: end it
+            process.kill()
+            await process.wait()
     assert process.returncode is not None
     text = output.decode(errors="replace")
     print(f"exit {process.returncode}:\n{text}")

@@ -167,15 +167,17 @@ async def test_orphan_of_a_killed_owner_is_taken_over(postgres_base_dir: Path) -
         owner.kill()
         await owner.wait()
     orphan = psutil.Process(orphan_pid)
-    assert orphan.is_running()  # the owner is gone, its server is not
     server = EmbeddedPostgres(base_dir, fast=True)
     try:
+        assert orphan.is_running()  # the owner is gone, its server is not
         await server.start()
         assert server.pid != orphan_pid
         await asyncio.to_thread(orphan.wait, 10)
         assert await _query(server, "SELECT 1") == 1
     finally:
         await server.stop()
+        if orphan.is_running():  # the take-over failed: never leave the orphan behind
+            orphan.kill()
 
 
 async def test_pid_file_naming_an_unrelated_live_process_is_ignored(
