@@ -333,10 +333,12 @@ async def test_sigterm_while_embedded_postgres_starts_aborts_and_leaves_no_postg
     config = write_config(tmp_path / "runtime.yaml", {"postgres": {"data_dir": str(data_dir)}})
     async with spawned(config, tmp_path / "out") as runtime:
         probe = await runtime.until(
+            # Both in one probe: the hub may start listening between its two requests.
             lambda p: (
-                "infrastructure: embedded postgres" in str((p.ready_body or {}).get("pending"))
+                p.health == 200
+                and "infrastructure: embedded postgres" in str((p.ready_body or {}).get("pending"))
             ),
-            "/ready naming the embedded PostgreSQL",
+            "/health 200 and /ready naming the embedded PostgreSQL",
         )
         runtime.signal()
         code = await runtime.exit_code(within=30)
