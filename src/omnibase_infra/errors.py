@@ -18,6 +18,7 @@ made from a dependency's HTTP answer also carries that answer's ``status_code``,
 circuit breakers read that, never the class default alone. Messages
 and extra fields are sanitised on construction, so a secret never reaches ``str(error)``.
 Driver exceptions are translated at the handler boundary with ``raise ... from e``.
+``is_dependency_unavailable`` tells an outage (refused, timed out, circuit open) from the rest.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ __all__ = [
     "ProtocolConfigurationError",
     "RuntimeHostError",
     "SecretResolutionError",
+    "is_dependency_unavailable",
 ]
 
 
@@ -227,3 +229,16 @@ class EnvelopeValidationError(RuntimeHostError):
 
     default_error_code = EnumCoreErrorCode.VALIDATION_ERROR
     http_status = 400
+
+
+def is_dependency_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says a dependency is down for now, not that the work is wrong.
+
+    True for a retriable ``InfraConnectionError`` (refused, reset, lost), ``InfraTimeoutError``
+    or ``InfraUnavailableError`` (circuit open, 503, overloaded), and for Python's own
+    ``ConnectionError``/``TimeoutError``: the same work can succeed once the dependency is
+    back, so it is held for retry (``event_bus.retry.outage_budget_seconds``), never rejected.
+    """
+    if isinstance(error, InfraConnectionError | InfraTimeoutError | InfraUnavailableError):
+        return error.retriable
+    return isinstance(error, ConnectionError | TimeoutError)

@@ -29,7 +29,7 @@ from pydantic import BaseModel, JsonValue
 from omnibase_infra._core import ModelEventEnvelope
 from omnibase_infra.dispatch.engine import MessageDispatchEngine
 from omnibase_infra.enums import EnumInfraTransportType
-from omnibase_infra.errors import InfraConnectionError, ModelInfraErrorContext
+from omnibase_infra.errors import InfraConnectionError, ModelInfraErrorContext, RuntimeHostError
 from omnibase_infra.event_bus.codec import JsonEnvelope, decode_envelope
 from omnibase_infra.event_bus.dlq import ModelDlqRecord
 from omnibase_infra.event_bus.headers import HEADER_DLQ_RECORD
@@ -66,12 +66,14 @@ DSN_VARIABLE = "ONEX_TEST_REGISTRATION_DSN"
 STALE_AFTER = 30.0
 EXPIRE_AFTER = 90.0
 ACK_TIMEOUT = 30.0
-# Delivery retries of a failed message: quick, so tests see the retry and then the DLQ.
+# Delivery retries of a failed message: quick, so tests see the retry and then the DLQ (an
+# unavailable backend is retried for two seconds, not the default five minutes).
 FAST_RETRY: dict[str, JsonValue] = {
     "max_attempts": 3,
     "base_delay_seconds": 0.05,
     "multiplier": 2.0,
     "max_delay_seconds": 0.5,
+    "outage_budget_seconds": 2.0,
 }
 
 
@@ -323,13 +325,17 @@ def dlq_records(bus: EventBusInmemory, topic: str) -> list[ModelDlqRecord]:
 # -- doubles around real backends --------------------------------------------------------------
 
 
-def _unavailable(operation: str) -> InfraConnectionError:
-    return InfraConnectionError(
-        f"injected failure of {operation}",
-        context=ModelInfraErrorContext(
-            transport_type=EnumInfraTransportType.CONSUL, operation=operation, target_name="test"
-        ),
+def _injected(operation: str, transport: EnumInfraTransportType, *, refuse: bool) -> Exception:
+    """The injected failure: the backend unavailable, or (``refuse``) refusing the call for
+    good, as a 4xx answer would."""
+    context = ModelInfraErrorContext(
+        transport_type=transport, operation=operation, target_name="test"
     )
+    if refuse:
+        return RuntimeHostError(
+            f"injected refusal of {operation}", context=context, retriable=False
+        )
+    return InfraConnectionError(f"injected failure of {operation}", context=context)
 
 
 @dataclass
@@ -337,6 +343,7 @@ class _Failures:
     """Failures still to inject per operation (``None``: fail forever)."""
 
     remaining: dict[str, int | None] = field(default_factory=dict)
+    refuse: bool = False
 
     def take(self, operation: str) -> bool:
         if operation not in self.remaining:
@@ -361,9 +368,11 @@ class CountingDiscovery:
         self.gates: dict[str, asyncio.Event] = {}
         self.reached: dict[str, asyncio.Event] = {}
 
-    def fail(self, operation: str, times: int | None) -> None:
-        """Fail the next ``times`` calls of ``operation`` (None: every call) as unavailable."""
+    def fail(self, operation: str, times: int | None, *, refuse: bool = False) -> None:
+        """Fail the next ``times`` calls of ``operation`` (None: every call) as unavailable,
+        or with ``refuse`` as a refusal retrying cannot fix."""
         self.failures.remaining[operation] = times
+        self.failures.refuse = refuse
 
     def heal(self) -> None:
         """Stop injecting failures."""
@@ -379,7 +388,7 @@ class CountingDiscovery:
     async def _enter(self, operation: str) -> None:
         self.calls[operation] += 1
         if self.failures.take(operation):
-            raise _unavailable(operation)
+            raise _injected(operation, EnumInfraTransportType.CONSUL, refuse=self.failures.refuse)
 
     async def register_service(self, registration: ModelServiceRegistration) -> None:
         gate = self.gates.get(registration.service_id)
@@ -486,14 +495,7 @@ class CountingPostgres(HandlerPostgres):
         # The kind's own failure is taken once per statement, each node's once per node in it.
         due = [self.failures.take(kind)] + [self.failures.take(f"{kind}:{n}") for n in nodes]
         if any(due):
-            raise InfraConnectionError(
-                f"injected failure of registration {kind}",
-                context=ModelInfraErrorContext(
-                    transport_type=EnumInfraTransportType.DATABASE,
-                    operation=kind,
-                    target_name="test",
-                ),
-            )
+            raise _injected(f"registration {kind}", EnumInfraTransportType.DATABASE, refuse=False)
 
 
 async def publish_json(
@@ -522,6 +524,9 @@ async def wait_consumed(bus: EventBusInmemory) -> None:
 
 
 __all__ = [
+    "EXPIRE_AFTER",
+    "FAST_RETRY",
+    "STALE_AFTER",
     "CountingDiscovery",
     "CountingPostgres",
     "Registry",

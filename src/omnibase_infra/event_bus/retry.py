@@ -1,24 +1,35 @@
-"""Delayed retries through retry topics, then the DLQ; bus-agnostic (in-memory and Kafka).
+"""Delayed retries, then the DLQ; bus-agnostic (in-memory and Kafka).
 
-``RetryFailurePolicy`` is the dispatch engine's failure policy: a retriable failure is
-republished, bytes and headers unchanged plus a retry state, to the retry topic of the next
-attempt (``onex.<kind>.<producer>.<event>-retry<N>.v<V>``) and the original message is done, so
-its partition moves on at once. After the last attempt, or for an error that retrying cannot
-fix, the message goes to its DLQ topic with a sanitised ``ModelDlqRecord`` (attempts, first and
-last failure). A message of a DLQ topic is never dead-lettered again.
+``RetryFailurePolicy`` is the dispatch engine's failure policy. A failure that says a
+dependency is unavailable (``errors.is_dependency_unavailable``: refused, timed out, circuit
+open) is retried until ``outage_budget_seconds`` have passed since the message first failed;
+any other retriable failure gets ``max_attempts`` deliveries; invalid input and bad
+configuration go to the DLQ at once. A dead-lettered message carries a sanitised
+``ModelDlqRecord`` (attempts, first and last failure). A message of a DLQ topic is never
+dead-lettered again. Retries are made one of two ways:
+
+- retry topics (Kafka): the message is republished, bytes and headers unchanged plus a retry
+  state, to the retry topic of its level (``onex.<kind>.<producer>.<event>-retry<N>.v<V>``,
+  one level per attempt up to ``max_attempts``; later outage retries share the last level) and
+  the original is done, so its partition moves on at once;
+- redelivery in place (``redeliver=True``, the in-memory bus): the policy waits the delay,
+  then nacks, and the bus delivers the same message again, holding back the messages behind
+  it. Nothing is republished, so a long outage cannot fill the bus with its own retries.
 
 ``RetryConsumer`` reads the retry topics of all of a node's topics as one consumer group (one
 join), waits until each message's not-before time (never longer than ``max_delay_seconds``),
-and hands the message back to ``engine.dispatch`` under its original topic. Each retry topic
-holds one attempt level, whose delays are equal, so its messages come due in the order they sit
-in; every wait is bounded by ``max_delay_seconds``, so a retry is never held up beyond its own
-due time plus that bound by another one waiting in the same fetch.
+and hands the message back to ``engine.dispatch`` under its original topic. A level's messages
+come due in about the order they sit in (outage retries sharing the last level may differ);
+every wait is bounded by ``max_delay_seconds``, so a retry is never held up beyond its own due
+time plus that bound by another one waiting in the same fetch. ``RetryReport`` logs all of
+this in summary.
 """
 
 from __future__ import annotations
 
 import asyncio
 import zlib
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -30,6 +41,7 @@ from omnibase_infra.errors import (
     EnvelopeValidationError,
     ProtocolConfigurationError,
     RuntimeHostError,
+    is_dependency_unavailable,
 )
 from omnibase_infra.event_bus.base import EventBusBase, Unsubscribe
 from omnibase_infra.event_bus.dlq import build_dlq_message
@@ -41,6 +53,7 @@ from omnibase_infra.event_bus.headers import (
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.event_bus.model_retry_settings import ModelRetrySettings
 from omnibase_infra.event_bus.model_retry_state import ModelRetryState
+from omnibase_infra.event_bus.retry_report import RetryReport
 from omnibase_infra.event_bus.topics import build_topic, parse_topic
 from omnibase_infra.observability.logging import get_logger
 
@@ -55,6 +68,13 @@ __all__ = [
 _log = get_logger(__name__)
 
 _MAX_SEGMENT = 64
+# Messages redelivered in place that the policy remembers at most (their attempts, first failure).
+_MAX_HELD = 65_536
+
+
+def _report_interval(settings: ModelRetrySettings) -> float:
+    """Summary interval: longer than any retry delay, so a quiet interval means settled."""
+    return max(10.0, settings.max_delay_seconds * 1.5 + 1.0)
 
 
 class ProtocolRetryDispatcher(Protocol):
@@ -65,10 +85,10 @@ class ProtocolRetryDispatcher(Protocol):
         ...
 
 
-def retry_topic_for(topic: str, attempt: int) -> str:
-    """The retry topic holding delivery ``attempt`` (>= 2) of messages from ``topic``."""
+def retry_topic_for(topic: str, level: int) -> str:
+    """The retry topic of retry ``level`` (>= 2, see ``ModelRetrySettings.level_of``)."""
     parsed = parse_topic(topic)
-    suffix = f"-retry{attempt}"
+    suffix = f"-retry{level}"
     event = parsed.event
     if len(event) + len(suffix) > _MAX_SEGMENT:
         # Keep names valid for long events: a prefix plus a checksum of the whole event.
@@ -95,17 +115,47 @@ def _attempt_of(message: BusMessage) -> int:
         return 1
 
 
+class _Held:
+    """What the policy remembers of a message it redelivers in place."""
+
+    __slots__ = ("failures", "first_failure", "last_failure")
+
+    def __init__(self, now: datetime) -> None:
+        self.failures = 0
+        self.first_failure = now
+        self.last_failure = now
+
+
 class RetryFailurePolicy:
     """Failure policy of the dispatch engine: delayed retries, then the DLQ (see module)."""
 
-    def __init__(self, bus: EventBusBase, settings: ModelRetrySettings | None = None) -> None:
+    def __init__(
+        self,
+        bus: EventBusBase,
+        settings: ModelRetrySettings | None = None,
+        *,
+        redeliver: bool = False,
+        report: RetryReport | None = None,
+    ) -> None:
         self._bus = bus
         self._settings = settings or ModelRetrySettings()
+        self._redeliver = redeliver
+        self.report = report or RetryReport(_report_interval(self._settings))
+        # Redelivery in place: per (group, topic, partition, offset), least recently failed
+        # first. A message that then succeeds is never heard of again, so entries also leave
+        # once they could no longer matter (older than the outage budget) or past a bound.
+        self._held: OrderedDict[tuple[str, str, int, int], _Held] = OrderedDict()
+        self._closing = asyncio.Event()
 
     @property
     def settings(self) -> ModelRetrySettings:
         """The attempts and delays this policy applies."""
         return self._settings
+
+    @property
+    def redelivers(self) -> bool:
+        """Whether retries are redelivered in place (True) or go through retry topics."""
+        return self._redeliver
 
     def is_retriable(self, error: BaseException) -> bool:
         """Whether another attempt could succeed (bad input and bad configuration cannot)."""
@@ -117,22 +167,97 @@ class RetryFailurePolicy:
             return error.retriable
         return True
 
+    def is_outage(self, error: BaseException) -> bool:
+        """Whether ``error`` gets the outage budget: a dependency is unavailable."""
+        return self._settings.outage_budget_seconds > 0 and is_dependency_unavailable(error)
+
+    def may_retry(self, error: BaseException, attempt: int, failing_for_seconds: float) -> bool:
+        """Whether delivery ``attempt`` that failed with ``error`` gets another one."""
+        if not self.is_retriable(error):
+            return False
+        if self.is_outage(error):
+            return failing_for_seconds < self._settings.outage_budget_seconds
+        return attempt < self._settings.max_attempts
+
     async def on_failure(
         self, message: BusMessage, error: BaseException, *, consumer_group: str
     ) -> EnumDispatchOutcome:
-        """Re-queue for a delayed retry or dead-letter; returns once that publish is durable."""
+        """Retry (re-queued or held, then nacked) or dead-letter; returns once that is durable."""
         if parse_topic(message.topic).kind is EnumTopicKind.DLQ:
             # Already a dead letter: it never re-enters the DLQ as a new record of itself.
             return EnumDispatchOutcome.DLQ
-        attempt = _attempt_of(message)
-        state = read_retry_state(message)
         now = datetime.now(UTC)
-        first_failure = state.first_failure_at if state is not None else now
-        if attempt < self._settings.max_attempts and self.is_retriable(error):
-            await self._retry(message, error, attempt + 1, consumer_group, first_failure, now)
+        state: ModelRetryState | None = None
+        if self._redeliver:
+            attempt, first_failure = self._failed_in_place(message, consumer_group, now)
+        else:
+            attempt = _attempt_of(message)
+            state = read_retry_state(message)
+            first_failure = state.first_failure_at if state is not None else now
+        failing_for = (now - first_failure).total_seconds()
+        if self.may_retry(error, attempt, failing_for) and not self._closing.is_set():
+            self.report.retrying(
+                topic=message.topic,
+                consumer_group=consumer_group,
+                error=error,
+                outage=self.is_outage(error),
+                attempt=attempt + 1,
+                failing_for_seconds=failing_for,
+            )
+            if self._redeliver:
+                await self._hold(message, attempt + 1)
+            else:
+                await self._retry(message, error, attempt + 1, consumer_group, first_failure, now)
             return EnumDispatchOutcome.RETRY
+        if self._closing.is_set() and self.may_retry(error, attempt, failing_for):
+            await message.nack()  # stopping: leave it for the next start, not the DLQ
+            return EnumDispatchOutcome.RETRY
+        self._held.pop((consumer_group, message.topic, message.partition, message.offset), None)
         await self._dead_letter(message, error, attempt, consumer_group, first_failure, state)
+        self.report.dead_lettered()
         return EnumDispatchOutcome.DLQ
+
+    async def close(self) -> None:
+        """Stop waiting: held messages are nacked at once (left for the next start)."""
+        self._closing.set()
+        self.report.close()
+
+    def _failed_in_place(
+        self, message: BusMessage, consumer_group: str, now: datetime
+    ) -> tuple[int, datetime]:
+        """Count a failed delivery of a message redelivered in place: (attempt, first failure)."""
+        key = (consumer_group, message.topic, message.partition, message.offset)
+        held = self._held.get(key)
+        if held is None:
+            held = self._held[key] = _Held(now)
+            self._forget_old(now)
+        else:
+            self._held.move_to_end(key)
+        held.failures += 1
+        held.last_failure = now
+        return held.failures, held.first_failure
+
+    def _forget_old(self, now: datetime) -> None:
+        horizon = now - timedelta(
+            seconds=self._settings.outage_budget_seconds + self._settings.max_delay_seconds + 60
+        )
+        while self._held:
+            oldest = next(iter(self._held.values()))
+            if oldest.last_failure >= horizon and len(self._held) <= _MAX_HELD:
+                return
+            self._held.popitem(last=False)
+
+    async def _hold(self, message: BusMessage, attempt: int) -> None:
+        """Wait the delay before delivery ``attempt`` (cut short by ``close``), then nack."""
+        self.report.held += 1
+        try:
+            async with asyncio.timeout(self._settings.delay_before(attempt)):
+                await self._closing.wait()
+        except TimeoutError:
+            pass
+        finally:
+            self.report.held -= 1
+        await message.nack()
 
     async def _retry(
         self,
@@ -157,16 +282,8 @@ class RetryFailurePolicy:
         headers[HEADER_ATTEMPT] = str(attempt)
         headers[HEADER_ORIGINAL_TOPIC] = message.topic
         headers[HEADER_RETRY_STATE] = state.model_dump_json()
-        topic = retry_topic_for(message.topic, attempt)
+        topic = retry_topic_for(message.topic, self._settings.level_of(attempt))
         await self._bus.publish(topic, message.key, message.value, headers)
-        _log.info(
-            "message scheduled for retry",
-            topic=message.topic,
-            retry_topic=topic,
-            attempt=attempt,
-            consumer_group=consumer_group,
-            error_type=type(error).__name__,
-        )
 
     async def _dead_letter(
         self,
@@ -222,9 +339,11 @@ class RetryConsumer:
         topics: Sequence[str],
         consumer_group: str,
         settings: ModelRetrySettings | None = None,
+        report: RetryReport | None = None,
     ) -> None:
         self._bus = bus
         self._engine = engine
+        self._report = report
         self._topics = tuple(topics)
         self._group = consumer_group
         self._settings = settings or ModelRetrySettings()
@@ -238,11 +357,11 @@ class RetryConsumer:
 
     @property
     def retry_topics(self) -> list[str]:
-        """The retry topics of every attempt after the first, of every topic."""
+        """The retry topics of every retry level, of every topic."""
         return [
-            retry_topic_for(topic, attempt)
+            retry_topic_for(topic, level)
             for topic in self._topics
-            for attempt in range(2, self._settings.max_attempts + 1)
+            for level in range(2, self._settings.last_level + 1)
         ]
 
     async def start(self) -> None:
@@ -287,6 +406,8 @@ class RetryConsumer:
             state.offset,
             message.timestamp,
         )
-        await self._engine.dispatch(original, consumer_group=self._group)
+        outcome = await self._engine.dispatch(original, consumer_group=self._group)
         if original.nacked:  # the engine gave it back (stopped before handling): keep it
             await message.nack()
+        elif outcome is EnumDispatchOutcome.HANDLED and self._report is not None:
+            self._report.delivered()

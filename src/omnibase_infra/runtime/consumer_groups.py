@@ -11,22 +11,18 @@ import asyncio
 
 from omnibase_infra.dispatch.engine import MessageDispatchEngine
 from omnibase_infra.event_bus.base import EventBusBase
-from omnibase_infra.event_bus.model_retry_settings import ModelRetrySettings
 from omnibase_infra.event_bus.retry import RetryConsumer, RetryFailurePolicy
 
 __all__ = ["ConsumerGroups"]
 
 
 class ConsumerGroups:
-    """Joins and leaves the engine's node groups and, with retries configured, their retry
-    groups (one per node, over the retry topics of all its topics)."""
+    """Joins and leaves the engine's node groups and, when its failure policy retries through
+    retry topics, their retry groups (one per node, over the retry topics of all its topics)."""
 
-    def __init__(
-        self, bus: EventBusBase, engine: MessageDispatchEngine, retry: ModelRetrySettings | None
-    ) -> None:
+    def __init__(self, bus: EventBusBase, engine: MessageDispatchEngine) -> None:
         self._bus = bus
         self._engine = engine
-        self._retry = retry
         self._retrying: set[str] = set()
         self._joined_retries: list[RetryConsumer] = []
 
@@ -37,15 +33,21 @@ class ConsumerGroups:
 
     async def join(self) -> int:
         """Join every group at once; returns how many. The first failure is raised as is."""
-        retry = self._retry
+        policy = self._engine.failure_policy
         consumers = (
             [
                 RetryConsumer(
-                    self._bus, self._engine, topics=topics, consumer_group=group, settings=retry
+                    self._bus,
+                    self._engine,
+                    topics=topics,
+                    consumer_group=group,
+                    settings=policy.settings,
+                    report=policy.report,
                 )
                 for group, topics in self._engine.groups.items()
             ]
-            if retry is not None and isinstance(self._engine.failure_policy, RetryFailurePolicy)
+            # A policy that redelivers in place (the in-memory bus) needs no retry topics.
+            if isinstance(policy, RetryFailurePolicy) and not policy.redelivers
             else []
         )
         self._retrying = {consumer.retry_group for consumer in consumers}

@@ -94,7 +94,11 @@ class RuntimeHostProcess:
         self.bus = bus or self._default_bus(config)
         retry = config.event_bus.retry
         if failure_policy is None and retry is not None:
-            failure_policy = RetryFailurePolicy(self.bus, retry)
+            # In memory, a retry republished to a retry topic would compete for the bus's
+            # bounded capacity with its own later retries: redeliver in place instead.
+            failure_policy = RetryFailurePolicy(
+                self.bus, retry, redeliver=isinstance(self.bus, EventBusInmemory)
+            )
         self.engine = MessageDispatchEngine(
             self.bus,
             failure_policy=failure_policy,
@@ -109,7 +113,7 @@ class RuntimeHostProcess:
         self._services = dict(services or {})
         self._routers = list(routers)
         self.contracts: list[ModelNodeContract] = []
-        self._groups = ConsumerGroups(self.bus, self.engine, config.event_bus.retry)
+        self._groups = ConsumerGroups(self.bus, self.engine)
         self._http: HubServer | None = hub
         self._owns_hub = hub is None
         self.boot = boot or BootProgress()
@@ -392,7 +396,10 @@ class RuntimeHostProcess:
         if watch is not None:
             watch.cancel()
             await asyncio.gather(watch, return_exceptions=True)
+        policy = self.engine.failure_policy
         steps: list[Callable[[], Awaitable[object]]] = [
+            # Messages held for a retry are let go (nacked: redelivered by the next start).
+            *((policy.close,) if isinstance(policy, RetryFailurePolicy) else ()),
             self._groups.close,
             *(component.stop for component in reversed(self.components)),
             self.bus.close,

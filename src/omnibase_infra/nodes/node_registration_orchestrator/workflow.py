@@ -6,6 +6,12 @@ the intent to the registry effect, reduce the effect's outcome (``registered`` o
 ``registration_failed``) when the intent was a registration, update the projection, and return
 the announcements as events to publish. Storage writes are version-guarded: when another
 writer got there first the registration is reloaded and the trigger reduced again.
+
+A backend that is only unavailable (refused, timed out, circuit open) never rejects a node:
+the half-made registration is compensated and the message fails with
+``InfraUnavailableError``, so the failure policy retries it until the backend is back (or
+dead-letters it once its outage budget is spent). ``registration_failed`` (rejected) is left
+for failures that retrying cannot fix.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from omnibase_infra.dispatch.model_outgoing_message import ModelOutgoingMessage
-from omnibase_infra.errors import RuntimeHostError
+from omnibase_infra.errors import InfraUnavailableError, RuntimeHostError
+from omnibase_infra.models.model_infra_error_context import ModelInfraErrorContext
 from omnibase_infra.nodes.node_registration_reducer.reducer import (
     ModelReduction,
     RegistrationReducer,
@@ -159,6 +166,10 @@ class RegistrationWorkflow:
             events = await self._apply(step, reduction)
             return WorkflowOutcome(events, True, reduction.step.new_state)
         result = await self._effect.apply(intent, step.correlation_id)
+        if not result.succeeded and result.unavailable:
+            # Already compensated: nothing of it is left to remember, and nothing to announce.
+            self._remember(step.node_id, None)
+            raise _not_done(reduction, step, result)
         assert reduction.record is not None  # a registration always has its record
         registered = reduction.record.model_copy(
             update={
@@ -201,11 +212,7 @@ class RegistrationWorkflow:
             result = await self._effect.apply(reduction.intent, step.correlation_id)
             if result.storage.status not in _STORED:
                 # Not recorded: fail the message, so it is retried or dead-lettered.
-                raise RuntimeHostError(
-                    f"registration.storage could not record {reduction.step.transition_name} "
-                    f"of {step.node_id}: {result.storage.error}",
-                    retriable=True,
-                )
+                raise _not_done(reduction, step, result)
             if record is not None and record.discovery_status is not result.discovery.status:
                 record = record.model_copy(update={"discovery_status": result.discovery.status})
         self._remember(step.node_id, record)
@@ -281,6 +288,27 @@ class _Step(NamedTuple):
     at: datetime
     cause_id: UUID
     correlation_id: UUID
+
+
+def _not_done(
+    reduction: ModelReduction, step: _Step, result: ModelRegistryResult
+) -> RuntimeHostError:
+    """The error failing a message whose transition the backends did not take (retriable).
+
+    ``InfraUnavailableError`` when the backends were only unavailable: the failure policy
+    then keeps retrying for its outage budget instead of a few attempts.
+    """
+    transition = reduction.step.transition_name or "transition"
+    context = ModelInfraErrorContext(operation=transition, target_name="node_registry_effect")
+    storage_only = reduction.intent is not None and (
+        reduction.intent.kind is not EnumRegistrationIntentKind.REGISTER
+    )
+    outcome_unavailable = result.storage.unavailable if storage_only else result.unavailable
+    reason = f"registration.storage: {result.storage.error}" if storage_only else _reason(result)
+    message = f"{transition} of {step.node_id} not recorded, will be retried: {reason}"
+    if outcome_unavailable:
+        return InfraUnavailableError(message, context=context)
+    return RuntimeHostError(message, context=context, retriable=True)
 
 
 def _reason(result: ModelRegistryResult) -> str:

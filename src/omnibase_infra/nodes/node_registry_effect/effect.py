@@ -16,7 +16,7 @@ import functools
 from collections.abc import Awaitable, Callable, Coroutine
 from uuid import UUID
 
-from omnibase_infra.errors import RuntimeHostError
+from omnibase_infra.errors import RuntimeHostError, is_dependency_unavailable
 from omnibase_infra.nodes.node_registry_effect.discovery import RegistrationDiscovery
 from omnibase_infra.nodes.node_registry_effect.storage import (
     RegistrationConflictError,
@@ -166,6 +166,7 @@ async def _attempt(
             attempts=attempts,
             error_type=type(exc).__name__,
             error=sanitize_text(exc.message)[:500],
+            unavailable=is_dependency_unavailable(exc),
         )
     return _succeeded(capability, attempts)
 

@@ -19,3 +19,6 @@ class ModelBackendOutcome(BaseModel):
     attempts: int = Field(default=1, ge=0)
     error_type: str | None = None
     error: str | None = None
+    # The failure said the backend is unavailable (refused, timed out, circuit open): the same
+    # write can succeed later, so the registration is retried, never rejected.
+    unavailable: bool = False

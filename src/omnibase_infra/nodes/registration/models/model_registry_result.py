@@ -24,3 +24,9 @@ class ModelRegistryResult(BaseModel):
         """Both backends hold what the intents asked for."""
         done = (EnumBackendStatus.OK, EnumBackendStatus.REMOVED)
         return self.storage.status in done and self.discovery.status in done
+
+    @property
+    def unavailable(self) -> bool:
+        """Every backend that failed was only unavailable: retrying later can succeed."""
+        failed = [o for o in (self.storage, self.discovery) if o.status is EnumBackendStatus.FAILED]
+        return bool(failed) and all(o.unavailable for o in failed)
