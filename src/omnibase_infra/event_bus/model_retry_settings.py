@@ -34,7 +34,7 @@ class ModelRetrySettings(BaseModel):
     multiplier: float = Field(default=2.0, ge=1.0)
     # The configured bound: no retry waits longer, and no retry partition is held longer. It
     # is also how long held messages may still wait once a dependency is back.
-    max_delay_seconds: float = Field(default=10.0, gt=0.0)
+    max_delay_seconds: float = Field(default=5.0, gt=0.0)
     # How long a message failing because a dependency is unavailable keeps being retried,
     # from its first failure (0: like any other failure). 5 minutes rides out a database
     # restart or failover, a broker or agent restart, with room to spare.

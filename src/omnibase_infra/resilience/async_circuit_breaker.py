@@ -15,6 +15,7 @@ from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.resilience.circuit_breaker import (
     CLOSED,
+    OPEN,
     Clock,
     MixinAsyncCircuitBreaker,
     TransitionHook,
@@ -107,6 +108,13 @@ class AsyncCircuitBreaker(MixinAsyncCircuitBreaker):
     def state(self) -> EnumCircuitBreakerState:
         """The current state (CLOSED, OPEN, HALF_OPEN)."""
         return self._circuit_breaker_state
+
+    @property
+    def refusing_for(self) -> float:
+        """Seconds the circuit still refuses every call (0 once a call would be let through)."""
+        if self._circuit_breaker_state is not OPEN:
+            return 0.0
+        return max(0.0, self._circuit_breaker_open_until - self._cb_clock())
 
     def counts_as_failure(self, error: BaseException) -> bool:
         """Whether ``error`` is recorded as a failure of the dependency."""

@@ -56,12 +56,15 @@ class AsgiServerThread:
         """``http://127.0.0.1:<port>``."""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
-        """Bind a free port and serve; returns once uvicorn listens (raises if it cannot)."""
+    def start(self, port: int = 0) -> None:
+        """Bind ``port`` (0: a free one) and serve; returns once uvicorn listens (raises if it
+        cannot)."""
         if self._thread is not None:
             return
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
+        # Serving again on the port of a stopped server: its closed connections may linger.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
         self._socket = sock
         config = uvicorn.Config(
             self._app,
@@ -91,13 +94,14 @@ class AsgiServerThread:
             raise RuntimeError("the server is not running")
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
 
-    def stop(self) -> None:
-        """Run ``on_stop`` on the server's loop, stop uvicorn and join the thread (idempotent)."""
+    def stop(self, *, run_on_stop: bool = True) -> None:
+        """Run ``on_stop`` (unless told not to) on the server's loop, stop uvicorn and join the
+        thread (idempotent)."""
         thread, server, loop = self._thread, self._server, self._loop
         if thread is None or server is None:
             return
         if loop is not None and thread.is_alive():
-            if self._on_stop is not None:
+            if self._on_stop is not None and run_on_stop:
                 # RuntimeError: the loop closed meanwhile; TimeoutError: stop anyway.
                 with contextlib.suppress(RuntimeError, TimeoutError):
                     asyncio.run_coroutine_threadsafe(_call(self._on_stop), loop).result(10)

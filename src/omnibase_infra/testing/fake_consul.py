@@ -34,6 +34,7 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 from types import TracebackType
 
 import httpx
@@ -112,6 +113,7 @@ class FakeConsulAgent:
         self._server = AsgiServerThread(
             self._app(), name="fake-consul", on_stop=self._catalog.close
         )
+        self._down_port: int | None = None
 
     @property
     def base_url(self) -> str:
@@ -134,6 +136,19 @@ class FakeConsulAgent:
     async def stop(self) -> None:
         """Release blocked reads, stop HTTP checks and the server (idempotent)."""
         await asyncio.to_thread(self._server.stop)
+
+    async def go_down(self) -> None:
+        """Stop answering (connections are refused) but keep every registration: an agent
+        that is unreachable for a while, for outage tests. ``come_back`` ends it."""
+        self._down_port = self._server.port
+        await asyncio.to_thread(partial(self._server.stop, run_on_stop=False))
+
+    async def come_back(self) -> None:
+        """Answer again on the same port, with the registrations as they were."""
+        if self._down_port is None:
+            return
+        await asyncio.to_thread(self._server.start, self._down_port)
+        self._down_port = None
 
     async def __aenter__(self) -> FakeConsulAgent:
         await self.start()

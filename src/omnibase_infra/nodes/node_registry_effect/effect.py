@@ -6,6 +6,8 @@ is retried without touching the other (targeted retry) and opens only its own br
 are idempotent (version-guarded upserts, service id = node id), so a retry never duplicates a
 write. When one backend registered and the other's retries are exhausted, the one that
 succeeded is undone (compensation) and the result says which failed and that it compensated.
+A registration needs both backends: while either one's circuit is open, neither is called
+(nothing to make, nothing to undo), and the result says the open one is unavailable.
 """
 
 from __future__ import annotations
@@ -68,6 +70,10 @@ class RegistryEffect:
         self, intent: ModelRegistrationIntent, correlation_id: UUID | None
     ) -> ModelRegistryResult:
         """Apply ``intent`` to both backends; raises only ``RegistrationConflictError``."""
+        if intent.kind is EnumRegistrationIntentKind.REGISTER:
+            refused = self._refused()
+            if refused is not None:
+                return refused
         discovery, storage = await _in_parallel(
             _attempt(
                 CAPABILITY_DISCOVERY,
@@ -89,6 +95,30 @@ class RegistryEffect:
         elif intent.kind is EnumRegistrationIntentKind.REGISTER:
             return await self._settle_registration(intent, correlation_id, storage, discovery)
         return ModelRegistryResult(storage=storage, discovery=discovery)
+
+    def _refused(self) -> ModelRegistryResult | None:
+        """The result of a registration not attempted because a backend's circuit is open."""
+        outcomes: dict[str, ModelBackendOutcome] = {}
+        for capability, executor in (
+            (CAPABILITY_STORAGE, self._storage_executor),
+            (CAPABILITY_DISCOVERY, self._discovery_executor),
+        ):
+            breaker = executor.breaker
+            wait = 0.0 if breaker is None else breaker.refusing_for
+            status = EnumBackendStatus.FAILED if wait > 0 else EnumBackendStatus.UNKNOWN
+            outcomes[capability] = ModelBackendOutcome(
+                capability=capability,
+                status=status,
+                attempts=0,
+                error_type="InfraUnavailableError" if wait > 0 else None,
+                error=f"circuit open for another {wait:.1f} s" if wait > 0 else None,
+                unavailable=wait > 0,
+            )
+        if not any(outcome.unavailable for outcome in outcomes.values()):
+            return None
+        return ModelRegistryResult(
+            storage=outcomes[CAPABILITY_STORAGE], discovery=outcomes[CAPABILITY_DISCOVERY]
+        )
 
     async def _settle_registration(
         self,
@@ -115,13 +145,17 @@ class RegistryEffect:
                 lambda: self._discovery.remove(intent),
             )
             discovery = _compensated(discovery, undo)
-        _log.warning(
+        result = ModelRegistryResult(storage=storage, discovery=discovery, compensated=True)
+        # Retried when the other backend was only unavailable: the retry report speaks for
+        # the outage, so one line per message would only flood the log.
+        log = _log.debug if result.unavailable else _log.warning
+        log(
             "registration half-made, compensated",
             node_id=str(intent.record.node_id),
             storage=storage.status.value,
             discovery=discovery.status.value,
         )
-        return ModelRegistryResult(storage=storage, discovery=discovery, compensated=True)
+        return result
 
 
 async def _in_parallel[A, B](
@@ -147,18 +181,25 @@ async def _in_parallel[A, B](
 async def _attempt(
     capability: str, executor: EffectExecutor, operation: Callable[[], Awaitable[None]]
 ) -> ModelBackendOutcome | RegistrationConflictError:
-    """Run one backend call under its executor; failures become an outcome, not an error."""
+    """Run one backend call under its executor; failures become an outcome, not an error.
+
+    A version conflict is an answer, not a failure of the backend: it leaves the executor as a
+    value, so it is neither retried, nor counted by the breaker, nor logged as a failed call
+    (after a restart every node's re-introspection conflicts once, by design).
+    """
     attempts = 0
 
-    async def counted() -> None:
+    async def counted() -> RegistrationConflictError | None:
         nonlocal attempts
         attempts += 1
-        await operation()
+        try:
+            await operation()
+        except RegistrationConflictError as conflict:
+            return conflict
+        return None
 
     try:
-        await executor.call(counted)
-    except RegistrationConflictError as conflict:
-        return conflict
+        conflict = await executor.call(counted)
     except RuntimeHostError as exc:
         return ModelBackendOutcome(
             capability=capability,
@@ -168,7 +209,7 @@ async def _attempt(
             error=sanitize_text(exc.message)[:500],
             unavailable=is_dependency_unavailable(exc),
         )
-    return _succeeded(capability, attempts)
+    return conflict or _succeeded(capability, attempts)
 
 
 @functools.cache
