@@ -19,6 +19,7 @@ from omnibase_infra.errors import (
     ProtocolConfigurationError,
     RuntimeHostError,
     SecretResolutionError,
+    is_dependency_unavailable,
 )
 from omnibase_infra.sanitize import register_secret
 
@@ -273,3 +274,26 @@ def test_configuration_error_about_a_secret_field_keeps_its_reason(field: str) -
     assert error.message == f"runtime.yaml: {field}: must be a secret reference, not a literal"
     leaky = ProtocolConfigurationError("got password=Leak-4242", file="runtime.yaml", field=field)
     assert "Leak-4242" not in str(leaky)
+
+
+@pytest.mark.parametrize(
+    ("error", "unavailable"),
+    [
+        (InfraConnectionError("refused"), True),
+        (InfraTimeoutError("slow"), True),
+        (InfraUnavailableError("circuit open", retry_after_seconds=3.0), True),
+        (ConnectionRefusedError("refused"), True),
+        (TimeoutError(), True),
+        (InfraUnavailableError("gone for good", retriable=False), False),
+        (RuntimeHostError("serialization failure", retriable=True), False),
+        (InfraAuthenticationError("denied"), False),
+        (EnvelopeValidationError("not json"), False),
+        (ValueError("bug"), False),
+    ],
+)
+def test_only_an_unreachable_or_silent_dependency_counts_as_unavailable(
+    error: BaseException, unavailable: bool
+) -> None:
+    """Refused, timed out or circuit-open failures say a dependency is down (retry until it is
+    back); a conflict, a bug, bad input or rejected credentials do not."""
+    assert is_dependency_unavailable(error) is unavailable

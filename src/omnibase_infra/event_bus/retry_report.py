@@ -3,9 +3,11 @@
 An outage makes every message fail, and a line per failed delivery would bury what matters.
 The first retry after a quiet period logs one WARNING saying why (``dependency unavailable:
 messages held for retry`` when the failure is an outage); while retries go on, one INFO line
-per interval counts them (retries, messages held right now, dead-lettered, delivered after a
-retry, the age of the oldest failure, the error types); once a whole interval passes with no
-retry and nothing held, one INFO line says the retries settled. Per-message details are DEBUG.
+per interval counts them (retries, messages held in place right now, dead-lettered, delivered
+after a retry, the age of the oldest failure, the error types); the first message delivered
+after its retries gets one INFO line (the dependency answers again); once a whole interval
+passes with no retry and nothing held, one INFO line says the retries settled. Per-message
+details are DEBUG.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class RetryReport:
         self._clock = clock
         self._timer: asyncio.TimerHandle | None = None
         self._period_started = 0.0
+        self._flowing = False  # a retried message was delivered in this period
         self.held = 0  # messages waiting for their retry in this process right now
         self._reset_interval()
         self._total_retries = 0
@@ -85,9 +88,16 @@ class RetryReport:
     def delivered(self) -> None:
         """A message that had failed before was handled."""
         self._delivered += 1
+        if self.active and not self._flowing:
+            self._flowing = True
+            _log.info(
+                "retried messages are delivered again",
+                seconds_since_first_failure=round(self._clock() - self._period_started, 1),
+            )
 
     def _start(self, topic: str, consumer_group: str, error: BaseException, outage: bool) -> None:
         self._period_started = self._clock()
+        self._flowing = False
         self._total_retries = self._total_dead_lettered = self._total_delivered = 0
         _log.warning(
             "dependency unavailable: messages held for retry"
@@ -114,7 +124,7 @@ class RetryReport:
                 "messages still retrying",
                 retries=self._retries,
                 outage_retries=self._outage_retries,
-                held=self.held,
+                held_in_place=self.held,
                 dead_lettered=self._dead_lettered,
                 delivered_after_retry=self._delivered,
                 oldest_failure_seconds=round(self._oldest, 1),

@@ -13,12 +13,14 @@
 Queries take ``$n`` parameters only. Driver errors become this package's errors (see
 ``handler_postgres_errors``). After PostgreSQL restarts the pool recovers by itself: a lost
 connection fails the call in flight with a retriable ``InfraConnectionError`` and expires the
-pool's other connections, and the next calls connect afresh.
+pool's other connections, and the next calls connect afresh. While the server is down,
+asyncpg's own attempts to refill the pool are logged on one line each, not with a traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -42,6 +44,41 @@ __all__ = ["HandlerPostgres"]
 _log = get_logger(__name__)
 
 _CLOSE_GRACE_SECONDS = 10.0
+# asyncpg pool warnings repeated within this long are dropped (see _OneLineDriverFailure).
+_REPEAT_SECONDS = 30.0
+_REPEAT_KEYS = 64
+
+
+class _OneLineDriverFailure(logging.Filter):
+    """asyncpg pool warnings: the exception on the line instead of its traceback, and the same
+    line at most once per ``_REPEAT_SECONDS``.
+
+    The pool logs every failed attempt to restore its connection floor (every second or few
+    while PostgreSQL is down) with a whole traceback; what an operator needs is what failed.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None:
+            record.msg = f"{record.getMessage()} ({type(error).__name__}: {error})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        text = record.getMessage()
+        now = time.monotonic()
+        if now - self._last.get(text, -_REPEAT_SECONDS) < _REPEAT_SECONDS:
+            return False
+        if len(self._last) >= _REPEAT_KEYS:
+            self._last.clear()
+        self._last[text] = now
+        return True
+
+
+logging.getLogger("asyncpg.pool").addFilter(_OneLineDriverFailure())
 
 
 class HandlerPostgres:
