@@ -2,7 +2,7 @@
 
 The stacks (a runtime on real servers, a fleet, faults, figures) are in ``chaos_harness``;
 every test here is marked ``chaos`` (``pytest -m chaos`` runs the suite alone). ``kafka_chaos``
-is one production-profile stack per module (booting `onex-infra run` on Tansu costs ~30 s):
+is one production-profile stack per module (a boot and a teardown saved per test, ~10 s):
 its tests run on the module's event loop (``pytest.mark.asyncio(loop_scope="module")``), each
 with a fleet of its own, and a test that needs another config enters ``kafka_stack`` itself.
 A test hands its one-line figures to ``chaos_report``: printed, and repeated in the terminal

@@ -4,12 +4,12 @@ the runtime comes back by itself.
 
 Each test streams a fleet's introspections (then heartbeats) through the running runtime,
 breaks one thing a third of the way in, mends it, waits until the figures settle, prints them
-(one line: sent, registered, dead-lettered, lost, duplicated, recovery seconds; definitions in
-``chaos_figures``) with the runtime's warnings of that test, and asserts that every node ended
-registered, none lost or duplicated. The runtime keeps its default retry settings: riding out
-these faults is what the defaults must do. The tests share one stack (``kafka_chaos``:
-booting `onex-infra run` on Tansu takes ~30 s), each with a fleet of its own; the kill -9 test
-comes last. Cost: about 3 minutes.
+(one line: sent, registered, dead-lettered, lost, duplicated, rejected, recovery seconds;
+definitions in ``chaos_figures``) with the runtime's warnings of that test, and asserts that
+every node ended registered, none lost, duplicated or rejected. The runtime keeps its default
+retry settings: riding out these faults is what the defaults must do. The tests share one stack
+(``kafka_chaos``: a boot and teardown saved per test), each with a fleet of its own; the kill -9
+test comes last. Cost: about 2 minutes here.
 """
 
 from __future__ import annotations
