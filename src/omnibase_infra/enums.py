@@ -35,3 +35,5 @@ class EnumDispatchOutcome(StrEnum):
     UNROUTED = "unrouted"
     DLQ = "dlq"
     RETRY = "retry"
+    # The failure could not be made durable (no dead letter written): the bus holds it.
+    PARKED = "parked"

@@ -40,6 +40,7 @@ __all__ = [
     "InfraConnectionError",
     "InfraTimeoutError",
     "InfraUnavailableError",
+    "MessageTooLargeError",
     "ModelInfraErrorContext",
     "ProtocolConfigurationError",
     "RuntimeHostError",
@@ -229,6 +230,10 @@ class EnvelopeValidationError(RuntimeHostError):
 
     default_error_code = EnumCoreErrorCode.VALIDATION_ERROR
     http_status = 400
+
+
+class MessageTooLargeError(EnvelopeValidationError):
+    """A message is larger than the bus accepts: publishing it as it is can never succeed."""
 
 
 def is_dependency_unavailable(error: BaseException) -> bool:

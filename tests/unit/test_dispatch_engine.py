@@ -21,9 +21,10 @@ from omnibase_infra.dispatch import (
     make_route,
 )
 from omnibase_infra.enums import EnumDispatchOutcome
-from omnibase_infra.errors import InfraUnavailableError, ProtocolConfigurationError
+from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.event_bus.codec import JsonEnvelope, decode_envelope, encode_envelope
 from omnibase_infra.event_bus.dlq import ModelDlqRecord, read_dlq_record
+from omnibase_infra.event_bus.dlq_writer import DeadLetterWriter
 from omnibase_infra.event_bus.headers import HEADER_DLQ_RECORD
 from omnibase_infra.event_bus.inmemory import EventBusInmemory
 from omnibase_infra.event_bus.message import BusMessage
@@ -573,14 +574,16 @@ def test_nodes_cannot_subscribe_to_dlq_topics(bus: EventBusInmemory) -> None:
     assert engine.routes == []
 
 
-async def test_failing_failure_policy_leaves_the_message_uncommitted_for_redelivery(
-    bus: EventBusInmemory,
-) -> None:
-    """If dead-lettering fails (DLQ bus closed), the message is not committed and comes back."""
+async def test_failing_dead_letter_parks_the_message_until_the_dlq_is_back() -> None:
+    """If dead-lettering fails (DLQ bus closed), the message is parked: not committed, not
+    lost, held at its offset, and dead-lettered once the DLQ is back."""
+    bus = EventBusInmemory(partitions=2, park_seconds=0.05)
+    await bus.start()
     dlq_bus = EventBusInmemory(partitions=1)
     await dlq_bus.close()
     handler = RecordingHandler(error=RuntimeError("always fails"))
     node = _node("storer")
+    writer = DeadLetterWriter(dlq_bus, attempts=2, retry_delay_seconds=0.001)
     harness = await _harness(
         bus,
         make_route(
@@ -589,19 +592,21 @@ async def test_failing_failure_policy_leaves_the_message_uncommitted_for_redeliv
             topic=INTENT,
             handler=handler,
         ),
-        failure_policy=DeadLetterPolicy(dlq_bus),
+        failure_policy=DeadLetterPolicy(dlq_bus, writer),
     )
     await harness.engine.start()
     await harness.send(ModelStoreOrder(order_id=uuid4()), topic=INTENT)
     group = harness.engine.group_id_for(node)
 
     async with asyncio.timeout(5):
-        while len(handler.contexts) < 3:  # noqa: ASYNC110 - counting redeliveries
+        while harness.engine.outcomes[EnumDispatchOutcome.PARKED] < 2:  # noqa: ASYNC110
             await asyncio.sleep(0.005)
     assert await bus.get_committed_offset(INTENT, group) == 0
     assert EnumDispatchOutcome.DLQ not in harness.engine.outcomes
+    (parked,) = [p for p in bus.consumer_positions() if p.parked_offset is not None]
+    assert (parked.topic, parked.group_id, parked.parked_offset) == (INTENT, group, 0)
 
-    # The DLQ becomes available: the next redelivery is dead-lettered and committed.
+    # The DLQ becomes available: the next try is dead-lettered and committed.
     dead: list[BusMessage] = []
 
     async def record(message: BusMessage) -> None:
@@ -615,9 +620,11 @@ async def test_failing_failure_policy_leaves_the_message_uncommitted_for_redeliv
     await dlq_bus.wait_idle()
     assert await bus.get_committed_offset(INTENT, group) == 1
     assert len(dead) == 1
-    assert harness.engine.outcomes == {EnumDispatchOutcome.DLQ: 1}
+    assert harness.engine.outcomes[EnumDispatchOutcome.DLQ] == 1
+    assert all(p.parked_offset is None for p in bus.consumer_positions())
     await harness.engine.stop()
     await dlq_bus.close()
+    await bus.close()
 
 
 # -- what nodes may emit ----------------------------------------------------------------------
@@ -865,7 +872,8 @@ async def test_stop_leaves_the_groups_so_later_messages_wait_for_the_next_start(
 
 
 async def test_closed_bus_makes_emission_fail_loudly(bus: EventBusInmemory) -> None:
-    """Emitting on a closed bus raises InfraUnavailableError (an output is never dropped)."""
+    """Emitting on a closed bus, where not even a dead letter can be written, parks the message
+    (it is held for redelivery, an output is never dropped)."""
     engine = MessageDispatchEngine(bus)
     route = make_route(
         node_name="flow",
@@ -879,10 +887,10 @@ async def test_closed_bus_makes_emission_fail_loudly(bus: EventBusInmemory) -> N
     engine.add_route(route)
     await bus.close()
     raw, _ = _envelope_bytes(_order())
-    with pytest.raises(InfraUnavailableError):
-        await engine.dispatch(
-            BusMessage(CMD, None, raw, {}), consumer_group=engine.group_id_for("flow")
-        )
+    message = BusMessage(CMD, None, raw, {})
+    outcome = await engine.dispatch(message, consumer_group=engine.group_id_for("flow"))
+    assert outcome is EnumDispatchOutcome.PARKED
+    assert message.parked
 
 
 class _SlowHandler:

@@ -6,6 +6,9 @@ the payload into the route's input model, run the handler, and publish what it e
 same correlation id and the input envelope as parent. Any failure goes to the failure policy
 (dead-letter by default, delayed retry when configured), so one bad message never stops a
 consumer. The bus callback returns only once the outcome is durable: the bus commits after it.
+When the policy itself fails (its dead letter could not be written, even by reference, within
+its bounded tries), the message is parked: the bus holds its partition, raises an alarm and
+tries it again only after a long pause, instead of redelivering it in a loop.
 
 Each node subscribes as its own consumer group (derived from its identity) to all of its topics
 at once, so two nodes on the same topic both see every message (a COMPUTE node one message of
@@ -314,12 +317,32 @@ class MessageDispatchEngine:
             else:
                 outcome = EnumDispatchOutcome.UNROUTED  # another node on this topic takes it
         except Exception as exc:
-            outcome = await self._policy.on_failure(message, exc, consumer_group=sub.group_id)
+            outcome = await self._fail(sub, message, exc)
         finally:
             set_correlation_id(None)
         self.outcomes[outcome] += 1
         sub.outcome_counts[outcome].value += 1
         return outcome
+
+    async def _fail(
+        self, sub: _Subscription, message: BusMessage, error: Exception
+    ) -> EnumDispatchOutcome:
+        """Hand a failure to the policy; park the message when the policy cannot settle it."""
+        try:
+            return await self._policy.on_failure(message, error, consumer_group=sub.group_id)
+        except Exception as failure:
+            message.park()
+            _log.error(
+                "message parked: its failure could not be made durable",
+                topic=message.topic,
+                partition=message.partition,
+                offset=message.offset,
+                consumer_group=sub.group_id,
+                error_type=type(error).__name__,
+                failure_type=type(failure).__name__,
+                failure=str(failure)[:500],
+            )
+            return EnumDispatchOutcome.PARKED
 
     def _decode(self, message: BusMessage) -> JsonEnvelope:
         if len(message.value) > self._max_bytes:

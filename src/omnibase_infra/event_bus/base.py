@@ -16,6 +16,7 @@ from omnibase_infra.event_bus.codec import JsonEnvelope, encode_envelope, envelo
 from omnibase_infra.event_bus.headers import HEADER_CORRELATION_ID, HEADER_ENVELOPE_ID
 from omnibase_infra.event_bus.message import MessageCallback
 from omnibase_infra.event_bus.model_bus_stop_report import ModelBusStopReport
+from omnibase_infra.event_bus.model_consumer_position import ModelConsumerPosition
 from omnibase_infra.event_bus.topics import build_topic
 
 if TYPE_CHECKING:
@@ -70,6 +71,15 @@ class EventBusBase(ABC):
     def group(self) -> str:
         """The node group this bus belongs to."""
         return self._group
+
+    @property
+    def max_message_bytes(self) -> int | None:
+        """The largest message ``publish`` accepts (key, value and headers); None: no limit."""
+        return None
+
+    def consumer_positions(self) -> list[ModelConsumerPosition]:
+        """Where each of this process's consumer groups stands on each partition it holds."""
+        return []
 
     @property
     def adapter(self) -> EventBusBase:

@@ -12,6 +12,7 @@ __all__ = [
     "HEADER_EVENT_TYPE",
     "HEADER_ORIGINAL_TOPIC",
     "HEADER_PAYLOAD_TYPE",
+    "HEADER_REPLAY_COUNT",
     "HEADER_REPLAY_OF",
     "HEADER_RETRY_STATE",
 ]
@@ -28,5 +29,7 @@ HEADER_ORIGINAL_TOPIC: Final = "onex-original-topic"
 HEADER_DLQ_RECORD: Final = "onex-dlq-record"
 # Set on a message re-published from the DLQ: the DLQ record's id.
 HEADER_REPLAY_OF: Final = "onex-replay-of"
+# Set on a message re-published from the DLQ: which replay of that record it is (1, 2, ...).
+HEADER_REPLAY_COUNT: Final = "onex-replay-count"
 # JSON of the retry state (group, first failure, not-before, original position) on a retry.
 HEADER_RETRY_STATE: Final = "onex-retry-state"

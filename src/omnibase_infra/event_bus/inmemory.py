@@ -12,7 +12,9 @@
   rejoins resumes from its committed offset.
 - Memory is bounded: ``publish`` waits while any active group lags ``capacity`` messages
   behind on the partition (backpressure), and consumed history beyond ``retention`` messages
-  per partition is dropped.
+  per partition is dropped. A value over ``max_message_bytes`` is refused, as Kafka refuses it.
+- A message its subscriber parks (``BusMessage.park``: its failure could not be made durable)
+  holds the partition and is delivered again only every ``park_seconds``, with an alarm.
 """
 
 from __future__ import annotations
@@ -28,7 +30,11 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from omnibase_infra._core import EnumConsumerGroupPurpose
-from omnibase_infra.errors import InfraUnavailableError, ProtocolConfigurationError
+from omnibase_infra.errors import (
+    InfraUnavailableError,
+    MessageTooLargeError,
+    ProtocolConfigurationError,
+)
 from omnibase_infra.event_bus.base import EventBusBase, OffsetReset, Unsubscribe, normalize_headers
 from omnibase_infra.event_bus.key_order import deliver_in_key_order
 from omnibase_infra.event_bus.message import (
@@ -36,7 +42,9 @@ from omnibase_infra.event_bus.message import (
     MessageCallback,
     deliver_once,
     redelivery_delay,
+    report_parked,
 )
+from omnibase_infra.event_bus.model_consumer_position import ModelConsumerPosition
 from omnibase_infra.event_bus.topics import parse_topic
 from omnibase_infra.observability.logging import get_logger
 
@@ -160,6 +168,8 @@ class EventBusInmemory(EventBusBase):
         capacity: int = 1024,
         retention: int = 10_000,
         in_flight_per_partition: int = 16,
+        max_message_bytes: int | None = None,
+        park_seconds: float = 30.0,
         environment: str = "local",
         group: str = "default",
     ) -> None:
@@ -168,16 +178,29 @@ class EventBusInmemory(EventBusBase):
                 "partitions, capacity and in_flight_per_partition must be >= 1 and retention >= 0",
                 field="event_bus",
             )
+        if park_seconds <= 0 or (max_message_bytes is not None and max_message_bytes < 1):
+            raise ProtocolConfigurationError(
+                "park_seconds and max_message_bytes must be > 0", field="event_bus"
+            )
         super().__init__(environment=environment, group=group)
         self._partition_count = partitions
         self._in_flight = in_flight_per_partition
         self._capacity = capacity
         self._retention = retention
+        self._max_bytes = max_message_bytes
+        self._park_seconds = park_seconds
+        # (topic, group, partition) -> offset of the message the partition is parked at.
+        self._parked: dict[tuple[str, str, int], int] = {}
         self._topics: dict[str, _Topic] = {}
         self._closed = False
         self._progress = _Signal()  # fired on every commit, for wait_idle
 
     # -- publishing ---------------------------------------------------------------------------
+
+    @property
+    def max_message_bytes(self) -> int | None:
+        """The largest value ``publish`` accepts (None: no limit)."""
+        return self._max_bytes
 
     async def start(self) -> None:
         """Nothing to connect; reopens a closed bus."""
@@ -193,6 +216,12 @@ class EventBusInmemory(EventBusBase):
         """Append to the key's partition, waiting while an active group lags ``capacity``."""
         if self._closed:
             raise InfraUnavailableError("event bus is closed", operation="publish", topic=topic)
+        if self._max_bytes is not None and len(value) > self._max_bytes:
+            raise MessageTooLargeError(
+                f"message of {len(value)} bytes exceeds the bus limit of {self._max_bytes} bytes",
+                operation="publish",
+                topic=topic,
+            )
         state = self._topics.get(topic) or self._create_topic(topic)
         index = (
             zlib.crc32(key) % self._partition_count if key is not None else next(state.round_robin)
@@ -353,15 +382,33 @@ class EventBusInmemory(EventBusBase):
             member.delivering.add(task)
             try:
                 if await deliver_once(member.callback, message, group_id=group.group_id):
+                    if self._parked:
+                        self._unpark(state.name, group.group_id, index)
                     return True
             finally:
                 member.delivering.discard(task)
                 member.settled.fire()
             failures += 1
-            await asyncio.sleep(
-                redelivery_delay(failures, _REDELIVERY_BASE_SECONDS, _REDELIVERY_MAX_SECONDS)
-            )
+            if message.parked:
+                self._park(message, group.group_id)
+                delay = self._park_seconds
+            else:
+                delay = redelivery_delay(
+                    failures, _REDELIVERY_BASE_SECONDS, _REDELIVERY_MAX_SECONDS
+                )
+            await asyncio.sleep(delay)
         return False
+
+    def _park(self, message: BusMessage, group_id: str) -> None:
+        """Hold the partition at a parked message; the alarm goes off once per message."""
+        key = (message.topic, group_id, message.partition)
+        if self._parked.get(key) != message.offset:
+            self._parked[key] = message.offset
+            report_parked(message, group_id=group_id, pause_seconds=self._park_seconds)
+
+    def _unpark(self, topic: str, group_id: str, partition: int) -> None:
+        if self._parked.pop((topic, group_id, partition), None) is not None:
+            _log.warning("partition resumed", topic=topic, group_id=group_id, partition=partition)
 
     # -- lifecycle and introspection ----------------------------------------------------------
 
@@ -386,6 +433,23 @@ class EventBusInmemory(EventBusBase):
             "pending_messages": pending,
             "status": "closed" if self._closed else "connected",
         }
+
+    def consumer_positions(self) -> list[ModelConsumerPosition]:
+        """Every active group's committed offset and end on every partition."""
+        return [
+            ModelConsumerPosition(
+                topic=state.name,
+                group_id=group.group_id,
+                partition=index,
+                committed=group.committed[index],
+                end=partition.end,
+                parked_offset=self._parked.get((state.name, group.group_id, index)),
+            )
+            for state in self._topics.values()
+            for group in state.groups.values()
+            if group.members
+            for index, partition in enumerate(state.partitions)
+        ]
 
     async def get_committed_offset(self, topic: str, group_id: str) -> int | None:
         """Total committed offset of a group over the topic's partitions (None if unknown)."""

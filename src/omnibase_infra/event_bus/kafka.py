@@ -37,6 +37,7 @@ from omnibase_infra.event_bus.kafka_errors import kafka_context
 from omnibase_infra.event_bus.kafka_producer import KafkaProducer
 from omnibase_infra.event_bus.message import MessageCallback
 from omnibase_infra.event_bus.model_bus_stop_report import ModelBusStopReport
+from omnibase_infra.event_bus.model_consumer_position import ModelConsumerPosition
 from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.topics import parse_topic
 from omnibase_infra.models.model_health_check_result import ModelHealthCheckResult
@@ -76,6 +77,15 @@ class EventBusKafka(EventBusBase):
     def settings(self) -> ModelKafkaSettings:
         """The settings this bus was built with."""
         return self._settings
+
+    @property
+    def max_message_bytes(self) -> int:
+        """The producer's ``message.max.bytes``: larger messages are refused."""
+        return self._settings.message_max_bytes
+
+    def consumer_positions(self) -> list[ModelConsumerPosition]:
+        """Each member's committed offset and fetched end on each partition it holds."""
+        return [position for member in self._members for position in member.positions()]
 
     @property
     def members(self) -> tuple[KafkaGroupMember, ...]:

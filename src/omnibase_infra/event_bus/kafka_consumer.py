@@ -12,7 +12,9 @@
 - The next offset of a partition is committed (synchronously, manual commits only) after the
   callbacks of it and of every message before it returned; a callback that raises or nacks
   gets the message again after a bounded growing delay (holding back the later messages of
-  its key). Nothing is committed ahead of a callback: at-least-once.
+  its key). Nothing is committed ahead of a callback: at-least-once. A message the callback
+  parks (``BusMessage.park``) holds its partition and is tried again every ``park_seconds``,
+  with an alarm; stopping interrupts that pause.
 - On assignment, a partition without a committed offset starts at ``auto_offset_reset`` and
   that start is committed at once, so a later rebalance cannot move the group past messages
   it never saw. A group with a commit resumes from it whatever ``auto_offset_reset`` says.
@@ -40,7 +42,9 @@ from omnibase_infra.event_bus.message import (
     MessageCallback,
     deliver_once,
     redelivery_delay,
+    report_parked,
 )
+from omnibase_infra.event_bus.model_consumer_position import ModelConsumerPosition
 from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.observability.logging import get_logger
 
@@ -88,6 +92,7 @@ class KafkaGroupMember:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"kafka-{group_id[:40]}")
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._stop_event = asyncio.Event()
         self._joined = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.inflight = 0
@@ -99,6 +104,13 @@ class KafkaGroupMember:
         self.cut_short = 0
         self.uncommitted = 0
         self.commit_failures = 0
+        # Per (topic, partition): the next offset committed, the next one delivered (a long
+        # batch moves before it is committed), the offset after the last one fetched, and the
+        # offset of a parked message (read by ``positions`` for stuck detection).
+        self._committed: dict[tuple[str, int], int] = {}
+        self._delivered: dict[tuple[str, int], int] = {}
+        self._fetched: dict[tuple[str, int], int] = {}
+        self._parked: dict[tuple[str, int], int] = {}
 
     @property
     def topic(self) -> str:
@@ -159,6 +171,11 @@ class KafkaGroupMember:
         consumer.assign(positions)
         if fresh:
             consumer.commit(offsets=fresh, asynchronous=False)
+        self._committed = {
+            (tp.topic, tp.partition): tp.offset for tp in positions if tp.offset >= 0
+        }
+        self._delivered = {}
+        self._fetched = {}
         self.assigned = sorted((tp.topic, tp.partition) for tp in positions)
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._joined.set)
@@ -167,6 +184,9 @@ class KafkaGroupMember:
         # Nothing is in flight here: consume() only runs between fully committed batches.
         consumer.unassign()
         self.assigned = []
+        self._committed = {}
+        self._delivered = {}
+        self._fetched = {}
 
     # -- the delivery loop --------------------------------------------------------------------
 
@@ -209,6 +229,8 @@ class KafkaGroupMember:
                 by_partition.setdefault(place, []).append(message)
             if not by_partition:
                 continue
+            for place, batch in by_partition.items():
+                self._fetched[place] = (batch[-1].offset() or 0) + 1
             if len(by_partition) == 1:
                 ((place, batch),) = by_partition.items()
                 done = [await self._deliver_partition(place, batch)]
@@ -233,6 +255,9 @@ class KafkaGroupMember:
             # The group moved on (rebalance): the new owner redelivers from the last commit.
             self.commit_failures += 1
             _log.warning("kafka commit failed", group=self.group_id, error=str(exc))
+            return
+        for tp in offsets:
+            self._committed[(tp.topic, tp.partition)] = tp.offset
 
     async def _deliver_partition(
         self, place: tuple[str, int], messages: list[Message]
@@ -249,6 +274,7 @@ class KafkaGroupMember:
                 delivered = await deliver_in_key_order(ready, _message_key, deliver)
                 if delivered:
                     next_offset = (ready[delivered - 1].offset() or 0) + 1
+                    self._delivered[place] = next_offset
                 if delivered < len(ready):
                     self.uncommitted += len(messages) - start - delivered
                     break
@@ -261,13 +287,19 @@ class KafkaGroupMember:
         if self._stopping:
             return False
         offset = raw.offset() or 0
-        if await self._attempt(raw, place, offset) or await self._redeliver(raw, place, offset):
+        refused = await self._attempt(raw, place, offset)
+        if refused is None or await self._redeliver(raw, place, offset, refused):
             return True
         self.cut_short += 1
         return False
 
-    async def _attempt(self, raw: Message, place: tuple[str, int], offset: int) -> bool:
-        """One delivery of ``raw`` with fresh headers (a callback may change its copy)."""
+    async def _attempt(
+        self, raw: Message, place: tuple[str, int], offset: int
+    ) -> BusMessage | None:
+        """One delivery of ``raw`` with fresh headers (a callback may change its copy).
+
+        None when the callback took it; else the refused message (it may be parked).
+        """
         topic, partition = place
         message = BusMessage(
             topic,
@@ -281,25 +313,72 @@ class KafkaGroupMember:
         self.inflight += 1
         self.max_inflight = max(self.max_inflight, self.inflight)
         try:
-            return await deliver_once(self._callbacks[topic], message, group_id=self.group_id)
+            taken = await deliver_once(self._callbacks[topic], message, group_id=self.group_id)
         finally:
             self.inflight -= 1
+        return None if taken else message
 
-    async def _redeliver(self, raw: Message, place: tuple[str, int], offset: int) -> bool:
+    async def _redeliver(
+        self, raw: Message, place: tuple[str, int], offset: int, refused: BusMessage
+    ) -> bool:
         """Deliver a message that failed once until it succeeds; False if the member stopped."""
         failures = 1
         while not self._stopping:
-            await asyncio.sleep(
-                redelivery_delay(
+            if refused.parked:
+                if self._parked.get(place) != offset:
+                    self._parked[place] = offset
+                    report_parked(
+                        refused, group_id=self.group_id, pause_seconds=self._settings.park_seconds
+                    )
+                delay = self._settings.park_seconds
+            else:
+                delay = redelivery_delay(
                     failures,
                     self._settings.redelivery_base_seconds,
                     self._settings.redelivery_max_seconds,
                 )
-            )
-            if await self._attempt(raw, place, offset):
+            if await self._pause(delay):
+                break
+            again = await self._attempt(raw, place, offset)
+            if again is None:
+                if self._parked.pop(place, None) is not None:
+                    _log.warning(
+                        "partition resumed",
+                        topic=place[0],
+                        group_id=self.group_id,
+                        partition=place[1],
+                    )
                 return True
+            refused = again
             failures += 1
         return False
+
+    async def _pause(self, seconds: float) -> bool:
+        """Wait ``seconds`` before a redelivery; True when the member is stopping meanwhile."""
+        try:
+            await asyncio.wait_for(self._stop_event.wait(), seconds)
+        except TimeoutError:
+            return self._stopping
+        return True
+
+    def positions(self) -> list[ModelConsumerPosition]:
+        """Where this member stands on each partition it holds (delivered, fetched, parked)."""
+        committed, delivered = dict(self._committed), dict(self._delivered)
+        fetched, parked = dict(self._fetched), dict(self._parked)
+        positions = []
+        for (topic, partition), offset in sorted(committed.items()):
+            moved = max(offset, delivered.get((topic, partition), offset))
+            positions.append(
+                ModelConsumerPosition(
+                    topic=topic,
+                    group_id=self.group_id,
+                    partition=partition,
+                    committed=moved,
+                    end=max(fetched.get((topic, partition), moved), moved),
+                    parked_offset=parked.get((topic, partition)),
+                )
+            )
+        return positions
 
     # -- leaving ------------------------------------------------------------------------------
 
@@ -310,6 +389,7 @@ class KafkaGroupMember:
         message completes and is committed, then the member leaves.
         """
         self._stopping = True
+        self._stop_event.set()
         if _delivering.get() is self:
             return
         task, self._task = self._task, None

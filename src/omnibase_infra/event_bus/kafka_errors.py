@@ -6,11 +6,11 @@ from confluent_kafka import KafkaError, KafkaException
 
 from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import (
-    EnvelopeValidationError,
     InfraAuthenticationError,
     InfraConnectionError,
     InfraTimeoutError,
     InfraUnavailableError,
+    MessageTooLargeError,
     ModelInfraErrorContext,
     RuntimeHostError,
 )
@@ -23,6 +23,7 @@ _TIMEOUTS = frozenset(
 _CONNECTION = frozenset(
     {KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._RESOLVE, KafkaError._SSL}
 )
+_TOO_LARGE = frozenset({KafkaError.MSG_SIZE_TOO_LARGE, KafkaError.RECORD_LIST_TOO_LARGE})
 _AUTH = frozenset(
     {
         KafkaError._AUTHENTICATION,
@@ -70,8 +71,8 @@ def translate_kafka_error(
         return InfraTimeoutError(text, context=context)
     if code in _AUTH:
         return InfraAuthenticationError(text, context=context)
-    if code == KafkaError.MSG_SIZE_TOO_LARGE:
-        return EnvelopeValidationError(text, context=context)
+    if code in _TOO_LARGE:
+        return MessageTooLargeError(text, context=context)
     if code in _CONNECTION:
         return InfraConnectionError(text, context=context)
     return InfraUnavailableError(text, context=context, retriable=kafka_error.retriable())

@@ -5,11 +5,22 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from omnibase_infra.observability.logging import get_logger
+from prometheus_client import Counter
 
-__all__ = ["BusMessage", "MessageCallback", "deliver_once", "redelivery_delay"]
+from omnibase_infra.observability.logging import get_logger
+from omnibase_infra.observability.metrics import REGISTRY
+
+__all__ = ["BusMessage", "MessageCallback", "deliver_once", "redelivery_delay", "report_parked"]
 
 _log = get_logger(__name__)
+
+_PARKED = Counter(
+    "onex_event_bus_parked_messages",
+    "Messages a subscriber parked (their failure could not be made durable): the partition "
+    "holds at them and they are retried after a pause.",
+    ("topic", "group"),
+    registry=REGISTRY,
+)
 
 
 class BusMessage:
@@ -18,10 +29,23 @@ class BusMessage:
     A plain slotted class rather than a pydantic model: one is made per delivered message and
     it carries already-validated bytes, so validation would only add cost to the hot path.
     The bus commits the offset when the subscriber's callback returns, so ``ack`` and ``nack``
-    are informational: ``nack`` asks the bus to redeliver instead of committing.
+    are informational: ``nack`` asks the bus to redeliver instead of committing; ``park`` says
+    the subscriber could not even make the message's failure durable (its dead letter was not
+    written): the bus holds the partition at it, raises an alarm, and tries it again only after
+    a long pause.
     """
 
-    __slots__ = ("_nacked", "headers", "key", "offset", "partition", "timestamp", "topic", "value")
+    __slots__ = (
+        "_nacked",
+        "_parked",
+        "headers",
+        "key",
+        "offset",
+        "partition",
+        "timestamp",
+        "topic",
+        "value",
+    )
 
     def __init__(
         self,
@@ -41,6 +65,7 @@ class BusMessage:
         self.offset = offset
         self.timestamp = timestamp
         self._nacked = False
+        self._parked = False
 
     async def ack(self) -> None:
         """Acknowledge: the bus commits after the callback returns (the default)."""
@@ -50,10 +75,20 @@ class BusMessage:
         """Ask the bus to redeliver this message instead of committing it."""
         self._nacked = True
 
+    def park(self) -> None:
+        """Hold the partition at this message: redeliver it only after the bus's park pause."""
+        self._nacked = True
+        self._parked = True
+
     @property
     def nacked(self) -> bool:
         """Whether the subscriber asked for redelivery."""
         return self._nacked
+
+    @property
+    def parked(self) -> bool:
+        """Whether the subscriber parked this message (see ``park``)."""
+        return self._parked
 
     def __repr__(self) -> str:
         return f"BusMessage(topic={self.topic!r}, partition={self.partition}, offset={self.offset})"
@@ -83,6 +118,19 @@ async def deliver_once(callback: MessageCallback, message: BusMessage, *, group_
         )
         return False
     return not message.nacked
+
+
+def report_parked(message: BusMessage, *, group_id: str, pause_seconds: float) -> None:
+    """The alarm of a parked message: one error line and the parked-messages counter."""
+    _PARKED.labels(message.topic, group_id).inc()
+    _log.error(
+        "partition parked",
+        topic=message.topic,
+        group_id=group_id,
+        partition=message.partition,
+        offset=message.offset,
+        retry_in_seconds=pause_seconds,
+    )
 
 
 def redelivery_delay(failures: int, base_seconds: float, max_seconds: float) -> float:

@@ -76,6 +76,8 @@ class ModelKafkaSettings(BaseModel):
     fetch_queue_backoff_ms: int = Field(default=10, ge=0)
     redelivery_base_seconds: float = Field(default=0.01, gt=0)
     redelivery_max_seconds: float = Field(default=1.0, gt=0)
+    # A parked message (its dead letter could not be written) is tried again this often.
+    park_seconds: float = Field(default=30.0, gt=0)
     join_timeout_seconds: float = Field(default=60.0, gt=0)
 
     @model_validator(mode="after")

@@ -45,6 +45,7 @@ from omnibase_infra.errors import (
 )
 from omnibase_infra.event_bus.base import EventBusBase, Unsubscribe
 from omnibase_infra.event_bus.dlq import build_dlq_message
+from omnibase_infra.event_bus.dlq_writer import DeadLetterWriter
 from omnibase_infra.event_bus.headers import (
     HEADER_ATTEMPT,
     HEADER_ORIGINAL_TOPIC,
@@ -136,11 +137,13 @@ class RetryFailurePolicy:
         *,
         redeliver: bool = False,
         report: RetryReport | None = None,
+        writer: DeadLetterWriter | None = None,
     ) -> None:
         self._bus = bus
         self._settings = settings or ModelRetrySettings()
         self._redeliver = redeliver
         self.report = report or RetryReport(_report_interval(self._settings))
+        self._writer = writer or DeadLetterWriter(bus)
         # Redelivery in place: per (group, topic, partition, offset), least recently failed
         # first. A message that then succeeds is never heard of again, so entries also leave
         # once they could no longer matter (older than the outage budget) or past a bound.
@@ -315,7 +318,7 @@ class RetryFailurePolicy:
         )
         for transient in (HEADER_RETRY_STATE, HEADER_ATTEMPT):
             headers.pop(transient, None)
-        await self._bus.publish(topic, message.key, message.value, headers)
+        record = await self._writer.write(topic, origin, record, headers)
         _log.warning(
             "message dead-lettered",
             topic=message.topic,
@@ -407,7 +410,9 @@ class RetryConsumer:
             message.timestamp,
         )
         outcome = await self._engine.dispatch(original, consumer_group=self._group)
-        if original.nacked:  # the engine gave it back (stopped before handling): keep it
+        if original.parked:
+            message.park()  # its dead letter was not written: hold the retry topic at it
+        elif original.nacked:  # the engine gave it back (stopped before handling): keep it
             await message.nack()
         elif outcome is EnumDispatchOutcome.HANDLED and self._report is not None:
             self._report.delivered()

@@ -87,6 +87,18 @@ class ModelEventBusSettings(BaseModel):
     capacity: int = Field(default=1024, ge=1, description="max lag per group and partition")
     retention: int = Field(default=10_000, ge=0)
     max_message_bytes: int = Field(default=1024 * 1024, ge=1024)
+    park_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="in-memory bus: pause before a parked message (its dead letter could not be "
+        "written) is tried again (the Kafka bus: event_bus.kafka.park_seconds)",
+    )
+    stuck_after_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="a consumer group with messages waiting on a partition that has not moved "
+        "for this long is stuck: an alarm, and /ready answers 503 naming it",
+    )
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
 
 

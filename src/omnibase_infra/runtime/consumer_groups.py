@@ -27,6 +27,11 @@ class ConsumerGroups:
         self._joined_retries: list[RetryConsumer] = []
 
     @property
+    def retry_groups(self) -> set[str]:
+        """The retry groups joined (they hold each message until it is due)."""
+        return {consumer.retry_group for consumer in self._joined_retries}
+
+    @property
     def pending(self) -> list[str]:
         """The groups not joined yet."""
         return [*self._engine.pending_groups, *sorted(self._retrying)]

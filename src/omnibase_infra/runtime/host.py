@@ -41,6 +41,7 @@ from omnibase_infra.runtime.http_server import HubServer
 from omnibase_infra.runtime.model_node_contract import ModelNodeContract
 from omnibase_infra.runtime.node_wiring import build_routes
 from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST
+from omnibase_infra.runtime.progress_watchdog import ConsumerProgressWatchdog
 
 __all__ = ["ProtocolRuntimeComponent", "RuntimeHostProcess"]
 
@@ -114,6 +115,11 @@ class RuntimeHostProcess:
         self._routers = list(routers)
         self.contracts: list[ModelNodeContract] = []
         self._groups = ConsumerGroups(self.bus, self.engine)
+        self.watchdog = ConsumerProgressWatchdog(
+            self.bus,
+            stuck_after_seconds=config.event_bus.stuck_after_seconds,
+            slack_seconds=self._retry_slack,
+        )
         self._http: HubServer | None = hub
         self._owns_hub = hub is None
         self.boot = boot or BootProgress()
@@ -124,6 +130,13 @@ class RuntimeHostProcess:
         self._abort_requested = asyncio.Event()
         self.started_at = 0.0
 
+    def _retry_slack(self, group_id: str) -> float:
+        """A retry group holds a message until it is due, by design: up to the longest delay."""
+        retry = self.config.event_bus.retry
+        if retry is None or group_id not in self._groups.retry_groups:
+            return 0.0
+        return retry.max_delay_seconds
+
     @staticmethod
     def _default_bus(config: ModelRuntimeConfig) -> EventBusBase:
         if config.event_bus.kind == "inmemory":
@@ -132,6 +145,8 @@ class RuntimeHostProcess:
                 capacity=config.event_bus.capacity,
                 retention=config.event_bus.retention,
                 in_flight_per_partition=config.event_bus.in_flight_per_partition,
+                max_message_bytes=config.event_bus.max_message_bytes,
+                park_seconds=config.event_bus.park_seconds,
                 environment=config.environment,
             )
         raise ProtocolConfigurationError(
@@ -216,6 +231,7 @@ class RuntimeHostProcess:
                 facts["components"] = [component.name for component in self.components]
             self.engine.release()
             await joins
+            await self.watchdog.start()
         except BaseException:
             joins.cancel()
             await asyncio.gather(joins, return_exceptions=True)
@@ -276,9 +292,10 @@ class RuntimeHostProcess:
 
         While starting, the report names what the start still waits for.
         """
-        checks = tuple(
-            await asyncio.gather(bus_check(self.bus), *(handler_check(h) for h in self.handlers))
+        pinged = await asyncio.gather(
+            bus_check(self.bus), *(handler_check(h) for h in self.handlers)
         )
+        checks = (*pinged, self.watchdog.check())
         if self._stopping:
             return ModelReadinessReport(ready=False, status="stopping", checks=checks)
         if not self._started:
@@ -398,6 +415,7 @@ class RuntimeHostProcess:
             await asyncio.gather(watch, return_exceptions=True)
         policy = self.engine.failure_policy
         steps: list[Callable[[], Awaitable[object]]] = [
+            self.watchdog.stop,
             # Messages held for a retry are let go (nacked: redelivered by the next start).
             *((policy.close,) if isinstance(policy, RetryFailurePolicy) else ()),
             self._groups.close,
