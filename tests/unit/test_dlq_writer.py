@@ -12,6 +12,7 @@ from omnibase_infra.errors import InfraConnectionError, MessageTooLargeError
 from omnibase_infra.event_bus.dlq import (
     DLQ_HEADER_BUDGET_BYTES,
     DLQ_VALUE_PREFIX_BYTES,
+    ModelDlqRecord,
     build_dlq_message,
     read_dlq_record,
 )
@@ -65,7 +66,7 @@ def _failed(value: bytes, headers: dict[str, str] | None = None) -> BusMessage:
     return BusMessage(TOPIC, b"k", value, headers or {}, 2, 41)
 
 
-def _dead_letter(message: BusMessage) -> tuple[str, object, dict[str, str]]:
+def _dead_letter(message: BusMessage) -> tuple[str, ModelDlqRecord, dict[str, str]]:
     return build_dlq_message(message, consumer_group="g", error=ValueError("bad"))
 
 

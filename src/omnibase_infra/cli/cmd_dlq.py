@@ -1,17 +1,22 @@
 """``onex-infra dlq list | show | replay``: inspect dead letters on Kafka and replay them.
 
+Every command reads the runtime's config like ``run`` does (``--config`` or ``$ONEX_CONFIG``,
+``ONEX_*`` variables on top; ``cli/dlq_config.py``): Kafka from ``event_bus.kafka``, the
+PostgreSQL that records replays from ``postgres``. With no broker reachable a command fails
+within ``--timeout`` seconds with one line naming the bootstrap servers.
+
 Filters: original topic, error type, last-failure time range, correlation id. ``replay``
-re-publishes to the original topic (same bytes, same correlation id, ``onex-replay-of`` header),
-at most ``--rate`` messages per second, skips records already replayed unless ``--again``, and
-records every replay in PostgreSQL (DSN read from the environment variable named by
-``--postgres-dsn-env``, never from the command line). ``--dry-run`` shows what would be replayed.
+re-publishes the newest version of each dead letter to its original topic (same bytes, same
+correlation id, lineage headers ``onex-replay-of`` and ``onex-replay-count``), at most
+``--rate`` messages per second, records every replay in PostgreSQL, skips records replayed
+before unless ``--again`` and records whose replays failed ``--max-replays`` times always, and
+says why it skipped them. ``--dry-run`` shows what would be replayed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import getpass
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -19,12 +24,15 @@ from uuid import UUID
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
     from omnibase_infra.event_bus.model_kafka_dlq_entry import ModelKafkaDlqEntry
     from omnibase_infra.event_bus.model_kafka_dlq_filter import ModelKafkaDlqFilter
+    from omnibase_infra.event_bus.model_kafka_dlq_replay_run import ModelKafkaDlqReplayRun
     from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
+    from omnibase_infra.runtime.config import ModelRuntimeConfig
 
 __all__ = ["register"]
 
@@ -35,7 +43,7 @@ Bootstrap = Annotated[
     typer.Option(
         "--bootstrap-servers",
         envvar="ONEX_KAFKA_BOOTSTRAP_SERVERS",
-        help="Kafka brokers, host:port[,host:port] (default: the config's, else 127.0.0.1:9092).",
+        help="Kafka brokers, host:port[,host:port] (default: the config's event_bus.kafka).",
     ),
 ]
 ConfigOpt = Annotated[
@@ -43,10 +51,13 @@ ConfigOpt = Annotated[
     typer.Option(
         "--config",
         "-c",
-        envvar="ONEX_CONFIG",
-        help="Runtime config YAML: its event_bus.kafka settings (TLS, SASL by env:// or "
-        "file:// reference) are used.",
+        help="Runtime config YAML, as for `onex-infra run` (default: $ONEX_CONFIG): "
+        "event_bus.kafka (TLS, SASL by secret reference) and postgres are used.",
     ),
+]
+TimeoutOpt = Annotated[
+    float,
+    typer.Option("--timeout", min=0.5, help="Seconds to wait for a Kafka broker before giving up."),
 ]
 TopicOpt = Annotated[str | None, typer.Option("--topic", help="Original topic of the messages.")]
 ErrorOpt = Annotated[str | None, typer.Option("--error-type", help="Error type, e.g. Timeout.")]
@@ -81,26 +92,26 @@ def _uuid(text: str, what: str) -> UUID:
         raise typer.Exit(2) from None
 
 
-def _settings(bootstrap: str | None, config: Path | None) -> ModelKafkaSettings:
+def _config(config: Path | None) -> ModelRuntimeConfig:
+    from omnibase_infra.cli.dlq_config import load_dlq_config
     from omnibase_infra.errors import RuntimeHostError
-    from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
-
-    if config is None:
-        return ModelKafkaSettings(
-            bootstrap_servers=bootstrap or "127.0.0.1:9092", client_id="onex-infra-dlq"
-        )
-    from omnibase_infra.runtime.config import load_runtime_config
-    from omnibase_infra.runtime.secrets import resolve_secret_fields
 
     try:
-        kafka = asyncio.run(resolve_secret_fields(load_runtime_config(config).event_bus.kafka))
+        return load_dlq_config(config)
     except RuntimeHostError as exc:
-        _errors.print(f"[red]cannot use {config}:[/red] {exc.message}")
+        _errors.print(f"[red]configuration error:[/red] {escape(exc.message)}")
         raise typer.Exit(2) from None
-    update: dict[str, object] = {"client_id": "onex-infra-dlq"}
-    if bootstrap:
-        update["bootstrap_servers"] = bootstrap
-    return kafka.model_copy(update=update)
+
+
+def _settings(bootstrap: str | None, runtime: ModelRuntimeConfig) -> ModelKafkaSettings:
+    from omnibase_infra.cli.dlq_config import dlq_kafka_settings
+    from omnibase_infra.errors import RuntimeHostError
+
+    try:
+        return asyncio.run(dlq_kafka_settings(runtime, bootstrap))
+    except RuntimeHostError as exc:
+        _errors.print(f"[red]cannot use the Kafka settings:[/red] {escape(exc.message)}")
+        raise typer.Exit(2) from None
 
 
 def _selection(
@@ -124,21 +135,25 @@ def _selection(
 
 
 def _read(
-    settings: ModelKafkaSettings, selection: ModelKafkaDlqFilter, limit: int | None
+    settings: ModelKafkaSettings,
+    selection: ModelKafkaDlqFilter,
+    limit: int | None,
+    timeout: float,
 ) -> list[ModelKafkaDlqEntry]:
     from omnibase_infra.errors import RuntimeHostError
     from omnibase_infra.event_bus.kafka_dlq import read_dlq
 
     try:
-        return read_dlq(settings, selection, limit=limit)
+        return read_dlq(settings, selection, limit=limit, probe_seconds=timeout)
     except RuntimeHostError as exc:
-        _errors.print(f"[red]cannot read the DLQ:[/red] {exc.message}")
+        _errors.print(f"[red]cannot read the DLQ:[/red] {escape(exc.message)}")
         raise typer.Exit(1) from None
 
 
 def _table(entries: list[ModelKafkaDlqEntry], title: str) -> Table:
     table = Table(title=title)
-    for column in ("record id", "original topic", "error", "attempts", "last failure", "group"):
+    columns = ("record id", "original topic", "error", "attempts", "replays", "last failure")
+    for column in (*columns, "group"):
         table.add_column(column, overflow="fold")
     table.add_column("correlation id", overflow="fold")
     for entry in entries:
@@ -150,6 +165,7 @@ def _table(entries: list[ModelKafkaDlqEntry], title: str) -> Table:
             record.original_topic,
             record.error_type,
             str(record.attempts),
+            str(record.replay_count),
             record.last_failure_at.isoformat(timespec="seconds"),
             record.consumer_group,
             str(record.correlation_id or ""),
@@ -166,10 +182,12 @@ def list_dead_letters(
     until: UntilOpt = None,
     correlation_id: CorrelationOpt = None,
     limit: LimitOpt = 100,
+    timeout: TimeoutOpt = 5.0,
 ) -> None:
     """List dead letters matching the filters (oldest first per partition)."""
     selection = _selection(topic, error_type, since, until, correlation_id)
-    entries = _read(_settings(bootstrap_servers, config), selection, limit)
+    settings = _settings(bootstrap_servers, _config(config))
+    entries = _read(settings, selection, limit, timeout)
     _console.print(_table(entries, f"{len(entries)} dead letter(s)"))
 
 
@@ -177,14 +195,16 @@ def show(
     record_id: Annotated[str, typer.Argument(help="The DLQ record id (from `dlq list`).")],
     bootstrap_servers: Bootstrap = None,
     config: ConfigOpt = None,
+    timeout: TimeoutOpt = 5.0,
 ) -> None:
     """Show one dead letter: its record, headers and the start of its value."""
     from omnibase_infra.sanitize import sanitize_text
 
     entries = _read(
-        _settings(bootstrap_servers, config),
+        _settings(bootstrap_servers, _config(config)),
         _selection(None, None, None, None, None, [record_id]),
         1,
+        timeout,
     )
     if not entries or entries[0].record is None:
         _errors.print(f"[red]no dead letter with record id {record_id}[/red]")
@@ -224,62 +244,81 @@ def replay(
         float, typer.Option("--rate", min=0.1, help="At most this many messages per second.")
     ] = 10.0,
     again: Annotated[
-        bool, typer.Option("--again", help="Also replay records replayed before.")
+        bool, typer.Option("--again", help="Also replay records replayed before (once each).")
     ] = False,
+    max_replays: Annotated[
+        int,
+        typer.Option(
+            "--max-replays", min=1, help="Never replay a record whose replays failed this often."
+        ),
+    ] = 3,
     postgres_dsn_env: Annotated[
-        str,
-        typer.Option(help="Environment variable holding the PostgreSQL DSN for the record."),
-    ] = "ONEX_POSTGRES_DSN",
+        str | None,
+        typer.Option(
+            help="Record replays in the PostgreSQL whose DSN this environment variable holds "
+            "(default: the config's postgres)."
+        ),
+    ] = None,
+    timeout: TimeoutOpt = 5.0,
 ) -> None:
     """Re-publish dead letters to their original topics, recorded in PostgreSQL."""
     selection = _selection(topic, error_type, since, until, correlation_id, record_ids)
     if selection == _selection(None, None, None, None, None) and not all_records:
         _errors.print("[red]give record ids or a filter, or --all to replay everything[/red]")
         raise typer.Exit(2)
-    settings = _settings(bootstrap_servers, config)
-    entries = _read(settings, selection, None)
+    runtime = _config(config)
+    settings = _settings(bootstrap_servers, runtime)
+    entries = _read(settings, selection, None, timeout)
     if dry_run:
         _console.print(_table(entries, f"dry run: {len(entries)} dead letter(s) would be replayed"))
         return
-    dsn = os.environ.get(postgres_dsn_env)
-    if not dsn:
-        _errors.print(f"[red]set {postgres_dsn_env} so replays can be recorded[/red]")
-        raise typer.Exit(2)
     from omnibase_infra.errors import RuntimeHostError
 
     try:
-        replayed = asyncio.run(_replay(settings, entries, dsn, rate=rate, again=again))
+        run = asyncio.run(
+            _replay(
+                settings,
+                entries,
+                runtime,
+                postgres_dsn_env,
+                rate=rate,
+                again=again,
+                max_replays=max_replays,
+            )
+        )
     except RuntimeHostError as exc:
-        _errors.print(f"[red]replay stopped:[/red] {exc.message}")
+        _errors.print(f"[red]replay stopped:[/red] {escape(exc.message)}")
         raise typer.Exit(1) from None
-    _console.print(_table(replayed, f"replayed {len(replayed)} of {len(entries)} dead letter(s)"))
+    _console.print(_table(list(run.replayed), escape(run.summary())))
 
 
 async def _replay(
     settings: ModelKafkaSettings,
     entries: list[ModelKafkaDlqEntry],
-    dsn: str,
+    runtime: ModelRuntimeConfig,
+    dsn_variable: str | None,
     *,
     rate: float,
     again: bool,
-) -> list[ModelKafkaDlqEntry]:
-    from omnibase_infra.event_bus.kafka_dlq import replay_dlq
+    max_replays: int,
+) -> ModelKafkaDlqReplayRun:
+    from omnibase_infra.cli.dlq_config import dlq_postgres_settings
+    from omnibase_infra.event_bus.kafka_dlq_replay import replay_dlq
     from omnibase_infra.event_bus.kafka_dlq_store import DlqReplayStore
     from omnibase_infra.event_bus.kafka_producer import KafkaProducer
     from omnibase_infra.handlers.handler_postgres import HandlerPostgres
-    from omnibase_infra.handlers.model_postgres_settings import ModelPostgresSettings
     from omnibase_infra.migrations.runner import apply_migrations
-    from omnibase_infra.sanitize import register_secret
 
-    register_secret(dsn)
-    handler = HandlerPostgres(ModelPostgresSettings.from_dsn(dsn))
+    handler = HandlerPostgres(await dlq_postgres_settings(runtime, dsn_variable))
     producer = KafkaProducer(settings, name="dlq_replay")
     await handler.start()
     try:
         await apply_migrations(handler)
         await producer.start()
         store = DlqReplayStore(handler, replayed_by=getpass.getuser())
-        return await replay_dlq(producer, entries, recorder=store, rate=rate, again=again)
+        return await replay_dlq(
+            producer, entries, recorder=store, rate=rate, again=again, max_replays=max_replays
+        )
     finally:
         await producer.close()
         await handler.close()

@@ -1,71 +1,66 @@
-"""Reading Kafka DLQ topics and replaying dead letters to their original topics.
+"""Reading Kafka DLQ topics: list, filter, and the newest version of each dead letter.
 
 Reading never joins a consumer group and never commits: it assigns each partition from its
 earliest retained offset to the end as of the start of the read, so listing is side-effect
-free. A replay re-publishes the original bytes and headers to the original topic, without the
-DLQ record header and with ``onex-replay-of`` naming the record (the correlation id travels in
-the kept headers and in the envelope itself), at most ``rate`` messages per second; each replay
-is recorded in PostgreSQL (``onex_dlq_replays``) in the same transaction that is committed only
-after the publish was acknowledged.
+free. A dead letter replayed and failed again is in the DLQ more than once under one record id
+(``dlq.py``, lineage): a read returns only its newest version. Before reading, the cluster is
+probed within ``probe_seconds``: no broker reachable fails at once with one error naming the
+bootstrap servers, and the client's own log lines stay off the terminal.
+(Replaying is ``kafka_dlq_replay.py``.)
 """
 
 from __future__ import annotations
 
-import asyncio
+import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from pydantic import ValidationError
 
 from omnibase_infra.enums import EnumTopicKind
-from omnibase_infra.errors import ProtocolConfigurationError
+from omnibase_infra.errors import InfraConnectionError, ProtocolConfigurationError
 from omnibase_infra.event_bus.dlq import ModelDlqRecord
-from omnibase_infra.event_bus.headers import HEADER_DLQ_RECORD, HEADER_REPLAY_OF
+from omnibase_infra.event_bus.headers import HEADER_DLQ_RECORD
 from omnibase_infra.event_bus.kafka_consumer import decode_headers
-from omnibase_infra.event_bus.kafka_errors import translate_kafka_error
-from omnibase_infra.event_bus.kafka_producer import KafkaProducer
+from omnibase_infra.event_bus.kafka_errors import kafka_context, translate_kafka_error
 from omnibase_infra.event_bus.model_kafka_dlq_entry import ModelKafkaDlqEntry
 from omnibase_infra.event_bus.model_kafka_dlq_filter import ModelKafkaDlqFilter
 from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.topics import dlq_topic_for, parse_topic
-from omnibase_infra.observability.logging import get_logger
 
-__all__ = [
-    "ProtocolReplayRecorder",
-    "dlq_topics",
-    "read_dlq",
-    "replay_dlq",
-    "replay_headers",
-]
-
-_log = get_logger(__name__)
+__all__ = ["DEFAULT_PROBE_SECONDS", "dlq_topics", "latest_versions", "read_dlq"]
 
 _TIMEOUT = 10.0
+DEFAULT_PROBE_SECONDS = 5.0
+_PROBE_STEP_SECONDS = 0.5
+# Errors that say no broker can be reached at all: waiting longer will not help.
+_UNREACHABLE = frozenset(
+    {
+        KafkaError._ALL_BROKERS_DOWN,
+        KafkaError._RESOLVE,
+        KafkaError._AUTHENTICATION,
+        KafkaError.SASL_AUTHENTICATION_FAILED,
+        KafkaError._SSL,
+    }
+)
 
 
-class ProtocolReplayRecorder(Protocol):
-    """Where replays are recorded (``DlqReplayStore`` on PostgreSQL)."""
+class _ClusterMetadata(Protocol):
+    """What a read uses of the client's cluster metadata: the topic names."""
 
-    async def replayed_ids(self, record_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-        """The subset of ``record_ids`` already replayed."""
-        ...
-
-    async def record_replay(
-        self, entry: ModelKafkaDlqEntry, record: ModelDlqRecord, publish: PublishStep
-    ) -> None:
-        """Run ``publish`` and record the replay, committing only if the publish succeeded."""
-        ...
+    topics: Mapping[str, object]
 
 
-class PublishStep(Protocol):
-    """The publish a recorder wraps in its transaction."""
-
-    async def __call__(self) -> None:
-        """Publish the replayed message (raises when the broker did not acknowledge it)."""
-        ...
+def _quiet_logger() -> logging.Logger:
+    """A logger that drops the client's lines: a CLI prints its own one-line error instead."""
+    logger = logging.getLogger("omnibase_infra.kafka.dlq_reader")
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
+    logger.propagate = False
+    return logger
 
 
 def _parse_record(headers: dict[str, str]) -> ModelDlqRecord | None:
@@ -78,27 +73,56 @@ def _parse_record(headers: dict[str, str]) -> ModelDlqRecord | None:
         return None
 
 
-def _reader(settings: ModelKafkaSettings) -> Consumer:
-    # A throwaway group id: the reader only assigns partitions and never commits.
-    return Consumer(
-        {
-            **settings.common_config(),
-            "group.id": f"onex-dlq-reader-{uuid.uuid4().hex}",
-            "enable.auto.commit": False,
-            "enable.auto.offset.store": False,
-        }
-    )
+class _Reader:
+    """A consumer that only assigns and never commits, with the client's errors collected."""
+
+    def __init__(self, settings: ModelKafkaSettings) -> None:
+        self.errors: list[KafkaError] = []
+        self.settings = settings
+        # A throwaway group id: the reader only assigns partitions and never commits.
+        self.consumer = Consumer(
+            {
+                **settings.common_config(),
+                "group.id": f"onex-dlq-reader-{uuid.uuid4().hex}",
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "logger": _quiet_logger(),
+                "error_cb": self.errors.append,
+            }
+        )
+
+    def probe(self, seconds: float) -> _ClusterMetadata:
+        """The cluster's metadata within ``seconds``; fails at once when no broker answers."""
+        deadline = time.monotonic() + seconds
+        while True:
+            step = max(min(_PROBE_STEP_SECONDS, deadline - time.monotonic()), 0.05)
+            try:
+                metadata: _ClusterMetadata = self.consumer.list_topics(timeout=step)
+                return metadata
+            except KafkaException as exc:
+                self.consumer.poll(0)  # serves error_cb: what the client ran into meanwhile
+                if any(e.code() in _UNREACHABLE for e in self.errors):
+                    raise self._unreachable(self._reason()) from exc
+                if time.monotonic() >= deadline:
+                    raise self._unreachable(f"no answer within {seconds:g} s") from exc
+
+    def _reason(self) -> str:
+        """The most telling client error: a broker's own failure before the summary."""
+        specific = [e for e in self.errors if e.code() != KafkaError._ALL_BROKERS_DOWN]
+        return (specific or self.errors)[0].str()[:300]
+
+    def _unreachable(self, reason: str) -> InfraConnectionError:
+        return InfraConnectionError(
+            f"no Kafka broker reachable at {self.settings.bootstrap_servers}: {reason}",
+            context=kafka_context("dlq_read", self.settings.bootstrap_servers),
+        )
+
+    def close(self) -> None:
+        """Leave without committing anything."""
+        self.consumer.close()
 
 
-def dlq_topics(settings: ModelKafkaSettings, original_topic: str | None = None) -> list[str]:
-    """The DLQ topics that exist (only ``original_topic``'s when given). Blocking."""
-    consumer = _reader(settings)
-    try:
-        metadata = consumer.list_topics(timeout=_TIMEOUT)
-    except KafkaException as exc:
-        raise translate_kafka_error(exc, "dlq_list_topics") from exc
-    finally:
-        consumer.close()
+def _dlq_topic_names(metadata: _ClusterMetadata, original_topic: str | None) -> list[str]:
     wanted = dlq_topic_for(original_topic) if original_topic is not None else None
     found: list[str] = []
     for name in metadata.topics:
@@ -111,25 +135,68 @@ def dlq_topics(settings: ModelKafkaSettings, original_topic: str | None = None) 
     return sorted(found)
 
 
+def dlq_topics(
+    settings: ModelKafkaSettings,
+    original_topic: str | None = None,
+    *,
+    probe_seconds: float = DEFAULT_PROBE_SECONDS,
+) -> list[str]:
+    """The DLQ topics that exist (only ``original_topic``'s when given). Blocking."""
+    reader = _Reader(settings)
+    try:
+        return _dlq_topic_names(reader.probe(probe_seconds), original_topic)
+    finally:
+        reader.close()
+
+
 def read_dlq(
     settings: ModelKafkaSettings,
     selection: ModelKafkaDlqFilter,
     *,
     limit: int | None = None,
+    probe_seconds: float = DEFAULT_PROBE_SECONDS,
 ) -> list[ModelKafkaDlqEntry]:
-    """Dead letters matching ``selection``, oldest first per partition. Blocking."""
+    """The newest version of each dead letter matching ``selection``, oldest first. Blocking.
+
+    ``limit`` bounds the distinct dead letters read (a version past it is not looked for).
+    """
     entries: list[ModelKafkaDlqEntry] = []
-    consumer = _reader(settings)
+    reader = _Reader(settings)
     try:
-        for topic in dlq_topics(settings, selection.topic):
-            entries.extend(_read_topic(consumer, topic, selection, limit, len(entries)))
+        topics = _dlq_topic_names(reader.probe(probe_seconds), selection.topic)
+        for topic in topics:
+            entries = latest_versions(
+                [*entries, *_read_topic(reader.consumer, topic, selection, limit, len(entries))]
+            )
             if limit is not None and len(entries) >= limit:
                 break
     except KafkaException as exc:
         raise translate_kafka_error(exc, "dlq_read") from exc
     finally:
-        consumer.close()
+        reader.close()
     return entries[:limit] if limit is not None else entries
+
+
+def latest_versions(entries: Iterable[ModelKafkaDlqEntry]) -> list[ModelKafkaDlqEntry]:
+    """One entry per record id, the newest version (most replays, then latest failure), in
+    the order each record id first appeared; entries without a record are kept as they are."""
+    newest: dict[uuid.UUID | int, ModelKafkaDlqEntry] = {}
+    for index, entry in enumerate(entries):
+        record = entry.record
+        key: uuid.UUID | int = index if record is None else record.record_id
+        held = newest.get(key)
+        if held is None or (
+            held.record is not None and record is not None and _newer(record, held.record)
+        ):
+            newest[key] = entry
+    return list(newest.values())
+
+
+def _newer(candidate: ModelDlqRecord, held: ModelDlqRecord) -> bool:
+    return (candidate.replay_count, candidate.last_failure_at) >= (
+        held.replay_count,
+        held.last_failure_at,
+    )
 
 
 def _read_topic(
@@ -181,58 +248,3 @@ def _read_topic(
                     return found
     consumer.unassign()
     return found
-
-
-def replay_headers(entry: ModelKafkaDlqEntry, record: ModelDlqRecord) -> dict[str, str]:
-    """The original headers, without the DLQ record, marked as a replay of the record."""
-    headers = {k: v for k, v in entry.headers.items() if k != HEADER_DLQ_RECORD}
-    headers[HEADER_REPLAY_OF] = str(record.record_id)
-    return headers
-
-
-async def replay_dlq(
-    producer: KafkaProducer,
-    entries: Sequence[ModelKafkaDlqEntry],
-    *,
-    recorder: ProtocolReplayRecorder | None,
-    rate: float | None = None,
-    again: bool = False,
-) -> list[ModelKafkaDlqEntry]:
-    """Re-publish ``entries`` to their original topics; returns those replayed now.
-
-    Records already replayed are skipped unless ``again``; ``rate`` caps messages per second.
-    """
-    with_records = [(e, e.record) for e in entries if e.record is not None]
-    done: set[uuid.UUID] = set()
-    if recorder is not None and not again:
-        done = await recorder.replayed_ids([r.record_id for _, r in with_records])
-    interval = 1.0 / rate if rate else 0.0
-    next_slot = time.monotonic()
-    replayed: list[ModelKafkaDlqEntry] = []
-    for entry, record in with_records:
-        if record.record_id in done:
-            continue
-        delay = next_slot - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        next_slot = max(next_slot, time.monotonic()) + interval
-
-        async def publish(
-            entry: ModelKafkaDlqEntry = entry, record: ModelDlqRecord = record
-        ) -> None:
-            await producer.publish(
-                record.original_topic, entry.key, entry.value, replay_headers(entry, record)
-            )
-
-        if recorder is None:
-            await publish()
-        else:
-            await recorder.record_replay(entry, record, publish)
-        replayed.append(entry)
-        _log.info(
-            "dead letter replayed",
-            dlq_record_id=str(record.record_id),
-            topic=record.original_topic,
-            correlation_id=str(record.correlation_id) if record.correlation_id else None,
-        )
-    return replayed

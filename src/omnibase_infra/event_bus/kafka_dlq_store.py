@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 
 from omnibase_infra.event_bus.dlq import ModelDlqRecord
-from omnibase_infra.event_bus.kafka_dlq import PublishStep
+from omnibase_infra.event_bus.kafka_dlq_replay import PublishStep
 from omnibase_infra.event_bus.model_kafka_dlq_entry import ModelKafkaDlqEntry
 from omnibase_infra.event_bus.model_kafka_dlq_replay import ModelKafkaDlqReplay
 from omnibase_infra.handlers.handler_postgres import HandlerPostgres
@@ -19,7 +19,10 @@ INSERT INTO onex_dlq_replays (
     consumer_group, error_type, correlation_id, replayed_by
 ) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 """
-_REPLAYED = "SELECT DISTINCT dlq_record_id FROM onex_dlq_replays WHERE dlq_record_id = ANY($1)"
+_COUNTS = """
+SELECT dlq_record_id, count(*) AS replays FROM onex_dlq_replays
+WHERE dlq_record_id = ANY($1) GROUP BY dlq_record_id
+"""
 _HISTORY = """
 SELECT dlq_record_id, original_topic, correlation_id, replayed_at, replayed_by
 FROM onex_dlq_replays WHERE dlq_record_id = $1 ORDER BY replayed_at
@@ -33,12 +36,12 @@ class DlqReplayStore:
         self._handler = handler
         self._replayed_by = replayed_by
 
-    async def replayed_ids(self, record_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-        """The subset of ``record_ids`` already replayed."""
+    async def replay_counts(self, record_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+        """How many times each of ``record_ids`` was replayed (absent: never)."""
         if not record_ids:
-            return set()
-        rows = await self._handler.fetch(_REPLAYED, list(record_ids))
-        return {row["dlq_record_id"] for row in rows}
+            return {}
+        rows = await self._handler.fetch(_COUNTS, list(record_ids))
+        return {row["dlq_record_id"]: int(row["replays"]) for row in rows}
 
     async def record_replay(
         self, entry: ModelKafkaDlqEntry, record: ModelDlqRecord, publish: PublishStep
