@@ -75,7 +75,7 @@ CorrelationOpt = Annotated[
 LimitOpt = Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")]
 
 _console = Console()
-_errors = Console(stderr=True)
+_errors = Console(stderr=True, soft_wrap=True)  # one error, one line, whatever the width
 
 
 def _utc(value: datetime | None) -> datetime | None:

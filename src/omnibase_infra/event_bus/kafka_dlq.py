@@ -1,8 +1,7 @@
 """Reading Kafka DLQ topics: list, filter, and the newest version of each dead letter.
 
 Reading never joins a consumer group and never commits: it assigns each partition from its
-earliest retained offset to the end as of the start of the read, so listing is side-effect
-free. A dead letter replayed and failed again is in the DLQ more than once under one record id
+earliest retained offset and reads to its end, so listing is side-effect free. A dead letter replayed and failed again is in the DLQ more than once under one record id
 (``dlq.py``, lineage): a read returns only its newest version. Before reading, the cluster is
 probed within ``probe_seconds``: no broker reachable fails at once with one error naming the
 bootstrap servers, and the client's own log lines stay off the terminal.
@@ -34,6 +33,10 @@ from omnibase_infra.event_bus.topics import dlq_topic_for, parse_topic
 __all__ = ["DEFAULT_PROBE_SECONDS", "dlq_topics", "latest_versions", "read_dlq"]
 
 _TIMEOUT = 10.0
+# A read goes on past a partition's reported end until a fetch this long brings nothing: a
+# broker may report an end short of what it holds (Tansu 0.6 counts a produce batch of several
+# records as one when answering ListOffsets), and a dead letter must not be missed for it.
+_QUIET_SECONDS = 0.5
 DEFAULT_PROBE_SECONDS = 5.0
 _PROBE_STEP_SECONDS = 0.5
 # Errors that say no broker can be reached at all: waiting longer will not help.
@@ -221,16 +224,17 @@ def _read_topic(
     consumer.assign(starts)
     found: list[ModelKafkaDlqEntry] = []
     deadline = time.monotonic() + _TIMEOUT
-    while ends and time.monotonic() < deadline:
-        for message in consumer.consume(500, 0.5):
+    while time.monotonic() < deadline:
+        messages = consumer.consume(500, _QUIET_SECONDS)
+        if not messages and not ends:
+            break  # past every partition's reported end, and nothing more arrives
+        for message in messages:
             if message.error() is not None:
                 continue
             partition = message.partition() or 0
             offset = message.offset() or 0
-            if partition not in ends or offset >= ends[partition]:
-                continue
-            if offset + 1 >= ends[partition]:
-                del ends[partition]
+            if offset + 1 >= ends.get(partition, 0):
+                ends.pop(partition, None)
             headers = decode_headers(message)
             entry = ModelKafkaDlqEntry(
                 dlq_topic=topic,
