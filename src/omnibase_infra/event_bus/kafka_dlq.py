@@ -1,11 +1,12 @@
 """Reading Kafka DLQ topics: list, filter, and the newest version of each dead letter.
 
 Reading never joins a consumer group and never commits: it assigns each partition from its
-earliest retained offset and reads to its end, so listing is side-effect free. A dead letter replayed and failed again is in the DLQ more than once under one record id
-(``dlq.py``, lineage): a read returns only its newest version. Before reading, the cluster is
-probed within ``probe_seconds``: no broker reachable fails at once with one error naming the
-bootstrap servers, and the client's own log lines stay off the terminal.
-(Replaying is ``kafka_dlq_replay.py``.)
+earliest retained offset and reads to its end, so listing is side-effect free. A dead letter
+replayed and failed again is in the DLQ more than once under one record id (``dlq.py``,
+lineage): a read returns only its newest version. Before reading, the cluster is probed within
+``probe_seconds``: no broker reachable fails at once with one error naming the bootstrap
+servers, and the client's own log lines stay off the terminal. (Replaying is
+``kafka_dlq_replay.py``.)
 """
 
 from __future__ import annotations
