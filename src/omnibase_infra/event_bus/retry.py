@@ -328,6 +328,7 @@ class RetryFailurePolicy:
             error_type=record.error_type,
             reason=record.error_message,
             dlq_record_id=str(record.record_id),
+            value_truncated=record.value_truncated,
         )
 
 
