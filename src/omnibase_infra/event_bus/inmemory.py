@@ -20,10 +20,7 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
-import time
 import zlib
-from collections import deque
 from collections.abc import Mapping
 from contextvars import ContextVar
 from functools import partial
@@ -36,6 +33,7 @@ from omnibase_infra.errors import (
     ProtocolConfigurationError,
 )
 from omnibase_infra.event_bus.base import EventBusBase, OffsetReset, Unsubscribe, normalize_headers
+from omnibase_infra.event_bus.inmemory_state import Group, Member, Record, Signal, Topic
 from omnibase_infra.event_bus.key_order import deliver_in_key_order
 from omnibase_infra.event_bus.message import (
     BusMessage,
@@ -67,95 +65,6 @@ _REDELIVERY_MAX_SECONDS = 1.0
 _partition_task: ContextVar[asyncio.Task[None] | None] = ContextVar(
     "inmemory_partition_task", default=None
 )
-
-
-class _Record:
-    """One retained message of a partition (shared by all groups; copied per delivery)."""
-
-    __slots__ = ("headers", "key", "timestamp", "value")
-
-    def __init__(self, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
-        self.key = key
-        self.value = value
-        self.headers = headers
-        self.timestamp = time.time()
-
-
-class _Signal:
-    """A reusable wake-up: many waiters, woken all at once by ``fire``.
-
-    Each waiter awaits a future of its own, so cancelling one waiter (a consumer leaving)
-    never disturbs the others, without the extra future and callback ``asyncio.shield`` adds
-    to every wake-up (this is on the path of every delivered message).
-    """
-
-    __slots__ = ("_waiters",)
-
-    def __init__(self) -> None:
-        self._waiters: list[asyncio.Future[None]] = []
-
-    async def wait(self) -> None:
-        future = asyncio.get_running_loop().create_future()
-        self._waiters.append(future)
-        try:
-            await future
-        finally:
-            if not future.done():
-                self._waiters.remove(future)
-
-    def fire(self) -> None:
-        waiters, self._waiters = self._waiters, []
-        for future in waiters:
-            if not future.done():
-                future.set_result(None)
-
-
-class _Partition:
-    __slots__ = ("base", "log", "new_data", "space")
-
-    def __init__(self) -> None:
-        self.log: deque[_Record] = deque()
-        self.base = 0  # offset of log[0]
-        self.new_data = _Signal()
-        self.space = _Signal()
-
-    @property
-    def end(self) -> int:
-        """The offset the next appended message will get."""
-        return self.base + len(self.log)
-
-
-class _Member:
-    __slots__ = ("callback", "delivering", "settled")
-
-    def __init__(self, callback: MessageCallback) -> None:
-        self.callback = callback
-        # The tasks currently inside this member's callback (per partition, one per key at most).
-        self.delivering: set[asyncio.Task[None]] = set()
-        self.settled = _Signal()  # fired whenever one of those callbacks returns
-
-
-class _Group:
-    __slots__ = ("committed", "generation", "group_id", "in_flight", "members", "tasks")
-
-    def __init__(self, group_id: str, committed: list[int], in_flight: int) -> None:
-        self.group_id = group_id
-        self.committed = committed
-        self.in_flight = in_flight  # messages of a partition delivered at once
-        self.members: list[_Member] = []  # a partition goes to members[index % len(members)]
-        self.tasks: list[asyncio.Task[None]] = []
-        # Bumped when the delivery tasks are replaced, so a task of an older set stops.
-        self.generation = 0
-
-
-class _Topic:
-    __slots__ = ("groups", "name", "partitions", "round_robin")
-
-    def __init__(self, name: str, partitions: int) -> None:
-        self.name = name
-        self.partitions = [_Partition() for _ in range(partitions)]
-        self.groups: dict[str, _Group] = {}
-        self.round_robin = itertools.cycle(range(partitions))
 
 
 class EventBusInmemory(EventBusBase):
@@ -191,9 +100,9 @@ class EventBusInmemory(EventBusBase):
         self._park_seconds = park_seconds
         # (topic, group, partition) -> offset of the message the partition is parked at.
         self._parked: dict[tuple[str, str, int], int] = {}
-        self._topics: dict[str, _Topic] = {}
+        self._topics: dict[str, Topic] = {}
         self._closed = False
-        self._progress = _Signal()  # fired on every commit, for wait_idle
+        self._progress = Signal()  # fired on every commit, for wait_idle
 
     # -- publishing ---------------------------------------------------------------------------
 
@@ -229,18 +138,18 @@ class EventBusInmemory(EventBusBase):
         partition = state.partitions[index]
         while self._lag(state, index) >= self._capacity:
             await partition.space.wait()
-        partition.log.append(_Record(key, value, normalize_headers(headers)))
+        partition.log.append(Record(key, value, normalize_headers(headers)))
         self._trim(state, index)
         partition.new_data.fire()
 
-    def _create_topic(self, topic: str) -> _Topic:
+    def _create_topic(self, topic: str) -> Topic:
         parse_topic(topic)  # validates the name once per topic
-        state = _Topic(topic, self._partition_count)
+        state = Topic(topic, self._partition_count)
         self._topics[topic] = state
         return state
 
     @staticmethod
-    def _lag(state: _Topic, index: int) -> int:
+    def _lag(state: Topic, index: int) -> int:
         end = state.partitions[index].end
         lag = 0
         for group in state.groups.values():
@@ -248,7 +157,7 @@ class EventBusInmemory(EventBusBase):
                 lag = max(lag, end - group.committed[index])
         return lag
 
-    def _trim(self, state: _Topic, index: int) -> None:
+    def _trim(self, state: Topic, index: int) -> None:
         partition = state.partitions[index]
         excess = len(partition.log) - self._retention
         if excess <= 0:
@@ -292,9 +201,9 @@ class EventBusInmemory(EventBusBase):
         group = state.groups.get(gid)
         if group is None:
             start = [p.base if auto_offset_reset == "earliest" else p.end for p in state.partitions]
-            group = _Group(gid, start, in_flight_per_partition or self._in_flight)
+            group = Group(gid, start, in_flight_per_partition or self._in_flight)
             state.groups[gid] = group
-        member = _Member(on_message)
+        member = Member(on_message)
         group.members.append(member)
         if not group.tasks:
             group.generation += 1
@@ -311,7 +220,7 @@ class EventBusInmemory(EventBusBase):
 
         return unsubscribe
 
-    async def _leave(self, state: _Topic, group: _Group, member: _Member) -> None:
+    async def _leave(self, state: Topic, group: Group, member: Member) -> None:
         """Remove a member after its in-flight messages finished; stop an emptied group.
 
         Leaving (or closing the bus) from inside a callback is allowed: the caller's own
@@ -333,7 +242,7 @@ class EventBusInmemory(EventBusBase):
         for partition in state.partitions:
             partition.space.fire()  # a left group no longer holds producers back
 
-    async def _deliver(self, state: _Topic, group: _Group, index: int, generation: int) -> None:
+    async def _deliver(self, state: Topic, group: Group, index: int, generation: int) -> None:
         """Deliver one partition to the group, in order per key, committing what was delivered."""
         partition = state.partitions[index]
         task = asyncio.current_task()
@@ -357,12 +266,12 @@ class EventBusInmemory(EventBusBase):
 
     async def _deliver_one(
         self,
-        state: _Topic,
-        group: _Group,
-        member: _Member,
+        state: Topic,
+        group: Group,
+        member: Member,
         index: int,
         generation: int,
-        item: tuple[int, _Record],
+        item: tuple[int, Record],
     ) -> bool:
         """Deliver one message to ``member`` until it takes it; False once the member left."""
         offset, record = item
@@ -468,5 +377,5 @@ class EventBusInmemory(EventBusBase):
             await self._progress.wait()
 
 
-def _key(item: tuple[int, _Record]) -> bytes | None:
+def _key(item: tuple[int, Record]) -> bytes | None:
     return item[1].key

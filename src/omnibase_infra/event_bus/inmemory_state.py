@@ -1,0 +1,101 @@
+"""The in-memory bus's state: retained records, partitions, consumer groups, wake-ups."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections import deque
+
+from omnibase_infra.event_bus.message import MessageCallback
+
+__all__ = ["Group", "Member", "Partition", "Record", "Signal", "Topic"]
+
+
+class Record:
+    """One retained message of a partition (shared by all groups; copied per delivery)."""
+
+    __slots__ = ("headers", "key", "timestamp", "value")
+
+    def __init__(self, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.timestamp = time.time()
+
+
+class Signal:
+    """A reusable wake-up: many waiters, woken all at once by ``fire``.
+
+    Each waiter awaits a future of its own, so cancelling one waiter (a consumer leaving)
+    never disturbs the others, without the extra future and callback ``asyncio.shield`` adds
+    to every wake-up (this is on the path of every delivered message).
+    """
+
+    __slots__ = ("_waiters",)
+
+    def __init__(self) -> None:
+        self._waiters: list[asyncio.Future[None]] = []
+
+    async def wait(self) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        try:
+            await future
+        finally:
+            if not future.done():
+                self._waiters.remove(future)
+
+    def fire(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for future in waiters:
+            if not future.done():
+                future.set_result(None)
+
+
+class Partition:
+    __slots__ = ("base", "log", "new_data", "space")
+
+    def __init__(self) -> None:
+        self.log: deque[Record] = deque()
+        self.base = 0  # offset of log[0]
+        self.new_data = Signal()
+        self.space = Signal()
+
+    @property
+    def end(self) -> int:
+        """The offset the next appended message will get."""
+        return self.base + len(self.log)
+
+
+class Member:
+    __slots__ = ("callback", "delivering", "settled")
+
+    def __init__(self, callback: MessageCallback) -> None:
+        self.callback = callback
+        # The tasks currently inside this member's callback (per partition, one per key at most).
+        self.delivering: set[asyncio.Task[None]] = set()
+        self.settled = Signal()  # fired whenever one of those callbacks returns
+
+
+class Group:
+    __slots__ = ("committed", "generation", "group_id", "in_flight", "members", "tasks")
+
+    def __init__(self, group_id: str, committed: list[int], in_flight: int) -> None:
+        self.group_id = group_id
+        self.committed = committed
+        self.in_flight = in_flight  # messages of a partition delivered at once
+        self.members: list[Member] = []  # a partition goes to members[index % len(members)]
+        self.tasks: list[asyncio.Task[None]] = []
+        # Bumped when the delivery tasks are replaced, so a task of an older set stops.
+        self.generation = 0
+
+
+class Topic:
+    __slots__ = ("groups", "name", "partitions", "round_robin")
+
+    def __init__(self, name: str, partitions: int) -> None:
+        self.name = name
+        self.partitions = [Partition() for _ in range(partitions)]
+        self.groups: dict[str, Group] = {}
+        self.round_robin = itertools.cycle(range(partitions))
