@@ -92,6 +92,7 @@ async def test_health_is_live_and_ready_is_200_when_every_ping_passes() -> None:
     assert {c["name"]: c["healthy"] for c in body["checks"]} == {
         "event_bus": True,
         "dependency": True,
+        "consumer_progress": True,
     }
     assert handler.started
 
