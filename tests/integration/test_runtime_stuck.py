@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 import httpx
-
 from runtime_support import (
     RecordingSink,
     get_metrics,
