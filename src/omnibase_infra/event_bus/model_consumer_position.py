@@ -15,7 +15,9 @@ class ModelConsumerPosition(BaseModel):
     topic: str
     group_id: str
     partition: int = Field(ge=0)
-    committed: int = Field(ge=0, description="the next offset the group will commit")
+    committed: int = Field(
+        ge=0, description="the next offset the group will take (delivered, maybe not committed)"
+    )
     end: int = Field(ge=0, description="the offset after the last message the group must take")
     parked_offset: int | None = Field(
         default=None, description="offset of the message the partition is parked at, if any"

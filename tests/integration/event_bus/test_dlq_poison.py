@@ -8,6 +8,7 @@ a pause), never redelivered in a loop, and dead-lettered once the DLQ is back.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
@@ -206,3 +207,40 @@ async def test_unwritable_dead_letter_parks_the_partition_then_recovers(
 async def _watch_after_start(bus: EventBusInmemory, topic: str) -> list[BusMessage]:
     await bus.start()
     return await _watch(bus, topic)
+
+
+async def test_positions_move_with_deliveries_before_their_commit(
+    small_bus: EventBusBase, unique_topic: TopicFactory
+) -> None:
+    """A group working through a long batch is seen moving (its position is what it delivered),
+    so stuck detection judges the message it holds, not the batch's commit."""
+    topic = unique_topic()
+    gate = asyncio.Event()
+    taken: list[int] = []
+
+    async def slow_third(message: BusMessage) -> None:
+        if len(taken) == 2:
+            await gate.wait()
+        taken.append(message.offset)
+
+    await small_bus.subscribe(
+        topic,
+        on_message=slow_third,
+        group_id="long-batch",
+        auto_offset_reset="earliest",
+        in_flight_per_partition=1,
+    )
+    await small_bus.publish_batch(topic, [(b"k", f"m{i}".encode(), None) for i in range(5)])
+
+    def held() -> list[tuple[int, int]]:
+        return [
+            (p.committed, p.end)
+            for p in small_bus.consumer_positions()
+            if p.group_id == "long-batch" and p.lag
+        ]
+
+    try:
+        await eventually(lambda: len(taken) == 2 and held() == [(2, 5)])
+    finally:
+        gate.set()
+    await eventually(lambda: len(taken) == 5 and not held())
