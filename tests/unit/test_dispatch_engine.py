@@ -21,7 +21,7 @@ from omnibase_infra.dispatch import (
     make_route,
 )
 from omnibase_infra.enums import EnumDispatchOutcome
-from omnibase_infra.errors import ProtocolConfigurationError
+from omnibase_infra.errors import InfraUnavailableError, ProtocolConfigurationError
 from omnibase_infra.event_bus.codec import JsonEnvelope, decode_envelope, encode_envelope
 from omnibase_infra.event_bus.dlq import ModelDlqRecord, read_dlq_record
 from omnibase_infra.event_bus.dlq_writer import DeadLetterWriter
