@@ -567,10 +567,11 @@ async def test_no_canary_secret_appears_in_any_output(
         scenario.gather("runtime stdout/stderr", runtime.output())
         brokers = ("--bootstrap-servers", tansu.bootstrap_servers)
         scenario.gather("dlq list/replay output", await _cli_output("dlq", "list", *brokers))
-        # dlq replay reads its DSN from the environment: one whose password breaks it.
+        # dlq replay given a DSN through an environment variable: one whose password breaks it.
         slashed = scenario.env_of_failing["ONEX_CANARY_SLASH_DSN"]
         replay = await _cli_output(
-            "dlq", "replay", "--all", *brokers, env={"ONEX_POSTGRES_DSN": slashed}
+            *("dlq", "replay", "--all", *brokers, "--postgres-dsn-env", "ONEX_POSTGRES_DSN"),
+            env={"ONEX_POSTGRES_DSN": slashed},
         )
         assert not replay.startswith("exit 0"), replay
         scenario.gather("dlq list/replay output", replay)
