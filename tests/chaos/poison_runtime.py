@@ -13,7 +13,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from uuid import UUID, uuid4
 
 import httpx
 import yaml
+from chaos_runtime import CLI
 from confluent_kafka import Consumer, TopicPartition
 
 from omnibase_infra._core import ModelNodeCapability, ModelNodeIntrospectionEvent, ModelSemVer
@@ -39,7 +39,6 @@ from omnibase_infra.testing.fixtures_kafka import make_kafka_settings
 from omnibase_infra.testing.ports import free_port
 from omnibase_infra.testing.server_tansu import TansuServer
 
-CLI = str(Path(sys.executable).parent / "onex-infra")
 # Every poison message carries this header (first, so a dead letter cut to its header budget
 # keeps it): how a dead letter is matched to what was sent.
 CHAOS_ID = "chaos-id"

@@ -19,7 +19,7 @@ import json
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
@@ -85,9 +85,10 @@ class Figures:
         answered = self.dead_lettered + self.rejected
         return (self.sent_good - self.registered) + (self.sent_poison - answered)
 
-    def report(self, title: str) -> None:
-        print(
-            f"\n{title}: sent {self.sent_good + self.sent_poison} "
+    def line(self, title: str) -> str:
+        """The figures in one line."""
+        return (
+            f"{title}: sent {self.sent_good + self.sent_poison} "
             f"({self.sent_good} registrations, {self.sent_poison} poison: {dict(self.kinds)}), "
             f"registered {self.registered}, dead-lettered {self.dead_lettered}, "
             f"rejected {self.rejected}, "
@@ -217,17 +218,22 @@ def _stream(runtime: ChaosRuntime, poisons: list[Poison]) -> Figures:
     deadline=None,
     database=None,
     phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    # chaos_report only prints and keeps lines: sharing it across examples is harmless.
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
 )
 @given(poisons=st.lists(POISON, min_size=6, max_size=10))
 def test_poison_in_a_registration_stream_ends_in_the_dlq_and_nothing_stalls(
-    runtime: ChaosRuntime, poisons: list[Poison]
+    runtime: ChaosRuntime, chaos_report: Callable[[str], None], poisons: list[Poison]
 ) -> None:
     """Every poison message (oversize and fuzzed) is dead-lettered with its record, every
     registration behind it on its key is registered, and no consumer is stuck: lost = 0."""
     stream = [Poison("oversize", b'{"x": "' + b"a" * OVERSIZE_BYTES + b'"}'), *poisons]
     figures = _stream(runtime, stream)
-    figures.report("poison stream")
+    chaos_report(figures.line("poison stream"))
     letters = [e for e in runtime.dead_letters() if chaos_id_of(e) is not None]
     assert all(e.record is not None for e in letters)
     oversize = [e for e in letters if e.record and (e.record.value_bytes or 0) > OVERSIZE_BYTES]
@@ -256,7 +262,9 @@ def _replay(runtime: ChaosRuntime, since: str, *extra: str) -> subprocess.Comple
     )
 
 
-def test_replaying_failing_dead_letters_twice_replays_each_once(runtime: ChaosRuntime) -> None:
+def test_replaying_failing_dead_letters_twice_replays_each_once(
+    runtime: ChaosRuntime, chaos_report: Callable[[str], None]
+) -> None:
     """100 dead letters whose replays fail again: the first `dlq replay` replays 100 (their
     records are updated, not duplicated), the second replays 0 and says why."""
     time.sleep(1.1)  # --since has second precision: start past any earlier dead letter
@@ -282,8 +290,8 @@ def test_replaying_failing_dead_letters_twice_replays_each_once(runtime: ChaosRu
     assert "replayed 0 of 100 dead letter(s): 100 already replayed (use --again)" in second.stdout
     letters = [e for e in runtime.dead_letters() if chaos_id_of(e) in set(ids)]
     replayed = sum(1 for e in letters if e.record is not None and e.record.replay_count == 1)
-    print(
-        f"\nreplay: 100 dead letters, run 1 replayed 100, run 2 replayed 0; "
+    chaos_report(
+        f"dlq replay: 100 dead letters, run 1 replayed 100, run 2 replayed 0; "
         f"{len(letters)} records after (replay count 1: {replayed}); "
         f"replays seen by the runtime: {_replays_seen(runtime, ids)}"
     )
