@@ -29,6 +29,7 @@ from types import TracebackType
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from omnibase_infra.deadlines import DeadlineWatchdog
 from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import InfraTimeoutError, InfraUnavailableError, ModelInfraErrorContext
 from omnibase_infra.handlers.handler_postgres_errors import translate_postgres_error
@@ -36,7 +37,6 @@ from omnibase_infra.handlers.model_postgres_settings import ModelPostgresSetting
 from omnibase_infra.handlers.postgres_connection import PostgresConnection, PostgresIsolation
 from omnibase_infra.models.model_health_check_result import ModelHealthCheckResult
 from omnibase_infra.observability.logging import get_logger
-from omnibase_infra.resilience.timeout import DeadlineWatchdog
 from omnibase_infra.sanitize import register_secret, sanitize_text
 
 __all__ = ["HandlerPostgres"]
@@ -89,7 +89,7 @@ class HandlerPostgres:
         self._target_name = settings.target_name
         self._pool: asyncpg.Pool[asyncpg.Record] | None = None
         # One timer for every acquire's deadline instead of asyncpg's wait_for per acquire
-        # (every one-statement call acquires; see resilience.timeout).
+        # (every one-statement call acquires; see omnibase_infra.deadlines).
         self._acquire_deadlines = DeadlineWatchdog(
             settings.acquire_timeout_seconds,
             operation="acquire",

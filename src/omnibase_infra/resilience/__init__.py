@@ -6,6 +6,7 @@ contract's ``error_handling`` section (``ModelEffectPolicy``) and every handler 
 through it.
 """
 
+from omnibase_infra.deadlines import DeadlineWatchdog
 from omnibase_infra.resilience.async_circuit_breaker import AsyncCircuitBreaker
 from omnibase_infra.resilience.circuit_breaker import MixinAsyncCircuitBreaker
 from omnibase_infra.resilience.classify import is_dependency_failure
@@ -32,7 +33,6 @@ from omnibase_infra.resilience.model_effect_step import ModelEffectStep
 from omnibase_infra.resilience.model_idempotency_policy import ModelIdempotencyPolicy
 from omnibase_infra.resilience.protocol_credential_refresher import ProtocolCredentialRefresher
 from omnibase_infra.resilience.retry import RetryPolicy
-from omnibase_infra.resilience.timeout import DeadlineWatchdog
 
 __all__ = [
     "AsyncCircuitBreaker",

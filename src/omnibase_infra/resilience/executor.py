@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from pydantic import BaseModel, JsonValue
 
 from omnibase_infra.correlation import current_correlation_id
+from omnibase_infra.deadlines import DeadlineWatchdog
 from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import (
     InfraAuthenticationError,
@@ -45,7 +46,6 @@ from omnibase_infra.resilience.model_effect_result import ModelEffectResult
 from omnibase_infra.resilience.model_idempotency_policy import ModelIdempotencyPolicy
 from omnibase_infra.resilience.protocol_credential_refresher import ProtocolCredentialRefresher
 from omnibase_infra.resilience.retry import RetryPolicy
-from omnibase_infra.resilience.timeout import DeadlineWatchdog
 from omnibase_infra.sanitize import sanitize_text
 
 __all__ = ["EffectExecutor", "FallbackHandler", "Sleep"]

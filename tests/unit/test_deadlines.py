@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
+from omnibase_infra.deadlines import DeadlineWatchdog
 from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import InfraTimeoutError
-from omnibase_infra.resilience import DeadlineWatchdog
 
 
 def _watchdog(seconds: float = 0.05) -> DeadlineWatchdog:

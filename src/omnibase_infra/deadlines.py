@@ -1,5 +1,8 @@
 """``DeadlineWatchdog``: timeouts for every call of an effect, with one timer for all of them.
 
+A foundation module (generic timers; it imports only errors, enums and models), so handlers
+and resilience alike may use it.
+
 ``asyncio.timeout()`` schedules (and cancels) a timer per call, about 3-5 us here; an effect
 calls its handler many thousands of times a second with the same timeout. Because every call
 of one watchdog has the same duration, deadlines are registered in increasing order: a FIFO
