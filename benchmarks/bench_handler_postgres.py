@@ -28,8 +28,8 @@ from pathlib import Path
 
 import asyncpg
 
-from omnibase_infra.handlers.handler_postgres import HandlerPostgres
-from omnibase_infra.runtime.embedded_postgres import EmbeddedPostgres
+from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
+from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 
 Call = Callable[[int], Awaitable[object]]
 

@@ -57,7 +57,8 @@ from omnibase_infra.event_bus.codec import encode_envelope, envelope_headers, ne
 from omnibase_infra.event_bus.inmemory import EventBusInmemory
 from omnibase_infra.fsm.compiled_fsm import CompiledFSM
 from omnibase_infra.handlers.handler_discovery_local import HandlerDiscoveryLocal
-from omnibase_infra.handlers.handler_postgres import HandlerPostgres
+from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
+from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.migrations.runner import apply_migrations
 from omnibase_infra.models.discovery import EnumCheckStatus
 from omnibase_infra.nodes.node_registration_reducer.reducer import RegistrationReducer
@@ -83,7 +84,6 @@ from omnibase_infra.nodes.registration.topics import TOPIC_NODE_INTROSPECTION
 from omnibase_infra.observability.logging import configure_logging
 from omnibase_infra.runtime.config import load_runtime_config
 from omnibase_infra.runtime.contract_loader import load_contract
-from omnibase_infra.runtime.embedded_postgres import EmbeddedPostgres
 from omnibase_infra.runtime.heap import freeze_boot_heap
 from omnibase_infra.runtime.host import RuntimeHostProcess
 from omnibase_infra.runtime.infrastructure import build_infrastructure

@@ -58,10 +58,10 @@ from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.topics import dlq_topic_for
 from omnibase_infra.handlers.handler_consul import HandlerConsul
 from omnibase_infra.handlers.model_consul_settings import ModelConsulSettings
+from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
 from omnibase_infra.handlers.protocol_service_discovery import ProtocolServiceDiscovery
 from omnibase_infra.nodes.registration.topics import TOPIC_NODE_REJECTED
 from omnibase_infra.runtime.config import load_runtime_config
-from omnibase_infra.runtime.embedded_postgres import EmbeddedPostgres
 from omnibase_infra.runtime.host import RuntimeHostProcess
 from omnibase_infra.runtime.infrastructure import build_infrastructure
 from omnibase_infra.testing.fake_consul import FakeConsulAgent

@@ -20,7 +20,7 @@ import pytest
 import pytest_asyncio
 from chaos_harness import KafkaChaosStack, kafka_stack
 
-from omnibase_infra.runtime.embedded_postgres import EmbeddedPostgres
+from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
 
 _FIGURES: list[str] = []
 

@@ -52,13 +52,13 @@ from omnibase_infra.event_bus.kafka import EventBusKafka
 from omnibase_infra.event_bus.kafka_dlq import read_dlq
 from omnibase_infra.event_bus.model_kafka_dlq_filter import ModelKafkaDlqFilter
 from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
+from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
 from omnibase_infra.nodes.registration.client import (
     ModelNodeDescription,
     NodeFleet,
     NodeRegistrationClient,
 )
 from omnibase_infra.nodes.registration.topics import TOPIC_NODE_INTROSPECTION
-from omnibase_infra.runtime.embedded_postgres import EmbeddedPostgres
 from omnibase_infra.testing.fake_consul import FakeConsulAgent
 from omnibase_infra.testing.fixtures_kafka import make_kafka_settings
 from omnibase_infra.testing.ports import free_port

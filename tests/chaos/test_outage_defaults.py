@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 from chaos_harness import inmemory_stack
 
-from omnibase_infra.runtime.embedded_postgres import EmbeddedPostgres
+from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration, pytest.mark.slow]
 

@@ -34,7 +34,7 @@ from omnibase_infra.event_bus.codec import JsonEnvelope, decode_envelope
 from omnibase_infra.event_bus.dlq import ModelDlqRecord
 from omnibase_infra.event_bus.headers import HEADER_DLQ_RECORD
 from omnibase_infra.event_bus.inmemory import EventBusInmemory
-from omnibase_infra.handlers.handler_postgres import HandlerPostgres
+from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.handlers.protocol_service_discovery import ProtocolServiceDiscovery
 from omnibase_infra.models.discovery import (
     EnumCheckStatus,

@@ -21,7 +21,7 @@ import httpx
 import psutil
 import pytest
 
-from omnibase_infra.runtime.embedded_postgres_lock import read_owner
+from omnibase_infra.handlers.postgres.embedded_lock import read_owner
 from omnibase_infra.testing.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -13,8 +13,8 @@ import asyncpg
 import pytest
 
 from omnibase_infra.errors import InfraTimeoutError
-from omnibase_infra.handlers.handler_postgres import HandlerPostgres
-from omnibase_infra.handlers.model_postgres_settings import ModelPostgresSettings
+from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
+from omnibase_infra.handlers.postgres.model_postgres_settings import ModelPostgresSettings
 from omnibase_infra.migrations import (
     MigrationChecksumError,
     MigrationError,
@@ -188,8 +188,8 @@ async def test_two_processes_starting_at_once_apply_each_file_once(
         """
         import asyncio, os, sys
         from pathlib import Path
-        from omnibase_infra.handlers.handler_postgres import HandlerPostgres
-        from omnibase_infra.handlers.model_postgres_settings import ModelPostgresSettings
+        from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
+        from omnibase_infra.handlers.postgres.model_postgres_settings import ModelPostgresSettings
         from omnibase_infra.migrations import apply_migrations, load_migrations
 
         async def main() -> None:

@@ -28,7 +28,7 @@ from registration_harness import (
 
 from omnibase_infra.enums import EnumDispatchOutcome
 from omnibase_infra.event_bus.inmemory import EventBusInmemory
-from omnibase_infra.handlers.handler_postgres import HandlerPostgres
+from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.nodes.registration.client import NodeFleet, NodeRegistrationClient
 from omnibase_infra.nodes.registration.topics import (
     TOPIC_NODE_ACTIVE,

@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from omnibase_infra.handlers.handler_postgres import HandlerPostgres
+from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.nodes.node_registry_effect.storage import (
     RegistrationConflictError,
     RegistrationStorage,

@@ -14,7 +14,7 @@ import pytest
 from test_registration_storage import intent, record
 
 from omnibase_infra.errors import RuntimeHostError
-from omnibase_infra.handlers.handler_postgres import HandlerPostgres
+from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.nodes.node_registry_effect.storage import (
     RegistrationConflictError,
     RegistrationStorage,

@@ -8,7 +8,7 @@ from uuid import uuid4
 import pytest
 
 from omnibase_infra.errors import InfraUnavailableError
-from omnibase_infra.handlers.handler_postgres import HandlerPostgres
+from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.resilience import (
     EffectExecutor,
     EnumIdempotencyOutcome,

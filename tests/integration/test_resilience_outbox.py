@@ -21,7 +21,7 @@ from omnibase_infra.event_bus.inmemory import EventBusInmemory
 from omnibase_infra.event_bus.kafka import EventBusKafka
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
-from omnibase_infra.handlers.handler_postgres import HandlerPostgres
+from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.resilience.outbox import OutboxRelay, enqueue, enqueue_envelope
 from omnibase_infra.testing.fixtures_kafka import eventually, make_unique_topic
 from omnibase_infra.testing.server_process import ManagedProcess
@@ -201,8 +201,8 @@ _CHILD_RELAY = textwrap.dedent(
     import asyncio, os
     from omnibase_infra.event_bus.kafka import EventBusKafka
     from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
-    from omnibase_infra.handlers.handler_postgres import HandlerPostgres
-    from omnibase_infra.handlers.model_postgres_settings import ModelPostgresSettings
+    from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
+    from omnibase_infra.handlers.postgres.model_postgres_settings import ModelPostgresSettings
     from omnibase_infra.resilience.outbox import OutboxRelay
 
     class SlowKafka(EventBusKafka):

@@ -306,7 +306,7 @@ async def _replay(
     from omnibase_infra.event_bus.kafka_dlq_replay import replay_dlq
     from omnibase_infra.event_bus.kafka_dlq_store import DlqReplayStore
     from omnibase_infra.event_bus.kafka_producer import KafkaProducer
-    from omnibase_infra.handlers.handler_postgres import HandlerPostgres
+    from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
     from omnibase_infra.migrations.runner import apply_migrations
 
     handler = HandlerPostgres(await dlq_postgres_settings(runtime, dsn_variable))

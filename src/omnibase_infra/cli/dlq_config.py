@@ -23,7 +23,7 @@ from omnibase_infra.runtime.secrets import resolve_secret, resolve_secret_fields
 if TYPE_CHECKING:
     from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
     from omnibase_infra.handlers.handler_vault import HandlerVault
-    from omnibase_infra.handlers.model_postgres_settings import ModelPostgresSettings
+    from omnibase_infra.handlers.postgres.model_postgres_settings import ModelPostgresSettings
 
 __all__ = ["dlq_kafka_settings", "dlq_postgres_settings", "load_dlq_config"]
 
@@ -67,7 +67,7 @@ async def dlq_postgres_settings(
     config: ModelRuntimeConfig, dsn_variable: str | None
 ) -> ModelPostgresSettings:
     """Where replays are recorded: ``dsn_variable``'s DSN, else the config's PostgreSQL."""
-    from omnibase_infra.handlers.model_postgres_settings import ModelPostgresSettings
+    from omnibase_infra.handlers.postgres.model_postgres_settings import ModelPostgresSettings
 
     if dsn_variable:
         dsn = await resolve_secret(f"env://{dsn_variable}")
@@ -93,7 +93,7 @@ async def dlq_postgres_settings(
 
 def _embedded_settings(data_dir: Path | None) -> ModelPostgresSettings:
     """The running embedded server of the runtime that uses ``data_dir``."""
-    from omnibase_infra.runtime.embedded_postgres import EmbeddedPostgres
+    from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
 
     server = EmbeddedPostgres(data_dir)
     port = _running_port(server.data_dir)

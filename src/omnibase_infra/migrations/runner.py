@@ -25,9 +25,9 @@ import asyncpg
 
 from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import InfraTimeoutError, ModelInfraErrorContext, RuntimeHostError
-from omnibase_infra.handlers.handler_postgres import HandlerPostgres
-from omnibase_infra.handlers.handler_postgres_errors import translate_postgres_error
-from omnibase_infra.handlers.postgres_connection import PostgresConnection
+from omnibase_infra.handlers.postgres.connection import PostgresConnection
+from omnibase_infra.handlers.postgres.errors import translate_postgres_error
+from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.migrations.errors import MigrationChecksumError, MigrationError
 from omnibase_infra.migrations.model_migration import ModelMigration
 from omnibase_infra.observability.logging import get_logger

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from omnibase_infra.event_bus.codec import new_envelope
-from omnibase_infra.handlers.handler_postgres import HandlerPostgres
+from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.migrations.runner import apply_migrations
 from omnibase_infra.nodes.registration.models.model_runtime_tick import ModelRuntimeTick
 from omnibase_infra.nodes.registration.topics import TOPIC_RUNTIME_TICK

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 
 from omnibase_infra.event_bus.base import EventBusBase
 from omnibase_infra.handlers.handler_discovery_local import HandlerDiscoveryLocal
-from omnibase_infra.handlers.handler_postgres import HandlerPostgres
-from omnibase_infra.handlers.model_postgres_settings import ModelPostgresSettings
+from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
+from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
+from omnibase_infra.handlers.postgres.model_postgres_settings import ModelPostgresSettings
 from omnibase_infra.handlers.protocol_infra_handler import ProtocolInfraHandler
 from omnibase_infra.handlers.protocol_service_discovery import ProtocolServiceDiscovery
 from omnibase_infra.nodes.registration.component import (
@@ -32,7 +33,6 @@ from omnibase_infra.resilience.idempotency.store_memory import IdempotencyStoreI
 from omnibase_infra.resilience.idempotency.store_postgres import IdempotencyStorePostgres
 from omnibase_infra.runtime.components import MigrationsComponent, RuntimeTicker
 from omnibase_infra.runtime.config import ModelRuntimeConfig
-from omnibase_infra.runtime.embedded_postgres import EmbeddedPostgres
 from omnibase_infra.runtime.host import ProtocolRuntimeComponent
 from omnibase_infra.runtime.secrets import resolve_secret, resolve_secret_fields
 

@@ -35,10 +35,10 @@ from uuid import uuid4
 import pytest
 import pytest_asyncio
 
-from omnibase_infra.handlers.handler_postgres import HandlerPostgres
-from omnibase_infra.handlers.model_postgres_settings import ModelPostgresSettings
+from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
+from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
+from omnibase_infra.handlers.postgres.model_postgres_settings import ModelPostgresSettings
 from omnibase_infra.migrations.runner import apply_migrations
-from omnibase_infra.runtime.embedded_postgres import EmbeddedPostgres
 
 __all__ = [
     "postgres_base_dir",

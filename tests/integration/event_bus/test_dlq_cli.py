@@ -26,7 +26,7 @@ from omnibase_infra.event_bus.kafka_dlq import read_dlq
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.event_bus.model_kafka_dlq_filter import ModelKafkaDlqFilter
 from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
-from omnibase_infra.handlers.handler_postgres import HandlerPostgres
+from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.testing.fixtures_kafka import TopicFactory, eventually
 
 pytestmark = pytest.mark.integration

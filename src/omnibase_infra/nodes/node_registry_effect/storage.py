@@ -19,7 +19,7 @@ from uuid import UUID
 import asyncpg
 
 from omnibase_infra.errors import RuntimeHostError
-from omnibase_infra.handlers.handler_postgres import HandlerPostgres
+from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.nodes.node_registry_effect.storage_batch import WriteBatcher
 from omnibase_infra.nodes.node_registry_effect.storage_sql import (
     APPLIED,

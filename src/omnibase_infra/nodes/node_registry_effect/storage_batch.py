@@ -20,7 +20,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from omnibase_infra.handlers.handler_postgres import HandlerPostgres
+from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.nodes.node_registry_effect.storage_sql import BATCH_SQL, ONE_ROW_SQL
 from omnibase_infra.nodes.registration.models.enum_registration_intent_kind import (
     EnumRegistrationIntentKind,

@@ -12,7 +12,7 @@ from uuid import uuid4
 
 from omnibase_infra._core import ModelRequestIntrospectionEvent
 from omnibase_infra.event_bus.codec import new_envelope
-from omnibase_infra.handlers.handler_postgres import HandlerPostgres
+from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.nodes.node_registry_effect.storage import RegistrationStorage
 from omnibase_infra.nodes.registration.registry_api import create_registry_router
 from omnibase_infra.nodes.registration.topics import TOPIC_REQUEST_INTROSPECTION

@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 
 from pydantic import JsonValue
 
-from omnibase_infra.handlers.handler_postgres import HandlerPostgres
+from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.resilience.idempotency.enum_idempotency_outcome import EnumIdempotencyOutcome
 from omnibase_infra.resilience.idempotency.model_idempotency_claim import ModelIdempotencyClaim
 

@@ -23,7 +23,7 @@ import json
 from prometheus_client import Counter
 
 from omnibase_infra.event_bus.base import EventBusBase
-from omnibase_infra.handlers.handler_postgres import HandlerPostgres
+from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.observability.metrics import REGISTRY
 from omnibase_infra.resilience.executor import EffectExecutor

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from omnibase_infra._core import ModelEventEnvelope
 from omnibase_infra.event_bus.codec import JsonEnvelope, encode_envelope, envelope_headers
 from omnibase_infra.event_bus.topics import parse_topic
-from omnibase_infra.handlers.postgres_connection import PostgresConnection
+from omnibase_infra.handlers.postgres.connection import PostgresConnection
 
 __all__ = ["enqueue", "enqueue_envelope"]
 

@@ -24,9 +24,9 @@ from omnibase_infra.errors import (
     RuntimeHostError,
 )
 from omnibase_infra.handlers import ProtocolInfraHandler
-from omnibase_infra.handlers.handler_postgres import HandlerPostgres
-from omnibase_infra.handlers.model_postgres_settings import ModelPostgresSettings
-from omnibase_infra.runtime.embedded_postgres import EmbeddedPostgres
+from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
+from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
+from omnibase_infra.handlers.postgres.model_postgres_settings import ModelPostgresSettings
 
 pytestmark = pytest.mark.integration
 
@@ -349,7 +349,7 @@ async def test_close_does_not_hang_on_a_connection_never_released(
     postgres_settings: ModelPostgresSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """close() cuts a borrowed connection after its grace period instead of waiting forever."""
-    import omnibase_infra.handlers.handler_postgres as module
+    import omnibase_infra.handlers.postgres.handler_postgres as module
 
     monkeypatch.setattr(module, "_CLOSE_GRACE_SECONDS", 0.2)
     handler = await _started(postgres_settings)

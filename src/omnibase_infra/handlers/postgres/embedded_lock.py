@@ -22,7 +22,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from omnibase_infra.errors import ProtocolConfigurationError
-from omnibase_infra.runtime.model_data_dir_owner import ModelDataDirOwner
+from omnibase_infra.handlers.postgres.model_data_dir_owner import ModelDataDirOwner
 
 __all__ = ["LOCK_FILE_NAME", "DataDirInUseError", "DataDirLock", "read_owner"]
 

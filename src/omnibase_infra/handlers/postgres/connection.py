@@ -14,7 +14,7 @@ import asyncpg
 from asyncpg.transaction import Transaction
 
 from omnibase_infra.errors import InfraConnectionError, RuntimeHostError
-from omnibase_infra.handlers.handler_postgres_errors import translate_postgres_error
+from omnibase_infra.handlers.postgres.errors import translate_postgres_error
 
 __all__ = ["PostgresConnection", "PostgresIsolation", "PostgresTransaction"]
 

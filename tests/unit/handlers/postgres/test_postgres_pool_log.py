@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-import omnibase_infra.handlers.handler_postgres  # noqa: F401 - installs the pool log filter
+import omnibase_infra.handlers.postgres.handler_postgres  # noqa: F401 - installs the pool log filter
 
 
 class _Records(logging.Handler):

@@ -15,7 +15,7 @@ We run ``postgres`` ourselves rather than ``pg_ctl`` so that its PID is ours to 
 PostgreSQL refuses to run: initdb and postgres then run as the ``postgres`` system user
 (created with ``useradd`` when missing).
 
-One live process owns a ``base_dir`` at a time (``embedded_postgres_lock``: ``owner.lock``,
+One live process owns a ``base_dir`` at a time (``embedded_lock``: ``owner.lock``,
 held from start to stop): a start on a directory another live process owns fails at once with
 ``DataDirInUseError`` and leaves that owner's server alone. Start is robust to what a killed
 owner leaves behind: a stale ``postmaster.pid``, and a server still running on the directory
@@ -49,10 +49,8 @@ from omnibase_infra.errors import (
     ModelInfraErrorContext,
     ProtocolConfigurationError,
 )
-from omnibase_infra.handlers.model_postgres_settings import ModelPostgresSettings
-from omnibase_infra.observability.logging import get_logger
-from omnibase_infra.runtime.embedded_postgres_lock import DataDirLock
-from omnibase_infra.runtime.embedded_postgres_process import (
+from omnibase_infra.handlers.postgres.embedded_lock import DataDirLock
+from omnibase_infra.handlers.postgres.embedded_process import (
     HOST,
     allow_traversal,
     clear_leftover,
@@ -67,6 +65,8 @@ from omnibase_infra.runtime.embedded_postgres_process import (
     system_user,
     write_private,
 )
+from omnibase_infra.handlers.postgres.model_postgres_settings import ModelPostgresSettings
+from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.sanitize import register_secret, sanitize_text
 
 __all__ = [

@@ -1,6 +1,6 @@
 """Operating-system side of the embedded PostgreSQL launcher: binaries, user, signals, files.
 
-Kept apart from ``embedded_postgres`` (the server's lifecycle) because it changes for other
+Kept apart from ``embedded`` (the server's lifecycle) because it changes for other
 reasons: platforms, permissions and process handling.
 """
 

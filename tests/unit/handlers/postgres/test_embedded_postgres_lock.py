@@ -10,13 +10,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from omnibase_infra.runtime.embedded_postgres_lock import (
+from omnibase_infra.handlers.postgres.embedded_lock import (
     LOCK_FILE_NAME,
     DataDirInUseError,
     DataDirLock,
     read_owner,
 )
-from omnibase_infra.runtime.model_data_dir_owner import ModelDataDirOwner
+from omnibase_infra.handlers.postgres.model_data_dir_owner import ModelDataDirOwner
 
 
 def test_acquire_records_this_process_as_owner(tmp_path: Path) -> None:
@@ -60,7 +60,7 @@ def test_lock_held_by_another_process_is_refused_until_it_dies(tmp_path: Path) -
     script = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from omnibase_infra.runtime.embedded_postgres_lock import DataDirLock\n"
+        "from omnibase_infra.handlers.postgres.embedded_lock import DataDirLock\n"
         "DataDirLock(Path(sys.argv[1])).acquire()\n"
         "print('locked', flush=True)\n"
         "time.sleep(120)\n"

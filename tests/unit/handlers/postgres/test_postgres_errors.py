@@ -13,7 +13,7 @@ from omnibase_infra.errors import (
     InfraTimeoutError,
     RuntimeHostError,
 )
-from omnibase_infra.handlers.handler_postgres_errors import (
+from omnibase_infra.handlers.postgres.errors import (
     classify_postgres_error,
     translate_postgres_error,
 )

@@ -8,7 +8,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from omnibase_infra.errors import ProtocolConfigurationError
-from omnibase_infra.handlers.model_postgres_settings import ModelPostgresSettings
+from omnibase_infra.handlers.postgres.model_postgres_settings import ModelPostgresSettings
 
 
 def test_dsn_is_parsed_into_fields() -> None:

@@ -17,9 +17,9 @@ import pytest
 import pytest_asyncio
 
 from omnibase_infra.errors import InfraUnavailableError, ProtocolConfigurationError
-from omnibase_infra.runtime.embedded_postgres import EmbeddedPostgres
-from omnibase_infra.runtime.embedded_postgres_lock import DataDirInUseError
-from omnibase_infra.runtime.embedded_postgres_process import system_user
+from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
+from omnibase_infra.handlers.postgres.embedded_lock import DataDirInUseError
+from omnibase_infra.handlers.postgres.embedded_process import system_user
 
 pytestmark = pytest.mark.integration
 
@@ -144,7 +144,7 @@ async def test_second_launcher_on_an_owned_directory_fails_and_leaves_the_owner_
 _OWNER_SCRIPT = """
 import sys, time
 from pathlib import Path
-from omnibase_infra.runtime.embedded_postgres import EmbeddedPostgres
+from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
 server = EmbeddedPostgres(Path(sys.argv[1]), fast=True)
 server.start_sync()
 print(server.pid, flush=True)

@@ -11,7 +11,7 @@
     await handler.close()
 
 Queries take ``$n`` parameters only. Driver errors become this package's errors (see
-``handler_postgres_errors``). After PostgreSQL restarts the pool recovers by itself: a lost
+``handlers.postgres.errors``). After PostgreSQL restarts the pool recovers by itself: a lost
 connection fails the call in flight with a retriable ``InfraConnectionError`` and expires the
 pool's other connections, and the next calls connect afresh. While the server is down,
 asyncpg's own attempts to refill the pool are logged on one line each, not with a traceback.
@@ -32,9 +32,9 @@ from asyncpg.pool import PoolConnectionProxy
 from omnibase_infra.deadlines import DeadlineWatchdog
 from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import InfraTimeoutError, InfraUnavailableError, ModelInfraErrorContext
-from omnibase_infra.handlers.handler_postgres_errors import translate_postgres_error
-from omnibase_infra.handlers.model_postgres_settings import ModelPostgresSettings
-from omnibase_infra.handlers.postgres_connection import PostgresConnection, PostgresIsolation
+from omnibase_infra.handlers.postgres.connection import PostgresConnection, PostgresIsolation
+from omnibase_infra.handlers.postgres.errors import translate_postgres_error
+from omnibase_infra.handlers.postgres.model_postgres_settings import ModelPostgresSettings
 from omnibase_infra.models.model_health_check_result import ModelHealthCheckResult
 from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.sanitize import register_secret, sanitize_text
