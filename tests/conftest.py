@@ -3,7 +3,7 @@
 pytest_plugins = [
     "omnibase_infra.testing.fixtures_postgres",
     "omnibase_infra.testing.fixtures_kafka",
-    "omnibase_infra.testing.fixtures_openbao",
+    "omnibase_infra.testing.fixtures_vault",
     "omnibase_infra.testing.fixtures_valkey",
     "omnibase_infra.testing.fixtures_http",
     "omnibase_infra.testing.fixtures_oidc",

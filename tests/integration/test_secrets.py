@@ -11,8 +11,8 @@ import pytest
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from omnibase_infra.errors import InfraConnectionError, SecretResolutionError
-from omnibase_infra.handlers.handler_vault import HandlerVault
-from omnibase_infra.handlers.model_vault_settings import ModelVaultSettings
+from omnibase_infra.handlers.vault.handler_vault import HandlerVault
+from omnibase_infra.handlers.vault.model_vault_settings import ModelVaultSettings
 from omnibase_infra.runtime.secrets import (
     SecretReference,
     is_secret_reference,

@@ -22,8 +22,8 @@ from omnibase_infra.runtime.secrets import resolve_secret, resolve_secret_fields
 
 if TYPE_CHECKING:
     from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
-    from omnibase_infra.handlers.handler_vault import HandlerVault
     from omnibase_infra.handlers.postgres.model_postgres_settings import ModelPostgresSettings
+    from omnibase_infra.handlers.vault.handler_vault import HandlerVault
 
 __all__ = ["dlq_kafka_settings", "dlq_postgres_settings", "load_dlq_config"]
 
@@ -40,7 +40,7 @@ def load_dlq_config(path: Path | None) -> ModelRuntimeConfig:
 async def _vault(config: ModelRuntimeConfig) -> HandlerVault | None:
     if config.vault is None:
         return None
-    from omnibase_infra.handlers.handler_vault import HandlerVault
+    from omnibase_infra.handlers.vault.handler_vault import HandlerVault
 
     vault = HandlerVault(await resolve_secret_fields(config.vault))
     await vault.start()

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     # Imported where configured: their clients (redis alone is ~0.35 s) are not needed by
     # the local profile, and boot time is a target.
     from omnibase_infra.handlers.handler_consul import HandlerConsul
-    from omnibase_infra.handlers.handler_vault import HandlerVault
+    from omnibase_infra.handlers.vault.handler_vault import HandlerVault
 
 __all__ = ["ModelInfrastructure", "build_infrastructure"]
 
@@ -111,7 +111,7 @@ async def _vault(
     """Vault first: the other secret references may point into it."""
     if config.vault is None:
         return None
-    from omnibase_infra.handlers.handler_vault import HandlerVault
+    from omnibase_infra.handlers.vault.handler_vault import HandlerVault
 
     vault = HandlerVault(await resolve_secret_fields(config.vault))
     await vault.start()

@@ -36,7 +36,7 @@ from omnibase_infra.runtime.model_secret_reference import ModelSecretReference
 from omnibase_infra.sanitize import register_secret
 
 if TYPE_CHECKING:
-    from omnibase_infra.handlers.handler_vault import HandlerVault
+    from omnibase_infra.handlers.vault.handler_vault import HandlerVault
 
 __all__ = [
     "SECRET_REFERENCE_SCHEMES",

@@ -34,10 +34,10 @@ from omnibase_infra.handlers.httpx_support import (
     read_bounded,
     translate_transport_error,
 )
-from omnibase_infra.handlers.model_vault_secret import ModelVaultSecret
-from omnibase_infra.handlers.model_vault_settings import ModelVaultSettings
-from omnibase_infra.handlers.vault_token_lease import VaultTokenLease
-from omnibase_infra.handlers.vault_wire import (
+from omnibase_infra.handlers.vault.model_vault_secret import ModelVaultSecret
+from omnibase_infra.handlers.vault.model_vault_settings import ModelVaultSettings
+from omnibase_infra.handlers.vault.token_lease import VaultTokenLease
+from omnibase_infra.handlers.vault.wire import (
     as_object,
     json_object,
     json_or_empty,

@@ -1,4 +1,8 @@
-"""pytest fixtures for a real OpenBao server (list this module in ``pytest_plugins``)."""
+"""pytest fixtures for Vault: a real server for ``HandlerVault`` and ``vault://`` secrets.
+
+The server is OpenBao (the open-source fork of Vault, same HTTP API, installed from a wheel), so
+the fixtures are named after it: ``openbao_server``. List this module in ``pytest_plugins``.
+"""
 
 from __future__ import annotations
 

@@ -20,8 +20,8 @@ from omnibase_infra.errors import (
     RuntimeHostError,
 )
 from omnibase_infra.handlers import ProtocolInfraHandler
-from omnibase_infra.handlers.handler_vault import HandlerVault
-from omnibase_infra.handlers.model_vault_settings import ModelVaultSettings
+from omnibase_infra.handlers.vault.handler_vault import HandlerVault
+from omnibase_infra.handlers.vault.model_vault_settings import ModelVaultSettings
 from omnibase_infra.testing.leak_check import error_surface
 from omnibase_infra.testing.server_openbao import OpenBaoServer
 
@@ -394,7 +394,7 @@ def test_settings_reject_half_an_approle_and_never_echo_secrets() -> None:
 
 def test_secret_data_is_not_in_the_repr() -> None:
     """A read secret's repr shows where it came from, not its values."""
-    from omnibase_infra.handlers.model_vault_secret import ModelVaultSecret
+    from omnibase_infra.handlers.vault.model_vault_secret import ModelVaultSecret
 
     secret = ModelVaultSecret(mount="secret", path="a/b", version=3, data={"pw": "hunter2-xyz"})
     assert "hunter2-xyz" not in repr(secret)
