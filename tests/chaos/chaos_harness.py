@@ -56,8 +56,8 @@ from omnibase_infra.event_bus.inmemory import EventBusInmemory
 from omnibase_infra.event_bus.kafka import EventBusKafka
 from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.topics import dlq_topic_for
-from omnibase_infra.handlers.handler_consul import HandlerConsul
-from omnibase_infra.handlers.model_consul_settings import ModelConsulSettings
+from omnibase_infra.handlers.consul.handler_consul import HandlerConsul
+from omnibase_infra.handlers.consul.model_consul_settings import ModelConsulSettings
 from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
 from omnibase_infra.handlers.protocol_service_discovery import ProtocolServiceDiscovery
 from omnibase_infra.nodes.registration.topics import TOPIC_NODE_REJECTED

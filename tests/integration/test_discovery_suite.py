@@ -21,9 +21,9 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from omnibase_infra.errors import RuntimeHostError
-from omnibase_infra.handlers.handler_consul import HandlerConsul
+from omnibase_infra.handlers.consul.handler_consul import HandlerConsul
+from omnibase_infra.handlers.consul.model_consul_settings import ModelConsulSettings
 from omnibase_infra.handlers.handler_discovery_local import HandlerDiscoveryLocal
-from omnibase_infra.handlers.model_consul_settings import ModelConsulSettings
 from omnibase_infra.handlers.protocol_infra_handler import ProtocolInfraHandler
 from omnibase_infra.handlers.protocol_service_discovery import ProtocolServiceDiscovery
 from omnibase_infra.models.discovery import (

@@ -6,12 +6,12 @@ import pytest
 from pydantic import ValidationError
 
 from omnibase_infra.errors import ProtocolConfigurationError
-from omnibase_infra.handlers.consul_wire import (
+from omnibase_infra.handlers.consul.model_consul_settings import ModelConsulSettings
+from omnibase_infra.handlers.consul.wire import (
     go_duration,
     parse_go_duration,
     service_definition,
 )
-from omnibase_infra.handlers.model_consul_settings import ModelConsulSettings
 from omnibase_infra.models.discovery import (
     EnumCheckStatus,
     ModelBlockingQuery,

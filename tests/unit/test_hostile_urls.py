@@ -8,8 +8,8 @@ from uuid import uuid4
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from omnibase_infra.handlers.consul.model_consul_settings import ModelConsulSettings
 from omnibase_infra.handlers.discovery_http_probe import HttpCheckProber
-from omnibase_infra.handlers.model_consul_settings import ModelConsulSettings
 from omnibase_infra.handlers.model_http_client_settings import ModelHttpClientSettings
 from omnibase_infra.handlers.model_keycloak_settings import ModelKeycloakSettings
 from omnibase_infra.handlers.vault.model_vault_settings import ModelVaultSettings

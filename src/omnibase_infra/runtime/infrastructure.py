@@ -39,7 +39,7 @@ from omnibase_infra.runtime.secrets import resolve_secret, resolve_secret_fields
 if TYPE_CHECKING:
     # Imported where configured: their clients (redis alone is ~0.35 s) are not needed by
     # the local profile, and boot time is a target.
-    from omnibase_infra.handlers.handler_consul import HandlerConsul
+    from omnibase_infra.handlers.consul.handler_consul import HandlerConsul
     from omnibase_infra.handlers.vault.handler_vault import HandlerVault
 
 __all__ = ["ModelInfrastructure", "build_infrastructure"]
@@ -149,7 +149,7 @@ async def _discovery(
     config: ModelRuntimeConfig, vault: HandlerVault | None
 ) -> HandlerConsul | HandlerDiscoveryLocal:
     if config.discovery.kind == "consul":
-        from omnibase_infra.handlers.handler_consul import HandlerConsul
+        from omnibase_infra.handlers.consul.handler_consul import HandlerConsul
 
         return HandlerConsul(await resolve_secret_fields(config.discovery.consul, vault=vault))
     return HandlerDiscoveryLocal()

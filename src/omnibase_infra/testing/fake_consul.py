@@ -44,7 +44,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from omnibase_infra.handlers.consul_wire import (
+from omnibase_infra.handlers.consul.wire import (
     SERVICE_DEFINITION,
     ConsulCheckDefinition,
     ConsulServiceDefinition,

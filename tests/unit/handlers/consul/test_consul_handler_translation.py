@@ -20,8 +20,8 @@ from omnibase_infra.errors import (
     InfraUnavailableError,
     RuntimeHostError,
 )
-from omnibase_infra.handlers.handler_consul import HandlerConsul
-from omnibase_infra.handlers.model_consul_settings import ModelConsulSettings
+from omnibase_infra.handlers.consul.handler_consul import HandlerConsul
+from omnibase_infra.handlers.consul.model_consul_settings import ModelConsulSettings
 from omnibase_infra.models.discovery import (
     EnumCheckStatus,
     ModelBlockingQuery,

@@ -5,7 +5,7 @@ Endpoints: ``agent/service/register|deregister``, ``agent/check/pass|warn|fail``
 (base64 values, ``?cas=``), blocking reads with ``?index=&wait=`` answered with
 ``X-Consul-Index``, ``status/leader`` for ping.
 
-Requests, replies and error translation live in ``consul_client.ConsulClient``; here, the
+Requests, replies and error translation live in ``client.ConsulClient``; here, the
 operations: 404 on deregister or a check update means "no such service/check" (False). The ACL
 token is a ``SecretStr``, registered with the sanitiser, sent only in the ``X-Consul-Token``
 header, never logged.
@@ -21,7 +21,7 @@ import httpx
 from pydantic import StrictBool, StrictStr, TypeAdapter, ValidationError
 
 from omnibase_infra.enums import EnumInfraTransportType
-from omnibase_infra.handlers.consul_client import (
+from omnibase_infra.handlers.consul.client import (
     TRANSPORT,
     ConsulClient,
     elapsed_ms,
@@ -30,7 +30,8 @@ from omnibase_infra.handlers.consul_client import (
     segment,
     unexpected_reply,
 )
-from omnibase_infra.handlers.consul_wire import (
+from omnibase_infra.handlers.consul.model_consul_settings import ModelConsulSettings
+from omnibase_infra.handlers.consul.wire import (
     CATALOG_SERVICE_ENTRIES,
     CATALOG_SERVICES,
     HEALTH_SERVICE_ENTRIES,
@@ -48,7 +49,6 @@ from omnibase_infra.handlers.discovery_arguments import (
     require_service_name,
     require_tag,
 )
-from omnibase_infra.handlers.model_consul_settings import ModelConsulSettings
 from omnibase_infra.models.discovery import (
     EnumCheckStatus,
     ModelBlockingQuery,

@@ -1,0 +1,3 @@
+"""Consul: HandlerConsul (ProtocolServiceDiscovery over Consul's HTTP API), its HTTP client, wire
+format and settings.
+"""
