@@ -56,11 +56,11 @@ from omnibase_infra._core import ModelContractReducer, ModelFSMSubcontract
 from omnibase_infra.event_bus.codec import encode_envelope, envelope_headers, new_envelope
 from omnibase_infra.event_bus.inmemory import EventBusInmemory
 from omnibase_infra.fsm.compiled_fsm import CompiledFSM
-from omnibase_infra.handlers.handler_discovery_local import HandlerDiscoveryLocal
+from omnibase_infra.handlers.discovery import EnumCheckStatus
+from omnibase_infra.handlers.discovery.handler_discovery_local import HandlerDiscoveryLocal
 from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
 from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.migrations.runner import apply_migrations
-from omnibase_infra.models.discovery import EnumCheckStatus
 from omnibase_infra.nodes.node_registration_reducer.reducer import RegistrationReducer
 from omnibase_infra.nodes.node_registry_effect.discovery import (
     check_id_for,

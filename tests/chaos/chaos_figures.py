@@ -48,7 +48,7 @@ from omnibase_infra.event_bus.kafka_dlq import read_dlq
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.event_bus.model_kafka_dlq_filter import ModelKafkaDlqFilter
 from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
-from omnibase_infra.handlers.protocol_service_discovery import ProtocolServiceDiscovery
+from omnibase_infra.handlers.discovery.protocol_service_discovery import ProtocolServiceDiscovery
 from omnibase_infra.nodes.registration.topics import (
     TOPIC_NODE_ACKED,
     TOPIC_NODE_INTROSPECTION,

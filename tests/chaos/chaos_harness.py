@@ -58,8 +58,8 @@ from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.topics import dlq_topic_for
 from omnibase_infra.handlers.consul.handler_consul import HandlerConsul
 from omnibase_infra.handlers.consul.model_consul_settings import ModelConsulSettings
+from omnibase_infra.handlers.discovery.protocol_service_discovery import ProtocolServiceDiscovery
 from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
-from omnibase_infra.handlers.protocol_service_discovery import ProtocolServiceDiscovery
 from omnibase_infra.nodes.registration.topics import TOPIC_NODE_REJECTED
 from omnibase_infra.runtime.config import load_runtime_config
 from omnibase_infra.runtime.host import RuntimeHostProcess

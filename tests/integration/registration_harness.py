@@ -34,9 +34,7 @@ from omnibase_infra.event_bus.codec import JsonEnvelope, decode_envelope
 from omnibase_infra.event_bus.dlq import ModelDlqRecord
 from omnibase_infra.event_bus.headers import HEADER_DLQ_RECORD
 from omnibase_infra.event_bus.inmemory import EventBusInmemory
-from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
-from omnibase_infra.handlers.protocol_service_discovery import ProtocolServiceDiscovery
-from omnibase_infra.models.discovery import (
+from omnibase_infra.handlers.discovery import (
     EnumCheckStatus,
     ModelBlockingQuery,
     ModelKvEntry,
@@ -45,6 +43,8 @@ from omnibase_infra.models.discovery import (
     ModelServiceInstances,
     ModelServiceRegistration,
 )
+from omnibase_infra.handlers.discovery.protocol_service_discovery import ProtocolServiceDiscovery
+from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.nodes.node_registration_orchestrator.handler import (
     HandlerRegistrationOrchestrator,
 )

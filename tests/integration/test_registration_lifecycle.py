@@ -39,8 +39,8 @@ from registration_harness import (
 
 from omnibase_infra.enums import EnumDispatchOutcome
 from omnibase_infra.event_bus.topics import dlq_topic_for
+from omnibase_infra.handlers.discovery.protocol_service_discovery import ProtocolServiceDiscovery
 from omnibase_infra.handlers.postgres.model_postgres_settings import ModelPostgresSettings
-from omnibase_infra.handlers.protocol_service_discovery import ProtocolServiceDiscovery
 from omnibase_infra.nodes.registration.models.model_node_heartbeat import ModelNodeHeartbeat
 from omnibase_infra.nodes.registration.models.model_node_registration_acked import (
     ModelNodeRegistrationAcked,

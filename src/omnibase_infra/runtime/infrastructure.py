@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from omnibase_infra.event_bus.base import EventBusBase
-from omnibase_infra.handlers.handler_discovery_local import HandlerDiscoveryLocal
+from omnibase_infra.handlers.discovery.handler_discovery_local import HandlerDiscoveryLocal
+from omnibase_infra.handlers.discovery.protocol_service_discovery import ProtocolServiceDiscovery
 from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
 from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.handlers.postgres.model_postgres_settings import ModelPostgresSettings
 from omnibase_infra.handlers.protocol_infra_handler import ProtocolInfraHandler
-from omnibase_infra.handlers.protocol_service_discovery import ProtocolServiceDiscovery
 from omnibase_infra.nodes.registration.component import (
     REGISTRATION_NODES,
     RegistrationComponent,

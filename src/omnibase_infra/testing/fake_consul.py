@@ -50,19 +50,19 @@ from omnibase_infra.handlers.consul.wire import (
     ConsulServiceDefinition,
     parse_go_duration,
 )
-from omnibase_infra.handlers.discovery_arguments import MAX_KV_VALUE_BYTES
-from omnibase_infra.handlers.discovery_local_catalog import (
+from omnibase_infra.handlers.discovery import (
+    EnumCheckStatus,
+    ModelDiscoveryCheck,
+    ModelKvEntry,
+    ModelServiceRegistration,
+)
+from omnibase_infra.handlers.discovery.arguments import MAX_KV_VALUE_BYTES
+from omnibase_infra.handlers.discovery.local_catalog import (
     CatalogCheckView,
     CatalogServiceView,
     Clock,
     DiscoveryLocalCatalog,
     EnumTtlUpdate,
-)
-from omnibase_infra.models.discovery import (
-    EnumCheckStatus,
-    ModelDiscoveryCheck,
-    ModelKvEntry,
-    ModelServiceRegistration,
 )
 from omnibase_infra.testing.asgi_server import AsgiServerThread
 

@@ -23,12 +23,12 @@ from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import ModelInfraErrorContext, RuntimeHostError
 from omnibase_infra.handlers.consul.model_consul_settings import ModelConsulSettings
 from omnibase_infra.handlers.consul.wire import go_duration
+from omnibase_infra.handlers.discovery import ModelBlockingQuery
 from omnibase_infra.handlers.httpx_support import (
     error_for_status,
     read_bounded,
     translate_transport_error,
 )
-from omnibase_infra.models.discovery import ModelBlockingQuery
 from omnibase_infra.observability.metrics import REGISTRY
 
 __all__ = ["ConsulClient", "elapsed_ms", "index_of", "key_path", "segment", "unexpected_reply"]

@@ -40,16 +40,7 @@ from omnibase_infra.handlers.consul.wire import (
     kv_entry,
     service_definition,
 )
-from omnibase_infra.handlers.discovery_arguments import (
-    require_check_id,
-    require_kv_key,
-    require_kv_prefix,
-    require_kv_write,
-    require_service_id,
-    require_service_name,
-    require_tag,
-)
-from omnibase_infra.models.discovery import (
+from omnibase_infra.handlers.discovery import (
     EnumCheckStatus,
     ModelBlockingQuery,
     ModelKvEntry,
@@ -58,6 +49,15 @@ from omnibase_infra.models.discovery import (
     ModelServiceInstance,
     ModelServiceInstances,
     ModelServiceRegistration,
+)
+from omnibase_infra.handlers.discovery.arguments import (
+    require_check_id,
+    require_kv_key,
+    require_kv_prefix,
+    require_kv_write,
+    require_service_id,
+    require_service_name,
+    require_tag,
 )
 from omnibase_infra.models.model_health_check_result import ModelHealthCheckResult
 from omnibase_infra.observability.logging import get_logger

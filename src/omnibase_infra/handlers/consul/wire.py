@@ -14,7 +14,7 @@ from typing import NotRequired, TypedDict
 
 from pydantic import TypeAdapter
 
-from omnibase_infra.models.discovery import (
+from omnibase_infra.handlers.discovery import (
     ModelDiscoveryCheck,
     ModelKvEntry,
     ModelServiceRegistration,

@@ -18,8 +18,8 @@ from omnibase_infra._core import (
 from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.fsm.compiled_fsm import CompiledFSM
+from omnibase_infra.handlers.discovery.protocol_service_discovery import ProtocolServiceDiscovery
 from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
-from omnibase_infra.handlers.protocol_service_discovery import ProtocolServiceDiscovery
 from omnibase_infra.nodes.node_registration_orchestrator.workflow import RegistrationWorkflow
 from omnibase_infra.nodes.node_registration_reducer.reducer import RegistrationReducer
 from omnibase_infra.nodes.node_registry_effect.discovery import RegistrationDiscovery

@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from omnibase_infra.handlers.protocol_service_discovery import ProtocolServiceDiscovery
-from omnibase_infra.models.discovery import (
+from omnibase_infra.handlers.discovery import (
     EnumCheckStatus,
     ModelDiscoveryCheck,
     ModelServiceRegistration,
 )
+from omnibase_infra.handlers.discovery.protocol_service_discovery import ProtocolServiceDiscovery
 from omnibase_infra.nodes.registration.models.enum_registration_intent_kind import (
     EnumRegistrationIntentKind,
 )

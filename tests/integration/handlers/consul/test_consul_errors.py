@@ -18,7 +18,7 @@ from omnibase_infra.errors import (
 )
 from omnibase_infra.handlers.consul.handler_consul import HandlerConsul
 from omnibase_infra.handlers.consul.model_consul_settings import ModelConsulSettings
-from omnibase_infra.models.discovery import (
+from omnibase_infra.handlers.discovery import (
     EnumCheckStatus,
     ModelBlockingQuery,
     ModelDiscoveryCheck,

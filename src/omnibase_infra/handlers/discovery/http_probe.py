@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from omnibase_infra.handlers.discovery import EnumCheckStatus
 from omnibase_infra.http_url import http_url_problem
-from omnibase_infra.models.discovery import EnumCheckStatus
 
 __all__ = ["CHECK_OUTPUT_LIMIT", "HTTP_CHECK_DEFAULT_TIMEOUT", "HttpCheckProber"]
 

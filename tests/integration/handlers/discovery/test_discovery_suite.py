@@ -23,16 +23,16 @@ from starlette.routing import Route
 from omnibase_infra.errors import RuntimeHostError
 from omnibase_infra.handlers.consul.handler_consul import HandlerConsul
 from omnibase_infra.handlers.consul.model_consul_settings import ModelConsulSettings
-from omnibase_infra.handlers.handler_discovery_local import HandlerDiscoveryLocal
-from omnibase_infra.handlers.protocol_infra_handler import ProtocolInfraHandler
-from omnibase_infra.handlers.protocol_service_discovery import ProtocolServiceDiscovery
-from omnibase_infra.models.discovery import (
+from omnibase_infra.handlers.discovery import (
     EnumCheckStatus,
     ModelBlockingQuery,
     ModelDiscoveryCheck,
     ModelServiceInstances,
     ModelServiceRegistration,
 )
+from omnibase_infra.handlers.discovery.handler_discovery_local import HandlerDiscoveryLocal
+from omnibase_infra.handlers.discovery.protocol_service_discovery import ProtocolServiceDiscovery
+from omnibase_infra.handlers.protocol_infra_handler import ProtocolInfraHandler
 from omnibase_infra.testing.asgi_server import AsgiServerThread
 from omnibase_infra.testing.fake_consul import FakeConsulAgent
 from omnibase_infra.testing.manual_clock import ManualClock

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from omnibase_infra.handlers.discovery.enum_check_status import EnumCheckStatus
 from omnibase_infra.http_url import http_url_problem
-from omnibase_infra.models.discovery.enum_check_status import EnumCheckStatus
 
 __all__ = ["CHECK_ID_PATTERN", "MIN_DEREGISTER_CRITICAL_SECONDS", "ModelDiscoveryCheck"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from omnibase_infra.models.discovery.model_service_instance import ModelServiceInstance
+from omnibase_infra.handlers.discovery.model_service_instance import ModelServiceInstance
 
 __all__ = ["ModelServiceInstances"]
 

@@ -10,7 +10,17 @@ import time
 from collections.abc import Callable
 
 from omnibase_infra.enums import EnumInfraTransportType
-from omnibase_infra.handlers.discovery_arguments import (
+from omnibase_infra.handlers.discovery import (
+    EnumCheckStatus,
+    ModelBlockingQuery,
+    ModelKvEntry,
+    ModelKvReadResult,
+    ModelServiceCatalog,
+    ModelServiceInstance,
+    ModelServiceInstances,
+    ModelServiceRegistration,
+)
+from omnibase_infra.handlers.discovery.arguments import (
     invalid_argument,
     require_check_id,
     require_kv_key,
@@ -20,21 +30,11 @@ from omnibase_infra.handlers.discovery_arguments import (
     require_service_name,
     require_tag,
 )
-from omnibase_infra.handlers.discovery_local_catalog import (
+from omnibase_infra.handlers.discovery.local_catalog import (
     CatalogServiceView,
     Clock,
     DiscoveryLocalCatalog,
     EnumTtlUpdate,
-)
-from omnibase_infra.models.discovery import (
-    EnumCheckStatus,
-    ModelBlockingQuery,
-    ModelKvEntry,
-    ModelKvReadResult,
-    ModelServiceCatalog,
-    ModelServiceInstance,
-    ModelServiceInstances,
-    ModelServiceRegistration,
 )
 from omnibase_infra.models.model_health_check_result import ModelHealthCheckResult
 

@@ -12,7 +12,7 @@ from omnibase_infra.handlers.consul.wire import (
     parse_go_duration,
     service_definition,
 )
-from omnibase_infra.models.discovery import (
+from omnibase_infra.handlers.discovery import (
     EnumCheckStatus,
     ModelBlockingQuery,
     ModelDiscoveryCheck,

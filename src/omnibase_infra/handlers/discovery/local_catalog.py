@@ -26,12 +26,18 @@ import itertools
 import time
 from collections.abc import Callable
 
-from omnibase_infra.handlers.discovery_http_probe import (
+from omnibase_infra.handlers.discovery import (
+    EnumCheckStatus,
+    ModelDiscoveryCheck,
+    ModelKvEntry,
+    ModelServiceRegistration,
+)
+from omnibase_infra.handlers.discovery.http_probe import (
     CHECK_OUTPUT_LIMIT,
     HTTP_CHECK_DEFAULT_TIMEOUT,
     HttpCheckProber,
 )
-from omnibase_infra.handlers.discovery_local_records import (
+from omnibase_infra.handlers.discovery.local_records import (
     CatalogCheckView,
     CatalogServiceView,
     CheckRecord,
@@ -40,12 +46,6 @@ from omnibase_infra.handlers.discovery_local_records import (
     EnumTtlUpdate,
     ServiceRecord,
     service_view,
-)
-from omnibase_infra.models.discovery import (
-    EnumCheckStatus,
-    ModelDiscoveryCheck,
-    ModelKvEntry,
-    ModelServiceRegistration,
 )
 
 __all__ = [

@@ -7,7 +7,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from omnibase_infra.models.discovery.model_discovery_check import ModelDiscoveryCheck
+from omnibase_infra.handlers.discovery.model_discovery_check import ModelDiscoveryCheck
 
 __all__ = [
     "SERVICE_ID_PATTERN",

@@ -11,8 +11,8 @@ import re
 from omnibase_infra._core import EnumCoreErrorCode
 from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import ModelInfraErrorContext, RuntimeHostError
-from omnibase_infra.models.discovery.model_discovery_check import CHECK_ID_PATTERN
-from omnibase_infra.models.discovery.model_service_registration import (
+from omnibase_infra.handlers.discovery.model_discovery_check import CHECK_ID_PATTERN
+from omnibase_infra.handlers.discovery.model_service_registration import (
     SERVICE_ID_PATTERN,
     SERVICE_NAME_PATTERN,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from omnibase_infra.models.discovery.model_kv_entry import ModelKvEntry
+from omnibase_infra.handlers.discovery.model_kv_entry import ModelKvEntry
 
 __all__ = ["ModelKvReadResult"]
 

@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator
 
 import pytest_asyncio
 
-from omnibase_infra.handlers.handler_discovery_local import HandlerDiscoveryLocal
-from omnibase_infra.models.discovery import (
+from omnibase_infra.handlers.discovery import (
     EnumCheckStatus,
     ModelBlockingQuery,
     ModelDiscoveryCheck,
     ModelServiceRegistration,
 )
+from omnibase_infra.handlers.discovery.handler_discovery_local import HandlerDiscoveryLocal
 from omnibase_infra.testing.manual_clock import ManualClock
 
 
