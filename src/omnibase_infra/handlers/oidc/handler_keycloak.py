@@ -3,7 +3,7 @@ service-account tokens by the client_credentials grant.
 
 Works with Keycloak (issuer ``<base>/realms/<realm>``) and any OIDC provider. Token validation
 uses PyJWT with the provider's JWKS (cached, refreshed on an unknown ``kid``; see
-``oidc_jwks_cache``) and checks, in order: size, header, algorithm against the allowlist (only
+``jwks_cache``) and checks, in order: size, header, algorithm against the allowlist (only
 public-key algorithms: never ``none`` or ``HS*``), the key, the signature, issuer, audience,
 expiry and not-before (with ``leeway_seconds``), and the required claims. Every failure raises
 ``InfraAuthenticationError`` ("JWT rejected: expired"...), never the token itself. (Messages
@@ -41,12 +41,12 @@ from omnibase_infra.handlers.httpx_support import (
     safe_url,
     translate_transport_error,
 )
-from omnibase_infra.handlers.model_access_token import ModelAccessToken
-from omnibase_infra.handlers.model_keycloak_settings import ModelKeycloakSettings
-from omnibase_infra.handlers.model_oidc_discovery import ModelOidcDiscovery
-from omnibase_infra.handlers.model_token_claims import ModelTokenClaims
-from omnibase_infra.handlers.oidc_jwks_cache import OidcJwksCache
-from omnibase_infra.handlers.oidc_wire import claims_model, json_object, token_endpoint_error
+from omnibase_infra.handlers.oidc.jwks_cache import OidcJwksCache
+from omnibase_infra.handlers.oidc.model_access_token import ModelAccessToken
+from omnibase_infra.handlers.oidc.model_keycloak_settings import ModelKeycloakSettings
+from omnibase_infra.handlers.oidc.model_oidc_discovery import ModelOidcDiscovery
+from omnibase_infra.handlers.oidc.model_token_claims import ModelTokenClaims
+from omnibase_infra.handlers.oidc.wire import claims_model, json_object, token_endpoint_error
 from omnibase_infra.models.model_health_check_result import ModelHealthCheckResult
 from omnibase_infra.sanitize import register_secret
 

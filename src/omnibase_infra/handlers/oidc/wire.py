@@ -15,7 +15,7 @@ from omnibase_infra.errors import (
     RuntimeHostError,
 )
 from omnibase_infra.handlers.httpx_support import error_for_status
-from omnibase_infra.handlers.model_token_claims import ModelTokenClaims
+from omnibase_infra.handlers.oidc.model_token_claims import ModelTokenClaims
 
 __all__ = ["claims_model", "json_object", "token_endpoint_error"]
 
