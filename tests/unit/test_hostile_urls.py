@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from omnibase_infra.handlers.consul.model_consul_settings import ModelConsulSettings
 from omnibase_infra.handlers.discovery import EnumCheckStatus, ModelDiscoveryCheck
 from omnibase_infra.handlers.discovery.http_probe import HttpCheckProber
-from omnibase_infra.handlers.model_http_client_settings import ModelHttpClientSettings
+from omnibase_infra.handlers.http.model_http_client_settings import ModelHttpClientSettings
 from omnibase_infra.handlers.oidc.model_keycloak_settings import ModelKeycloakSettings
 from omnibase_infra.handlers.vault.model_vault_settings import ModelVaultSettings
 from omnibase_infra.http_url import check_http_url, http_url_problem

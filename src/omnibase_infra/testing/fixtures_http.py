@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from omnibase_infra.handlers.handler_http import new_webhook_secret
+from omnibase_infra.handlers.http.handler_http import new_webhook_secret
 from omnibase_infra.testing.server_http import HttpTestServer
 
 __all__ = ["http_test_server", "http_test_server_fresh"]

@@ -25,15 +25,15 @@ from omnibase_infra.errors import (
     RuntimeHostError,
 )
 from omnibase_infra.handlers import ProtocolInfraHandler
-from omnibase_infra.handlers.handler_http import (
+from omnibase_infra.handlers.http.handler_http import (
     WEBHOOK_ID_HEADER,
     WEBHOOK_SIGNATURE_HEADER,
     WEBHOOK_TIMESTAMP_HEADER,
     HandlerHttp,
     new_webhook_secret,
 )
+from omnibase_infra.handlers.http.model_http_client_settings import ModelHttpClientSettings
 from omnibase_infra.handlers.httpx_support import parse_retry_after, safe_url
-from omnibase_infra.handlers.model_http_client_settings import ModelHttpClientSettings
 from omnibase_infra.resilience import AsyncCircuitBreaker, EffectExecutor, RetryPolicy
 from omnibase_infra.testing.leak_check import error_surface
 from omnibase_infra.testing.manual_clock import ManualClock

@@ -7,7 +7,7 @@ the server's ``Retry-After`` in ``retry_after_seconds``, other 5xx are retriable
 non-retriable ``RuntimeHostError`` carrying ``status_code``. Errors name the method and the URL
 without user info or query string; request headers (``Authorization``, API keys) and bodies are
 never put in an error or a log line. Redirects are followed only with ``follow_redirects``, and
-a hop to another origin carries no credential header (``http_redirects``). A URL that cannot be
+a hop to another origin carries no credential header (``redirects``). A URL that cannot be
 sent (a port outside 1-65535, a broken host) is a ``ProtocolConfigurationError``, never retried.
 
 Webhooks are signed as the Standard Webhooks specification (standardwebhooks.com) says, with
@@ -44,15 +44,15 @@ from omnibase_infra.errors import (
     ModelInfraErrorContext,
     ProtocolConfigurationError,
 )
-from omnibase_infra.handlers.http_redirects import send_following_redirects
+from omnibase_infra.handlers.http.model_http_client_settings import ModelHttpClientSettings
+from omnibase_infra.handlers.http.model_http_response import ModelHttpResponse
+from omnibase_infra.handlers.http.model_webhook_delivery import ModelWebhookDelivery
+from omnibase_infra.handlers.http.redirects import send_following_redirects
 from omnibase_infra.handlers.httpx_support import (
     error_for_status,
     read_bounded,
     safe_url,
 )
-from omnibase_infra.handlers.model_http_client_settings import ModelHttpClientSettings
-from omnibase_infra.handlers.model_http_response import ModelHttpResponse
-from omnibase_infra.handlers.model_webhook_delivery import ModelWebhookDelivery
 from omnibase_infra.http_url import http_url_problem
 from omnibase_infra.models.model_health_check_result import ModelHealthCheckResult
 from omnibase_infra.sanitize import register_secret
