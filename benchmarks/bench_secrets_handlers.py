@@ -30,10 +30,10 @@ import jwt
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from omnibase_infra.handlers.handler_valkey import HandlerValkey
-from omnibase_infra.handlers.model_valkey_settings import ModelValkeySettings
 from omnibase_infra.handlers.oidc.handler_keycloak import HandlerKeycloak
 from omnibase_infra.handlers.oidc.model_keycloak_settings import ModelKeycloakSettings
+from omnibase_infra.handlers.valkey.handler_valkey import HandlerValkey
+from omnibase_infra.handlers.valkey.model_valkey_settings import ModelValkeySettings
 from omnibase_infra.handlers.vault.handler_vault import HandlerVault
 from omnibase_infra.handlers.vault.model_vault_settings import ModelVaultSettings
 from omnibase_infra.testing.server_keycloak_fake import FakeKeycloakServer

@@ -35,7 +35,7 @@ from omnibase_infra.event_bus.codec import first_validation_error
 from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.model_retry_settings import ModelRetrySettings
 from omnibase_infra.handlers.consul.model_consul_settings import ModelConsulSettings
-from omnibase_infra.handlers.model_valkey_settings import ModelValkeySettings
+from omnibase_infra.handlers.valkey.model_valkey_settings import ModelValkeySettings
 from omnibase_infra.handlers.vault.model_vault_settings import ModelVaultSettings
 from omnibase_infra.nodes.registration.models.model_registration_settings import (
     ModelRegistrationSettings,

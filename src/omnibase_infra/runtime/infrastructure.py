@@ -84,7 +84,7 @@ async def build_infrastructure(config: ModelRuntimeConfig) -> AsyncIterator[Mode
         else:
             infra.services[ProtocolIdempotencyStore] = IdempotencyStoreInmemory()
         if config.valkey is not None:
-            from omnibase_infra.handlers.handler_valkey import HandlerValkey
+            from omnibase_infra.handlers.valkey.handler_valkey import HandlerValkey
 
             valkey = HandlerValkey(await resolve_secret_fields(config.valkey, vault=vault))
             infra.handlers.append(valkey)

@@ -44,8 +44,8 @@ from omnibase_infra.errors import (
     ProtocolConfigurationError,
     RuntimeHostError,
 )
-from omnibase_infra.handlers.model_valkey_lock import ModelValkeyLock
-from omnibase_infra.handlers.model_valkey_settings import ModelValkeySettings
+from omnibase_infra.handlers.valkey.model_valkey_lock import ModelValkeyLock
+from omnibase_infra.handlers.valkey.model_valkey_settings import ModelValkeySettings
 from omnibase_infra.models.model_health_check_result import ModelHealthCheckResult
 from omnibase_infra.sanitize import register_secret
 
