@@ -36,8 +36,8 @@ from omnibase_infra._core import EnumNodeKind
 from omnibase_infra.dispatch import DispatchContext, MessageDispatchEngine, ModelNodeOutput
 from omnibase_infra.dispatch.engine import make_route
 from omnibase_infra.event_bus.codec import JsonEnvelope, decode_envelope
-from omnibase_infra.event_bus.kafka import EventBusKafka
-from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
+from omnibase_infra.event_bus.kafka.bus import EventBusKafka
+from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.runtime.heap import freeze_boot_heap
 from omnibase_infra.runtime.launch import run_event_loop
 from omnibase_infra.testing.fixtures_kafka import make_kafka_settings, make_unique_topic

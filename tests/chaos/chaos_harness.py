@@ -53,8 +53,8 @@ from pydantic import JsonValue
 
 from omnibase_infra.event_bus.base import EventBusBase
 from omnibase_infra.event_bus.inmemory import EventBusInmemory
-from omnibase_infra.event_bus.kafka import EventBusKafka
-from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
+from omnibase_infra.event_bus.kafka.bus import EventBusKafka
+from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.topics import dlq_topic_for
 from omnibase_infra.handlers.consul.handler_consul import HandlerConsul
 from omnibase_infra.handlers.consul.model_consul_settings import ModelConsulSettings

@@ -18,9 +18,9 @@ from omnibase_infra.errors import InfraConnectionError, ProtocolConfigurationErr
 from omnibase_infra.event_bus.codec import decode_envelope
 from omnibase_infra.event_bus.headers import HEADER_ENVELOPE_ID
 from omnibase_infra.event_bus.inmemory import EventBusInmemory
-from omnibase_infra.event_bus.kafka import EventBusKafka
+from omnibase_infra.event_bus.kafka.bus import EventBusKafka
+from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.message import BusMessage
-from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.resilience.outbox import OutboxRelay, enqueue, enqueue_envelope
 from omnibase_infra.testing.fixtures_kafka import eventually, make_unique_topic
@@ -199,8 +199,8 @@ async def test_failed_publish_keeps_the_row_and_commits_the_ones_before(
 _CHILD_RELAY = textwrap.dedent(
     """
     import asyncio, os
-    from omnibase_infra.event_bus.kafka import EventBusKafka
-    from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
+    from omnibase_infra.event_bus.kafka.bus import EventBusKafka
+    from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
     from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
     from omnibase_infra.handlers.postgres.model_postgres_settings import ModelPostgresSettings
     from omnibase_infra.resilience.outbox import OutboxRelay

@@ -28,10 +28,10 @@ from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
     from omnibase_infra.event_bus.model_kafka_dlq_entry import ModelKafkaDlqEntry
     from omnibase_infra.event_bus.model_kafka_dlq_filter import ModelKafkaDlqFilter
     from omnibase_infra.event_bus.model_kafka_dlq_replay_run import ModelKafkaDlqReplayRun
-    from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
     from omnibase_infra.runtime.config import ModelRuntimeConfig
 
 __all__ = ["register"]
@@ -303,9 +303,9 @@ async def _replay(
     max_replays: int,
 ) -> ModelKafkaDlqReplayRun:
     from omnibase_infra.cli.dlq_config import dlq_postgres_settings
+    from omnibase_infra.event_bus.kafka.producer import KafkaProducer
     from omnibase_infra.event_bus.kafka_dlq_replay import replay_dlq
     from omnibase_infra.event_bus.kafka_dlq_store import DlqReplayStore
-    from omnibase_infra.event_bus.kafka_producer import KafkaProducer
     from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
     from omnibase_infra.migrations.runner import apply_migrations
 

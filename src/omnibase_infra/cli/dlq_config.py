@@ -21,7 +21,7 @@ from omnibase_infra.runtime.config import ModelRuntimeConfig, load_runtime_confi
 from omnibase_infra.runtime.secrets import resolve_secret, resolve_secret_fields
 
 if TYPE_CHECKING:
-    from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
+    from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
     from omnibase_infra.handlers.postgres.model_postgres_settings import ModelPostgresSettings
     from omnibase_infra.handlers.vault.handler_vault import HandlerVault
 

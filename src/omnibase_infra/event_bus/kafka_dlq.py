@@ -24,11 +24,11 @@ from omnibase_infra.enums import EnumTopicKind
 from omnibase_infra.errors import InfraConnectionError, ProtocolConfigurationError
 from omnibase_infra.event_bus.dlq import ModelDlqRecord
 from omnibase_infra.event_bus.headers import HEADER_DLQ_RECORD
-from omnibase_infra.event_bus.kafka_consumer import decode_headers
-from omnibase_infra.event_bus.kafka_errors import kafka_context, translate_kafka_error
+from omnibase_infra.event_bus.kafka.consumer import decode_headers
+from omnibase_infra.event_bus.kafka.errors import kafka_context, translate_kafka_error
+from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.model_kafka_dlq_entry import ModelKafkaDlqEntry
 from omnibase_infra.event_bus.model_kafka_dlq_filter import ModelKafkaDlqFilter
-from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.topics import dlq_topic_for, parse_topic
 
 __all__ = ["DEFAULT_PROBE_SECONDS", "dlq_topics", "latest_versions", "read_dlq"]

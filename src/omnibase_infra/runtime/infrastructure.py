@@ -69,7 +69,7 @@ async def build_infrastructure(config: ModelRuntimeConfig) -> AsyncIterator[Mode
         vault = await _vault(config, infra, stack)
         if config.event_bus.kind == "kafka":
             # Imported only when configured: librdkafka is not needed by the local profile.
-            from omnibase_infra.event_bus.kafka import EventBusKafka
+            from omnibase_infra.event_bus.kafka.bus import EventBusKafka
 
             kafka = await resolve_secret_fields(config.event_bus.kafka, vault=vault)
             infra.bus = EventBusKafka(kafka, environment=config.environment)

@@ -19,8 +19,8 @@ import pytest_asyncio
 from omnibase_infra.enums import EnumTopicKind
 from omnibase_infra.event_bus.base import EventBusBase
 from omnibase_infra.event_bus.inmemory import EventBusInmemory
-from omnibase_infra.event_bus.kafka import EventBusKafka
-from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
+from omnibase_infra.event_bus.kafka.bus import EventBusKafka
+from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.topics import build_topic
 from omnibase_infra.testing.server_tansu import TansuServer
 

@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 import pytest
 
 from omnibase_infra.event_bus.base import EventBusBase, Unsubscribe
-from omnibase_infra.event_bus.kafka import EventBusKafka
+from omnibase_infra.event_bus.kafka.bus import EventBusKafka
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.testing.fixtures_kafka import TopicFactory, eventually
 

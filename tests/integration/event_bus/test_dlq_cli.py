@@ -21,11 +21,11 @@ from omnibase_infra.event_bus.headers import (
     HEADER_DLQ_RECORD,
     HEADER_REPLAY_OF,
 )
-from omnibase_infra.event_bus.kafka import EventBusKafka
+from omnibase_infra.event_bus.kafka.bus import EventBusKafka
+from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.kafka_dlq import read_dlq
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.event_bus.model_kafka_dlq_filter import ModelKafkaDlqFilter
-from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.testing.fixtures_kafka import TopicFactory, eventually
 

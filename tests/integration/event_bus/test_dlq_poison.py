@@ -32,9 +32,9 @@ from omnibase_infra.event_bus.codec import JsonEnvelope
 from omnibase_infra.event_bus.dlq import DLQ_VALUE_PREFIX_BYTES, read_dlq_record
 from omnibase_infra.event_bus.dlq_writer import DeadLetterWriter
 from omnibase_infra.event_bus.inmemory import EventBusInmemory
-from omnibase_infra.event_bus.kafka import EventBusKafka
+from omnibase_infra.event_bus.kafka.bus import EventBusKafka
+from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.message import BusMessage
-from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.retry import RetryFailurePolicy
 from omnibase_infra.event_bus.topics import dlq_topic_for
 from omnibase_infra.observability.metrics import REGISTRY

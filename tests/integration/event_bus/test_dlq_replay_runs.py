@@ -23,7 +23,7 @@ from omnibase_infra.event_bus.headers import (
     HEADER_REPLAY_COUNT,
     HEADER_REPLAY_OF,
 )
-from omnibase_infra.event_bus.kafka import EventBusKafka
+from omnibase_infra.event_bus.kafka.bus import EventBusKafka
 from omnibase_infra.event_bus.kafka_dlq import read_dlq
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.event_bus.model_kafka_dlq_filter import ModelKafkaDlqFilter

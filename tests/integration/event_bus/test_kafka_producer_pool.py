@@ -10,9 +10,9 @@ import omnibase_infra.nodes.node_kafka_producer_pool_effect as pool_package
 from omnibase_infra._core import EnumCircuitBreakerState
 from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import InfraTimeoutError, InfraUnavailableError
-from omnibase_infra.event_bus.kafka import EventBusKafka
+from omnibase_infra.event_bus.kafka.bus import EventBusKafka
+from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.message import BusMessage
-from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.nodes.node_kafka_producer_pool_effect import (
     KafkaProducerPool,
     ModelKafkaProducerPoolInput,

@@ -6,7 +6,7 @@ publish goes through one ``AsyncCircuitBreaker`` for the cluster: after ``failur
 dependency failures it opens and publishes fail fast with ``InfraUnavailableError`` (with
 ``retry_after_seconds``) until a trial publish succeeds. Failures are the client's errors
 translated into ``InfraConnectionError``, ``InfraTimeoutError`` or ``InfraUnavailableError``
-with KAFKA context (``event_bus.kafka_errors``).
+with KAFKA context (``event_bus.kafka.errors``).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import time
 from omnibase_infra._core import EnumCircuitBreakerState, ModelCircuitBreakerSubcontract
 from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import InfraUnavailableError, ProtocolConfigurationError
-from omnibase_infra.event_bus.kafka_errors import kafka_context
-from omnibase_infra.event_bus.kafka_producer import KafkaProducer
-from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
+from omnibase_infra.event_bus.kafka.errors import kafka_context
+from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
+from omnibase_infra.event_bus.kafka.producer import KafkaProducer
 from omnibase_infra.models.model_health_check_result import ModelHealthCheckResult
 from omnibase_infra.nodes.node_kafka_producer_pool_effect.model_kafka_producer_pool_input import (
     ModelKafkaProducerPoolInput,

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from omnibase_infra.event_bus.kafka import EventBusKafka
+from omnibase_infra.event_bus.kafka.bus import EventBusKafka
+from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.message import BusMessage
-from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.testing.fixtures_kafka import TopicFactory, eventually, make_kafka_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -17,9 +17,9 @@ from omnibase_infra.event_bus.headers import (
     HEADER_ENVELOPE_ID,
     HEADER_PAYLOAD_TYPE,
 )
-from omnibase_infra.event_bus.kafka import EventBusKafka
+from omnibase_infra.event_bus.kafka.bus import EventBusKafka
+from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.message import BusMessage
-from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.testing.fixtures_kafka import TopicFactory, eventually, make_kafka_settings
 from omnibase_infra.testing.ports import free_port
 

@@ -11,7 +11,7 @@ on this 2-core machine (50k messages of 200 bytes, 4 partitions, acks=all):
 - asyncio: aiokafka is native asyncio; confluent-kafka is a thread-safe C client whose
   ``produce`` only enqueues, so it is called on the loop and delivery reports come back through
   one poller thread, while each consumer's calls run on its own worker thread
-  (``kafka_producer.py``, ``kafka_consumer.py``). Its bundled ``aio.AIOProducer`` cannot send
+  (``producer.py``, ``consumer.py``). Its bundled ``aio.AIOProducer`` cannot send
   headers, which our envelopes need, so it is not used.
 
 Semantics (shared with ``EventBusInmemory`` and pinned by the same behavioural tests): order per
@@ -31,14 +31,14 @@ from typing import TYPE_CHECKING
 from omnibase_infra._core import EnumConsumerGroupPurpose
 from omnibase_infra.errors import InfraUnavailableError, ProtocolConfigurationError
 from omnibase_infra.event_bus.base import EventBusBase, OffsetReset, Unsubscribe, normalize_headers
-from omnibase_infra.event_bus.kafka_admin import KafkaTopicAdmin
-from omnibase_infra.event_bus.kafka_consumer import KafkaGroupMember
-from omnibase_infra.event_bus.kafka_errors import kafka_context
-from omnibase_infra.event_bus.kafka_producer import KafkaProducer
+from omnibase_infra.event_bus.kafka.admin import KafkaTopicAdmin
+from omnibase_infra.event_bus.kafka.consumer import KafkaGroupMember
+from omnibase_infra.event_bus.kafka.errors import kafka_context
+from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
+from omnibase_infra.event_bus.kafka.producer import KafkaProducer
 from omnibase_infra.event_bus.message import MessageCallback
 from omnibase_infra.event_bus.model_bus_stop_report import ModelBusStopReport
 from omnibase_infra.event_bus.model_consumer_position import ModelConsumerPosition
-from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.topics import parse_topic
 from omnibase_infra.models.model_health_check_result import ModelHealthCheckResult
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from omnibase_infra.event_bus.codec import JsonEnvelope
-from omnibase_infra.event_bus.kafka import EventBusKafka
-from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
+from omnibase_infra.event_bus.kafka.bus import EventBusKafka
+from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.testing.fixtures_kafka import TopicFactory, eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -6,7 +6,7 @@ import pytest
 from pydantic import SecretStr
 
 from omnibase_infra.errors import ProtocolConfigurationError
-from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
+from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.sanitize import sanitize_text
 
 

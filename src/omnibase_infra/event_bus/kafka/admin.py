@@ -12,9 +12,9 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from omnibase_infra.errors import InfraTimeoutError
-from omnibase_infra.event_bus.kafka_errors import kafka_context, translate_kafka_error
-from omnibase_infra.event_bus.kafka_logging import client_logger
-from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
+from omnibase_infra.event_bus.kafka.errors import kafka_context, translate_kafka_error
+from omnibase_infra.event_bus.kafka.logging import client_logger
+from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
 
 __all__ = ["KafkaTopicAdmin"]
 

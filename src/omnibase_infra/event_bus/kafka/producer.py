@@ -29,9 +29,9 @@ from collections.abc import Callable, Sequence
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from omnibase_infra.errors import InfraUnavailableError
-from omnibase_infra.event_bus.kafka_errors import kafka_context, translate_kafka_error
-from omnibase_infra.event_bus.kafka_logging import client_logger
-from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
+from omnibase_infra.event_bus.kafka.errors import kafka_context, translate_kafka_error
+from omnibase_infra.event_bus.kafka.logging import client_logger
+from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.models.model_health_check_result import ModelHealthCheckResult
 from omnibase_infra.observability.logging import get_logger
 

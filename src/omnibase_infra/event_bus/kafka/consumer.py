@@ -34,8 +34,9 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from omnibase_infra.errors import InfraTimeoutError
 from omnibase_infra.event_bus.base import OffsetReset
-from omnibase_infra.event_bus.kafka_errors import kafka_context, translate_kafka_error
-from omnibase_infra.event_bus.kafka_logging import client_logger
+from omnibase_infra.event_bus.kafka.errors import kafka_context, translate_kafka_error
+from omnibase_infra.event_bus.kafka.logging import client_logger
+from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.key_order import deliver_in_key_order
 from omnibase_infra.event_bus.message import (
     BusMessage,
@@ -45,7 +46,6 @@ from omnibase_infra.event_bus.message import (
     report_parked,
 )
 from omnibase_infra.event_bus.model_consumer_position import ModelConsumerPosition
-from omnibase_infra.event_bus.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.observability.logging import get_logger
 
 __all__ = ["KafkaGroupMember", "decode_headers"]

@@ -1,0 +1,3 @@
+"""The Kafka event bus: EventBusKafka (bus), its producer, consumer, admin client, error
+translation, client logging and settings.
+"""
