@@ -42,12 +42,12 @@ from uuid import UUID, uuid4
 import asyncpg
 from pydantic import BaseModel, ConfigDict
 
+from omnibase_infra.cli.dlq.model_kafka_dlq_filter import ModelKafkaDlqFilter
+from omnibase_infra.cli.dlq.reader import read_dlq
 from omnibase_infra.event_bus.base import EventBusBase, Unsubscribe
 from omnibase_infra.event_bus.dlq import read_dlq_record
 from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
-from omnibase_infra.event_bus.kafka_dlq import read_dlq
 from omnibase_infra.event_bus.message import BusMessage
-from omnibase_infra.event_bus.model_kafka_dlq_filter import ModelKafkaDlqFilter
 from omnibase_infra.handlers.discovery.protocol_service_discovery import ProtocolServiceDiscovery
 from omnibase_infra.nodes.registration.topics import (
     TOPIC_NODE_ACKED,

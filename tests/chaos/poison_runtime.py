@@ -26,11 +26,11 @@ from chaos_runtime import CLI
 from confluent_kafka import Consumer, TopicPartition
 
 from omnibase_infra._core import ModelNodeCapability, ModelNodeIntrospectionEvent, ModelSemVer
+from omnibase_infra.cli.dlq.model_kafka_dlq_entry import ModelKafkaDlqEntry
+from omnibase_infra.cli.dlq.model_kafka_dlq_filter import ModelKafkaDlqFilter
+from omnibase_infra.cli.dlq.reader import read_dlq
 from omnibase_infra.event_bus.codec import encode_envelope, envelope_headers, new_envelope
 from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
-from omnibase_infra.event_bus.kafka_dlq import read_dlq
-from omnibase_infra.event_bus.model_kafka_dlq_entry import ModelKafkaDlqEntry
-from omnibase_infra.event_bus.model_kafka_dlq_filter import ModelKafkaDlqFilter
 from omnibase_infra.nodes.registration.topics import (
     TOPIC_NODE_INTROSPECTION,
     TOPIC_NODE_REJECTED,

@@ -47,11 +47,11 @@ import pytest
 import pytest_asyncio
 import yaml
 
+from omnibase_infra.cli.dlq.model_kafka_dlq_filter import ModelKafkaDlqFilter
+from omnibase_infra.cli.dlq.reader import read_dlq
 from omnibase_infra.event_bus.codec import JsonEnvelope
 from omnibase_infra.event_bus.kafka.bus import EventBusKafka
 from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
-from omnibase_infra.event_bus.kafka_dlq import read_dlq
-from omnibase_infra.event_bus.model_kafka_dlq_filter import ModelKafkaDlqFilter
 from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
 from omnibase_infra.nodes.registration.client import (
     ModelNodeDescription,

@@ -1,7 +1,7 @@
 """``onex-infra dlq list | show | replay``: inspect dead letters on Kafka and replay them.
 
 Every command reads the runtime's config like ``run`` does (``--config`` or ``$ONEX_CONFIG``,
-``ONEX_*`` variables on top; ``cli/dlq_config.py``): Kafka from ``event_bus.kafka``, the
+``ONEX_*`` variables on top; ``cli/dlq/config.py``): Kafka from ``event_bus.kafka``, the
 PostgreSQL that records replays from ``postgres``. With no broker reachable a command fails
 within ``--timeout`` seconds with one line naming the bootstrap servers.
 
@@ -28,10 +28,10 @@ from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from omnibase_infra.cli.dlq.model_kafka_dlq_entry import ModelKafkaDlqEntry
+    from omnibase_infra.cli.dlq.model_kafka_dlq_filter import ModelKafkaDlqFilter
+    from omnibase_infra.cli.dlq.model_kafka_dlq_replay_run import ModelKafkaDlqReplayRun
     from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
-    from omnibase_infra.event_bus.model_kafka_dlq_entry import ModelKafkaDlqEntry
-    from omnibase_infra.event_bus.model_kafka_dlq_filter import ModelKafkaDlqFilter
-    from omnibase_infra.event_bus.model_kafka_dlq_replay_run import ModelKafkaDlqReplayRun
     from omnibase_infra.runtime.config import ModelRuntimeConfig
 
 __all__ = ["register"]
@@ -93,7 +93,7 @@ def _uuid(text: str, what: str) -> UUID:
 
 
 def _config(config: Path | None) -> ModelRuntimeConfig:
-    from omnibase_infra.cli.dlq_config import load_dlq_config
+    from omnibase_infra.cli.dlq.config import load_dlq_config
     from omnibase_infra.errors import RuntimeHostError
 
     try:
@@ -104,7 +104,7 @@ def _config(config: Path | None) -> ModelRuntimeConfig:
 
 
 def _settings(bootstrap: str | None, runtime: ModelRuntimeConfig) -> ModelKafkaSettings:
-    from omnibase_infra.cli.dlq_config import dlq_kafka_settings
+    from omnibase_infra.cli.dlq.config import dlq_kafka_settings
     from omnibase_infra.errors import RuntimeHostError
 
     try:
@@ -122,7 +122,7 @@ def _selection(
     correlation_id: str | None,
     record_ids: list[str] | None = None,
 ) -> ModelKafkaDlqFilter:
-    from omnibase_infra.event_bus.model_kafka_dlq_filter import ModelKafkaDlqFilter
+    from omnibase_infra.cli.dlq.model_kafka_dlq_filter import ModelKafkaDlqFilter
 
     return ModelKafkaDlqFilter(
         topic=topic,
@@ -140,8 +140,8 @@ def _read(
     limit: int | None,
     timeout: float,
 ) -> list[ModelKafkaDlqEntry]:
+    from omnibase_infra.cli.dlq.reader import read_dlq
     from omnibase_infra.errors import RuntimeHostError
-    from omnibase_infra.event_bus.kafka_dlq import read_dlq
 
     try:
         return read_dlq(settings, selection, limit=limit, probe_seconds=timeout)
@@ -302,10 +302,10 @@ async def _replay(
     again: bool,
     max_replays: int,
 ) -> ModelKafkaDlqReplayRun:
-    from omnibase_infra.cli.dlq_config import dlq_postgres_settings
+    from omnibase_infra.cli.dlq.config import dlq_postgres_settings
+    from omnibase_infra.cli.dlq.replay import replay_dlq
+    from omnibase_infra.cli.dlq.store import DlqReplayStore
     from omnibase_infra.event_bus.kafka.producer import KafkaProducer
-    from omnibase_infra.event_bus.kafka_dlq_replay import replay_dlq
-    from omnibase_infra.event_bus.kafka_dlq_store import DlqReplayStore
     from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
     from omnibase_infra.migrations.runner import apply_migrations
 

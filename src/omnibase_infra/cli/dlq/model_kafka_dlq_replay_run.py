@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from omnibase_infra.event_bus.model_kafka_dlq_entry import ModelKafkaDlqEntry
+from omnibase_infra.cli.dlq.model_kafka_dlq_entry import ModelKafkaDlqEntry
 
 __all__ = ["ModelKafkaDlqReplayRun"]
 

@@ -22,14 +22,14 @@ import uuid
 from collections.abc import Sequence
 from typing import Protocol
 
+from omnibase_infra.cli.dlq.model_kafka_dlq_entry import ModelKafkaDlqEntry
+from omnibase_infra.cli.dlq.model_kafka_dlq_replay_run import ModelKafkaDlqReplayRun
 from omnibase_infra.event_bus.dlq import ModelDlqRecord
 from omnibase_infra.event_bus.headers import (
     HEADER_DLQ_RECORD,
     HEADER_REPLAY_COUNT,
     HEADER_REPLAY_OF,
 )
-from omnibase_infra.event_bus.model_kafka_dlq_entry import ModelKafkaDlqEntry
-from omnibase_infra.event_bus.model_kafka_dlq_replay_run import ModelKafkaDlqReplayRun
 from omnibase_infra.observability.logging import get_logger
 
 __all__ = [

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
-from omnibase_infra.event_bus.model_kafka_dlq_entry import ModelKafkaDlqEntry
+from omnibase_infra.cli.dlq.model_kafka_dlq_entry import ModelKafkaDlqEntry
 
 __all__ = ["ModelKafkaDlqFilter"]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from omnibase_infra.cli.dlq.model_kafka_dlq_entry import ModelKafkaDlqEntry
+from omnibase_infra.cli.dlq.model_kafka_dlq_replay import ModelKafkaDlqReplay
+from omnibase_infra.cli.dlq.replay import PublishStep
 from omnibase_infra.event_bus.dlq import ModelDlqRecord
-from omnibase_infra.event_bus.kafka_dlq_replay import PublishStep
-from omnibase_infra.event_bus.model_kafka_dlq_entry import ModelKafkaDlqEntry
-from omnibase_infra.event_bus.model_kafka_dlq_replay import ModelKafkaDlqReplay
 from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 
 __all__ = ["DlqReplayStore"]

@@ -15,6 +15,8 @@ import typer
 from typer.testing import CliRunner, Result
 
 from omnibase_infra.cli import cmd_dlq
+from omnibase_infra.cli.dlq.model_kafka_dlq_filter import ModelKafkaDlqFilter
+from omnibase_infra.cli.dlq.reader import read_dlq
 from omnibase_infra.event_bus.dlq import build_dlq_message
 from omnibase_infra.event_bus.headers import (
     HEADER_CORRELATION_ID,
@@ -23,9 +25,7 @@ from omnibase_infra.event_bus.headers import (
 )
 from omnibase_infra.event_bus.kafka.bus import EventBusKafka
 from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
-from omnibase_infra.event_bus.kafka_dlq import read_dlq
 from omnibase_infra.event_bus.message import BusMessage
-from omnibase_infra.event_bus.model_kafka_dlq_filter import ModelKafkaDlqFilter
 from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.testing.fixtures_kafka import TopicFactory, eventually
 

@@ -6,7 +6,7 @@ replayed and failed again is in the DLQ more than once under one record id (``dl
 lineage): a read returns only its newest version. Before reading, the cluster is probed within
 ``probe_seconds``: no broker reachable fails at once with one error naming the bootstrap
 servers, and the client's own log lines stay off the terminal. (Replaying is
-``kafka_dlq_replay.py``.)
+``replay.py``.)
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from typing import Protocol
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from pydantic import ValidationError
 
+from omnibase_infra.cli.dlq.model_kafka_dlq_entry import ModelKafkaDlqEntry
+from omnibase_infra.cli.dlq.model_kafka_dlq_filter import ModelKafkaDlqFilter
 from omnibase_infra.enums import EnumTopicKind
 from omnibase_infra.errors import InfraConnectionError, ProtocolConfigurationError
 from omnibase_infra.event_bus.dlq import ModelDlqRecord
@@ -27,8 +29,6 @@ from omnibase_infra.event_bus.headers import HEADER_DLQ_RECORD
 from omnibase_infra.event_bus.kafka.consumer import decode_headers
 from omnibase_infra.event_bus.kafka.errors import kafka_context, translate_kafka_error
 from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
-from omnibase_infra.event_bus.model_kafka_dlq_entry import ModelKafkaDlqEntry
-from omnibase_infra.event_bus.model_kafka_dlq_filter import ModelKafkaDlqFilter
 from omnibase_infra.event_bus.topics import dlq_topic_for, parse_topic
 
 __all__ = ["DEFAULT_PROBE_SECONDS", "dlq_topics", "latest_versions", "read_dlq"]

@@ -8,7 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from omnibase_infra.event_bus import kafka_dlq_replay
+from omnibase_infra.cli.dlq import replay as replay_module
+from omnibase_infra.cli.dlq.model_kafka_dlq_entry import ModelKafkaDlqEntry
+from omnibase_infra.cli.dlq.model_kafka_dlq_filter import ModelKafkaDlqFilter
+from omnibase_infra.cli.dlq.reader import latest_versions
+from omnibase_infra.cli.dlq.replay import PublishStep, replay_dlq, replay_headers
 from omnibase_infra.event_bus.dlq import ModelDlqRecord
 from omnibase_infra.event_bus.headers import (
     HEADER_CORRELATION_ID,
@@ -16,10 +20,6 @@ from omnibase_infra.event_bus.headers import (
     HEADER_REPLAY_COUNT,
     HEADER_REPLAY_OF,
 )
-from omnibase_infra.event_bus.kafka_dlq import latest_versions
-from omnibase_infra.event_bus.kafka_dlq_replay import PublishStep, replay_dlq, replay_headers
-from omnibase_infra.event_bus.model_kafka_dlq_entry import ModelKafkaDlqEntry
-from omnibase_infra.event_bus.model_kafka_dlq_filter import ModelKafkaDlqFilter
 
 
 def _entry(
@@ -125,7 +125,7 @@ async def test_rate_limit_spaces_publishes_by_the_interval(
     async def fake_sleep(delay: float) -> None:
         waits.append(delay)
 
-    monkeypatch.setattr(kafka_dlq_replay.asyncio, "sleep", fake_sleep)
+    monkeypatch.setattr(replay_module.asyncio, "sleep", fake_sleep)
     producer = _Producer()
     await replay_dlq(producer, [_entry(i) for i in range(4)], recorder=None, rate=4)
     assert len(producer.sent) == 4
