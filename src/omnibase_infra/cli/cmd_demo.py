@@ -28,7 +28,7 @@ def demo(
     http_port: Annotated[int, typer.Option(help="Hub port while it runs (0: any).")] = 0,
 ) -> None:
     """Run the runtime (local profile) and watch N nodes register, live, and die."""
-    from omnibase_infra.nodes.registration.demo import count_states, run_demo
+    from omnibase_infra.cli.demo import count_states, run_demo
     from omnibase_infra.runtime.launch import run_event_loop
 
     console = Console()
