@@ -1,6 +1,6 @@
 """What the httpx-based handlers share: error translation, safe targets, bounded bodies.
 
-Shared by the handlers that speak HTTP (``http``, ``vault``, ``keycloak``) so that every one maps
+Shared by the handlers that speak HTTP (``http``, ``vault``, ``consul``, ``oidc``) so that each maps
 the same failure to the same error:
 
 =================================  =====================================================
