@@ -3,13 +3,24 @@
 ::
 
     ModelOnexError (omnibase-core)
-    └── RuntimeHostError
-        ├── ProtocolConfigurationError   INVALID_CONFIGURATION   400
-        ├── SecretResolutionError        RESOURCE_NOT_FOUND      404
-        ├── InfraConnectionError         transport-aware code    503
-        ├── InfraTimeoutError            TIMEOUT_ERROR           504
-        ├── InfraAuthenticationError     AUTHENTICATION_ERROR    401
-        └── InfraUnavailableError        SERVICE_UNAVAILABLE     503
+    └── RuntimeHostError                    OPERATION_FAILED        500
+        ├── ProtocolConfigurationError      INVALID_CONFIGURATION   400
+        │   ├── ContractLoadError           (runtime: contract loading, every file/field/reason)
+        │   └── DataDirInUseError           (handlers.postgres: embedded data dir owned)
+        ├── SecretResolutionError           RESOURCE_NOT_FOUND      404
+        ├── InfraConnectionError            transport-aware code    503  retriable
+        ├── InfraTimeoutError               TIMEOUT_ERROR           504  retriable
+        ├── InfraAuthenticationError        AUTHENTICATION_ERROR    401
+        ├── InfraUnavailableError           SERVICE_UNAVAILABLE     503  retriable
+        ├── EnvelopeValidationError         VALIDATION_ERROR        400
+        │   ├── MessageTooLargeError        (over the bus's max message size)
+        │   └── IntrospectionValidationError  (nodes.registration: bad announcement)
+        ├── RegistrationConflictError       (nodes: registration storage)        409
+        └── MigrationError                  MIGRATION_ERROR         500  (migrations)
+            └── MigrationChecksumError      (an applied migration was edited)
+
+The classes outside this module live with the capability that raises them (named in brackets);
+``tests/unit/test_errors.py`` fails when a ``RuntimeHostError`` subclass is missing here.
 
 Every error carries a ``ModelInfraErrorContext`` (with the correlation id of the work in progress
 when the caller gave none), its HTTP-equivalent status and whether retrying can help. An error

@@ -297,3 +297,32 @@ def test_only_an_unreachable_or_silent_dependency_counts_as_unavailable(
     """Refused, timed out or circuit-open failures say a dependency is down (retry until it is
     back); a conflict, a bug, bad input or rejected credentials do not."""
     assert is_dependency_unavailable(error) is unavailable
+
+
+def _all_subclasses(cls: type[RuntimeHostError]) -> set[type[RuntimeHostError]]:
+    found: set[type[RuntimeHostError]] = set()
+    for sub in cls.__subclasses__():
+        found |= {sub, *_all_subclasses(sub)}
+    return found
+
+
+def test_error_tree_in_errors_docstring_names_every_error_of_the_package() -> None:
+    """Every RuntimeHostError subclass of the package appears in errors.py's tree."""
+    import importlib
+    import pkgutil
+
+    import omnibase_infra
+    import omnibase_infra.errors as errors_module
+
+    for module in pkgutil.walk_packages(omnibase_infra.__path__, "omnibase_infra."):
+        if ".testing" not in module.name:
+            importlib.import_module(module.name)
+    package_errors = {
+        cls.__name__
+        for cls in _all_subclasses(RuntimeHostError)
+        if cls.__module__.startswith("omnibase_infra.") and ".testing" not in cls.__module__
+    }
+    tree = errors_module.__doc__ or ""
+    missing = sorted(name for name in package_errors if f"── {name} " not in tree)
+    assert len(package_errors) >= 14
+    assert missing == []
