@@ -216,7 +216,7 @@ def test_asyncapi_of_a_users_nodes_on_kafka_written_to_a_file(
     out = tmp_path / "docs" / "asyncapi.json"
     out.parent.mkdir()
     args = ("--config", str(config), "--contracts", str(PIPELINE_DIR))
-    result = _cli(tmp_path, "asyncapi", "--output", str(out), "--format", "json", *args)
+    result = _cli(tmp_path, "asyncapi", "--file", str(out), "--format", "json", *args)
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     assert f"wrote {out}: AsyncAPI 3.0, 3 channel(s)" in result.stderr

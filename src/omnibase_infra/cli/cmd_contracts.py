@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from omnibase_infra.cli.cmd_runtime import ConfigOption, ContractsOption, load_config, print_error
+from omnibase_infra.cli.output import EnumOutputFormat, OutputOption, print_json
 
 if TYPE_CHECKING:
     from omnibase_infra.runtime.config import ModelRuntimeConfig
@@ -44,9 +45,29 @@ def _loaded(
         raise typer.Exit(2) from None
 
 
-def contracts_list(config: ConfigOption = None, contracts: ContractsOption = None) -> None:
+def contracts_list(
+    config: ConfigOption = None,
+    contracts: ContractsOption = None,
+    output: OutputOption = EnumOutputFormat.TABLE,
+) -> None:
     """List the node contracts the runtime would load, with their topics and handlers."""
     _, _, found = _loaded(config, contracts)
+    if output is EnumOutputFormat.JSON:
+        print_json(
+            [
+                {
+                    "node": c.name,
+                    "archetype": c.archetype.value,
+                    "version": c.version,
+                    "file": str(c.path),
+                    "subscribes": list(c.subscribe_topics),
+                    "publishes": list(c.publish_topics),
+                    "handlers": {r.payload_type or "*": r.handler_class for r in c.routes},
+                }
+                for c in found
+            ]
+        )
+        return
     table = Table(title=f"{len(found)} node contract(s)")
     for column in ("node", "archetype", "version", "subscribes", "publishes", "handlers"):
         table.add_column(column, overflow="fold")
@@ -104,7 +125,7 @@ def contracts_graph(
 
 def asyncapi(
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+        Path | None, typer.Option("--file", "-f", help="Write here instead of stdout.")
     ] = None,
     document_format: Annotated[
         Literal["yaml", "json"], typer.Option("--format", help="yaml or json.")

@@ -23,9 +23,12 @@ from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import typer
+from pydantic import JsonValue
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from omnibase_infra.cli.output import EnumOutputFormat, OutputOption, print_json
 
 if TYPE_CHECKING:
     from omnibase_infra.cli.dlq.model_kafka_dlq_entry import ModelKafkaDlqEntry
@@ -183,12 +186,37 @@ def list_dead_letters(
     correlation_id: CorrelationOpt = None,
     limit: LimitOpt = 100,
     timeout: TimeoutOpt = 5.0,
+    output: OutputOption = EnumOutputFormat.TABLE,
 ) -> None:
     """List dead letters matching the filters (oldest first per partition)."""
     selection = _selection(topic, error_type, since, until, correlation_id)
     settings = _settings(bootstrap_servers, _config(config))
     entries = _read(settings, selection, limit, timeout)
+    if output is EnumOutputFormat.JSON:
+        print_json([_entry_json(entry, with_value=False) for entry in entries])
+        return
     _console.print(_table(entries, f"{len(entries)} dead letter(s)"))
+
+
+def _entry_json(entry: ModelKafkaDlqEntry, *, with_value: bool) -> JsonValue:
+    """A dead letter as JSON: its record, its DLQ position and (for show) headers and value."""
+    from omnibase_infra.sanitize import sanitize_text
+
+    shown: dict[str, JsonValue] = {
+        "record": entry.record.model_dump(mode="json") if entry.record is not None else None,
+        "dlq_topic": entry.dlq_topic,
+        "partition": entry.partition,
+        "offset": entry.offset,
+    }
+    if with_value:
+        shown["headers"] = {
+            name: sanitize_text(value)
+            for name, value in sorted(entry.headers.items())
+            if name != "onex-dlq-record"
+        }
+        shown["value_preview"] = sanitize_text(entry.value[:500].decode("utf-8", "replace"))
+        shown["value_bytes"] = len(entry.value)
+    return shown
 
 
 def show(
@@ -196,6 +224,7 @@ def show(
     bootstrap_servers: Bootstrap = None,
     config: ConfigOpt = None,
     timeout: TimeoutOpt = 5.0,
+    output: OutputOption = EnumOutputFormat.TABLE,
 ) -> None:
     """Show one dead letter: its record, headers and the start of its value."""
     from omnibase_infra.sanitize import sanitize_text
@@ -210,6 +239,9 @@ def show(
         _errors.print(f"[red]no dead letter with record id {record_id}[/red]")
         raise typer.Exit(1)
     entry = entries[0]
+    if output is EnumOutputFormat.JSON:
+        print_json(_entry_json(entry, with_value=True))
+        return
     table = Table(title=f"dead letter {record_id}", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")

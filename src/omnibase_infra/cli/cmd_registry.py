@@ -8,6 +8,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from omnibase_infra.cli.output import EnumOutputFormat, OutputOption, print_json
+
 __all__ = ["register"]
 
 HubOption = Annotated[
@@ -18,6 +20,7 @@ HubOption = Annotated[
 def registry_list(
     hub: HubOption = "http://127.0.0.1:8085",
     state: Annotated[str | None, typer.Option(help="Only registrations in this state.")] = None,
+    output: OutputOption = EnumOutputFormat.TABLE,
 ) -> None:
     """List current registrations: node, state, last heartbeat, each backend's status."""
     import httpx
@@ -26,7 +29,7 @@ def registry_list(
         ModelRegistryListing,
     )
 
-    console = Console()
+    console = Console(stderr=output is EnumOutputFormat.JSON)
     pages: list[ModelRegistryListing] = []
     params: dict[str, str] = {"state": state} if state else {}
     with httpx.Client(base_url=hub.rstrip("/"), timeout=10.0, trust_env=False) as client:
@@ -42,6 +45,14 @@ def registry_list(
                 break
             params["after"] = pages[-1].next
     listing = pages[-1]
+    if output is EnumOutputFormat.JSON:
+        print_json(
+            {
+                "nodes": [n.model_dump(mode="json") for page in pages for n in page.nodes],
+                "by_state": dict(listing.by_state),
+            }
+        )
+        return
     table = Table(title=f"{sum(page.count for page in pages)} registration(s)")
     for column in (
         "node",

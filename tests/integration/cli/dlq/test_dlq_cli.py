@@ -120,6 +120,23 @@ async def test_list_and_show_print_the_records(dead_letters: _Setup) -> None:
     assert str(dead.correlation_id) in shown.output
 
 
+async def test_list_and_show_print_json_with_dash_o_json(dead_letters: _Setup) -> None:
+    """`-o json` makes `dlq list` and `dlq show` print one JSON document of the same records."""
+    dead = dead_letters.timeouts[0]
+    bootstrap = ["--bootstrap-servers", dead_letters.settings.bootstrap_servers]
+    listed = await _run(["list", *bootstrap, "--topic", dead.topic, "-o", "json"])
+    assert listed.exit_code == 0, listed.output
+    records = json.loads(listed.stdout)
+    assert {r["record"]["record_id"] for r in records} == {
+        str(d.record_id) for d in dead_letters.timeouts
+    }
+    shown = await _run(["show", str(dead.record_id), *bootstrap, "-o", "json"])
+    assert shown.exit_code == 0, shown.output
+    one = json.loads(shown.stdout)
+    assert one["record"]["correlation_id"] == str(dead.correlation_id)
+    assert one["value_bytes"] == len(dead.value)
+
+
 async def test_replay_keeps_correlation_marks_replay_and_records_it(
     dead_letters: _Setup, postgres_migrated_handler: HandlerPostgres, postgres_dsn: str
 ) -> None:
