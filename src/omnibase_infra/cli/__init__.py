@@ -21,6 +21,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "omnibase_infra.cli.cmd_demo",
     "omnibase_infra.cli.cmd_dlq",
     "omnibase_infra.cli.cmd_registry",
+    "omnibase_infra.cli.cmd_config",
 )
 
 app = typer.Typer(

@@ -60,3 +60,27 @@ def test_an_unforeseen_failure_is_one_line_and_exit_1(tmp_path: Path) -> None:
     verbose = _cli(tmp_path, "-v", "registry", "list", "--hub", "http://[::1")
     assert verbose.returncode == 1
     assert "Traceback" in verbose.stderr or "exception" in verbose.stderr
+
+
+def test_config_show_merges_file_and_variables_and_masks_secrets(tmp_path: Path) -> None:
+    """`config show -o json` is the file plus ONEX_* variables over defaults, secrets masked."""
+    config = tmp_path / "runtime.yaml"
+    config.write_text(
+        "http: {port: 9001}\n"
+        "event_bus: {kafka: {sasl_username: app, sasl_password: canary-pw-31337}}\n"
+    )
+    env = {**os.environ, "HOME": str(tmp_path), "ONEX_LOG_LEVEL": "WARNING"}
+    result = subprocess.run(
+        [CLI, "config", "show", "--config", str(config), "-o", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["http"]["port"] == 9001
+    assert shown["log_level"] == "WARNING"
+    assert shown["event_bus"]["kind"] == "inmemory"
+    assert "canary-pw-31337" not in result.stdout + result.stderr
