@@ -22,6 +22,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "omnibase_infra.cli.cmd_dlq",
     "omnibase_infra.cli.cmd_registry",
     "omnibase_infra.cli.cmd_config",
+    "omnibase_infra.cli.cmd_schema",
 )
 
 app = typer.Typer(
