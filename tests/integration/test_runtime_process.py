@@ -462,6 +462,45 @@ async def test_validate_reports_bad_contracts_in_a_table_with_file_field_and_rea
     assert "3 problem(s)" in output
 
 
+async def test_validate_reports_every_problem_of_every_contract_in_one_run(
+    tmp_path: Path,
+) -> None:
+    """One ``validate`` run lists a contract error next to the import problems of the other
+    contracts: a misspelled handler class, a class with no ``handle``, a missing model."""
+    contracts = tmp_path / "contracts"
+    shutil.copytree(PIPELINE_DIR, contracts, ignore=shutil.ignore_patterns("*.py"))
+
+    def edit(node: str, old: str, new: str) -> Path:
+        path = contracts / node / "contract.yaml"
+        assert old in path.read_text()
+        path.write_text(path.read_text().replace(old, new))
+        return path
+
+    bad_kind = edit("node_rt_tally_reducer", "REDUCER_GENERIC", "MAGIC_GENERIC")
+    misspelled = edit("node_rt_square_compute", "HandlerRtSquare", "HandlerRtSquaer")
+    no_handle = edit(
+        "node_rt_flow_orchestrator",
+        "{name: HandlerRtStartJob, module: runtime_testnodes.pipeline.node_rt_flow_orchestrator"
+        ".handler}",
+        "{name: ModelRtStartJob, module: runtime_testnodes.models}",
+    )
+    no_model = edit(
+        "node_rt_record_effect",
+        "input_model: runtime_testnodes.models.ModelRtRecordJob",
+        "input_model: runtime_testnodes.models.ModelRtNope",
+    )
+    config = _allowlist_config(tmp_path, use_entry_points=False)
+    code, output = await _cli(
+        tmp_path, "validate", "--config", str(config), "--contracts", str(contracts)
+    )
+    assert code == 1, output
+    assert _row(output, str(bad_kind), "node_type", "unknown archetype")
+    assert _row(output, str(misspelled), "handler_routing.handlers.0.handler", "has no class")
+    assert _row(output, str(no_handle), "handler_routing.handlers.0.handler", "async def handle")
+    assert _row(output, str(no_model), "input_model", "has no class ModelRtNope")
+    assert "4 problem(s)" in output
+
+
 async def test_validate_reports_architecture_violations(tmp_path: Path) -> None:
     """``validate`` exits 1 naming the file, line and rule of Any in a signature, a node class
     not named Node<Name><Archetype> and a class in model_*.py not named Model*."""

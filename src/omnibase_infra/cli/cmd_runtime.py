@@ -13,6 +13,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from omnibase_infra.runtime.config import ModelRuntimeConfig
+    from omnibase_infra.runtime.model_node_contract import ModelNodeContract
 
 __all__ = ["ConfigOption", "ContractsOption", "load_config", "print_error", "register"]
 
@@ -106,7 +107,8 @@ def validate(
             cells = (error.file or "", error.field or "", "contract", error.reason)
             table.add_row(*(escape(cell) for cell in cells))
         problems += len(exc.errors)
-        found = []
+        # The valid contracts still get their imports checked: every problem in one run.
+        found = [c for path in files if (c := _loads_alone(path, allowlist)) is not None]
     for error in route_import_problems(found, allowlist):
         cells = (error.file or "", error.field or "", "import", error.reason)
         table.add_row(*(escape(cell) for cell in cells))
@@ -124,6 +126,17 @@ def validate(
     console.print(
         f"[green]ok[/green]: {len(found)} contract(s), {len(python_files)} Python file(s) checked"
     )
+
+
+def _loads_alone(path: Path, allowlist: tuple[str, ...]) -> ModelNodeContract | None:
+    """The contract of ``path`` if it is valid on its own, else None (its error is listed)."""
+    from omnibase_infra.errors import ProtocolConfigurationError
+    from omnibase_infra.runtime.contract_loader import load_contract
+
+    try:
+        return load_contract(path, allowlist=allowlist)
+    except ProtocolConfigurationError:
+        return None
 
 
 def register(app: typer.Typer) -> None:

@@ -323,7 +323,8 @@ def _topics(
             if kind not in allowed:
                 verb = "subscribe to" if key == "subscribe_topics" else "publish on"
                 raise ProtocolConfigurationError(
-                    f"a {archetype.value} node may not {verb} {kind.value} topics ({topic})",
+                    f"{_article(archetype.value)} {archetype.value} node may not {verb} "
+                    f"{kind.value} topics ({topic})",
                     file=file,
                     field=field,
                 )
@@ -392,6 +393,10 @@ def _routes(
             "declares handlers but subscribes to no topic", file=file, field="event_bus"
         )
     return tuple(routes)
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 def _semver_text(version: JsonValue) -> str:

@@ -21,6 +21,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Protocol
 
+from pydantic import BaseModel
+
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.runtime.model_contract_route import ModelContractRoute
 
@@ -110,25 +112,107 @@ class _Routed(Protocol):
     @property
     def routes(self) -> tuple[ModelContractRoute, ...]: ...
 
+    @property
+    def definition(self) -> object: ...
+
 
 def route_import_problems(
     contracts: Iterable[_Routed], allowlist: Sequence[str]
 ) -> list[ProtocolConfigurationError]:
-    """Import every handler and event model the contracts route to; one error per failure.
+    """Import every handler and model the contracts name; one error per problem found.
 
-    What ``onex-infra validate`` adds to the contract checks, so that a plugin that cannot
-    be imported is found before ``run``.
+    What ``onex-infra validate`` adds to the contract checks, so that a plugin that cannot be
+    imported, a misspelled class, a handler without ``async def handle(context)`` or a model
+    that is not a pydantic model is found before ``run``.
     """
     problems: list[ProtocolConfigurationError] = []
     for contract in contracts:
+        file = str(contract.path)
         for index, route in enumerate(contract.routes):
             field = f"handler_routing.handlers.{index}"
-            targets = [(route.handler_module, route.handler_class, f"{field}.handler")]
+            problem = _handler_problem(route, allowlist, f"{field}.handler", file)
+            if problem is not None:
+                problems.append(problem)
             if route.payload_module is not None and route.payload_type is not None:
-                targets.append((route.payload_module, route.payload_type, f"{field}.event_model"))
-            for module, name, where in targets:
-                try:
-                    load_class(module, name, allowlist, where=where, file=str(contract.path))
-                except ProtocolConfigurationError as exc:
-                    problems.append(exc)
+                problem = _model_problem(
+                    route.payload_module,
+                    route.payload_type,
+                    allowlist,
+                    f"{field}.event_model",
+                    file,
+                )
+                if problem is not None:
+                    problems.append(problem)
+        for field in ("input_model", "output_model"):
+            dotted = getattr(contract.definition, field, None)
+            module, _, name = str(dotted or "").rpartition(".")
+            if module and _allowed(module, allowlist):  # core's own names are core's business
+                problem = _model_problem(module, name, allowlist, field, file)
+                if problem is not None:
+                    problems.append(problem)
     return problems
+
+
+def _allowed(module: str, allowlist: Sequence[str]) -> bool:
+    try:
+        check_module_allowed(module, allowlist, where="")
+    except ProtocolConfigurationError:
+        return False
+    return True
+
+
+def _handler_problem(
+    route: ModelContractRoute, allowlist: Sequence[str], where: str, file: str
+) -> ProtocolConfigurationError | None:
+    """Why the route's handler class cannot serve (import, class, signature), else None."""
+    try:
+        cls = load_class(
+            route.handler_module, route.handler_class, allowlist, where=where, file=file
+        )
+    except ProtocolConfigurationError as exc:
+        return exc
+    named = f"{route.handler_module}.{route.handler_class}"
+    handle = getattr(cls, "handle", None)
+    if handle is None or not inspect.iscoroutinefunction(handle):
+        reason = f"{named} has no `async def handle(self, context)`"
+    elif len(_parameters(handle)) != 2:
+        reason = f"{named}.handle must take exactly one argument (the dispatch context)"
+    elif not _accepts_one_argument(cls):
+        reason = f"{named}(container) cannot be called: its __init__ must take the container"
+    else:
+        return None
+    return ProtocolConfigurationError(reason, file=file, field=where)
+
+
+def _parameters(function: object) -> list[inspect.Parameter]:
+    if not callable(function):
+        return []
+    try:
+        return list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):
+        return []
+
+
+def _accepts_one_argument(cls: type) -> bool:
+    try:
+        inspect.signature(cls).bind(object())
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read (a builtin base): let the start find out
+        return True
+    return True
+
+
+def _model_problem(
+    module: str, name: str, allowlist: Sequence[str], where: str, file: str
+) -> ProtocolConfigurationError | None:
+    """Why ``module.name`` is not a usable pydantic model, else None."""
+    try:
+        cls = load_class(module, name, allowlist, where=where, file=file)
+    except ProtocolConfigurationError as exc:
+        return exc
+    if issubclass(cls, BaseModel):
+        return None
+    return ProtocolConfigurationError(
+        f"{module}.{name} is not a pydantic model", file=file, field=where
+    )
