@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import logging
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -80,6 +81,10 @@ _MAY_PUBLISH: dict[EnumNodeKind, frozenset[EnumTopicKind]] = {
     EnumNodeKind.COMPUTE: frozenset(),
 }
 _log = get_logger(__name__)
+# Core warns, for every contract without io_operations (effects) or an algorithm (computes),
+# about the migration of its own legacy corpus, naming an internal ticket. This runtime needs
+# neither field (handlers come from handler_routing), so the line only confuses a user.
+logging.getLogger("omnibase_core.models.contracts").setLevel(logging.ERROR)
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # used with fullmatch
 
 
