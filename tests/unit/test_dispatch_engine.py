@@ -492,6 +492,47 @@ async def test_raising_handler_is_dead_lettered_with_a_sanitised_reason(
     await harness.engine.stop()
 
 
+async def test_unexpected_exception_gets_an_error_id_in_its_record_and_its_logged_traceback(
+    bus: EventBusInmemory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bare `assert` failing in a handler: the record names the type, where it was raised and
+    an error id; one log line carries the same id, the correlation id and the traceback."""
+    harness = await _harness(
+        bus,
+        make_route(
+            node_name=_node("storer"),
+            archetype=EnumNodeKind.EFFECT,
+            topic=INTENT,
+            handler=RecordingHandler(error=AssertionError()),
+            payload_type="ModelStoreOrder",
+            input_model=ModelStoreOrder,
+        ),
+    )
+    dead = await harness.watch(dlq_topic_for(INTENT))
+    await harness.engine.start()
+    correlation_id = uuid4()
+    await harness.send(
+        ModelStoreOrder(order_id=uuid4()), topic=INTENT, correlation_id=correlation_id
+    )
+    await harness.settle()
+    (message,) = dead
+    record = ModelDlqRecord.model_validate_json(message.headers[HEADER_DLQ_RECORD])
+    assert record.error_type == "AssertionError"
+    assert record.error_message.startswith("AssertionError raised at ")
+    assert " in handle" in record.error_message
+    assert record.error_id is not None
+    lines = [
+        json.loads(line)
+        for line in capsys.readouterr().err.splitlines()
+        if str(record.error_id) in line
+    ]
+    assert len(lines) == 1
+    assert lines[0]["correlation_id"] == str(correlation_id)
+    assert "Traceback" in lines[0]["exception"]
+    assert "AssertionError" in lines[0]["exception"]
+    await harness.engine.stop()
+
+
 async def test_outcomes_add_up_and_are_exported_as_metrics(bus: EventBusInmemory) -> None:
     """Every consumed message ends HANDLED, UNROUTED or DLQ, counted per node in metrics."""
     node_a, node_b = _node("placer"), _node("canceller")

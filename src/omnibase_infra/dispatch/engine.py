@@ -41,7 +41,12 @@ from omnibase_infra.dispatch.model_outgoing_message import ModelOutgoingMessage
 from omnibase_infra.dispatch.protocols import ProtocolFailurePolicy, ProtocolMessageHandler
 from omnibase_infra.dispatch.route import DispatchRoute
 from omnibase_infra.enums import EnumDispatchOutcome, EnumTopicKind
-from omnibase_infra.errors import EnvelopeValidationError, ProtocolConfigurationError
+from omnibase_infra.error_ids import assign_error_id
+from omnibase_infra.errors import (
+    EnvelopeValidationError,
+    ProtocolConfigurationError,
+    RuntimeHostError,
+)
 from omnibase_infra.event_bus.base import EventBusBase, OffsetReset, Unsubscribe
 from omnibase_infra.event_bus.codec import (
     JsonEnvelope,
@@ -317,6 +322,8 @@ class MessageDispatchEngine:
             else:
                 outcome = EnumDispatchOutcome.UNROUTED  # another node on this topic takes it
         except Exception as exc:
+            if not isinstance(exc, RuntimeHostError):
+                _log_unexpected(sub, message, exc)
             outcome = await self._fail(sub, message, exc)
         finally:
             set_correlation_id(None)
@@ -417,6 +424,21 @@ class MessageDispatchEngine:
         )
         key = outgoing.key.encode() if outgoing.key is not None else None
         await self._bus.publish_envelope(envelope, outgoing.topic, key)
+
+
+def _log_unexpected(sub: _Subscription, message: BusMessage, error: Exception) -> None:
+    """One line with the traceback of an exception no handler translated (a bug, most likely),
+    under the id its dead letter will carry."""
+    _log.error(
+        "handler raised an unexpected exception",
+        error_id=str(assign_error_id(error)),
+        node=sub.node_name,
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        error_type=type(error).__name__,
+        exc_info=error,
+    )
 
 
 def _validate_payload(input_model: type[BaseModel], payload: JsonValue) -> BaseModel:

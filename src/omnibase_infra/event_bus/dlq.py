@@ -25,6 +25,7 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from omnibase_infra.enums import EnumTopicKind
+from omnibase_infra.error_ids import error_id_of, raise_site
 from omnibase_infra.event_bus.headers import (
     HEADER_CORRELATION_ID,
     HEADER_DLQ_RECORD,
@@ -86,6 +87,10 @@ class ModelDlqRecord(BaseModel):
     replay_count: int = Field(
         default=0, ge=0, description="how many replays of this dead letter failed again"
     )
+    error_id: UUID | None = Field(
+        default=None,
+        description="an unexpected exception's id; its traceback is logged once with this id",
+    )
 
     @field_validator("error_message")
     @classmethod
@@ -146,7 +151,8 @@ def build_dlq_message(
             "offset": message.offset,
             "consumer_group": consumer_group,
             "error_type": type(error).__name__,
-            "error_message": str(error) or type(error).__name__,
+            "error_message": _reason(error),
+            "error_id": error_id_of(error),
             "attempts": attempts,
             "first_failure_at": first_failure_at or now,
             "last_failure_at": now,
@@ -160,6 +166,15 @@ def build_dlq_message(
     headers = dict(message.headers)
     headers[HEADER_DLQ_RECORD] = record.model_dump_json()
     return dlq_topic_for(message.topic), record, headers
+
+
+def _reason(error: BaseException) -> str:
+    """The error's message, or (a bare ``assert``) its type and where it was raised."""
+    text = str(error)
+    if text:
+        return text
+    site = raise_site(error)
+    return f"{type(error).__name__} raised" + (f" at {site}" if site else "")
 
 
 def message_size(key: bytes | None, value: bytes, headers: Mapping[str, str]) -> int:
