@@ -29,6 +29,7 @@ def demo(
 ) -> None:
     """Run the runtime (local profile) and watch N nodes register, live, and die."""
     from omnibase_infra.cli.demo import count_states, run_demo
+    from omnibase_infra.cli.output import is_verbose
     from omnibase_infra.runtime.launch import run_event_loop
 
     console = Console()
@@ -50,7 +51,14 @@ def demo(
             bar.update(tasks[phase], completed=done, total=total)
 
         report = run_event_loop(
-            run_demo(nodes, crash=crash, shutdown=shutdown, http_port=http_port, progress=progress)
+            run_demo(
+                nodes,
+                crash=crash,
+                shutdown=shutdown,
+                http_port=http_port,
+                progress=progress,
+                log_level="INFO" if is_verbose() else "ERROR",
+            )
         )
     table = Table(title=f"Registrations ({len(report.nodes)} nodes, {report.seconds}s)")
     table.add_column("node", no_wrap=True)

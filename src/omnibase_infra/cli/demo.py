@@ -12,6 +12,7 @@ what should have happened.
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 import time
 from collections import Counter
@@ -86,7 +87,9 @@ class ModelDemoReport(BaseModel):
 Progress = Callable[[str, int, int], None]
 
 
-def demo_config(data_dir: Path, *, http_port: int = 0) -> ModelRuntimeConfig:
+def demo_config(
+    data_dir: Path, *, http_port: int = 0, log_level: str = "ERROR"
+) -> ModelRuntimeConfig:
     """The local profile with liveness timings short enough to watch."""
     return load_runtime_config(
         None,
@@ -98,7 +101,7 @@ def demo_config(data_dir: Path, *, http_port: int = 0) -> ModelRuntimeConfig:
             "ack_timeout_seconds": 2.0,
             "tick_interval_seconds": 0.25,
         },
-        log_level="WARNING",
+        log_level=log_level,
     )
 
 
@@ -109,12 +112,16 @@ async def run_demo(
     shutdown: int = 2,
     http_port: int = 0,
     progress: Progress | None = None,
+    log_level: str = "ERROR",
 ) -> ModelDemoReport:
     """Run the demo; ``progress(phase, done, total)`` is called as it advances."""
     report = progress or (lambda phase, done, total: None)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="onex-demo-") as tmp:
-        config = demo_config(Path(tmp) / "postgres", http_port=http_port)
+        # As root PostgreSQL runs as its own user, which must reach the data directory: open
+        # our own temporary directory for traversal now rather than be warned about it.
+        os.chmod(tmp, 0o711)  # noqa: S103 - search only, nothing readable
+        config = demo_config(Path(tmp) / "postgres", http_port=http_port, log_level=log_level)
         async with build_infrastructure(config) as infra:
             bus = EventBusInmemory(
                 partitions=config.event_bus.partitions,
