@@ -182,7 +182,7 @@ def _entry_point_roots(allowlist: Sequence[str]) -> list[Path]:
         roots.extend(Path(location) for location in locations)
     if skipped:
         _log.info(
-            "entry points outside the plugin allowlist were not loaded",
+            "entry-point node packages not in plugin_allowlist were skipped (add to trust)",
             count=len(skipped),
             first=skipped[0],
         )

@@ -46,7 +46,7 @@ def test_list_as_json_is_one_document_on_stdout_and_logs_stay_quiet(tmp_path: Pa
     assert json.loads(verbose.stdout) == json.loads(quiet.stdout)
     logged = [json.loads(line) for line in verbose.stderr.splitlines()]
     # core's own node entry points are skipped with an info line: shown only with -v
-    assert any("plugin allowlist" in line["event"] for line in logged)
+    assert any("plugin_allowlist" in line["event"] for line in logged)
 
 
 def test_an_unforeseen_failure_is_one_line_and_exit_1(tmp_path: Path) -> None:
