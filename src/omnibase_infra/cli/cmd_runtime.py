@@ -43,7 +43,7 @@ def run(
     config: ConfigOption = None,
     contracts: ContractsOption = None,
     http_port: Annotated[int | None, typer.Option(help="Hub port (0 = any free port).")] = None,
-    log_format: Annotated[str | None, typer.Option(help="json or console.")] = None,
+    log_format: Annotated[str | None, typer.Option(help="json, console or auto.")] = None,
 ) -> None:
     """Run the runtime host (local profile by default) until SIGTERM or Ctrl-C."""
     from omnibase_infra.errors import ProtocolConfigurationError, RuntimeHostError

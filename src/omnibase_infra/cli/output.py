@@ -44,7 +44,7 @@ def set_verbose(verbose: bool) -> None:
 
     global _verbose
     _verbose = verbose
-    configure_logging(cli_log_level(), "json")
+    configure_logging(cli_log_level(), "auto")
 
 
 def cli_log_level() -> str:

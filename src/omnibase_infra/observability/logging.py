@@ -20,7 +20,7 @@ from omnibase_infra.sanitize import sanitize_text, sanitize_value
 
 __all__ = ["LogFormat", "configure_logging", "get_logger"]
 
-LogFormat = Literal["json", "console"]
+LogFormat = Literal["json", "console", "auto"]
 
 
 def _add_correlation_id(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
@@ -76,7 +76,7 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "json") -> None:
     """
     renderer: Processor = (
         structlog.processors.JSONRenderer()
-        if fmt == "json"
+        if fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
     numeric_level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)

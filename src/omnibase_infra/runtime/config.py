@@ -175,7 +175,9 @@ class ModelRuntimeConfig(BaseSettings):
     registration: ModelRegistrationSettings = Field(default_factory=ModelRegistrationSettings)
     shutdown_grace_seconds: float = Field(default=10.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["json", "console"] = "json"
+    log_format: Literal["json", "console", "auto"] = Field(
+        default="auto", description="auto: console lines on a terminal, else JSON lines"
+    )
 
     @model_validator(mode="after")
     def _production_needs_real_infrastructure(self) -> ModelRuntimeConfig:
