@@ -4,6 +4,7 @@ and the retry policy letting held messages go when it is closed."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import MutableMapping
 
 from structlog.testing import capture_logs
 
@@ -27,17 +28,27 @@ def _retry(report: RetryReport, error: BaseException, *, outage: bool) -> None:
     )
 
 
+async def _logged(logs: list[MutableMapping[str, object]], event: str) -> None:
+    """Return once a captured line has ``event`` (at most about 30 s)."""
+    for _ in range(3000):
+        if any(line["event"] == event for line in logs):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never logged: {event}")
+
+
 async def test_an_outage_is_logged_once_then_per_interval_then_settled() -> None:
     """Hundreds of retries make one warning naming the outage, one summary per interval with
     their count, and one line once an interval passes without a retry."""
-    report = RetryReport(interval_seconds=0.05)
+    report = RetryReport(interval_seconds=0.5)
     with capture_logs() as logs:
         for _ in range(300):
             _retry(report, InfraConnectionError("PostgreSQL refused"), outage=True)
         report.dead_lettered()
-        await asyncio.sleep(0.08)  # one interval: the summary
+        # Waits for the log lines, not for a time: a loaded machine only makes it slower.
+        await _logged(logs, "messages still retrying")  # one interval: the summary
         assert report.active
-        await asyncio.sleep(0.1)  # a quiet interval: settled
+        await _logged(logs, "retries settled")  # a quiet interval: settled
     events = [(line["log_level"], line["event"]) for line in logs if line["log_level"] != "debug"]
     assert events == [
         ("warning", "dependency unavailable: messages held for retry"),
