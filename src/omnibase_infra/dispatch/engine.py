@@ -24,9 +24,11 @@ handlers and components start, and no message reaches a node before those are up
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, JsonValue, ValidationError
@@ -58,6 +60,12 @@ from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.event_bus.topics import parse_topic
 from omnibase_infra.models.model_node_identity import ModelNodeIdentity
 from omnibase_infra.observability.logging import get_logger
+from omnibase_infra.observability.tracing import (
+    TracedHandler,
+    consumer_span,
+    producer_span,
+    tracing_enabled,
+)
 
 __all__ = ["DispatchRoute", "MessageDispatchEngine"]
 
@@ -171,6 +179,10 @@ class MessageDispatchEngine:
                 f"node {route.node_name} cannot subscribe to dead-letter topic {route.topic}",
                 field="event_bus.subscribe_topics",
             )
+        if tracing_enabled():
+            route = dataclasses.replace(
+                route, handler=TracedHandler(route.node_name, route.handler)
+            )
         key = (route.topic, route.node_name)
         owner = self._topic_owner.get(route.topic)
         if owner is None or route.node_name < owner:
@@ -240,7 +252,7 @@ class MessageDispatchEngine:
     async def _join(self, group_id: str, subscriptions: list[_Subscription]) -> None:
         """Join one node's group on all its topics (a partial per topic: no closure per call)."""
         unsubscribe = await self._bus.subscribe_group(
-            {sub.topic: functools.partial(self._dispatch, sub) for sub in subscriptions},
+            {sub.topic: functools.partial(self._delivery, sub) for sub in subscriptions},
             group_id=group_id,
             auto_offset_reset=self._offset_reset,
             in_flight_per_partition=1 if all(s.is_pure for s in subscriptions) else None,
@@ -277,10 +289,32 @@ class MessageDispatchEngine:
         """Dispatch ``message`` as the node owning ``consumer_group`` would (used by retries)."""
         for subscription in self._subscriptions.values():
             if subscription.topic == message.topic and subscription.group_id == consumer_group:
-                return await self._dispatch(subscription, message)
+                return await self._delivery(subscription, message)
         raise ProtocolConfigurationError(
             f"no node consumes {message.topic} as group {consumer_group}", field="consumer_group"
         )
+
+    @property
+    def _delivery(
+        self,
+    ) -> Callable[[_Subscription, BusMessage], Awaitable[EnumDispatchOutcome]]:
+        """What a delivery calls: ``_dispatch``, inside a consumer span when tracing."""
+        return self._traced_dispatch if tracing_enabled() else self._dispatch
+
+    async def _traced_dispatch(
+        self, sub: _Subscription, message: BusMessage
+    ) -> EnumDispatchOutcome:
+        """``_dispatch`` in a CONSUMER span continuing the trace of the message's headers."""
+        with consumer_span(
+            message.topic,
+            consumer_group=sub.group_id,
+            node=sub.node_name,
+            headers=message.headers,
+        ) as span:
+            outcome = await self._dispatch(sub, message)
+            if span is not None:
+                span.set_attribute("onex.outcome", outcome.value)
+            return outcome
 
     async def _dispatch(self, sub: _Subscription, message: BusMessage) -> EnumDispatchOutcome:
         """Decode, route and handle one message; a failure goes to the failure policy.
@@ -423,7 +457,11 @@ class MessageDispatchEngine:
             producer=route.node_name,
         )
         key = outgoing.key.encode() if outgoing.key is not None else None
-        await self._bus.publish_envelope(envelope, outgoing.topic, key)
+        if not tracing_enabled():
+            await self._bus.publish_envelope(envelope, outgoing.topic, key)
+            return
+        with producer_span(outgoing.topic, node=route.node_name):
+            await self._bus.publish_envelope(envelope, outgoing.topic, key)
 
 
 def _log_unexpected(sub: _Subscription, message: BusMessage, error: Exception) -> None:

@@ -21,6 +21,7 @@ from omnibase_infra.event_bus.headers import (
     HEADER_EVENT_TYPE,
     HEADER_PAYLOAD_TYPE,
 )
+from omnibase_infra.observability.tracing import inject_trace_context
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
@@ -97,6 +98,7 @@ def envelope_headers(envelope: ModelEventEnvelope[BaseModel] | JsonEnvelope) -> 
         headers[HEADER_PAYLOAD_TYPE] = envelope.payload_type
     if envelope.event_type is not None:
         headers[HEADER_EVENT_TYPE] = envelope.event_type
+    inject_trace_context(headers)  # a no-op unless tracing is configured
     return headers
 
 

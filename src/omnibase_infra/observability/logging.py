@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Literal, TextIO
 
 import structlog
@@ -18,17 +18,31 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 from omnibase_infra.correlation import current_correlation_id
 from omnibase_infra.sanitize import sanitize_text, sanitize_value
 
-__all__ = ["LogFormat", "configure_logging", "get_logger"]
+__all__ = ["LogFormat", "configure_logging", "get_logger", "set_trace_ids_hook"]
 
 LogFormat = Literal["json", "console", "auto"]
 
 
+TraceIdsHook = Callable[[], tuple[str, str] | None]
+_trace_ids: list[TraceIdsHook] = []  # set by observability.tracing while a tracer is configured
+
+
+def set_trace_ids_hook(hook: TraceIdsHook | None) -> None:
+    """Install (or remove) what gives the current trace and span ids to every log line."""
+    _trace_ids[:] = [hook] if hook is not None else []
+
+
 def _add_correlation_id(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-    """Stamp the correlation id of the current context on the line (unless one was given)."""
+    """Stamp the correlation id (and, when tracing, the trace and span ids) of the current
+    context on the line, unless the caller gave them."""
     if "correlation_id" not in event_dict:
         correlation_id = current_correlation_id()
         if correlation_id is not None:
             event_dict["correlation_id"] = str(correlation_id)
+    if _trace_ids and "trace_id" not in event_dict:
+        ids = _trace_ids[0]()
+        if ids is not None:
+            event_dict["trace_id"], event_dict["span_id"] = ids
     return event_dict
 
 

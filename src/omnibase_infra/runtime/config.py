@@ -40,6 +40,7 @@ from omnibase_infra.handlers.vault.model_vault_settings import ModelVaultSetting
 from omnibase_infra.nodes.registration.models.model_registration_settings import (
     ModelRegistrationSettings,
 )
+from omnibase_infra.observability.model_tracing_settings import ModelTracingSettings
 from omnibase_infra.runtime.safe_yaml import load_yaml_mapping
 
 __all__ = [
@@ -173,6 +174,7 @@ class ModelRuntimeConfig(BaseSettings):
         default=None, description="Valkey/Redis cache and locks for nodes (null: none)"
     )
     registration: ModelRegistrationSettings = Field(default_factory=ModelRegistrationSettings)
+    tracing: ModelTracingSettings = Field(default_factory=ModelTracingSettings)
     shutdown_grace_seconds: float = Field(default=10.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console", "auto"] = Field(

@@ -22,6 +22,7 @@ import uvloop
 
 from omnibase_infra.models.model_readiness_report import ModelReadinessReport
 from omnibase_infra.observability.logging import configure_logging, get_logger
+from omnibase_infra.observability.tracing import configure_tracing, shutdown_tracing
 from omnibase_infra.runtime.boot import BootProgress
 from omnibase_infra.runtime.config import ModelRuntimeConfig
 from omnibase_infra.runtime.host import RuntimeHostProcess
@@ -49,7 +50,11 @@ def run_event_loop[T](main: Coroutine[object, object, T]) -> T:
 async def serve_runtime(config: ModelRuntimeConfig) -> int:
     """Serve until SIGTERM/SIGINT; returns the exit code (see module docstring)."""
     configure_logging(config.log_level, config.log_format)
-    return await _Launch(config).run()
+    configure_tracing(config.tracing, service_name=config.service)
+    try:
+        return await _Launch(config).run()
+    finally:
+        shutdown_tracing()  # flushes the spans still batched
 
 
 class _Launch:
