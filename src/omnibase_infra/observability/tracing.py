@@ -21,7 +21,6 @@ from omnibase_infra.observability.model_tracing_settings import ModelTracingSett
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
-    from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
     from opentelemetry.trace import Span, Tracer
 
@@ -40,10 +39,9 @@ _TRACER_NAME = "omnibase_infra"
 
 
 class _Tracing:
-    """The configured provider and instrumentations (one per process)."""
+    """The tracer and the drivers' instrumentations while tracing is configured."""
 
     def __init__(self) -> None:
-        self.provider: TracerProvider | None = None
         self.tracer: Tracer | None = None
         self.instrumented: list[Callable[[], None]] = []
 
@@ -62,80 +60,34 @@ def configure_tracing(
     service_name: str,
     exporter: SpanExporter | None = None,
 ) -> None:
-    """Install the tracer provider ``settings`` describe (``exporter`` overrides it: tests).
+    """Trace as ``settings`` describe (``exporter`` replaces the configured one: tests).
 
-    Does nothing when tracing is disabled and no exporter is given.
+    Does nothing when tracing is disabled and no exporter is given. Configuring again replaces
+    the exporter and the sampling ratio of the one provider the process has.
     """
     if not settings.enabled and exporter is None:
         return
-    from opentelemetry import trace
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
-    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+    from omnibase_infra.observability import tracing_sdk
 
     shutdown_tracing()
-    provider = TracerProvider(
-        resource=Resource.create({"service.name": service_name}),
-        sampler=ParentBased(TraceIdRatioBased(settings.sample_ratio)),
+    _state.tracer, _state.instrumented = tracing_sdk.install(
+        settings, service_name=service_name, exporter=exporter
     )
-    if exporter is not None:
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
-    else:
-        provider.add_span_processor(BatchSpanProcessor(_exporter(settings)))
-    trace.set_tracer_provider(provider)
-    _state.provider = provider
-    _state.tracer = provider.get_tracer(_TRACER_NAME)
-    _state.instrumented = _instrument(settings, provider)
     onex_logging.set_trace_ids_hook(_current_trace_ids)
 
 
 def shutdown_tracing() -> None:
-    """Flush and remove the provider and the drivers' instrumentation."""
+    """Flush the spans not exported yet; stop tracing and the drivers' instrumentation."""
+    if _state.tracer is None:
+        return
+    from omnibase_infra.observability import tracing_sdk
+
     for undo in _state.instrumented:
         undo()
     _state.instrumented = []
-    if _state.provider is not None:
-        _state.provider.shutdown()
-    _state.provider = None
+    tracing_sdk.uninstall()
     _state.tracer = None
     onex_logging.set_trace_ids_hook(None)
-
-
-def _exporter(settings: ModelTracingSettings) -> SpanExporter:
-    if settings.exporter == "console":
-        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
-
-        return ConsoleSpanExporter()
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-    return OTLPSpanExporter(endpoint=settings.otlp_endpoint)
-
-
-def _instrument(
-    settings: ModelTracingSettings, provider: TracerProvider
-) -> list[Callable[[], None]]:
-    """Instrument the drivers ``settings`` name; the callables undo it."""
-    undo: list[Callable[[], None]] = []
-    if "asyncpg" in settings.instrument:
-        from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
-
-        asyncpg = AsyncPGInstrumentor()  # type: ignore[no-untyped-call]
-        asyncpg.instrument(tracer_provider=provider)
-        undo.append(asyncpg.uninstrument)
-    if "httpx" in settings.instrument:
-        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-
-        httpx = HTTPXClientInstrumentor()
-        httpx.instrument(tracer_provider=provider)
-        undo.append(httpx.uninstrument)
-    if "redis" in settings.instrument:
-        from opentelemetry.instrumentation.redis import RedisInstrumentor
-
-        redis = RedisInstrumentor()
-        redis.instrument(tracer_provider=provider)
-        undo.append(redis.uninstrument)
-    return undo
 
 
 def _current_trace_ids() -> tuple[str, str] | None:
