@@ -65,7 +65,8 @@ async def test_introspection_to_postgres_write_is_one_trace(
     assert consume[0].kind is SpanKind.CONSUMER
     assert consume[0].parent is not None
     assert consume[0].parent.span_id == root.get_span_context().span_id
-    assert "node_registration_orchestrator handle" in names
+    assert consume[0].attributes is not None
+    assert consume[0].attributes["onex.node"] == "node_registration_orchestrator"
     statements = [s for s in traced if (s.attributes or {}).get("db.system") == "postgresql"]
     assert any(
         "insert" in str((s.attributes or {}).get("db.statement", "")).lower() for s in statements

@@ -24,7 +24,6 @@ handlers and components start, and no message reaches a node before those are up
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import time
 from collections import Counter
@@ -61,9 +60,9 @@ from omnibase_infra.event_bus.topics import parse_topic
 from omnibase_infra.models.model_node_identity import ModelNodeIdentity
 from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.observability.tracing import (
-    TracedHandler,
     consumer_span,
     producer_span,
+    span_wanted,
     tracing_enabled,
 )
 
@@ -178,10 +177,6 @@ class MessageDispatchEngine:
             raise ProtocolConfigurationError(
                 f"node {route.node_name} cannot subscribe to dead-letter topic {route.topic}",
                 field="event_bus.subscribe_topics",
-            )
-        if tracing_enabled():
-            route = dataclasses.replace(
-                route, handler=TracedHandler(route.node_name, route.handler)
             )
         key = (route.topic, route.node_name)
         owner = self._topic_owner.get(route.topic)
@@ -298,13 +293,22 @@ class MessageDispatchEngine:
     def _delivery(
         self,
     ) -> Callable[[_Subscription, BusMessage], Awaitable[EnumDispatchOutcome]]:
-        """What a delivery calls: ``_dispatch``, inside a consumer span when tracing."""
-        return self._traced_dispatch if tracing_enabled() else self._dispatch
+        """What a delivery calls: ``_dispatch``, through the tracing check when tracing."""
+        return self._maybe_traced if tracing_enabled() else self._dispatch
+
+    def _maybe_traced(
+        self, sub: _Subscription, message: BusMessage
+    ) -> Awaitable[EnumDispatchOutcome]:
+        """``_dispatch`` itself (no extra frame) unless the delivery gets a span."""
+        if span_wanted(message.headers):
+            return self._traced_dispatch(sub, message)
+        return self._dispatch(sub, message)
 
     async def _traced_dispatch(
         self, sub: _Subscription, message: BusMessage
     ) -> EnumDispatchOutcome:
-        """``_dispatch`` in a CONSUMER span continuing the trace of the message's headers."""
+        """``_dispatch`` in the node's CONSUMER span, continuing the trace of the headers: one
+        span per delivery per node (consume, dispatch and the node's handler)."""
         with consumer_span(
             message.topic,
             consumer_group=sub.group_id,

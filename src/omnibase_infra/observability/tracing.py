@@ -12,26 +12,25 @@ once, which is what they are made for, and follow the semantic conventions witho
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from omnibase_infra.observability import logging as onex_logging
 from omnibase_infra.observability.model_tracing_settings import ModelTracingSettings
 
 if TYPE_CHECKING:
-    from opentelemetry.context import Context
     from opentelemetry.sdk.trace.export import SpanExporter
     from opentelemetry.trace import Span, Tracer
 
 __all__ = [
     "ModelTracingSettings",
-    "TracedHandler",
     "configure_tracing",
     "consumer_span",
     "inject_trace_context",
     "producer_span",
     "shutdown_tracing",
+    "span_wanted",
     "tracing_enabled",
 ]
 
@@ -43,6 +42,7 @@ class _Tracing:
 
     def __init__(self) -> None:
         self.tracer: Tracer | None = None
+        self.sample_ratio = 1.0
         self.instrumented: list[Callable[[], None]] = []
 
 
@@ -70,6 +70,7 @@ def configure_tracing(
     from omnibase_infra.observability import tracing_sdk
 
     shutdown_tracing()
+    _state.sample_ratio = settings.sample_ratio
     _state.tracer, _state.instrumented = tracing_sdk.install(
         settings, service_name=service_name, exporter=exporter
     )
@@ -109,35 +110,60 @@ def inject_trace_context(headers: MutableMapping[str, str]) -> None:
     inject(headers)
 
 
-def _extract(headers: Mapping[str, str]) -> Context:
-    from opentelemetry.propagate import extract
-
-    return extract(headers)
+def span_wanted(headers: Mapping[str, str]) -> bool:
+    """Whether a delivery needs ``consumer_span``: tracing is on, and the message carries a
+    trace or new traces are sampled at all (the check that keeps unsampled tracing cheap)."""
+    return _state.tracer is not None and ("traceparent" in headers or _state.sample_ratio > 0.0)
 
 
 @contextmanager
 def consumer_span(
     topic: str, *, consumer_group: str, node: str, headers: Mapping[str, str]
 ) -> Iterator[Span | None]:
-    """A CONSUMER span for one delivery, continuing the trace the headers carry."""
+    """A CONSUMER span for one delivery, continuing the trace the headers carry.
+
+    A delivery that will not be sampled (its trace says so, or there is none and the ratio
+    is 0) gets no span: only its trace context is made current, so what it publishes still
+    carries the trace on (the cheap path when tracing is on but not sampling).
+    """
     tracer = _state.tracer
     if tracer is None:
         yield None
         return
+    from opentelemetry import context as otel_context
+    from opentelemetry.propagate import extract
     from opentelemetry.trace import SpanKind
 
+    traceparent = headers.get("traceparent")
+    if traceparent is None and _state.sample_ratio == 0.0:
+        yield None
+        return
+    if traceparent is not None and not _sampled_flag(traceparent):
+        token = otel_context.attach(extract(headers))
+        try:
+            yield None
+        finally:
+            otel_context.detach(token)
+        return
     with tracer.start_as_current_span(
         f"process {topic}",
-        context=_extract(headers),
+        context=extract(headers) if traceparent is not None else None,
         kind=SpanKind.CONSUMER,
         attributes={
-            "messaging.operation.type": "process",
             "messaging.destination.name": topic,
             "messaging.consumer.group.name": consumer_group,
             "onex.node": node,
         },
     ) as span:
         yield span
+
+
+def _sampled_flag(traceparent: str) -> bool:
+    """Whether a W3C ``traceparent`` says sampled (its last field's lowest bit)."""
+    try:
+        return bool(int(traceparent[-2:], 16) & 1)
+    except ValueError:
+        return True  # malformed: let the propagator decide (it ignores it)
 
 
 @contextmanager
@@ -156,28 +182,3 @@ def producer_span(topic: str, *, node: str | None = None) -> Iterator[Span | Non
         f"publish {topic}", kind=SpanKind.PRODUCER, attributes=attributes
     ) as span:
         yield span
-
-
-class _Handles[C, R](Protocol):
-    """What a node handler offers (``dispatch.ProtocolMessageHandler``)."""
-
-    def handle(self, context: C, /) -> Awaitable[R]: ...
-
-
-class TracedHandler[C, R]:
-    """A node handler inside a span named after its node (wraps any handler)."""
-
-    __slots__ = ("_handler", "_name", "_node")
-
-    def __init__(self, node: str, handler: _Handles[C, R]) -> None:
-        self._node = node
-        self._name = f"{node} handle"
-        self._handler = handler
-
-    async def handle(self, context: C) -> R:
-        """Run the wrapped handler in a span."""
-        tracer = _state.tracer
-        if tracer is None:
-            return await self._handler.handle(context)
-        with tracer.start_as_current_span(self._name, attributes={"onex.node": self._node}):
-            return await self._handler.handle(context)
