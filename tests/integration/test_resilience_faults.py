@@ -291,7 +291,7 @@ async def test_slow_dependency_times_out_and_counts_for_the_breaker(
     )
     with pytest.raises(InfraTimeoutError):
         await executor.call(_post_work, client, "t1")
-    assert breaker._circuit_breaker_failures == MAX_ATTEMPTS
+    assert breaker.consecutive_failures == MAX_ATTEMPTS
     await server.control(delay_seconds=0.0)
     assert await executor.call(_post_work, client, "t2") == {"item": "t2", "attempt": 1}
-    assert breaker._circuit_breaker_failures == 0
+    assert breaker.consecutive_failures == 0

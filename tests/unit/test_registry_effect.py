@@ -123,7 +123,7 @@ async def test_a_conflict_is_raised_without_counting_as_a_backend_failure() -> N
     assert storage.applied == 1
     breaker = effect._storage_executor.breaker
     assert breaker is not None
-    assert breaker._circuit_breaker_failures == 0
+    assert breaker.consecutive_failures == 0
     assert not [line for line in logs if line["event"] == "effect call failed"]
 
 

@@ -264,7 +264,7 @@ async def test_call_counts_only_dependency_failures() -> None:
     for error in (InfraAuthenticationError("no"), ValueError("bug")):
         with pytest.raises(type(error)):
             await breaker.call(raise_, error)
-    assert breaker._circuit_breaker_failures == 1
+    assert breaker.consecutive_failures == 1
     assert breaker.state is CLOSED
     with pytest.raises(ConnectionError):
         await breaker.call(raise_, ConnectionRefusedError("refused"))
@@ -293,7 +293,7 @@ async def test_ignore_exceptions_from_the_subcontract_are_not_failures() -> None
     with pytest.raises(InfraTimeoutError):
         await breaker.call(slow)
     assert breaker.state is CLOSED
-    assert breaker._cb_reset_timeout == 10.0
+    assert breaker.reset_timeout == 10.0
 
 
 async def test_cancelled_probe_releases_its_permit() -> None:

@@ -9,6 +9,7 @@ import omnibase_infra.resilience.outbox as outbox
 
 _PUBLIC = [
     "AsyncCircuitBreaker",
+    "CircuitBreakerRules",
     "CompensatingEffect",
     "DeadlineWatchdog",
     "EffectExecutor",
@@ -50,3 +51,10 @@ def test_subpackages_have_sorted_importable_surfaces() -> None:
         assert sorted(package.__all__) == package.__all__
         for name in package.__all__:
             assert getattr(package, name) is not None
+
+
+def test_mixin_is_importable_where_the_platform_documents_it() -> None:
+    """``from omnibase_infra.mixins import MixinAsyncCircuitBreaker`` is the resilience mixin."""
+    from omnibase_infra.mixins import MixinAsyncCircuitBreaker
+
+    assert MixinAsyncCircuitBreaker is resilience.MixinAsyncCircuitBreaker

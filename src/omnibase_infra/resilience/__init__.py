@@ -9,6 +9,7 @@ through it.
 from omnibase_infra.deadlines import DeadlineWatchdog
 from omnibase_infra.resilience.async_circuit_breaker import AsyncCircuitBreaker
 from omnibase_infra.resilience.circuit_breaker import MixinAsyncCircuitBreaker
+from omnibase_infra.resilience.circuit_breaker_rules import CircuitBreakerRules
 from omnibase_infra.resilience.classify import is_dependency_failure
 from omnibase_infra.resilience.compensation import (
     CompensatingEffect,
@@ -36,6 +37,7 @@ from omnibase_infra.resilience.retry import RetryPolicy
 
 __all__ = [
     "AsyncCircuitBreaker",
+    "CircuitBreakerRules",
     "CompensatingEffect",
     "DeadlineWatchdog",
     "EffectExecutor",

@@ -1,26 +1,30 @@
-"""``AsyncCircuitBreaker``: a standalone breaker (the mixin plus a ``call`` wrapper).
+"""``AsyncCircuitBreaker``: a standalone breaker with a public API.
 
-Share one instance between everything that talks to the same dependency: the breaker is about
-the dependency's health, not about one caller.
+``admit`` / ``on_success`` / ``on_failure`` / ``release`` (or ``record_outcome`` for an error)
+are what the effect executor calls around each attempt; ``call`` wraps one awaitable. The rules
+are ``CircuitBreakerRules``; metrics, logs and the refusal error come from the mixin. Share one
+instance between everything that talks to the same dependency: the breaker is about the
+dependency's health, not about one caller.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from uuid import UUID
 
 from omnibase_infra._core import EnumCircuitBreakerState, ModelCircuitBreakerSubcontract
 from omnibase_infra.correlation import current_correlation_id
 from omnibase_infra.enums import EnumInfraTransportType
-from omnibase_infra.errors import ProtocolConfigurationError
+from omnibase_infra.errors import InfraUnavailableError, ProtocolConfigurationError
 from omnibase_infra.resilience.circuit_breaker import (
     CLOSED,
-    OPEN,
     Clock,
     MixinAsyncCircuitBreaker,
     TransitionHook,
 )
 from omnibase_infra.resilience.classify import is_dependency_failure
+from omnibase_infra.resilience.model_circuit_breaker_snapshot import ModelCircuitBreakerSnapshot
 
 __all__ = ["AsyncCircuitBreaker"]
 
@@ -107,14 +111,46 @@ class AsyncCircuitBreaker(MixinAsyncCircuitBreaker):
     @property
     def state(self) -> EnumCircuitBreakerState:
         """The current state (CLOSED, OPEN, HALF_OPEN)."""
-        return self._circuit_breaker_state
+        return self._cb_rules.state
+
+    @property
+    def consecutive_failures(self) -> int:
+        """Failures recorded since the last success (or since the circuit closed)."""
+        return self._cb_rules.consecutive_failures
+
+    @property
+    def reset_timeout(self) -> float:
+        """Seconds the circuit stays OPEN before it lets a probe through."""
+        return self._cb_rules.reset_timeout
 
     @property
     def refusing_for(self) -> float:
         """Seconds the circuit still refuses every call (0 once a call would be let through)."""
-        if self._circuit_breaker_state is not OPEN:
-            return 0.0
-        return max(0.0, self._circuit_breaker_open_until - self._cb_clock())
+        return self._cb_rules.refusing_for(self._cb_clock())
+
+    def snapshot(self) -> ModelCircuitBreakerSnapshot:
+        """State, counters and thresholds, for health reports and dashboards."""
+        return self._circuit_breaker_snapshot()
+
+    # -- the public API around one call --------------------------------------------------------
+
+    def admit(self, operation: str | None = None, correlation_id: UUID | None = None) -> None:
+        """Let a call through, or raise ``InfraUnavailableError`` (with ``retry_after_seconds``)."""
+        if self._cb_rules.state is CLOSED:
+            return
+        self._cb_admit(operation or self.operation, correlation_id or current_correlation_id())
+
+    def on_success(self) -> None:
+        """The admitted call succeeded."""
+        self._cb_on_success()
+
+    def on_failure(self, operation: str | None = None, correlation_id: UUID | None = None) -> None:
+        """The admitted call failed in a way that says the dependency is unhealthy."""
+        self._cb_on_failure(operation or self.operation, correlation_id or current_correlation_id())
+
+    def release(self) -> None:
+        """The admitted call ended without saying anything about the dependency."""
+        self._cb_release()
 
     def counts_as_failure(self, error: BaseException) -> bool:
         """Whether ``error`` is recorded as a failure of the dependency."""
@@ -123,26 +159,29 @@ class AsyncCircuitBreaker(MixinAsyncCircuitBreaker):
     def record_outcome(self, error: BaseException) -> None:
         """Record a failed call: a failure if it says the dependency is unhealthy, else neutral."""
         if self.counts_as_failure(error):
-            self._cb_on_failure(self.operation, current_correlation_id())
+            self.on_failure()
         else:
-            self._cb_release()
+            self.release()
+
+    def unavailable(
+        self, operation: str | None = None, correlation_id: UUID | None = None
+    ) -> InfraUnavailableError:
+        """The error of a refused call now: which service, and when to try again."""
+        return self._cb_unavailable(
+            operation or self.operation,
+            correlation_id or current_correlation_id(),
+            self.refusing_for,
+        )
 
     async def call[**P, T](
         self, fn: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """Await ``fn`` if the circuit lets it through; raises InfraUnavailableError if not."""
-        if self._circuit_breaker_state is not CLOSED:
-            self._cb_admit(self.operation, current_correlation_id())
+        self.admit()
         try:
             result = await fn(*args, **kwargs)
         except BaseException as exc:
             self.record_outcome(exc)
             raise
-        # Fast path: CLOSED, no failure counted and no window to feed: nothing to record.
-        if (
-            self._circuit_breaker_failures
-            or self._circuit_breaker_state is not CLOSED
-            or self._cb_counts_successes
-        ):
-            self._cb_on_success()
+        self._cb_on_success()
         return result

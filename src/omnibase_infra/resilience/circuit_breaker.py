@@ -15,20 +15,17 @@ Documented API (callers hold ``self._circuit_breaker_lock`` around each call)::
     async with self._circuit_breaker_lock:
         await self._reset_circuit_breaker()
 
-States: CLOSED (calls pass; ``threshold`` consecutive failures open it, and so does a failure
-rate over a sliding window when configured), OPEN (calls are
-rejected with ``InfraUnavailableError`` carrying ``retry_after_seconds`` until ``reset_timeout``
-has passed), HALF_OPEN (at most ``half_open_max_calls`` probes pass; ``success_threshold``
-successes close it, one failure opens it again). Monitoring reads ``_circuit_breaker_open``,
-``_circuit_breaker_failures``, ``_circuit_breaker_open_until`` and ``_circuit_breaker_state``
-(or ``_circuit_breaker_snapshot()``); Prometheus metrics are on ``observability.metrics.REGISTRY``.
+The rules (states, thresholds, probes, failure-rate window) are ``CircuitBreakerRules``, the one
+rule set of the package; this mixin adds the clock, the lock, the ``InfraUnavailableError`` of
+a refused call, logs and Prometheus metrics (on ``observability.metrics.REGISTRY``). Monitoring
+reads ``_circuit_breaker_open``, ``_circuit_breaker_failures``, ``_circuit_breaker_open_until``
+and ``_circuit_breaker_state`` (or ``_circuit_breaker_snapshot()``).
 
 Every state change happens in a synchronous method (``_cb_admit``, ``_cb_on_success``,
 ``_cb_on_failure``, ``_cb_release``) with no ``await`` inside. The lock of the documented API
-keeps a caller's check-then-act sequences from interleaving with other tasks; the effect
-executor instead calls the synchronous methods directly from the event loop's thread, where a
-method without an ``await`` cannot be interleaved either, so it skips the lock and, while the
-circuit is CLOSED with no failures counted, touches nothing but two attribute reads.
+keeps a caller's check-then-act sequences from interleaving with other tasks; lock-free callers
+(``AsyncCircuitBreaker``'s public methods, used by the effect executor) run on the event loop's
+thread, where a method without an ``await`` cannot be interleaved either.
 """
 
 from __future__ import annotations
@@ -42,11 +39,16 @@ from prometheus_client import Counter, Gauge
 
 from omnibase_infra._core import EnumCircuitBreakerState
 from omnibase_infra.enums import EnumInfraTransportType
-from omnibase_infra.errors import InfraUnavailableError, ProtocolConfigurationError
+from omnibase_infra.errors import InfraUnavailableError
 from omnibase_infra.models.model_infra_error_context import ModelInfraErrorContext
 from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.observability.metrics import REGISTRY
-from omnibase_infra.resilience.failure_window import FailureWindow, window_tripped
+from omnibase_infra.resilience.circuit_breaker_rules import (
+    CLOSED,
+    HALF_OPEN,
+    OPEN,
+    CircuitBreakerRules,
+)
 from omnibase_infra.resilience.model_circuit_breaker_snapshot import ModelCircuitBreakerSnapshot
 
 __all__ = ["CLOSED", "HALF_OPEN", "OPEN", "Clock", "MixinAsyncCircuitBreaker", "TransitionHook"]
@@ -55,11 +57,6 @@ _log = get_logger(__name__)
 
 Clock = Callable[[], float]
 TransitionHook = Callable[[EnumCircuitBreakerState, EnumCircuitBreakerState, float], None]
-
-# Module-level aliases: comparing with ``is`` against a global is the cheapest check there is.
-CLOSED = EnumCircuitBreakerState.CLOSED
-OPEN = EnumCircuitBreakerState.OPEN
-HALF_OPEN = EnumCircuitBreakerState.HALF_OPEN
 
 _STATE_VALUE = {CLOSED: 0.0, HALF_OPEN: 1.0, OPEN: 2.0}
 
@@ -90,30 +87,16 @@ _FAILURES = Counter(
 
 
 class MixinAsyncCircuitBreaker:
-    """Circuit breaker state and the documented async API; mix into adapters and executors."""
+    """Circuit breaker state and the documented async API; mix into adapters."""
 
     _circuit_breaker_lock: asyncio.Lock
-    _circuit_breaker_state: EnumCircuitBreakerState
-    _circuit_breaker_open: bool
-    _circuit_breaker_failures: int
-    _circuit_breaker_open_until: float
+    _cb_rules: CircuitBreakerRules
     _cb_service_name: str
     _cb_transport_type: EnumInfraTransportType
-    _cb_threshold: int
-    _cb_reset_timeout: float
-    _cb_success_threshold: int
-    _cb_half_open_max_calls: int
-    _cb_half_open_in_flight: int
-    _cb_half_open_successes: int
-    _cb_half_open_last_admit: float
     _cb_clock: Clock
     _cb_on_transition: TransitionHook | None
     _cb_rejected: Counter
     _cb_failures_metric: Counter
-    _cb_window: FailureWindow | None
-    _cb_failure_rate: float
-    _cb_minimum_requests: int
-    _cb_counts_successes: bool
 
     def _init_circuit_breaker(
         self,
@@ -139,42 +122,43 @@ class MixinAsyncCircuitBreaker:
         were seen in CLOSED and that share of them failed. ``clock`` (monotonic seconds) and
         ``on_transition(old, new, at)`` are seams for tests and monitoring.
         """
-        max_calls = success_threshold if half_open_max_calls is None else half_open_max_calls
-        if threshold < 1 or reset_timeout <= 0 or success_threshold < 1:
-            raise ProtocolConfigurationError(
-                "circuit breaker needs threshold >= 1, reset_timeout > 0, success_threshold >= 1",
-                field="circuit_breaker",
-            )
-        if max_calls < success_threshold:
-            raise ProtocolConfigurationError(
-                "half_open_max_calls must be >= success_threshold (else it could never close)",
-                field="circuit_breaker.half_open_max_calls",
-            )
+        self._cb_rules = CircuitBreakerRules(
+            threshold=threshold,
+            reset_timeout=reset_timeout,
+            success_threshold=success_threshold,
+            half_open_max_calls=half_open_max_calls,
+            failure_rate_threshold=failure_rate_threshold,
+            window_seconds=window_seconds,
+            minimum_requests=minimum_requests,
+        )
         self._circuit_breaker_lock = asyncio.Lock()
-        self._circuit_breaker_state = CLOSED
-        self._circuit_breaker_open = False
-        self._circuit_breaker_failures = 0
-        self._circuit_breaker_open_until = 0.0
         self._cb_service_name = service_name
         self._cb_transport_type = transport_type
-        self._cb_threshold = threshold
-        self._cb_reset_timeout = float(reset_timeout)
-        self._cb_success_threshold = success_threshold
-        self._cb_half_open_max_calls = max_calls
-        self._cb_half_open_in_flight = 0
-        self._cb_half_open_successes = 0
-        self._cb_half_open_last_admit = 0.0
         self._cb_clock = clock
         self._cb_on_transition = on_transition
-        self._cb_window = None if failure_rate_threshold is None else FailureWindow(window_seconds)
-        self._cb_failure_rate = failure_rate_threshold or 1.0
-        self._cb_minimum_requests = minimum_requests
-        # Whether a success in CLOSED must be recorded at all; when not, the fast paths skip it.
-        self._cb_counts_successes = self._cb_window is not None
         # Label children are looked up once: ``.labels()`` costs a dict lookup under a lock.
         self._cb_rejected = _REJECTED.labels(service=service_name)
         self._cb_failures_metric = _FAILURES.labels(service=service_name)
         _STATE_GAUGE.labels(service=service_name).set(_STATE_VALUE[CLOSED])
+
+    # -- documented monitoring attributes (read under the lock) --------------------------------
+
+    @property
+    def _circuit_breaker_state(self) -> EnumCircuitBreakerState:
+        return self._cb_rules.state
+
+    @property
+    def _circuit_breaker_open(self) -> bool:
+        return self._cb_rules.state is OPEN
+
+    @property
+    def _circuit_breaker_failures(self) -> int:
+        return self._cb_rules.consecutive_failures
+
+    @property
+    def _circuit_breaker_open_until(self) -> float:
+        open_until = self._cb_rules.open_until
+        return 0.0 if open_until is None else open_until
 
     # -- documented async API (caller holds _circuit_breaker_lock) -----------------------------
 
@@ -195,112 +179,84 @@ class MixinAsyncCircuitBreaker:
 
     def _circuit_breaker_snapshot(self) -> ModelCircuitBreakerSnapshot:
         """The breaker's state for health reports and dashboards."""
-        now = self._cb_clock()
+        rules = self._cb_rules
         retry_after = None
-        if self._circuit_breaker_state is OPEN:
-            retry_after = max(0.0, self._circuit_breaker_open_until - now)
+        if rules.state is OPEN:
+            retry_after = rules.refusing_for(self._cb_clock())
         return ModelCircuitBreakerSnapshot(
             service_name=self._cb_service_name,
-            state=self._circuit_breaker_state,
-            consecutive_failures=self._circuit_breaker_failures,
-            failure_threshold=self._cb_threshold,
-            reset_timeout_seconds=self._cb_reset_timeout,
+            state=rules.state,
+            consecutive_failures=rules.consecutive_failures,
+            failure_threshold=rules.threshold,
+            reset_timeout_seconds=rules.reset_timeout,
             retry_after_seconds=retry_after,
-            half_open_successes=self._cb_half_open_successes,
-            success_threshold=self._cb_success_threshold,
+            half_open_successes=rules.half_open_successes,
+            success_threshold=rules.success_threshold,
         )
 
     # -- synchronous core (no await: atomic on the event loop) ---------------------------------
 
     def _cb_admit(self, operation: str, correlation_id: UUID | None) -> None:
         """Admit a call or raise; moves OPEN to HALF_OPEN once the reset timeout has passed."""
-        state = self._circuit_breaker_state
-        if state is CLOSED:
+        rules = self._cb_rules
+        before = rules.state
+        if before is CLOSED:
             return
         now = self._cb_clock()
-        if state is OPEN:
-            if now < self._circuit_breaker_open_until:
-                self._cb_reject(operation, correlation_id, self._circuit_breaker_open_until - now)
-            self._cb_transition(HALF_OPEN, now)
-        elif self._cb_half_open_in_flight >= self._cb_half_open_max_calls:
-            # Every probe permit is taken. A caller of the documented API that neither reports
-            # success nor failure would hold its permit forever; permits older than the reset
-            # timeout are therefore considered abandoned and handed out again.
-            waited = now - self._cb_half_open_last_admit
-            if waited < self._cb_reset_timeout:
-                self._cb_reject(operation, correlation_id, self._cb_reset_timeout - waited)
-            self._cb_half_open_in_flight = 0
-        self._cb_half_open_in_flight += 1
-        self._cb_half_open_last_admit = now
+        retry_after = rules.admit(now)
+        if retry_after is not None:
+            self._cb_rejected.inc()
+            raise self._cb_unavailable(operation, correlation_id, retry_after)
+        if rules.state is not before:
+            self._cb_changed(before, now, operation, correlation_id)
 
     def _cb_on_success(self) -> None:
         """A call succeeded."""
-        self._circuit_breaker_failures = 0
-        state = self._circuit_breaker_state
-        if state is CLOSED:
-            if self._cb_window is not None:
-                self._cb_window.add(self._cb_clock(), False)
-        elif state is HALF_OPEN:
-            self._cb_half_open_in_flight = max(0, self._cb_half_open_in_flight - 1)
-            self._cb_half_open_successes += 1
-            if self._cb_half_open_successes >= self._cb_success_threshold:
-                self._cb_transition(CLOSED, self._cb_clock())
+        rules = self._cb_rules
+        if rules.quiet:
+            return
+        before = rules.state
+        now = self._cb_clock()
+        rules.on_success(now)
+        if rules.state is not before:
+            self._cb_changed(before, now, "call", None)
 
     def _cb_on_failure(self, operation: str, correlation_id: UUID | None) -> None:
         """A call failed in a way that says the service is unhealthy."""
-        self._circuit_breaker_failures += 1
         self._cb_failures_metric.inc()
-        state = self._circuit_breaker_state
+        rules = self._cb_rules
+        before = rules.state
         now = self._cb_clock()
-        if state is HALF_OPEN or (state is CLOSED and self._cb_should_trip(now)):
-            self._cb_transition(OPEN, now)
+        rules.on_failure(now)
+        if rules.state is not before:
+            self._cb_changed(before, now, operation, correlation_id)
+
+    def _cb_release(self) -> None:
+        """A call ended without saying anything about the service (cancelled, client error)."""
+        self._cb_rules.release()
+
+    def _cb_changed(
+        self,
+        old: EnumCircuitBreakerState,
+        now: float,
+        operation: str,
+        correlation_id: UUID | None,
+    ) -> None:
+        """Publish a state change the rules made: gauge, counter, log, hook."""
+        rules = self._cb_rules
+        new = rules.state
+        _STATE_GAUGE.labels(service=self._cb_service_name).set(_STATE_VALUE[new])
+        _TRANSITIONS.labels(service=self._cb_service_name, state=new.value).inc()
+        if new is OPEN:
             _log.warning(
                 "circuit breaker opened",
                 service_name=self._cb_service_name,
                 operation=operation,
-                failure_count=self._circuit_breaker_failures,
-                open_until=self._circuit_breaker_open_until,
+                failure_count=rules.consecutive_failures,
+                open_until=rules.open_until,
                 correlation_id=str(correlation_id) if correlation_id else None,
             )
-        # In OPEN, a failure of a call admitted before the circuit opened is only counted:
-        # the reset timeout runs from the moment the circuit opened, not from late failures.
-
-    def _cb_should_trip(self, now: float) -> bool:
-        """CLOSED after a failure: consecutive failures, or the failure rate of the window."""
-        if self._circuit_breaker_failures >= self._cb_threshold:
-            return True
-        window = self._cb_window
-        if window is None:
-            return False
-        window.add(now, True)
-        successes, failures = window.counts(now)
-        return window_tripped(
-            successes,
-            failures,
-            minimum_requests=self._cb_minimum_requests,
-            failure_rate=self._cb_failure_rate,
-        )
-
-    def _cb_release(self) -> None:
-        """A call ended without saying anything about the service (cancelled, client error)."""
-        if self._circuit_breaker_state is HALF_OPEN:
-            self._cb_half_open_in_flight = max(0, self._cb_half_open_in_flight - 1)
-
-    def _cb_transition(self, new: EnumCircuitBreakerState, now: float) -> None:
-        old = self._circuit_breaker_state
-        self._circuit_breaker_state = new
-        self._circuit_breaker_open = new is OPEN
-        self._cb_half_open_in_flight = 0
-        self._cb_half_open_successes = 0
-        if self._cb_window is not None:
-            self._cb_window.clear()
-        if new is OPEN:
-            self._circuit_breaker_open_until = now + self._cb_reset_timeout
-        elif new is CLOSED:
-            self._circuit_breaker_failures = 0
-        _STATE_GAUGE.labels(service=self._cb_service_name).set(_STATE_VALUE[new])
-        _TRANSITIONS.labels(service=self._cb_service_name, state=new.value).inc()
-        if new is not OPEN:
+        else:
             _log.info(
                 "circuit breaker state changed",
                 service_name=self._cb_service_name,
@@ -310,16 +266,13 @@ class MixinAsyncCircuitBreaker:
         if self._cb_on_transition is not None:
             self._cb_on_transition(old, new, now)
 
-    def _cb_reject(self, operation: str, correlation_id: UUID | None, retry_after: float) -> None:
-        self._cb_rejected.inc()
-        raise self._cb_unavailable(operation, correlation_id, retry_after)
-
     def _cb_unavailable(
         self, operation: str, correlation_id: UUID | None, retry_after: float
     ) -> InfraUnavailableError:
         """The error a rejected call gets: which service, and when to try again."""
+        state = self._cb_rules.state
         return InfraUnavailableError(
-            f"circuit breaker is {self._circuit_breaker_state.value} for "
+            f"circuit breaker is {state.value} for "
             f"{self._cb_service_name}: service temporarily unavailable",
             context=ModelInfraErrorContext(
                 transport_type=self._cb_transport_type,
@@ -328,7 +281,7 @@ class MixinAsyncCircuitBreaker:
                 correlation_id=correlation_id,
             ),
             retry_after_seconds=round(max(retry_after, 0.0), 3),
-            circuit_state=self._circuit_breaker_state.value,
+            circuit_state=state.value,
             service_name=self._cb_service_name,
         )
 

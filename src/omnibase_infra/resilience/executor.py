@@ -9,8 +9,9 @@ The documented order, from the outside in::
 A failed attempt is classified once: a server-side failure counts for the breaker, a retriable
 one is retried after its delay, an ``InfraAuthenticationError`` triggers one credential refresh
 and exactly one more attempt, anything else is raised at once. ``call`` is the hot path: all
-configuration is resolved at construction, and a successful first attempt costs two attribute
-checks, one deadline registration and one counter increment. ``execute`` adds idempotency
+configuration is resolved at construction, and a successful first attempt costs the breaker's
+``admit`` and ``on_success`` (an attribute check each while CLOSED), one deadline registration
+and one counter increment. ``execute`` adds idempotency
 (claim before, record after) and the declared fallback (a degraded result instead of an error).
 """
 
@@ -22,7 +23,6 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from pydantic import BaseModel, JsonValue
 
-from omnibase_infra.correlation import current_correlation_id
 from omnibase_infra.deadlines import DeadlineWatchdog
 from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import (
@@ -33,7 +33,8 @@ from omnibase_infra.errors import (
 )
 from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.resilience.async_circuit_breaker import AsyncCircuitBreaker
-from omnibase_infra.resilience.circuit_breaker import CLOSED, OPEN, Clock
+from omnibase_infra.resilience.circuit_breaker import Clock
+from omnibase_infra.resilience.circuit_breaker_rules import OPEN
 from omnibase_infra.resilience.classify import is_dependency_failure
 from omnibase_infra.resilience.idempotency.enum_idempotency_outcome import EnumIdempotencyOutcome
 from omnibase_infra.resilience.idempotency.protocol_idempotency_store import (
@@ -185,9 +186,9 @@ class EffectExecutor:
         attempt = 1
         refreshed = False
         while True:
-            if breaker is not None and breaker._circuit_breaker_state is not CLOSED:
+            if breaker is not None:
                 try:
-                    breaker._cb_admit(self.operation, current_correlation_id())
+                    breaker.admit(self.operation)
                 except InfraUnavailableError:
                     stats.rejected += 1
                     stats.failures += 1
@@ -203,7 +204,7 @@ class EffectExecutor:
                 if not isinstance(error, Exception):
                     # Cancelled from outside (or interpreter exit): not the dependency's doing.
                     if breaker is not None:
-                        breaker._cb_release()
+                        breaker.release()
                     raise
                 delay = await self._on_failure(error, attempt, started, refreshed, generation)
                 if delay == _RETRY_NOW:
@@ -215,13 +216,8 @@ class EffectExecutor:
                 continue
             if entry is not None and watchdog is not None:
                 watchdog.leave(entry)
-            # Fast path: CLOSED, no failure counted and no window to feed: nothing to record.
-            if breaker is not None and (
-                breaker._circuit_breaker_failures
-                or breaker._circuit_breaker_state is not CLOSED
-                or breaker._cb_counts_successes
-            ):
-                breaker._cb_on_success()
+            if breaker is not None:
+                breaker.on_success()
             if attempt > 1 or refreshed:
                 _log.info("effect call succeeded after retry", effect=self.name, attempts=attempt)
             return result
@@ -267,15 +263,11 @@ class EffectExecutor:
                 retriable=retry is not None and retry.is_retriable(error),
             )
             raise error
-        if breaker is not None and breaker._circuit_breaker_state is OPEN:
+        if breaker is not None and breaker.state is OPEN:
             # This failure (or a concurrent one) opened the circuit: the retry would only be
             # rejected, so fail fast now (the platform's rule), saying when to come back.
             stats.failures += 1
-            raise breaker._cb_unavailable(
-                self.operation,
-                current_correlation_id(),
-                breaker._circuit_breaker_open_until - breaker._cb_clock(),
-            ) from error
+            raise breaker.unavailable(self.operation) from error
         stats.retries += 1
         _log.warning(
             "effect attempt failed, retrying",

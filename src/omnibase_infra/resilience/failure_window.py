@@ -4,8 +4,8 @@
 The window is ``WINDOW_BUCKETS`` buckets of ``window / WINDOW_BUCKETS`` seconds each, indexed by
 the absolute bucket number ``floor(now / width)``; moving to a newer bucket empties the ones
 skipped. Recording is a division, a comparison and an increment, so it can sit on the success
-path. ``window_tripped`` is shared with the pure circuit-breaker node, which keeps the same
-counters in tuples.
+path. The pure circuit-breaker node carries the counters between events in its state model
+(``export`` / ``restore``).
 """
 
 from __future__ import annotations
@@ -35,6 +35,27 @@ class FailureWindow:
         self._bucket = 0
         self._successes = [0] * WINDOW_BUCKETS
         self._failures = [0] * WINDOW_BUCKETS
+
+    @classmethod
+    def restore(
+        cls,
+        window_seconds: float,
+        bucket: int,
+        successes: tuple[int, ...],
+        failures: tuple[int, ...],
+    ) -> FailureWindow:
+        """A window holding counters from ``export`` (empty tuples: nothing counted)."""
+        window = cls(window_seconds)
+        window._bucket = bucket
+        if successes:
+            window._successes = list(successes)
+        if failures:
+            window._failures = list(failures)
+        return window
+
+    def export(self) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
+        """(newest bucket number, successes per bucket, failures per bucket)."""
+        return self._bucket, tuple(self._successes), tuple(self._failures)
 
     def add(self, now: float, failed: bool) -> None:
         """Count one outcome at time ``now``."""
