@@ -83,7 +83,6 @@ def _ours() -> dict[str, Call]:
     composed = EffectExecutor.from_policy(
         "bench.composed",
         ModelEffectPolicy.model_validate({"idempotency": {"enabled": False}}),
-        transport_type=EnumInfraTransportType.HTTP,
     )
     documented = _DocumentedAdapter()
 

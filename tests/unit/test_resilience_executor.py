@@ -330,9 +330,7 @@ async def test_from_policy_builds_retry_breaker_and_timeout_from_the_contract() 
             "idempotency": {"enabled": False},
         }
     )
-    executor = EffectExecutor.from_policy(
-        _name(), policy, transport_type=HTTP, clock=clock, sleep=clock.sleep
-    )
+    executor = EffectExecutor.from_policy(_name(), policy, clock=clock, sleep=clock.sleep)
     handler = _Handler(*[InfraConnectionError("refused")] * 10)
     with pytest.raises(InfraConnectionError):
         await executor.call(handler)
@@ -344,9 +342,37 @@ async def test_from_policy_builds_retry_breaker_and_timeout_from_the_contract() 
     assert executor.breaker.state is EnumCircuitBreakerState.OPEN
     assert handler.calls == 4
     with pytest.raises(InfraTimeoutError):
-        await EffectExecutor.from_policy(
-            _name(), policy, transport_type=HTTP, clock=clock, sleep=clock.sleep
-        ).call(asyncio.sleep, 3600)
+        await EffectExecutor.from_policy(_name(), policy, clock=clock, sleep=clock.sleep).call(
+            asyncio.sleep, 3600
+        )
+
+
+async def test_from_policy_takes_transport_and_service_from_the_contract() -> None:
+    """A refusal names the transport and the service the contract declares for the capability."""
+    policy = ModelEffectPolicy.model_validate(
+        {
+            "transport": "http",
+            "targets": {"cap.discovery": {"transport": "consul", "service_name": "discovery"}},
+            "retry": None,
+            "circuit_breaker": {
+                "version": {"major": 1, "minor": 0, "patch": 0},
+                "failure_threshold": 1,
+                "timeout_seconds": 10,
+                "half_open_max_calls": 1,
+                "success_threshold": 1,
+            },
+            "idempotency": {"enabled": False},
+        }
+    )
+    clock = ManualClock()
+    executor = EffectExecutor.from_policy("cap.discovery", policy, clock=clock, sleep=clock.sleep)
+    with pytest.raises(InfraConnectionError):
+        await executor.call(_Handler(InfraConnectionError("refused")))
+    with pytest.raises(InfraUnavailableError) as caught:
+        await executor.call(_Handler())
+    context = caught.value.infra_context
+    assert context.transport_type is EnumInfraTransportType.CONSUL
+    assert context.target_name == "discovery"
 
 
 async def test_arguments_are_passed_through() -> None:

@@ -8,7 +8,6 @@ from uuid import uuid4
 import pytest
 from pydantic import BaseModel
 
-from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import (
     EnvelopeValidationError,
     InfraConnectionError,
@@ -213,9 +212,7 @@ async def test_idempotent_execute_needs_a_key() -> None:
 def test_idempotent_executor_needs_a_store() -> None:
     """Building an idempotent executor without a store fails at construction."""
     with pytest.raises(ProtocolConfigurationError, match="store"):
-        EffectExecutor.from_policy(
-            "x", ModelEffectPolicy(), transport_type=EnumInfraTransportType.HTTP
-        )
+        EffectExecutor.from_policy("x", ModelEffectPolicy())
 
 
 async def test_static_fallback_answers_degraded_when_the_dependency_is_down() -> None:

@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from omnibase_infra._core import ModelCircuitBreakerSubcontract, ModelRetrySubcontract
+from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.resilience import ModelEffectPolicy
 
@@ -138,3 +139,26 @@ def test_policy_is_immutable() -> None:
     policy = ModelEffectPolicy()
     with pytest.raises(ValueError, match="frozen"):
         policy.timeout_seconds = 1.0  # type: ignore[misc]
+
+
+def test_a_capability_target_overrides_the_effects_transport() -> None:
+    """targets.<capability> gives that capability its transport; others get the effect's."""
+    policy = ModelEffectPolicy.from_contract_section(
+        {
+            "transport": "kafka",
+            "targets": {"registration.storage": {"transport": "db", "service_name": "postgres"}},
+        }
+    )
+    storage = policy.target("registration.storage")
+    assert storage.transport is EnumInfraTransportType.DATABASE
+    assert storage.service_name == "postgres"
+    other = policy.target("anything.else")
+    assert other.transport is EnumInfraTransportType.KAFKA
+    assert other.service_name is None
+
+
+def test_an_unknown_transport_is_refused_with_its_field() -> None:
+    """A transport that is not an EnumInfraTransportType fails the load, naming the field."""
+    with pytest.raises(ProtocolConfigurationError) as caught:
+        ModelEffectPolicy.from_contract_section({"transport": "carrier-pigeon"})
+    assert caught.value.field == "error_handling.transport"

@@ -124,8 +124,6 @@ class EffectExecutor:
         name: str,
         policy: ModelEffectPolicy,
         *,
-        transport_type: EnumInfraTransportType,
-        service_name: str | None = None,
         breaker: AsyncCircuitBreaker | None = None,
         credential_refresher: ProtocolCredentialRefresher | None = None,
         idempotency_store: ProtocolIdempotencyStore | None = None,
@@ -134,15 +132,19 @@ class EffectExecutor:
         sleep: Sleep = asyncio.sleep,
         random_source: Callable[[], float] | None = None,
     ) -> EffectExecutor:
-        """The executor an effect contract's ``error_handling`` declares.
+        """The executor an effect contract's ``error_handling`` declares for capability ``name``.
 
-        Pass ``breaker`` to share one breaker among the effects of one dependency; otherwise
-        one is built from the policy's circuit breaker (if any) for ``service_name``.
+        The only way an effect is put under its contract's policy. Transport and service name
+        come from the contract (``policy.target(name)``). Pass ``breaker`` to share one breaker
+        among the effects of one dependency; otherwise one is built from the policy's circuit
+        breaker (if any).
         """
+        target = policy.target(name)
+        transport_type = target.transport
         if breaker is None and policy.circuit_breaker is not None:
             breaker = AsyncCircuitBreaker.from_subcontract(
                 policy.circuit_breaker,
-                service_name or name,
+                target.service_name or name,
                 transport_type,
                 operation=name,
                 clock=clock,

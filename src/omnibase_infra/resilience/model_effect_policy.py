@@ -3,6 +3,9 @@
 ::
 
     error_handling:
+      transport: db                 # EnumInfraTransportType of the dependency (default http)
+      targets:                      # per capability, when it differs from ``transport``
+        registration.discovery: {transport: consul, service_name: discovery}
       timeout_seconds: 5            # every attempt of every handler call
       max_elapsed_seconds: 30       # the retry loop gives up after this long
       retry:                        # core's ModelRetrySubcontract (null: a single attempt)
@@ -19,9 +22,9 @@
         - {name: reserve, compensation: release}
 
 Retry and circuit breaker are core's subcontracts, composed as they are; this model adds only
-what core does not define (the attempt timeout, the retry time budget, idempotency, fallback,
-compensation steps). Omitted sections get defaults: every effect is timed out, retried with
-core's defaults, guarded by a breaker with core's defaults and idempotent.
+what core does not define (the transport, the attempt timeout, the retry time budget,
+idempotency, fallback, compensation steps). Omitted sections get defaults: every effect is timed
+out, retried with core's defaults, guarded by a breaker with core's defaults and idempotent.
 """
 
 from __future__ import annotations
@@ -37,9 +40,11 @@ from omnibase_infra._core import (
     ModelRetrySubcontract,
     ModelSemVer,
 )
+from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.resilience.model_effect_fallback import ModelEffectFallback
 from omnibase_infra.resilience.model_effect_step import ModelEffectStep
+from omnibase_infra.resilience.model_effect_target import ModelEffectTarget
 from omnibase_infra.resilience.model_idempotency_policy import ModelIdempotencyPolicy
 
 __all__ = ["ModelEffectPolicy"]
@@ -58,6 +63,14 @@ class ModelEffectPolicy(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    transport: EnumInfraTransportType = Field(
+        default=EnumInfraTransportType.HTTP,
+        description="The transport of the effect's dependency (errors, breaker context).",
+    )
+    targets: dict[str, ModelEffectTarget] = Field(
+        default_factory=dict,
+        description="Per capability: its own transport and service name.",
+    )
     timeout_seconds: float = Field(
         default=10.0,
         gt=0,
@@ -83,6 +96,11 @@ class ModelEffectPolicy(BaseModel):
         if self.retry is not None and self.retry.timeout_per_attempt_seconds is not None:
             return self.retry.timeout_per_attempt_seconds
         return self.timeout_seconds
+
+    def target(self, capability: str) -> ModelEffectTarget:
+        """Where ``capability``'s calls go: its declared target, else the effect's transport."""
+        found = self.targets.get(capability)
+        return found if found is not None else ModelEffectTarget(transport=self.transport)
 
     @property
     def max_attempts(self) -> int:

@@ -16,7 +16,6 @@ from pydantic import BaseModel
 from omnibase_infra._core import EnumNodeKind, ModelONEXContainer, ModelOnexError
 from omnibase_infra.dispatch.protocols import ProtocolMessageHandler
 from omnibase_infra.dispatch.route import DispatchRoute
-from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.resilience.executor import EffectExecutor
 from omnibase_infra.resilience.idempotency.protocol_idempotency_store import (
@@ -81,12 +80,7 @@ def _guard(
         if policy.idempotency.enabled
         else None
     )
-    executor = EffectExecutor.from_policy(
-        contract.name,
-        policy,
-        transport_type=EnumInfraTransportType.HTTP,
-        idempotency_store=store,
-    )
+    executor = EffectExecutor.from_policy(contract.name, policy, idempotency_store=store)
     return GuardedEffectHandler(handler, executor, policy)
 
 

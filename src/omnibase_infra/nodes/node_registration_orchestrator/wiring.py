@@ -15,7 +15,6 @@ from omnibase_infra._core import (
     ModelContractReducer,
     ModelONEXContainer,
 )
-from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.fsm.compiled_fsm import CompiledFSM
 from omnibase_infra.handlers.discovery.protocol_service_discovery import ProtocolServiceDiscovery
@@ -130,17 +129,7 @@ def build_workflow(
             container.get_service(ProtocolServiceDiscovery),  # type: ignore[type-abstract]
             ttl_seconds=settings.expire_after_seconds,
         ),
-        storage_executor=EffectExecutor.from_policy(
-            CAPABILITY_STORAGE,
-            policy,
-            transport_type=EnumInfraTransportType.DATABASE,
-            service_name="postgres",
-        ),
-        discovery_executor=EffectExecutor.from_policy(
-            CAPABILITY_DISCOVERY,
-            policy,
-            transport_type=EnumInfraTransportType.CONSUL,
-            service_name="discovery",
-        ),
+        storage_executor=EffectExecutor.from_policy(CAPABILITY_STORAGE, policy),
+        discovery_executor=EffectExecutor.from_policy(CAPABILITY_DISCOVERY, policy),
     )
     return RegistrationWorkflow(reducer, effect, settings, declaration.announce)
