@@ -80,7 +80,7 @@ async def main(calls: int, repeats: int) -> None:
     await server.start()
     try:
         await server.create_database("bench")
-        handler = HandlerPostgres(server.settings("bench", min_pool_size=4, max_pool_size=4))
+        handler = HandlerPostgres(server.settings("bench", pool_min_size=4, pool_max_size=4))
         await handler.start()
         pool = await asyncpg.create_pool(server.dsn("bench"), min_size=4, max_size=4)
         try:

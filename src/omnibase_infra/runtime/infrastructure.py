@@ -130,7 +130,7 @@ async def _postgres_settings(
     settings = config.postgres
     if settings.mode == "disabled":
         return None
-    pool = {"min_pool_size": settings.pool_min_size, "max_pool_size": settings.pool_max_size}
+    pool = {"pool_min_size": settings.pool_min_size, "pool_max_size": settings.pool_max_size}
     if settings.mode == "external":
         assert settings.dsn is not None  # the config model requires it in external mode
         dsn = await resolve_secret(settings.dsn, vault=vault)

@@ -120,7 +120,7 @@ class HandlerPostgres:
         return self._pool is not None
 
     async def start(self) -> None:
-        """Open the pool (``min_pool_size`` connections); idempotent."""
+        """Open the pool (``pool_min_size`` connections); idempotent."""
         if self._pool is not None:
             return
         s = self._settings
@@ -134,8 +134,8 @@ class HandlerPostgres:
             password=s.password.get_secret_value() if s.password is not None else None,
             database=s.database,
             ssl=s.ssl,
-            min_size=s.min_pool_size,
-            max_size=s.max_pool_size,
+            min_size=s.pool_min_size,
+            max_size=s.pool_max_size,
             timeout=s.connect_timeout_seconds,
             command_timeout=s.command_timeout_seconds,
             max_inactive_connection_lifetime=s.max_inactive_connection_lifetime_seconds,
@@ -151,8 +151,8 @@ class HandlerPostgres:
         _log.info(
             "postgres pool started",
             target=s.target_name,
-            min_size=s.min_pool_size,
-            max_size=s.max_pool_size,
+            min_size=s.pool_min_size,
+            max_size=s.pool_max_size,
         )
 
     async def close(self) -> None:

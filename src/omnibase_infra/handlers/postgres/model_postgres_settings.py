@@ -38,8 +38,8 @@ class ModelPostgresSettings(BaseModel):
     password: SecretStr | None = None
     ssl: PostgresSslMode = "prefer"
     application_name: str = Field(default="omnibase_infra", max_length=63)
-    min_pool_size: int = Field(default=1, ge=0)
-    max_pool_size: int = Field(default=10, ge=1)
+    pool_min_size: int = Field(default=1, ge=0)
+    pool_max_size: int = Field(default=10, ge=1)
     connect_timeout_seconds: float = Field(default=10.0, gt=0)
     acquire_timeout_seconds: float = Field(
         default=30.0, gt=0, description="Longest wait for a free pooled connection."
@@ -55,8 +55,8 @@ class ModelPostgresSettings(BaseModel):
     @model_validator(mode="after")
     def _pool_bounds(self) -> ModelPostgresSettings:
         """A pool cannot keep more idle connections than it may open."""
-        if self.min_pool_size > self.max_pool_size:
-            raise ValueError("min_pool_size must not exceed max_pool_size")
+        if self.pool_min_size > self.pool_max_size:
+            raise ValueError("pool_min_size must not exceed pool_max_size")
         return self
 
     @property
@@ -68,7 +68,7 @@ class ModelPostgresSettings(BaseModel):
     def from_dsn(cls, dsn: str, **overrides: object) -> ModelPostgresSettings:
         """Parse a ``postgresql://user:password@host:port/database?sslmode=...`` DSN.
 
-        Keyword arguments override (or add to) what the DSN says, e.g. ``max_pool_size=20``.
+        Keyword arguments override (or add to) what the DSN says, e.g. ``pool_max_size=20``.
         Raises ``ProtocolConfigurationError``, which never quotes any part of the DSN: a parser's
         message would (``Port could not be cast to integer value as 'ab'`` is a piece of a
         password holding ``/``), and a text that is not a DSN at all may be a bare password.

@@ -407,7 +407,7 @@ async def test_acquire_waits_at_most_the_acquire_timeout(
     retriable InfraTimeoutError, and works again once a connection is free."""
     handler = await _started(
         postgres_settings.model_copy(
-            update={"min_pool_size": 1, "max_pool_size": 1, "acquire_timeout_seconds": 0.2}
+            update={"pool_min_size": 1, "pool_max_size": 1, "acquire_timeout_seconds": 0.2}
         )
     )
     try:

@@ -29,9 +29,9 @@ def test_dsn_is_parsed_into_fields() -> None:
 def test_overrides_win_over_the_dsn() -> None:
     """Keyword overrides replace or add settings the DSN does not carry."""
     settings = ModelPostgresSettings.from_dsn(
-        "postgres://u@h/db", max_pool_size=30, statement_timeout_seconds=2
+        "postgres://u@h/db", pool_max_size=30, statement_timeout_seconds=2
     )
-    assert settings.max_pool_size == 30
+    assert settings.pool_max_size == 30
     assert settings.statement_timeout_seconds == 2.0
     assert settings.password is None
     assert settings.port == 5432
@@ -90,9 +90,9 @@ def test_no_piece_of_a_malformed_dsn_is_shown(dsn: str) -> None:
 
 
 def test_pool_bounds_are_checked() -> None:
-    """min_pool_size above max_pool_size is refused."""
+    """pool_min_size above pool_max_size is refused."""
     with pytest.raises(ValidationError):
-        ModelPostgresSettings(database="d", user="u", min_pool_size=5, max_pool_size=2)
+        ModelPostgresSettings(database="d", user="u", pool_min_size=5, pool_max_size=2)
 
 
 def test_password_absent_from_every_rendering() -> None:
