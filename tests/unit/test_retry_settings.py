@@ -8,6 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from omnibase_infra.dispatch.failure_policy import (
+    DeadLetterPolicy,
+    RetryFailurePolicy,
+    retry_topic_for,
+)
 from omnibase_infra.errors import (
     EnvelopeValidationError,
     InfraAuthenticationError,
@@ -18,7 +23,6 @@ from omnibase_infra.errors import (
 )
 from omnibase_infra.event_bus.inmemory import EventBusInmemory
 from omnibase_infra.event_bus.model_retry_settings import ModelRetrySettings
-from omnibase_infra.event_bus.retry import RetryFailurePolicy, retry_topic_for
 from omnibase_infra.event_bus.topics import parse_topic
 from omnibase_infra.runtime.config import ModelRuntimeConfig, load_runtime_config
 
@@ -86,6 +90,16 @@ def test_a_zero_outage_budget_treats_an_outage_like_any_failure() -> None:
     outage = InfraTimeoutError("slow")
     assert policy.may_retry(outage, attempt=1, failing_for_seconds=0.0)
     assert not policy.may_retry(outage, attempt=2, failing_for_seconds=0.0)
+
+
+def test_dead_lettering_is_the_failure_policy_with_a_retry_budget_of_zero() -> None:
+    """DeadLetterPolicy retries nothing, not even an outage, and needs no retry topic."""
+    policy = DeadLetterPolicy(EventBusInmemory())
+    assert isinstance(policy, RetryFailurePolicy)
+    assert policy.settings == ModelRetrySettings.dead_letter_at_once()
+    assert policy.settings.last_level == 1
+    assert not policy.may_retry(InfraConnectionError("refused"), attempt=1, failing_for_seconds=0)
+    assert not policy.may_retry(RuntimeError("bug"), attempt=1, failing_for_seconds=0.0)
 
 
 def test_later_outage_retries_share_the_last_retry_level() -> None:

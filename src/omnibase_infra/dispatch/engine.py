@@ -36,7 +36,7 @@ from omnibase_infra._core import EnumConsumerGroupPurpose, EnumNodeKind
 from omnibase_infra.correlation import set_correlation_id
 from omnibase_infra.dispatch.context import DispatchContext
 from omnibase_infra.dispatch.counters import CountCell, CountCells
-from omnibase_infra.dispatch.dead_letter import DeadLetterPolicy
+from omnibase_infra.dispatch.failure_policy import DeadLetterPolicy
 from omnibase_infra.dispatch.model_node_output import ModelNodeOutput
 from omnibase_infra.dispatch.model_outgoing_message import ModelOutgoingMessage
 from omnibase_infra.dispatch.protocols import ProtocolFailurePolicy, ProtocolMessageHandler

@@ -23,7 +23,7 @@ __all__ = ["ModelRetrySettings"]
 
 
 class ModelRetrySettings(BaseModel):
-    """Attempts, delays and the outage budget of the retry failure policy (``event_bus.retry``)."""
+    """Attempts, delays and outage budget of the failure policy (``dispatch.failure_policy``)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -51,6 +51,11 @@ class ModelRetrySettings(BaseModel):
                 field="retry.base_delay_seconds",
             )
         return self
+
+    @classmethod
+    def dead_letter_at_once(cls) -> ModelRetrySettings:
+        """A retry budget of 0: one delivery, no outage budget; a failure is dead-lettered."""
+        return cls(max_attempts=1, outage_budget_seconds=0.0)
 
     def delay_before(self, attempt: int) -> float:
         """Seconds to wait before delivery ``attempt`` (2 for the first retry), capped."""

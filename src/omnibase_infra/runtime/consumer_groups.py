@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 
 from omnibase_infra.dispatch.engine import MessageDispatchEngine
+from omnibase_infra.dispatch.failure_policy import RetryFailurePolicy
+from omnibase_infra.dispatch.retry_consumer import RetryConsumer
 from omnibase_infra.event_bus.base import EventBusBase
-from omnibase_infra.event_bus.retry import RetryConsumer, RetryFailurePolicy
 
 __all__ = ["ConsumerGroups"]
 

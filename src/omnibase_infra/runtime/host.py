@@ -21,11 +21,11 @@ from fastapi import APIRouter
 
 from omnibase_infra._core import ModelONEXContainer
 from omnibase_infra.dispatch.engine import MessageDispatchEngine
+from omnibase_infra.dispatch.failure_policy import RetryFailurePolicy
 from omnibase_infra.dispatch.protocols import ProtocolFailurePolicy
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.event_bus.base import EventBusBase
 from omnibase_infra.event_bus.inmemory import EventBusInmemory
-from omnibase_infra.event_bus.retry import RetryFailurePolicy
 from omnibase_infra.handlers.protocol_infra_handler import ProtocolInfraHandler
 from omnibase_infra.models.model_readiness_report import ModelReadinessReport
 from omnibase_infra.observability.logging import configure_logging, get_logger

@@ -26,6 +26,7 @@ from omnibase_infra.dispatch import (
     ModelNodeOutput,
 )
 from omnibase_infra.dispatch.engine import make_route
+from omnibase_infra.dispatch.failure_policy import RetryFailurePolicy
 from omnibase_infra.enums import EnumDispatchOutcome
 from omnibase_infra.event_bus.base import EventBusBase
 from omnibase_infra.event_bus.codec import JsonEnvelope
@@ -35,7 +36,6 @@ from omnibase_infra.event_bus.inmemory import EventBusInmemory
 from omnibase_infra.event_bus.kafka.bus import EventBusKafka
 from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.message import BusMessage
-from omnibase_infra.event_bus.retry import RetryFailurePolicy
 from omnibase_infra.event_bus.topics import dlq_topic_for
 from omnibase_infra.observability.metrics import REGISTRY
 from omnibase_infra.testing.fixtures_kafka import TopicFactory, eventually

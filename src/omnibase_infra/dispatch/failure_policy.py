@@ -1,6 +1,8 @@
-"""Delayed retries, then the DLQ; bus-agnostic (in-memory and Kafka).
+"""The one failure policy of the dispatch engine: delayed retries, then the DLQ.
 
-``RetryFailurePolicy`` is the dispatch engine's failure policy. A failure that says a
+Bus-agnostic (in-memory and Kafka). ``RetryFailurePolicy`` retries, then dead-letters;
+``DeadLetterPolicy`` (the engine's default) is the same policy with a retry budget of 0 (one
+delivery, no outage budget): there is one dead-letter path. A failure that says a
 dependency is unavailable (``errors.is_dependency_unavailable``: refused, timed out, circuit
 open) is retried until ``outage_budget_seconds`` have passed since the message first failed;
 any other retriable failure gets ``max_attempts`` deliveries; invalid input and bad
@@ -16,13 +18,8 @@ dead-lettered again. Retries are made one of two ways:
   then nacks, and the bus delivers the same message again, holding back the messages behind
   it. Nothing is republished, so a long outage cannot fill the bus with its own retries.
 
-``RetryConsumer`` reads the retry topics of all of a node's topics as one consumer group (one
-join), waits until each message's not-before time (never longer than ``max_delay_seconds``),
-and hands the message back to ``engine.dispatch`` under its original topic. A level's messages
-come due in about the order they sit in (outage retries sharing the last level may differ);
-every wait is bounded by ``max_delay_seconds``, so a retry is never held up beyond its own due
-time plus that bound by another one waiting in the same fetch. ``RetryReport`` logs all of
-this in summary.
+``dispatch.retry_consumer.RetryConsumer`` feeds the retry topics back to the engine.
+``RetryReport`` logs all of this in summary.
 """
 
 from __future__ import annotations
@@ -30,9 +27,7 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections import OrderedDict
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from pydantic import ValidationError
 
@@ -43,7 +38,7 @@ from omnibase_infra.errors import (
     RuntimeHostError,
     is_dependency_unavailable,
 )
-from omnibase_infra.event_bus.base import EventBusBase, Unsubscribe
+from omnibase_infra.event_bus.base import EventBusBase
 from omnibase_infra.event_bus.dlq import build_dlq_message
 from omnibase_infra.event_bus.dlq_writer import DeadLetterWriter
 from omnibase_infra.event_bus.headers import (
@@ -59,8 +54,7 @@ from omnibase_infra.event_bus.topics import build_topic, parse_topic
 from omnibase_infra.observability.logging import get_logger
 
 __all__ = [
-    "ProtocolRetryDispatcher",
-    "RetryConsumer",
+    "DeadLetterPolicy",
     "RetryFailurePolicy",
     "read_retry_state",
     "retry_topic_for",
@@ -76,14 +70,6 @@ _MAX_HELD = 65_536
 def _report_interval(settings: ModelRetrySettings) -> float:
     """Summary interval: longer than any retry delay, so a quiet interval means settled."""
     return max(10.0, settings.max_delay_seconds * 1.5 + 1.0)
-
-
-class ProtocolRetryDispatcher(Protocol):
-    """What the retry consumer needs of the dispatch engine."""
-
-    async def dispatch(self, message: BusMessage, *, consumer_group: str) -> EnumDispatchOutcome:
-        """Dispatch ``message`` as the node owning ``consumer_group`` would."""
-        ...
 
 
 def retry_topic_for(topic: str, level: int) -> str:
@@ -332,88 +318,8 @@ class RetryFailurePolicy:
         )
 
 
-class RetryConsumer:
-    """Feeds one consumer group's due retries of its topics back to the engine (see module)."""
+class DeadLetterPolicy(RetryFailurePolicy):
+    """Dead-letter at once: ``RetryFailurePolicy`` with a retry budget of 0 (the default)."""
 
-    def __init__(
-        self,
-        bus: EventBusBase,
-        engine: ProtocolRetryDispatcher,
-        *,
-        topics: Sequence[str],
-        consumer_group: str,
-        settings: ModelRetrySettings | None = None,
-        report: RetryReport | None = None,
-    ) -> None:
-        self._bus = bus
-        self._engine = engine
-        self._report = report
-        self._topics = tuple(topics)
-        self._group = consumer_group
-        self._settings = settings or ModelRetrySettings()
-        self._unsubscribe: Unsubscribe | None = None
-        self._stopping = asyncio.Event()
-
-    @property
-    def retry_group(self) -> str:
-        """The consumer group reading the retry topics."""
-        return f"{self._group}.retry"
-
-    @property
-    def retry_topics(self) -> list[str]:
-        """The retry topics of every retry level, of every topic."""
-        return [
-            retry_topic_for(topic, level)
-            for topic in self._topics
-            for level in range(2, self._settings.last_level + 1)
-        ]
-
-    async def start(self) -> None:
-        """Join the retry group on every retry topic (from the earliest retained retry)."""
-        self._stopping.clear()
-        topics = self.retry_topics
-        if not topics:
-            return
-        self._unsubscribe = await self._bus.subscribe_group(
-            dict.fromkeys(topics, self._on_retry),
-            group_id=self.retry_group,
-            auto_offset_reset="earliest",
-        )
-
-    async def stop(self) -> None:
-        """Leave the retry topics; a retry still waiting is left uncommitted for later."""
-        self._stopping.set()
-        unsubscribe, self._unsubscribe = self._unsubscribe, None
-        if unsubscribe is not None:
-            await unsubscribe()
-
-    async def _on_retry(self, message: BusMessage) -> None:
-        state = read_retry_state(message)
-        if state is None or state.consumer_group != self._group:
-            return  # another group's retry (they share the topic), or not a retry at all
-        wait = (state.not_before - datetime.now(UTC)).total_seconds()
-        if wait > 0:
-            bounded = min(wait, self._settings.max_delay_seconds)
-            try:
-                await asyncio.wait_for(self._stopping.wait(), bounded)
-            except TimeoutError:
-                pass
-            else:
-                await message.nack()  # stopping: leave it for the next consumer
-                return
-        original = BusMessage(
-            state.original_topic,
-            message.key,
-            message.value,
-            message.headers,
-            state.partition,
-            state.offset,
-            message.timestamp,
-        )
-        outcome = await self._engine.dispatch(original, consumer_group=self._group)
-        if original.parked:
-            message.park()  # its dead letter was not written: hold the retry topic at it
-        elif original.nacked:  # the engine gave it back (stopped before handling): keep it
-            await message.nack()
-        elif outcome is EnumDispatchOutcome.HANDLED and self._report is not None:
-            self._report.delivered()
+    def __init__(self, bus: EventBusBase, writer: DeadLetterWriter | None = None) -> None:
+        super().__init__(bus, ModelRetrySettings.dead_letter_at_once(), writer=writer)
