@@ -27,9 +27,9 @@ from omnibase_infra.nodes.registration.models.model_registration_intent import (
 from omnibase_infra.nodes.registration.models.model_registration_record import (
     ModelRegistrationRecord,
 )
-from omnibase_infra.resilience.async_circuit_breaker import AsyncCircuitBreaker
-from omnibase_infra.resilience.executor import EffectExecutor
-from omnibase_infra.resilience.retry import RetryPolicy
+from omnibase_infra.resilience.breaker.breaker import AsyncCircuitBreaker
+from omnibase_infra.resilience.effect.executor import EffectExecutor
+from omnibase_infra.resilience.effect.retry import RetryPolicy
 
 _AT = datetime(2026, 1, 1, tzinfo=UTC)
 

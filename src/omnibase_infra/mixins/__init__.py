@@ -4,6 +4,6 @@
 ``omnibase_infra.resilience`` (same class, same rules: ``CircuitBreakerRules``).
 """
 
-from omnibase_infra.resilience.circuit_breaker import MixinAsyncCircuitBreaker
+from omnibase_infra.resilience.breaker.mixin import MixinAsyncCircuitBreaker
 
 __all__ = ["MixinAsyncCircuitBreaker"]

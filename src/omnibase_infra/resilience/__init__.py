@@ -7,16 +7,32 @@ through it.
 """
 
 from omnibase_infra.deadlines import DeadlineWatchdog
-from omnibase_infra.resilience.async_circuit_breaker import AsyncCircuitBreaker
-from omnibase_infra.resilience.circuit_breaker import MixinAsyncCircuitBreaker
-from omnibase_infra.resilience.circuit_breaker_rules import CircuitBreakerRules
+from omnibase_infra.resilience.breaker.breaker import AsyncCircuitBreaker
+from omnibase_infra.resilience.breaker.mixin import MixinAsyncCircuitBreaker
+from omnibase_infra.resilience.breaker.model_circuit_breaker_snapshot import (
+    ModelCircuitBreakerSnapshot,
+)
+from omnibase_infra.resilience.breaker.rules import CircuitBreakerRules
 from omnibase_infra.resilience.classify import is_dependency_failure
-from omnibase_infra.resilience.compensation import (
+from omnibase_infra.resilience.compensation.compensating_effect import (
     CompensatingEffect,
     StepAction,
     StepCompensation,
 )
-from omnibase_infra.resilience.executor import EffectExecutor, FallbackHandler, Sleep
+from omnibase_infra.resilience.compensation.model_compensation_failure import (
+    ModelCompensationFailure,
+)
+from omnibase_infra.resilience.compensation.model_compensation_result import ModelCompensationResult
+from omnibase_infra.resilience.effect.executor import EffectExecutor, FallbackHandler, Sleep
+from omnibase_infra.resilience.effect.model_effect_fallback import ModelEffectFallback
+from omnibase_infra.resilience.effect.model_effect_policy import ModelEffectPolicy
+from omnibase_infra.resilience.effect.model_effect_result import ModelEffectResult
+from omnibase_infra.resilience.effect.model_effect_step import ModelEffectStep
+from omnibase_infra.resilience.effect.model_idempotency_policy import ModelIdempotencyPolicy
+from omnibase_infra.resilience.effect.protocol_credential_refresher import (
+    ProtocolCredentialRefresher,
+)
+from omnibase_infra.resilience.effect.retry import RetryPolicy
 from omnibase_infra.resilience.idempotency import (
     EnumIdempotencyOutcome,
     IdempotencyStoreInmemory,
@@ -24,16 +40,6 @@ from omnibase_infra.resilience.idempotency import (
     ProtocolIdempotencyStore,
     idempotency_key,
 )
-from omnibase_infra.resilience.model_circuit_breaker_snapshot import ModelCircuitBreakerSnapshot
-from omnibase_infra.resilience.model_compensation_failure import ModelCompensationFailure
-from omnibase_infra.resilience.model_compensation_result import ModelCompensationResult
-from omnibase_infra.resilience.model_effect_fallback import ModelEffectFallback
-from omnibase_infra.resilience.model_effect_policy import ModelEffectPolicy
-from omnibase_infra.resilience.model_effect_result import ModelEffectResult
-from omnibase_infra.resilience.model_effect_step import ModelEffectStep
-from omnibase_infra.resilience.model_idempotency_policy import ModelIdempotencyPolicy
-from omnibase_infra.resilience.protocol_credential_refresher import ProtocolCredentialRefresher
-from omnibase_infra.resilience.retry import RetryPolicy
 
 __all__ = [
     "AsyncCircuitBreaker",

@@ -13,9 +13,9 @@ from pydantic import BaseModel
 from omnibase_infra.dispatch.context import DispatchContext
 from omnibase_infra.dispatch.model_node_output import ModelNodeOutput
 from omnibase_infra.dispatch.protocols import ProtocolMessageHandler
-from omnibase_infra.resilience.executor import EffectExecutor
+from omnibase_infra.resilience.effect.executor import EffectExecutor
+from omnibase_infra.resilience.effect.model_effect_policy import ModelEffectPolicy
 from omnibase_infra.resilience.idempotency.keys import idempotency_key
-from omnibase_infra.resilience.model_effect_policy import ModelEffectPolicy
 
 __all__ = ["GuardedEffectHandler"]
 

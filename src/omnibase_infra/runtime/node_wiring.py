@@ -17,11 +17,11 @@ from omnibase_infra._core import EnumNodeKind, ModelONEXContainer, ModelOnexErro
 from omnibase_infra.dispatch.protocols import ProtocolMessageHandler
 from omnibase_infra.dispatch.route import DispatchRoute
 from omnibase_infra.errors import ProtocolConfigurationError
-from omnibase_infra.resilience.executor import EffectExecutor
+from omnibase_infra.resilience.effect.executor import EffectExecutor
+from omnibase_infra.resilience.effect.model_effect_policy import ModelEffectPolicy
 from omnibase_infra.resilience.idempotency.protocol_idempotency_store import (
     ProtocolIdempotencyStore,
 )
-from omnibase_infra.resilience.model_effect_policy import ModelEffectPolicy
 from omnibase_infra.runtime.effect_guard import GuardedEffectHandler
 from omnibase_infra.runtime.model_contract_route import ModelContractRoute
 from omnibase_infra.runtime.model_node_contract import ModelNodeContract

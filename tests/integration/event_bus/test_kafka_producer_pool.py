@@ -17,7 +17,7 @@ from omnibase_infra.nodes.node_kafka_producer_pool_effect import (
     KafkaProducerPool,
     ModelKafkaProducerPoolInput,
 )
-from omnibase_infra.resilience.async_circuit_breaker import AsyncCircuitBreaker
+from omnibase_infra.resilience.breaker.breaker import AsyncCircuitBreaker
 from omnibase_infra.runtime.contract_loader import load_contract
 from omnibase_infra.testing.fixtures_kafka import TopicFactory, eventually, make_kafka_settings
 from omnibase_infra.testing.ports import free_port

@@ -21,8 +21,8 @@ from omnibase_infra.nodes.node_circuit_breaker_compute.model_circuit_breaker_dec
 from omnibase_infra.nodes.node_circuit_breaker_compute.model_circuit_breaker_state import (
     ModelCircuitBreakerState,
 )
-from omnibase_infra.resilience.circuit_breaker_rules import CircuitBreakerRules
-from omnibase_infra.resilience.failure_window import FailureWindow
+from omnibase_infra.resilience.breaker.failure_window import FailureWindow
+from omnibase_infra.resilience.breaker.rules import CircuitBreakerRules
 
 __all__ = ["circuit_breaker_transition"]
 

@@ -30,7 +30,7 @@ from omnibase_infra.nodes.node_kafka_producer_pool_effect.model_kafka_producer_p
 from omnibase_infra.nodes.node_kafka_producer_pool_effect.model_kafka_producer_pool_stats import (
     ModelKafkaProducerPoolStats,
 )
-from omnibase_infra.resilience.async_circuit_breaker import AsyncCircuitBreaker
+from omnibase_infra.resilience.breaker.breaker import AsyncCircuitBreaker
 
 __all__ = ["KafkaProducerPool"]
 

@@ -31,8 +31,8 @@ from omnibase_infra.nodes.node_registry_effect.storage import RegistrationStorag
 from omnibase_infra.nodes.registration.models.model_registration_settings import (
     ModelRegistrationSettings,
 )
-from omnibase_infra.resilience.executor import EffectExecutor
-from omnibase_infra.resilience.model_effect_policy import ModelEffectPolicy
+from omnibase_infra.resilience.effect.executor import EffectExecutor
+from omnibase_infra.resilience.effect.model_effect_policy import ModelEffectPolicy
 from omnibase_infra.runtime.model_node_contract import ModelNodeContract
 
 __all__ = ["ORCHESTRATOR_NAME", "WorkflowDeclaration", "build_workflow", "read_declaration"]

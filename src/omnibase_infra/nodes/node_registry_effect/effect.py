@@ -34,7 +34,7 @@ from omnibase_infra.nodes.registration.models.model_registration_intent import (
 )
 from omnibase_infra.nodes.registration.models.model_registry_result import ModelRegistryResult
 from omnibase_infra.observability.logging import get_logger
-from omnibase_infra.resilience.executor import EffectExecutor
+from omnibase_infra.resilience.effect.executor import EffectExecutor
 from omnibase_infra.sanitize import sanitize_text
 
 __all__ = ["CAPABILITY_DISCOVERY", "CAPABILITY_STORAGE", "RegistryEffect"]

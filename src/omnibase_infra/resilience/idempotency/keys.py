@@ -10,7 +10,7 @@ from uuid import UUID
 from pydantic import BaseModel, JsonValue
 
 from omnibase_infra.errors import EnvelopeValidationError
-from omnibase_infra.resilience.model_idempotency_policy import ModelIdempotencyPolicy
+from omnibase_infra.resilience.effect.model_idempotency_policy import ModelIdempotencyPolicy
 
 __all__ = ["idempotency_key"]
 

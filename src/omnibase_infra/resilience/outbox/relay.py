@@ -26,7 +26,7 @@ from omnibase_infra.event_bus.base import EventBusBase
 from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.observability.metrics import REGISTRY
-from omnibase_infra.resilience.executor import EffectExecutor
+from omnibase_infra.resilience.effect.executor import EffectExecutor
 from omnibase_infra.sanitize import sanitize_text
 
 __all__ = ["OutboxRelay"]

@@ -406,8 +406,8 @@ async def test_effect_executor_refreshes_credentials_and_retries_once(
 ) -> None:
     """Wired into the effect executor as its credential refresher, the handler recovers from a
     revoked token: the executor refreshes once and the retried call succeeds."""
-    from omnibase_infra.resilience.executor import EffectExecutor
-    from omnibase_infra.resilience.protocol_credential_refresher import (
+    from omnibase_infra.resilience.effect.executor import EffectExecutor
+    from omnibase_infra.resilience.effect.protocol_credential_refresher import (
         ProtocolCredentialRefresher,
     )
 

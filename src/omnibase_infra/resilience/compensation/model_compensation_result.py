@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
-from omnibase_infra.resilience.model_compensation_failure import ModelCompensationFailure
+from omnibase_infra.resilience.compensation.model_compensation_failure import (
+    ModelCompensationFailure,
+)
 
 __all__ = ["ModelCompensationResult"]
 

@@ -17,14 +17,16 @@ from omnibase_infra._core import EnumCircuitBreakerState, ModelCircuitBreakerSub
 from omnibase_infra.correlation import current_correlation_id
 from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import InfraUnavailableError, ProtocolConfigurationError
-from omnibase_infra.resilience.circuit_breaker import (
+from omnibase_infra.resilience.breaker.mixin import (
     CLOSED,
     Clock,
     MixinAsyncCircuitBreaker,
     TransitionHook,
 )
+from omnibase_infra.resilience.breaker.model_circuit_breaker_snapshot import (
+    ModelCircuitBreakerSnapshot,
+)
 from omnibase_infra.resilience.classify import is_dependency_failure
-from omnibase_infra.resilience.model_circuit_breaker_snapshot import ModelCircuitBreakerSnapshot
 
 __all__ = ["AsyncCircuitBreaker"]
 

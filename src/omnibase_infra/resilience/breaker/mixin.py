@@ -43,13 +43,15 @@ from omnibase_infra.errors import InfraUnavailableError
 from omnibase_infra.models.model_infra_error_context import ModelInfraErrorContext
 from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.observability.metrics import REGISTRY
-from omnibase_infra.resilience.circuit_breaker_rules import (
+from omnibase_infra.resilience.breaker.model_circuit_breaker_snapshot import (
+    ModelCircuitBreakerSnapshot,
+)
+from omnibase_infra.resilience.breaker.rules import (
     CLOSED,
     HALF_OPEN,
     OPEN,
     CircuitBreakerRules,
 )
-from omnibase_infra.resilience.model_circuit_breaker_snapshot import ModelCircuitBreakerSnapshot
 
 __all__ = ["CLOSED", "HALF_OPEN", "OPEN", "Clock", "MixinAsyncCircuitBreaker", "TransitionHook"]
 

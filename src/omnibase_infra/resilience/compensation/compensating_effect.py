@@ -30,11 +30,13 @@ from pydantic import JsonValue
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.observability.metrics import REGISTRY
-from omnibase_infra.resilience.executor import EffectExecutor
-from omnibase_infra.resilience.model_compensation_failure import ModelCompensationFailure
-from omnibase_infra.resilience.model_compensation_result import ModelCompensationResult
-from omnibase_infra.resilience.model_effect_policy import ModelEffectPolicy
-from omnibase_infra.resilience.model_effect_step import ModelEffectStep
+from omnibase_infra.resilience.compensation.model_compensation_failure import (
+    ModelCompensationFailure,
+)
+from omnibase_infra.resilience.compensation.model_compensation_result import ModelCompensationResult
+from omnibase_infra.resilience.effect.executor import EffectExecutor
+from omnibase_infra.resilience.effect.model_effect_policy import ModelEffectPolicy
+from omnibase_infra.resilience.effect.model_effect_step import ModelEffectStep
 from omnibase_infra.sanitize import sanitize_text
 
 __all__ = ["CompensatingEffect", "StepAction", "StepCompensation"]

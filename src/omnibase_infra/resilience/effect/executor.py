@@ -32,21 +32,23 @@ from omnibase_infra.errors import (
     ProtocolConfigurationError,
 )
 from omnibase_infra.observability.logging import get_logger
-from omnibase_infra.resilience.async_circuit_breaker import AsyncCircuitBreaker
-from omnibase_infra.resilience.circuit_breaker import Clock
-from omnibase_infra.resilience.circuit_breaker_rules import OPEN
+from omnibase_infra.resilience.breaker.breaker import AsyncCircuitBreaker
+from omnibase_infra.resilience.breaker.mixin import Clock
+from omnibase_infra.resilience.breaker.rules import OPEN
 from omnibase_infra.resilience.classify import is_dependency_failure
+from omnibase_infra.resilience.effect.metrics import effect_stats
+from omnibase_infra.resilience.effect.model_effect_fallback import ModelEffectFallback
+from omnibase_infra.resilience.effect.model_effect_policy import ModelEffectPolicy
+from omnibase_infra.resilience.effect.model_effect_result import ModelEffectResult
+from omnibase_infra.resilience.effect.model_idempotency_policy import ModelIdempotencyPolicy
+from omnibase_infra.resilience.effect.protocol_credential_refresher import (
+    ProtocolCredentialRefresher,
+)
+from omnibase_infra.resilience.effect.retry import RetryPolicy
 from omnibase_infra.resilience.idempotency.enum_idempotency_outcome import EnumIdempotencyOutcome
 from omnibase_infra.resilience.idempotency.protocol_idempotency_store import (
     ProtocolIdempotencyStore,
 )
-from omnibase_infra.resilience.metrics import effect_stats
-from omnibase_infra.resilience.model_effect_fallback import ModelEffectFallback
-from omnibase_infra.resilience.model_effect_policy import ModelEffectPolicy
-from omnibase_infra.resilience.model_effect_result import ModelEffectResult
-from omnibase_infra.resilience.model_idempotency_policy import ModelIdempotencyPolicy
-from omnibase_infra.resilience.protocol_credential_refresher import ProtocolCredentialRefresher
-from omnibase_infra.resilience.retry import RetryPolicy
 from omnibase_infra.sanitize import sanitize_text
 
 __all__ = ["EffectExecutor", "FallbackHandler", "Sleep"]

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from omnibase_infra._core import EnumCircuitBreakerState, ModelCircuitBreakerSubcontract
 from omnibase_infra.errors import ProtocolConfigurationError
-from omnibase_infra.resilience.failure_window import FailureWindow, window_tripped
+from omnibase_infra.resilience.breaker.failure_window import FailureWindow, window_tripped
 
 __all__ = ["CLOSED", "HALF_OPEN", "OPEN", "CircuitBreakerRules"]
 

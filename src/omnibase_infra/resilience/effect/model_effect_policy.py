@@ -42,10 +42,10 @@ from omnibase_infra._core import (
 )
 from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import ProtocolConfigurationError
-from omnibase_infra.resilience.model_effect_fallback import ModelEffectFallback
-from omnibase_infra.resilience.model_effect_step import ModelEffectStep
-from omnibase_infra.resilience.model_effect_target import ModelEffectTarget
-from omnibase_infra.resilience.model_idempotency_policy import ModelIdempotencyPolicy
+from omnibase_infra.resilience.effect.model_effect_fallback import ModelEffectFallback
+from omnibase_infra.resilience.effect.model_effect_step import ModelEffectStep
+from omnibase_infra.resilience.effect.model_effect_target import ModelEffectTarget
+from omnibase_infra.resilience.effect.model_idempotency_policy import ModelIdempotencyPolicy
 
 __all__ = ["ModelEffectPolicy"]
 
