@@ -31,6 +31,9 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
+from omnibase_infra.dispatch.model_retry_settings import ModelRetrySettings
+from omnibase_infra.dispatch.model_retry_state import ModelRetryState
+from omnibase_infra.dispatch.retry_report import RetryReport
 from omnibase_infra.enums import EnumDispatchOutcome, EnumTopicKind
 from omnibase_infra.errors import (
     EnvelopeValidationError,
@@ -47,9 +50,6 @@ from omnibase_infra.event_bus.headers import (
     HEADER_RETRY_STATE,
 )
 from omnibase_infra.event_bus.message import BusMessage
-from omnibase_infra.event_bus.model_retry_settings import ModelRetrySettings
-from omnibase_infra.event_bus.model_retry_state import ModelRetryState
-from omnibase_infra.event_bus.retry_report import RetryReport
 from omnibase_infra.event_bus.topics import build_topic, parse_topic
 from omnibase_infra.observability.logging import get_logger
 

@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from omnibase_infra.dispatch.failure_policy import read_retry_state, retry_topic_for
+from omnibase_infra.dispatch.model_retry_settings import ModelRetrySettings
+from omnibase_infra.dispatch.retry_report import RetryReport
 from omnibase_infra.enums import EnumDispatchOutcome
 from omnibase_infra.event_bus.base import EventBusBase, Unsubscribe
 from omnibase_infra.event_bus.message import BusMessage
-from omnibase_infra.event_bus.model_retry_settings import ModelRetrySettings
-from omnibase_infra.event_bus.retry_report import RetryReport
 
 if TYPE_CHECKING:
     # The engine builds its default failure policy from this package: a type-only import.

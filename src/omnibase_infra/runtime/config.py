@@ -30,10 +30,10 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from omnibase_infra.dispatch.model_retry_settings import ModelRetrySettings
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.event_bus.codec import first_validation_error
 from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
-from omnibase_infra.event_bus.model_retry_settings import ModelRetrySettings
 from omnibase_infra.handlers.consul.model_consul_settings import ModelConsulSettings
 from omnibase_infra.handlers.valkey.model_valkey_settings import ModelValkeySettings
 from omnibase_infra.handlers.vault.model_vault_settings import ModelVaultSettings

@@ -19,6 +19,7 @@ from omnibase_infra._core import EnumNodeKind
 from omnibase_infra.dispatch import DispatchContext, MessageDispatchEngine, ModelNodeOutput
 from omnibase_infra.dispatch.engine import make_route
 from omnibase_infra.dispatch.failure_policy import RetryFailurePolicy
+from omnibase_infra.dispatch.model_retry_settings import ModelRetrySettings
 from omnibase_infra.dispatch.retry_consumer import RetryConsumer
 from omnibase_infra.enums import EnumDispatchOutcome
 from omnibase_infra.errors import InfraUnavailableError, RuntimeHostError
@@ -27,7 +28,6 @@ from omnibase_infra.event_bus.codec import JsonEnvelope
 from omnibase_infra.event_bus.dlq import read_dlq_record
 from omnibase_infra.event_bus.headers import HEADER_CORRELATION_ID, HEADER_RETRY_STATE
 from omnibase_infra.event_bus.message import BusMessage
-from omnibase_infra.event_bus.model_retry_settings import ModelRetrySettings
 from omnibase_infra.event_bus.topics import dlq_topic_for
 from omnibase_infra.testing.fixtures_kafka import TopicFactory, eventually
 

@@ -13,6 +13,7 @@ from omnibase_infra.dispatch.failure_policy import (
     RetryFailurePolicy,
     retry_topic_for,
 )
+from omnibase_infra.dispatch.model_retry_settings import ModelRetrySettings
 from omnibase_infra.errors import (
     EnvelopeValidationError,
     InfraAuthenticationError,
@@ -22,11 +23,10 @@ from omnibase_infra.errors import (
     RuntimeHostError,
 )
 from omnibase_infra.event_bus.inmemory import EventBusInmemory
-from omnibase_infra.event_bus.model_retry_settings import ModelRetrySettings
 from omnibase_infra.event_bus.topics import parse_topic
 from omnibase_infra.runtime.config import ModelRuntimeConfig, load_runtime_config
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[3] / "README.md"
 
 
 def test_retry_topic_keeps_kind_producer_and_version() -> None:

@@ -9,12 +9,12 @@ from collections.abc import MutableMapping
 from structlog.testing import capture_logs
 
 from omnibase_infra.dispatch.failure_policy import RetryFailurePolicy
+from omnibase_infra.dispatch.model_retry_settings import ModelRetrySettings
+from omnibase_infra.dispatch.retry_report import RetryReport
 from omnibase_infra.enums import EnumDispatchOutcome
 from omnibase_infra.errors import InfraConnectionError, RuntimeHostError
 from omnibase_infra.event_bus.inmemory import EventBusInmemory
 from omnibase_infra.event_bus.message import BusMessage
-from omnibase_infra.event_bus.model_retry_settings import ModelRetrySettings
-from omnibase_infra.event_bus.retry_report import RetryReport
 
 
 def _retry(report: RetryReport, error: BaseException, *, outage: bool) -> None:
