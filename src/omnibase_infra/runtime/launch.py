@@ -9,6 +9,11 @@ The order makes every moment of a start answerable and interruptible:
 3. The infrastructure (Vault, PostgreSQL, the bus), then the host (contracts, handlers,
    consumer groups). Once started, a signal asks for a graceful stop (a second one cuts the
    drain short), and the exit code says whether everything drained.
+
+On Kafka the consumer groups begin joining as soon as the bus exists, from the contracts' YAML
+(a join is a broker round of seconds): they join paused while the contracts validate and the
+host wires, and the host's own join adopts them. A group the host does not adopt is left once
+the start ends; nothing is fetched or committed before the host resumes a group.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Coroutine
+from typing import TYPE_CHECKING
 
 import uvloop
 
@@ -25,10 +31,14 @@ from omnibase_infra.observability.logging import configure_logging, get_logger
 from omnibase_infra.observability.tracing import configure_tracing, shutdown_tracing
 from omnibase_infra.runtime.boot import BootProgress
 from omnibase_infra.runtime.config import ModelRuntimeConfig
+from omnibase_infra.runtime.consumer_groups import expected_groups
 from omnibase_infra.runtime.host import RuntimeHostProcess
 from omnibase_infra.runtime.http_hub import create_hub_app
 from omnibase_infra.runtime.http_server import HubServer
-from omnibase_infra.runtime.infrastructure import build_infrastructure
+from omnibase_infra.runtime.infrastructure import ModelInfrastructure, build_infrastructure
+
+if TYPE_CHECKING:
+    from omnibase_infra.event_bus.kafka.bus import EventBusKafka
 
 __all__ = ["run_event_loop", "serve_runtime"]
 
@@ -67,6 +77,7 @@ class _Launch:
         self._host: RuntimeHostProcess | None = None
         self._starting: asyncio.Task[RuntimeHostProcess] | None = None
         self._signal: int | None = None
+        self._early_groups = 0  # how many Kafka groups began joining early
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -120,6 +131,7 @@ class _Launch:
                 facts["http_port"] = await self._hub.start()
         with self._boot.step("infrastructure", _infrastructure_waits(config)):
             infra = await stack.enter_async_context(build_infrastructure(config))
+        early = await self._join_early(infra, stack) if config.event_bus.kind == "kafka" else None
         self._host = RuntimeHostProcess(
             config,
             bus=infra.bus,
@@ -131,7 +143,26 @@ class _Launch:
             boot=self._boot,
         )
         await self._host.start()
+        if early is not None:
+            left = await early.discard_early_joins()  # what the host did not adopt
+            _log.info("early joins", adopted=self._early_groups - len(left), left=left)
         return self._host
+
+    async def _join_early(
+        self, infra: ModelInfrastructure, stack: contextlib.AsyncExitStack
+    ) -> EventBusKafka | None:
+        """Begin the Kafka groups' joins now (see module docstring); the bus that joins."""
+        # Imported only on Kafka, like the bus: librdkafka is not needed by the local profile.
+        from omnibase_infra.event_bus.kafka.bus import EventBusKafka
+
+        bus = infra.bus
+        if not isinstance(bus, EventBusKafka):
+            return None
+        groups = await asyncio.to_thread(expected_groups, self._config, infra.exclude_nodes)
+        bus.join_early(groups)
+        stack.push_async_callback(bus.discard_early_joins)  # a start that fails or is aborted
+        self._early_groups = len(groups)
+        return bus
 
     async def _readiness(self) -> ModelReadinessReport:
         """The host's readiness once it exists; before that, what the start waits for."""

@@ -20,13 +20,20 @@ committed only after the callback returned, a raising or nacking callback gets t
 again after a bounded growing delay, a new group starts at ``auto_offset_reset`` and a
 returning group at its commit, and memory is bounded (a bounded producer queue makes
 ``publish`` wait; consumers hold at most one batch).
+
+Early joins: a join costs a broker round of seconds, so a runtime that knows its groups before
+its callbacks exist calls ``join_early`` with them; each group joins at once, paused (nothing
+is fetched). ``subscribe_group`` on such a group with the same topics and reset policy adopts
+that member (its join's failure is raised there, as a join of its own would raise it) and
+resumes it with the callbacks; a group that differs leaves and joins afresh.
+``discard_early_joins`` leaves the groups nobody adopted.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from omnibase_infra._core import EnumConsumerGroupPurpose
 from omnibase_infra.errors import InfraUnavailableError, ProtocolConfigurationError
@@ -72,6 +79,8 @@ class EventBusKafka(EventBusBase):
         self._started = False
         self._ready_topics: set[str] = set()  # validated and known to exist
         self._left = ModelBusStopReport()  # what members that stopped left behind
+        # Groups joining early (``join_early``), not adopted yet: their topics, reset, join.
+        self._early: dict[str, _EarlyJoin] = {}
 
     @property
     def settings(self) -> ModelKafkaSettings:
@@ -183,7 +192,6 @@ class EventBusKafka(EventBusBase):
             raise ProtocolConfigurationError(
                 "in_flight_per_partition must be >= 1", field="in_flight_per_partition"
             )
-        await self._ensure_topics("subscribe", list(callbacks))
         settings = (
             self._settings
             if in_flight_per_partition is None
@@ -191,8 +199,16 @@ class EventBusKafka(EventBusBase):
                 update={"in_flight_per_partition": in_flight_per_partition}
             )
         )
-        member = KafkaGroupMember(settings, callbacks, group_id, auto_offset_reset)
-        await member.start()
+        early = self._early.pop(group_id, None)
+        if early is not None and early.fits(callbacks, auto_offset_reset):
+            member = await early.join
+            await member.bind(callbacks, settings)
+        else:
+            if early is not None:
+                await _leave_early(early)
+            await self._ensure_topics("subscribe", list(callbacks))
+            member = KafkaGroupMember(settings, callbacks, group_id, auto_offset_reset)
+            await member.start()
         self._members.append(member)
 
         async def unsubscribe() -> None:
@@ -201,6 +217,49 @@ class EventBusKafka(EventBusBase):
                 await self._stop_member(member)
 
         return unsubscribe
+
+    def join_early(self, groups: Mapping[str, tuple[Sequence[str], OffsetReset]]) -> None:
+        """Begin joining each ``group_id -> (topics, auto_offset_reset)`` now, paused, for a
+        ``subscribe_group`` to adopt (see module docstring); a group joining already is kept."""
+        for group_id, (topics, offset_reset) in groups.items():
+            if group_id in self._early or not topics:
+                continue
+            join = asyncio.create_task(
+                self._join_unbound(group_id, tuple(topics), offset_reset),
+                name=f"kafka-early:{group_id}",
+            )
+            self._early[group_id] = _EarlyJoin(frozenset(topics), offset_reset, join)
+
+    async def _join_unbound(
+        self, group_id: str, topics: tuple[str, ...], offset_reset: OffsetReset
+    ) -> KafkaGroupMember:
+        await self.start()
+        await self._ensure_topics("subscribe", topics)
+        member = KafkaGroupMember(self._settings, {}, group_id, offset_reset, topics=topics)
+        await member.start()
+        return member
+
+    @property
+    def early_groups(self) -> tuple[str, ...]:
+        """The groups joined or joining early and not adopted (yet)."""
+        return tuple(self._early)
+
+    @property
+    def early_members(self) -> tuple[KafkaGroupMember, ...]:
+        """The members that joined early (paused) and are not adopted yet."""
+        joins = [early.join for early in self._early.values()]
+        return tuple(
+            join.result()
+            for join in joins
+            if join.done() and not join.cancelled() and join.exception() is None
+        )
+
+    async def discard_early_joins(self) -> list[str]:
+        """Leave every group joined early that no ``subscribe_group`` adopted (idempotent);
+        returns those groups."""
+        early, self._early = self._early, {}
+        await asyncio.gather(*(_leave_early(join) for join in early.values()))
+        return list(early)
 
     async def _stop_member(self, member: KafkaGroupMember) -> None:
         """Stop ``member`` and add what it left behind to the stop report."""
@@ -225,6 +284,7 @@ class EventBusKafka(EventBusBase):
 
     async def close(self) -> None:
         """Stop every member (finishing in-flight messages), flush and stop the producer."""
+        await self.discard_early_joins()
         members, self._members = self._members, []
         await asyncio.gather(*(self._stop_member(member) for member in members))
         if self._owns_producer:
@@ -263,3 +323,24 @@ class EventBusKafka(EventBusBase):
         """Total committed offset of a group over the topic's partitions (None if unknown)."""
         admin = self._require_admin("committed", topic)
         return await asyncio.to_thread(admin.committed_total, topic, group_id)
+
+
+class _EarlyJoin(NamedTuple):
+    """A group joining (or joined) before its callbacks exist."""
+
+    topics: frozenset[str]
+    offset_reset: OffsetReset
+    join: asyncio.Task[KafkaGroupMember]
+
+    def fits(self, callbacks: Mapping[str, MessageCallback], offset_reset: OffsetReset) -> bool:
+        """Whether a subscription of ``callbacks`` may take this member as its own."""
+        return self.topics == frozenset(callbacks) and self.offset_reset == offset_reset
+
+
+async def _leave_early(early: _EarlyJoin) -> None:
+    """Cancel a join still under way, or leave the group it joined; its failure is dropped
+    (a group nobody adopted fails nobody's start)."""
+    early.join.cancel()  # no effect once it finished
+    (outcome,) = await asyncio.gather(early.join, return_exceptions=True)
+    if isinstance(outcome, KafkaGroupMember):
+        await outcome.stop()

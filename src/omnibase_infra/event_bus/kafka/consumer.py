@@ -18,13 +18,17 @@
 - On assignment, a partition without a committed offset starts at ``auto_offset_reset`` and
   that start is committed at once, so a later rebalance cannot move the group past messages
   it never saw. A group with a commit resumes from it whatever ``auto_offset_reset`` says.
+- A member may join before its callbacks exist (``topics`` without ``callbacks``: the runtime
+  joins its groups early, while the rest of the start runs): its partitions stay paused, so
+  nothing is fetched, delivered or committed past the assignment's start until ``bind`` hands
+  it the callbacks and resumes them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from functools import partial
@@ -32,7 +36,7 @@ from typing import TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from omnibase_infra.errors import InfraTimeoutError
+from omnibase_infra.errors import InfraTimeoutError, ProtocolConfigurationError
 from omnibase_infra.event_bus.base import OffsetReset
 from omnibase_infra.event_bus.kafka.errors import kafka_context, translate_kafka_error
 from omnibase_infra.event_bus.kafka.logging import client_logger
@@ -83,11 +87,17 @@ class KafkaGroupMember:
         callbacks: Mapping[str, MessageCallback],
         group_id: str,
         auto_offset_reset: OffsetReset,
+        *,
+        topics: Sequence[str] = (),
     ) -> None:
+        """``topics`` without ``callbacks``: join unbound, paused until ``bind``."""
         self._settings = settings
-        self.topics = tuple(callbacks)
+        self.topics = tuple(callbacks) or tuple(topics)
         self.group_id = group_id
         self._callbacks = dict(callbacks)
+        # Read and written on the worker thread only (``_on_assign``, ``_bind``, ``_fetch``).
+        self._bound = bool(callbacks)
+        self._consumer: Consumer | None = None
         self._offset_reset: OffsetReset = auto_offset_reset
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"kafka-{group_id[:40]}")
         self._task: asyncio.Task[None] | None = None
@@ -137,6 +147,7 @@ class KafkaGroupMember:
             )
         except KafkaException as exc:
             raise translate_kafka_error(exc, "subscribe", self.group_id) from exc
+        self._consumer = consumer
         self._task = asyncio.create_task(self._run(consumer), name=f"kafka:{self.group_id}")
         try:
             await asyncio.wait_for(self._joined.wait(), self._settings.join_timeout_seconds)
@@ -157,6 +168,28 @@ class KafkaGroupMember:
         """Whether the member got its first assignment."""
         return self._joined.is_set()
 
+    async def bind(
+        self, callbacks: Mapping[str, MessageCallback], settings: ModelKafkaSettings
+    ) -> None:
+        """Hand a member that joined unbound its callbacks (one per topic it joined on) and
+        its delivery settings, and resume its partitions: deliveries begin."""
+        if set(callbacks) != set(self.topics):
+            raise ProtocolConfigurationError(
+                f"group {self.group_id} joined on {sorted(self.topics)}, not {sorted(callbacks)}",
+                field="callbacks",
+            )
+        self._callbacks = dict(callbacks)
+        self._settings = settings
+        consumer = self._consumer
+        if consumer is not None:
+            await self._call(lambda: self._bind(consumer))
+
+    def _bind(self, consumer: Consumer) -> None:
+        self._bound = True
+        assigned = consumer.assignment()
+        if assigned:
+            consumer.resume(assigned)
+
     # -- rebalance callbacks (run on the worker thread, inside consume) -----------------------
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -169,6 +202,8 @@ class KafkaGroupMember:
                 tp.offset = low if self._offset_reset == "earliest" else high
                 fresh.append(TopicPartition(tp.topic, tp.partition, tp.offset))
         consumer.assign(positions)
+        if not self._bound and positions:
+            consumer.pause(positions)  # no callbacks yet: fetch nothing until ``bind``
         if fresh:
             consumer.commit(offsets=fresh, asynchronous=False)
         self._committed = {
@@ -195,9 +230,25 @@ class KafkaGroupMember:
         first = consumer.poll(_POLL_SECONDS)
         if first is None:
             return []
+        if not self._bound:
+            # Paused partitions fetch nothing; a message fetched in the instant before the
+            # pause is put back (the next fetch after ``bind`` starts at it).
+            self._rewind(consumer, [first, *consumer.consume(self._settings.max_batch, 0)])
+            return []
         if self._settings.max_batch == 1:
             return [first]
         return [first, *consumer.consume(self._settings.max_batch - 1, 0)]
+
+    @staticmethod
+    def _rewind(consumer: Consumer, messages: list[Message]) -> None:
+        """Seek each partition back to the first of ``messages`` fetched on it."""
+        first: dict[tuple[str, int], int] = {}
+        for message in messages:
+            if message.error() is None:
+                place = (message.topic() or "", message.partition() or 0)
+                first.setdefault(place, message.offset() or 0)
+        for (topic, partition), offset in first.items():
+            consumer.seek(TopicPartition(topic, partition, offset))
 
     async def _run(self, consumer: Consumer) -> None:
         try:
