@@ -28,7 +28,7 @@ from omnibase_infra.runtime.contract_loader import discover_contract_files
 from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST
 from omnibase_infra.runtime.safe_yaml import load_yaml_mapping
 
-__all__ = ["ConsumerGroups", "expected_groups"]
+__all__ = ["ConsumerGroups", "ExpectedGroups", "expected_groups"]
 
 ExpectedGroups = dict[str, tuple[list[str], OffsetReset]]
 

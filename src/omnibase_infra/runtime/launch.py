@@ -10,16 +10,20 @@ The order makes every moment of a start answerable and interruptible:
    consumer groups). Once started, a signal asks for a graceful stop (a second one cuts the
    drain short), and the exit code says whether everything drained.
 
-On Kafka the consumer groups begin joining as soon as the bus exists, from the contracts' YAML
-(a join is a broker round of seconds): they join paused while the contracts validate and the
-host wires, and the host's own join adopts them. A group the host does not adopt is left once
-the start ends; nothing is fetched or committed before the host resumes a group.
+On Kafka the consumer groups begin joining first, from the contracts' YAML (a join is a broker
+round of seconds): they join paused while the runtime's modules import (in a thread), the
+contracts validate and the host wires, and the host's own join adopts them. Settings with
+secrets to resolve join once the infrastructure resolved them instead. A group the host will
+not run (its node is left out) is left as soon as that is known, before it is assigned, and
+every group not adopted is left once the start ends; nothing is fetched or committed before
+the host resumes a group.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import signal
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING
@@ -31,14 +35,14 @@ from omnibase_infra.observability.logging import configure_logging, get_logger
 from omnibase_infra.observability.tracing import configure_tracing, shutdown_tracing
 from omnibase_infra.runtime.boot import BootProgress
 from omnibase_infra.runtime.config import ModelRuntimeConfig
-from omnibase_infra.runtime.consumer_groups import expected_groups
-from omnibase_infra.runtime.host import RuntimeHostProcess
-from omnibase_infra.runtime.http_hub import create_hub_app
-from omnibase_infra.runtime.http_server import HubServer
-from omnibase_infra.runtime.infrastructure import ModelInfrastructure, build_infrastructure
 
 if TYPE_CHECKING:
+    # Imported when the start needs them (``_import_runtime``): the groups join meanwhile.
     from omnibase_infra.event_bus.kafka.bus import EventBusKafka
+    from omnibase_infra.runtime.consumer_groups import ExpectedGroups
+    from omnibase_infra.runtime.host import RuntimeHostProcess
+    from omnibase_infra.runtime.http_server import HubServer
+    from omnibase_infra.runtime.infrastructure import ModelInfrastructure
 
 __all__ = ["run_event_loop", "serve_runtime"]
 
@@ -123,6 +127,16 @@ class _Launch:
         self._boot.watch()
         stack.callback(self._boot.done)
         config = self._config
+        kafka = config.event_bus.kafka
+        first = None
+        if config.event_bus.kind == "kafka" and not (kafka.sasl_password or kafka.ssl_key_password):
+            first = await self._join_first(stack)
+        await asyncio.to_thread(_import_runtime)
+        from omnibase_infra.runtime.host import RuntimeHostProcess
+        from omnibase_infra.runtime.http_hub import create_hub_app
+        from omnibase_infra.runtime.http_server import HubServer
+        from omnibase_infra.runtime.infrastructure import build_infrastructure
+
         if config.http.enabled:
             with self._boot.step("hub") as facts:
                 self._hub = HubServer(
@@ -131,7 +145,7 @@ class _Launch:
                 facts["http_port"] = await self._hub.start()
         with self._boot.step("infrastructure", _infrastructure_waits(config)):
             infra = await stack.enter_async_context(build_infrastructure(config))
-        early = await self._join_early(infra, stack) if config.event_bus.kind == "kafka" else None
+        early = await self._join_early(infra, first, stack)
         self._host = RuntimeHostProcess(
             config,
             bus=infra.bus,
@@ -146,21 +160,41 @@ class _Launch:
         if early is not None:
             left = await early.discard_early_joins()  # what the host did not adopt
             _log.info("early joins", adopted=self._early_groups - len(left), left=left)
+        if first is not None:
+            await first.close()  # its joins were handed on and are adopted or left
         return self._host
 
+    async def _join_first(self, stack: contextlib.AsyncExitStack) -> EventBusKafka:
+        """Begin joining the groups the contracts' YAML names, on a bus of the configured
+        settings, before anything else imports; the infrastructure's bus takes them over."""
+        config = self._config
+        bus, groups = await asyncio.to_thread(_first_joins, config)
+        # Closed after the infrastructure's bus (which awaits the joins it took over) closed.
+        stack.push_async_callback(bus.close)
+        bus.join_early(groups)
+        return bus
+
     async def _join_early(
-        self, infra: ModelInfrastructure, stack: contextlib.AsyncExitStack
+        self,
+        infra: ModelInfrastructure,
+        first: EventBusKafka | None,
+        stack: contextlib.AsyncExitStack,
     ) -> EventBusKafka | None:
-        """Begin the Kafka groups' joins now (see module docstring); the bus that joins."""
+        """Take over the first joins, or begin them now (see module docstring); leave those of
+        nodes the host will not run. The bus that joins, on Kafka."""
         # Imported only on Kafka, like the bus: librdkafka is not needed by the local profile.
         from omnibase_infra.event_bus.kafka.bus import EventBusKafka
+        from omnibase_infra.runtime.consumer_groups import expected_groups
 
         bus = infra.bus
         if not isinstance(bus, EventBusKafka):
             return None
         groups = await asyncio.to_thread(expected_groups, self._config, infra.exclude_nodes)
-        bus.join_early(groups)
         stack.push_async_callback(bus.discard_early_joins)  # a start that fails or is aborted
+        if first is not None:
+            bus.take_early_joins(first)
+        bus.join_early(groups)
+        await bus.discard_early_joins(keep=groups)
         self._early_groups = len(groups)
         return bus
 
@@ -169,6 +203,29 @@ class _Launch:
         if self._host is not None:
             return await self._host.readiness()
         return self._boot.report()
+
+
+def _first_joins(config: ModelRuntimeConfig) -> tuple[EventBusKafka, ExpectedGroups]:
+    """A Kafka bus of ``config`` and the groups its contracts' YAML names (every node's)."""
+    from omnibase_infra.event_bus.kafka.bus import EventBusKafka
+    from omnibase_infra.runtime.consumer_groups import expected_groups
+
+    bus = EventBusKafka(config.event_bus.kafka, environment=config.environment)
+    return bus, expected_groups(config, {})
+
+
+def _import_runtime() -> None:
+    """Import the modules the start needs (blocking; run in a thread while groups join)."""
+    for module in _RUNTIME_MODULES:
+        importlib.import_module(module)
+
+
+_RUNTIME_MODULES = (
+    "omnibase_infra.runtime.http_hub",
+    "omnibase_infra.runtime.http_server",
+    "omnibase_infra.runtime.infrastructure",
+    "omnibase_infra.runtime.host",
+)
 
 
 def _infrastructure_waits(config: ModelRuntimeConfig) -> list[str]:

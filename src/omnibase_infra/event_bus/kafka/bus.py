@@ -24,15 +24,16 @@ returning group at its commit, and memory is bounded (a bounded producer queue m
 Early joins: a join costs a broker round of seconds, so a runtime that knows its groups before
 its callbacks exist calls ``join_early`` with them; each group joins at once, paused (nothing
 is fetched). ``subscribe_group`` on such a group with the same topics and reset policy adopts
-that member (its join's failure is raised there, as a join of its own would raise it) and
-resumes it with the callbacks; a group that differs leaves and joins afresh.
+that member and resumes it with the callbacks; a group that differs leaves and joins afresh,
+and so does one whose early join failed (the failure is dropped: the subscription's own join
+fails or succeeds exactly as it would have without an early join).
 ``discard_early_joins`` leaves the groups nobody adopted.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from omnibase_infra._core import EnumConsumerGroupPurpose
@@ -200,12 +201,10 @@ class EventBusKafka(EventBusBase):
             )
         )
         early = self._early.pop(group_id, None)
-        if early is not None and early.fits(callbacks, auto_offset_reset):
-            member = await early.join
+        member = None if early is None else await _adopt(early, callbacks, auto_offset_reset)
+        if member is not None:
             await member.bind(callbacks, settings)
         else:
-            if early is not None:
-                await _leave_early(early)
             await self._ensure_topics("subscribe", list(callbacks))
             member = KafkaGroupMember(settings, callbacks, group_id, auto_offset_reset)
             await member.start()
@@ -244,6 +243,12 @@ class EventBusKafka(EventBusBase):
         """The groups joined or joining early and not adopted (yet)."""
         return tuple(self._early)
 
+    def take_early_joins(self, other: EventBusKafka) -> None:
+        """Take over ``other``'s early joins (a bus built before this one, on the same
+        settings, to join sooner); ``other`` must stay open until they are adopted or left."""
+        self._early.update(other._early)
+        other._early = {}
+
     @property
     def early_members(self) -> tuple[KafkaGroupMember, ...]:
         """The members that joined early (paused) and are not adopted yet."""
@@ -254,12 +259,13 @@ class EventBusKafka(EventBusBase):
             if join.done() and not join.cancelled() and join.exception() is None
         )
 
-    async def discard_early_joins(self) -> list[str]:
-        """Leave every group joined early that no ``subscribe_group`` adopted (idempotent);
-        returns those groups."""
-        early, self._early = self._early, {}
-        await asyncio.gather(*(_leave_early(join) for join in early.values()))
-        return list(early)
+    async def discard_early_joins(self, keep: Collection[str] = ()) -> list[str]:
+        """Leave every group joined early that no ``subscribe_group`` adopted, but those in
+        ``keep`` (idempotent); returns the groups left."""
+        left = [group for group in self._early if group not in keep]
+        early = [self._early.pop(group) for group in left]
+        await asyncio.gather(*(_leave_early(join) for join in early))
+        return left
 
     async def _stop_member(self, member: KafkaGroupMember) -> None:
         """Stop ``member`` and add what it left behind to the stop report."""
@@ -335,6 +341,17 @@ class _EarlyJoin(NamedTuple):
     def fits(self, callbacks: Mapping[str, MessageCallback], offset_reset: OffsetReset) -> bool:
         """Whether a subscription of ``callbacks`` may take this member as its own."""
         return self.topics == frozenset(callbacks) and self.offset_reset == offset_reset
+
+
+async def _adopt(
+    early: _EarlyJoin, callbacks: Mapping[str, MessageCallback], offset_reset: OffsetReset
+) -> KafkaGroupMember | None:
+    """The member joined early for ``callbacks``; None when it differs or its join failed."""
+    if not early.fits(callbacks, offset_reset):
+        await _leave_early(early)
+        return None
+    (outcome,) = await asyncio.gather(early.join, return_exceptions=True)
+    return outcome if isinstance(outcome, KafkaGroupMember) else None
 
 
 async def _leave_early(early: _EarlyJoin) -> None:

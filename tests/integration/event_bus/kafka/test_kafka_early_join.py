@@ -1,6 +1,6 @@
 """EventBusKafka's early joins on a real Tansu broker: a group joined before its callbacks exist
-fetches and commits nothing, is adopted by the matching ``subscribe_group``, and fails it the
-way a join of its own would."""
+fetches and commits nothing, is adopted by the matching ``subscribe_group``, and an early join
+that failed leaves the subscription to fail (or not) exactly as a join of its own would."""
 
 from __future__ import annotations
 
@@ -115,8 +115,8 @@ async def test_groups_nobody_adopts_are_left_by_discard(
 
 
 async def test_an_early_join_that_cannot_reach_the_broker_fails_the_subscription() -> None:
-    """With no broker listening, the early join's timeout is what the adopting
-    ``subscribe_group`` raises (a typed error naming the servers), as its own join would."""
+    """With no broker listening, the early join fails and the subscription's own join then
+    raises its typed timeout naming the servers; no member and no early group is left."""
     servers = f"127.0.0.1:{free_port()}"
     bus = EventBusKafka(
         make_kafka_settings(servers, auto_create_topics=False, join_timeout_seconds=1.0)
@@ -141,8 +141,8 @@ async def test_an_early_join_that_cannot_reach_the_broker_fails_the_subscription
 async def test_an_early_join_on_a_missing_topic_fails_the_subscription_with_the_same_error(
     tansu_server: TansuServer, unique_topic: TopicFactory
 ) -> None:
-    """Topic creation off and the topic missing: the adopting ``subscribe_group`` raises the
-    error a subscription without an early join raises."""
+    """Topic creation off and the topic missing: ``subscribe_group`` after an early join raises
+    the very error a subscription without an early join raises."""
     servers = tansu_server.bootstrap_servers
     settings = make_kafka_settings(servers, auto_create_topics=False, join_timeout_seconds=3.0)
     topic = unique_topic()
