@@ -95,7 +95,7 @@ async def test_boots_to_ready_with_the_package_nodes_and_health_answers_first(
     phases = [line["phase"] for line in runtime.events("boot phase")]
     assert {"hub", "infrastructure", "contracts", "handlers", "consumer groups"} <= set(phases)
     (ready,) = runtime.events("runtime ready")
-    assert ready["nodes"] == 5
+    assert ready["nodes"] == 4
     (early,) = runtime.events("early joins")
     assert early["adopted"] == 2
     assert early["left"] == []
