@@ -1,12 +1,5 @@
-"""Shared pytest configuration: the real-server fixture modules of ``omnibase_infra.testing``."""
+"""Shared pytest configuration.
 
-pytest_plugins = [
-    "omnibase_infra.testing.fixtures_postgres",
-    "omnibase_infra.testing.fixtures_kafka",
-    "omnibase_infra.testing.fixtures_vault",
-    "omnibase_infra.testing.fixtures_valkey",
-    "omnibase_infra.testing.fixtures_http",
-    "omnibase_infra.testing.fixtures_oidc",
-    "omnibase_infra.testing.fixtures_consul",
-    "omnibase_infra.testing.fixtures_flaky_http",
-]
+The real-server fixtures of ``omnibase_infra.testing`` come from the package's pytest plugin
+(entry point ``pytest11``), installed with the package.
+"""
