@@ -61,7 +61,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
-from omnibase_infra.testing.server_tansu import TansuServer
+from omnibase_infra.testing import TansuServer
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable

@@ -40,8 +40,7 @@ from omnibase_infra.event_bus.kafka.bus import EventBusKafka
 from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.runtime.heap import freeze_boot_heap
 from omnibase_infra.runtime.launch import run_event_loop
-from omnibase_infra.testing.fixtures_kafka import make_kafka_settings, make_unique_topic
-from omnibase_infra.testing.server_tansu import TansuServer
+from omnibase_infra.testing import TansuServer, make_kafka_settings, make_unique_topic
 
 BATCH = 500  # messages per publish_batch on the producing side
 IN_FLIGHT = 8  # batches awaiting their acknowledgements at once (4000 messages)

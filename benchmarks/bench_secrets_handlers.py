@@ -36,9 +36,7 @@ from omnibase_infra.handlers.valkey.handler_valkey import HandlerValkey
 from omnibase_infra.handlers.valkey.model_valkey_settings import ModelValkeySettings
 from omnibase_infra.handlers.vault.handler_vault import HandlerVault
 from omnibase_infra.handlers.vault.model_vault_settings import ModelVaultSettings
-from omnibase_infra.testing.server_keycloak_fake import FakeKeycloakServer
-from omnibase_infra.testing.server_openbao import OpenBaoServer
-from omnibase_infra.testing.server_valkey import ValkeyServer
+from omnibase_infra.testing import FakeKeycloakServer, OpenBaoServer, ValkeyServer
 
 Call = Callable[[], Awaitable[object]]
 

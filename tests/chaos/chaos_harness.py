@@ -6,7 +6,7 @@ Two stacks, both entered with ``async with``:
     the production profile as an operator runs it: ``onex-infra run`` (the installed CLI, a
     config file) as a child process on a Tansu broker of its own (real Kafka protocol), the
     test's PostgreSQL database (external, the DSN given as a secret reference ``env://``) and
-    a fake Consul agent (``omnibase_infra.testing.fake_consul``) for discovery. The fleet runs
+    a fake Consul agent (``omnibase_infra.testing.FakeConsulAgent``) for discovery. The fleet runs
     in the test process on a Kafka bus of its own. Faults: ``postgres_down``/``postgres_up``
     (the server stopped and started on its port), ``pause_broker``/``resume_broker``
     (SIGSTOP/SIGCONT of Tansu), ``discovery_down``/``discovery_up`` (the agent refuses
@@ -64,9 +64,7 @@ from omnibase_infra.nodes.registration.topics import TOPIC_NODE_REJECTED
 from omnibase_infra.runtime.config import load_runtime_config
 from omnibase_infra.runtime.host import RuntimeHostProcess
 from omnibase_infra.runtime.infrastructure import build_infrastructure
-from omnibase_infra.testing.fake_consul import FakeConsulAgent
-from omnibase_infra.testing.ports import free_port
-from omnibase_infra.testing.server_tansu import TansuServer
+from omnibase_infra.testing import FakeConsulAgent, TansuServer, free_port
 
 __all__ = [
     "DSN_VARIABLE",

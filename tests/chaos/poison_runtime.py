@@ -35,9 +35,7 @@ from omnibase_infra.nodes.registration.topics import (
     TOPIC_NODE_INTROSPECTION,
     TOPIC_NODE_REJECTED,
 )
-from omnibase_infra.testing.fixtures_kafka import make_kafka_settings
-from omnibase_infra.testing.ports import free_port
-from omnibase_infra.testing.server_tansu import TansuServer
+from omnibase_infra.testing import TansuServer, free_port, make_kafka_settings
 
 # Every poison message carries this header (first, so a dead letter cut to its header budget
 # keeps it): how a dead letter is matched to what was sent.

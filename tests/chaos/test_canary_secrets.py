@@ -59,12 +59,14 @@ from omnibase_infra.nodes.registration.client import (
     NodeRegistrationClient,
 )
 from omnibase_infra.nodes.registration.topics import TOPIC_NODE_INTROSPECTION
-from omnibase_infra.testing.fake_consul import FakeConsulAgent
-from omnibase_infra.testing.fixtures_kafka import make_kafka_settings
-from omnibase_infra.testing.ports import free_port
-from omnibase_infra.testing.server_openbao import OpenBaoServer
-from omnibase_infra.testing.server_tansu import TansuServer
-from omnibase_infra.testing.server_valkey import ValkeyServer
+from omnibase_infra.testing import (
+    FakeConsulAgent,
+    OpenBaoServer,
+    TansuServer,
+    ValkeyServer,
+    free_port,
+    make_kafka_settings,
+)
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration, pytest.mark.slow]
 

@@ -22,7 +22,7 @@ import httpx
 import psutil
 import yaml
 
-from omnibase_infra.testing.ports import free_port
+from omnibase_infra.testing import free_port
 
 CLI = str(Path(sys.executable).parent / "onex-infra")
 NODES_ROOT = Path(__file__).parent  # holds the runtime_testnodes package

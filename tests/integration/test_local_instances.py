@@ -22,7 +22,7 @@ import psutil
 import pytest
 
 from omnibase_infra.handlers.postgres.embedded_lock import read_owner
-from omnibase_infra.testing.ports import free_port
+from omnibase_infra.testing import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

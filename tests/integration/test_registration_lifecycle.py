@@ -56,7 +56,7 @@ from omnibase_infra.nodes.registration.topics import (
     TOPIC_NODE_REJECTED,
     TOPIC_NODE_STALE,
 )
-from omnibase_infra.testing.fake_consul import FakeConsulAgent
+from omnibase_infra.testing import FakeConsulAgent
 
 pytestmark = pytest.mark.integration
 

@@ -34,7 +34,7 @@ from omnibase_infra.nodes.registration.topics import (
     TOPIC_NODE_ACTIVE,
     TOPIC_REQUEST_INTROSPECTION,
 )
-from omnibase_infra.testing.fake_consul import FakeConsulAgent
+from omnibase_infra.testing import FakeConsulAgent
 
 pytestmark = pytest.mark.integration
 

@@ -26,8 +26,7 @@ from omnibase_infra.errors import (
 )
 from omnibase_infra.handlers.httpx_support import error_for_status, translate_transport_error
 from omnibase_infra.resilience import AsyncCircuitBreaker, EffectExecutor, RetryPolicy
-from omnibase_infra.testing.manual_clock import ManualClock
-from omnibase_infra.testing.server_flaky_http import FlakyHttpServer
+from omnibase_infra.testing import FlakyHttpServer, ManualClock
 
 pytestmark = pytest.mark.integration
 

@@ -23,8 +23,7 @@ from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettin
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.resilience.outbox import OutboxRelay, enqueue, enqueue_envelope
-from omnibase_infra.testing.fixtures_kafka import eventually, make_unique_topic
-from omnibase_infra.testing.server_process import ManagedProcess
+from omnibase_infra.testing import ManagedProcess, eventually, make_unique_topic
 
 pytestmark = pytest.mark.integration
 

@@ -44,7 +44,7 @@ from omnibase_infra.runtime.host import RuntimeHostProcess
 from omnibase_infra.runtime.http_hub import create_hub_app
 from omnibase_infra.runtime.http_server import HubServer
 from omnibase_infra.sanitize import register_secret
-from omnibase_infra.testing.ports import free_port
+from omnibase_infra.testing import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -21,8 +21,7 @@ from runtime_testnodes import DRAIN_DIR
 from runtime_testnodes.files import HANDLED_FILE, PUBLISHED_FILE, read_lines
 from runtime_testnodes.topics import TOPIC_SLOW_WORK
 
-from omnibase_infra.testing.ports import free_port
-from omnibase_infra.testing.server_tansu import TansuServer
+from omnibase_infra.testing import TansuServer, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

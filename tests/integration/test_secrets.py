@@ -21,8 +21,7 @@ from omnibase_infra.runtime.secrets import (
     resolve_secret_fields,
 )
 from omnibase_infra.sanitize import MASK, sanitize_text
-from omnibase_infra.testing.leak_check import error_surface
-from omnibase_infra.testing.server_openbao import OpenBaoServer
+from omnibase_infra.testing import OpenBaoServer, error_surface
 
 
 def _fresh_secret() -> str:

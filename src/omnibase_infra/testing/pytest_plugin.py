@@ -12,14 +12,14 @@ from importlib.util import find_spec
 __all__ = ["FIXTURE_MODULES"]
 
 FIXTURE_MODULES = (
-    "omnibase_infra.testing.fixtures_postgres",
-    "omnibase_infra.testing.fixtures_kafka",
-    "omnibase_infra.testing.fixtures_vault",
-    "omnibase_infra.testing.fixtures_valkey",
-    "omnibase_infra.testing.fixtures_http",
-    "omnibase_infra.testing.fixtures_oidc",
-    "omnibase_infra.testing.fixtures_consul",
-    "omnibase_infra.testing.fixtures_flaky_http",
+    "omnibase_infra.testing.fixtures.postgres",
+    "omnibase_infra.testing.fixtures.kafka",
+    "omnibase_infra.testing.fixtures.vault",
+    "omnibase_infra.testing.fixtures.valkey",
+    "omnibase_infra.testing.fixtures.http",
+    "omnibase_infra.testing.fixtures.oidc",
+    "omnibase_infra.testing.fixtures.consul",
+    "omnibase_infra.testing.fixtures.flaky_http",
 )
 
 # Read by pytest when it registers this module.

@@ -15,7 +15,7 @@ import pytest
 from omnibase_infra.event_bus.base import EventBusBase, Unsubscribe
 from omnibase_infra.event_bus.kafka.bus import EventBusKafka
 from omnibase_infra.event_bus.message import BusMessage
-from omnibase_infra.testing.fixtures_kafka import TopicFactory, eventually
+from omnibase_infra.testing import TopicFactory, eventually
 
 PARTITIONS = 4
 IN_FLIGHT = 16  # both buses' default in_flight_per_partition

@@ -22,8 +22,7 @@ from omnibase_core.event_bus.testing.contract_event_bus_substrate import (
 from omnibase_infra.event_bus.base import EventBusBase
 from omnibase_infra.event_bus.inmemory import EventBusInmemory
 from omnibase_infra.event_bus.kafka.bus import EventBusKafka
-from omnibase_infra.testing.fixtures_kafka import make_kafka_settings
-from omnibase_infra.testing.server_tansu import TansuServer
+from omnibase_infra.testing import TansuServer, make_kafka_settings
 
 __all__ = [
     "test_auto_offset_reset_earliest_replays_retained_history",

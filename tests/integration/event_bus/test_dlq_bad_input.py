@@ -20,7 +20,7 @@ from omnibase_infra.event_bus.codec import JsonEnvelope
 from omnibase_infra.event_bus.dlq import read_dlq_record
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.event_bus.topics import dlq_topic_for
-from omnibase_infra.testing.fixtures_kafka import TopicFactory, eventually
+from omnibase_infra.testing import TopicFactory, eventually
 
 
 class _Order(BaseModel):

@@ -38,7 +38,7 @@ from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettin
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.event_bus.topics import dlq_topic_for
 from omnibase_infra.observability.metrics import REGISTRY
-from omnibase_infra.testing.fixtures_kafka import TopicFactory, eventually
+from omnibase_infra.testing import TopicFactory, eventually
 
 # The bus refuses messages over this many bytes; the engine refuses values over 2 KiB.
 BUS_LIMIT = 8192

@@ -29,7 +29,7 @@ from omnibase_infra.event_bus.dlq import read_dlq_record
 from omnibase_infra.event_bus.headers import HEADER_CORRELATION_ID, HEADER_RETRY_STATE
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.event_bus.topics import dlq_topic_for
-from omnibase_infra.testing.fixtures_kafka import TopicFactory, eventually
+from omnibase_infra.testing import TopicFactory, eventually
 
 NODE = "retry-probe"
 SETTINGS = ModelRetrySettings(max_attempts=3, base_delay_seconds=0.2, max_delay_seconds=0.5)

@@ -27,7 +27,7 @@ from omnibase_infra.event_bus.kafka.bus import EventBusKafka
 from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
-from omnibase_infra.testing.fixtures_kafka import TopicFactory, eventually
+from omnibase_infra.testing import TopicFactory, eventually
 
 pytestmark = pytest.mark.integration
 

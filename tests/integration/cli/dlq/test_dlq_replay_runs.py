@@ -28,8 +28,7 @@ from omnibase_infra.event_bus.headers import (
 from omnibase_infra.event_bus.kafka.bus import EventBusKafka
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
-from omnibase_infra.testing.fixtures_kafka import TopicFactory, eventually
-from omnibase_infra.testing.ports import free_port
+from omnibase_infra.testing import TopicFactory, eventually, free_port
 
 pytestmark = pytest.mark.integration
 

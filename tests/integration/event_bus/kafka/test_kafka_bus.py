@@ -20,8 +20,7 @@ from omnibase_infra.event_bus.headers import (
 from omnibase_infra.event_bus.kafka.bus import EventBusKafka
 from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.message import BusMessage
-from omnibase_infra.testing.fixtures_kafka import TopicFactory, eventually, make_kafka_settings
-from omnibase_infra.testing.ports import free_port
+from omnibase_infra.testing import TopicFactory, eventually, free_port, make_kafka_settings
 
 pytestmark = pytest.mark.integration
 

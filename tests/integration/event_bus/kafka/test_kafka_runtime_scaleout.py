@@ -21,7 +21,7 @@ import pytest
 from omnibase_infra.event_bus.codec import JsonEnvelope
 from omnibase_infra.event_bus.kafka.bus import EventBusKafka
 from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
-from omnibase_infra.testing.fixtures_kafka import TopicFactory, eventually
+from omnibase_infra.testing import TopicFactory, eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -19,7 +19,7 @@ import pytest
 from omnibase_infra.event_bus.kafka.bus import EventBusKafka
 from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.message import BusMessage
-from omnibase_infra.testing.fixtures_kafka import TopicFactory, eventually, make_kafka_settings
+from omnibase_infra.testing import TopicFactory, eventually, make_kafka_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -25,8 +25,7 @@ from omnibase_infra.handlers.discovery import (
     ModelServiceRegistration,
 )
 from omnibase_infra.observability.logging import get_logger
-from omnibase_infra.testing.fake_consul import FakeConsulAgent
-from omnibase_infra.testing.ports import free_port
+from omnibase_infra.testing import FakeConsulAgent, free_port
 
 pytestmark = pytest.mark.integration
 

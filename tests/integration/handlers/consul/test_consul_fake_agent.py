@@ -9,8 +9,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from omnibase_infra.testing.fake_consul import FakeConsulAgent
-from omnibase_infra.testing.manual_clock import ManualClock
+from omnibase_infra.testing import FakeConsulAgent, ManualClock
 
 pytestmark = pytest.mark.integration
 

@@ -33,9 +33,7 @@ from omnibase_infra.handlers.discovery import (
 from omnibase_infra.handlers.discovery.handler_discovery_local import HandlerDiscoveryLocal
 from omnibase_infra.handlers.discovery.protocol_service_discovery import ProtocolServiceDiscovery
 from omnibase_infra.handlers.protocol_infra_handler import ProtocolInfraHandler
-from omnibase_infra.testing.asgi_server import AsgiServerThread
-from omnibase_infra.testing.fake_consul import FakeConsulAgent
-from omnibase_infra.testing.manual_clock import ManualClock
+from omnibase_infra.testing import AsgiServerThread, FakeConsulAgent, ManualClock
 
 pytestmark = pytest.mark.integration
 

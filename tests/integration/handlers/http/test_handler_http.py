@@ -35,9 +35,7 @@ from omnibase_infra.handlers.http.handler_http import (
 from omnibase_infra.handlers.http.model_http_client_settings import ModelHttpClientSettings
 from omnibase_infra.handlers.httpx_support import parse_retry_after, safe_url
 from omnibase_infra.resilience import AsyncCircuitBreaker, EffectExecutor, RetryPolicy
-from omnibase_infra.testing.leak_check import error_surface
-from omnibase_infra.testing.manual_clock import ManualClock
-from omnibase_infra.testing.server_http import HttpTestServer
+from omnibase_infra.testing import HttpTestServer, ManualClock, error_surface
 
 pytestmark = pytest.mark.integration
 

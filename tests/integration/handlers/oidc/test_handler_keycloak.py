@@ -31,10 +31,8 @@ from omnibase_infra.errors import (
 from omnibase_infra.handlers import ProtocolInfraHandler
 from omnibase_infra.handlers.oidc.handler_keycloak import HandlerKeycloak
 from omnibase_infra.handlers.oidc.model_keycloak_settings import ModelKeycloakSettings
-from omnibase_infra.testing.fixtures_oidc import FAKE_KEYCLOAK_CLIENT_ID
-from omnibase_infra.testing.leak_check import error_surface
-from omnibase_infra.testing.server_keycloak_fake import FakeKeycloakServer
-from omnibase_infra.testing.server_oidc import OidcProviderServer
+from omnibase_infra.testing import FakeKeycloakServer, OidcProviderServer, error_surface
+from omnibase_infra.testing.fixtures.oidc import FAKE_KEYCLOAK_CLIENT_ID
 
 pytestmark = pytest.mark.integration
 

@@ -22,8 +22,7 @@ from omnibase_infra.handlers import ProtocolInfraHandler
 from omnibase_infra.handlers.valkey.handler_valkey import HandlerValkey
 from omnibase_infra.handlers.valkey.model_valkey_lock import ModelValkeyLock
 from omnibase_infra.handlers.valkey.model_valkey_settings import ModelValkeySettings
-from omnibase_infra.testing.leak_check import error_surface
-from omnibase_infra.testing.server_valkey import ValkeyServer
+from omnibase_infra.testing import ValkeyServer, error_surface
 
 pytestmark = pytest.mark.integration
 

@@ -22,8 +22,7 @@ from omnibase_infra.errors import (
 from omnibase_infra.handlers import ProtocolInfraHandler
 from omnibase_infra.handlers.vault.handler_vault import HandlerVault
 from omnibase_infra.handlers.vault.model_vault_settings import ModelVaultSettings
-from omnibase_infra.testing.leak_check import error_surface
-from omnibase_infra.testing.server_openbao import OpenBaoServer
+from omnibase_infra.testing import OpenBaoServer, error_surface
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from omnibase_infra.handlers.discovery import (
     ModelServiceRegistration,
 )
 from omnibase_infra.handlers.discovery.handler_discovery_local import HandlerDiscoveryLocal
-from omnibase_infra.testing.manual_clock import ManualClock
+from omnibase_infra.testing import ManualClock
 
 
 @pytest_asyncio.fixture

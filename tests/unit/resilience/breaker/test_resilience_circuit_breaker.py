@@ -18,7 +18,7 @@ from omnibase_infra.errors import (
 )
 from omnibase_infra.observability.metrics import render_metrics
 from omnibase_infra.resilience import AsyncCircuitBreaker, MixinAsyncCircuitBreaker
-from omnibase_infra.testing.manual_clock import ManualClock
+from omnibase_infra.testing import ManualClock
 
 CLOSED = EnumCircuitBreakerState.CLOSED
 OPEN = EnumCircuitBreakerState.OPEN

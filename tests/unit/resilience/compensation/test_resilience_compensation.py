@@ -18,7 +18,7 @@ from omnibase_infra.resilience import (
     RetryPolicy,
 )
 from omnibase_infra.sanitize import register_secret
-from omnibase_infra.testing.manual_clock import ManualClock
+from omnibase_infra.testing import ManualClock
 
 
 class _Saga:

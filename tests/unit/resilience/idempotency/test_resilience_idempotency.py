@@ -26,7 +26,7 @@ from omnibase_infra.resilience import (
     idempotency_key,
 )
 from omnibase_infra.sanitize import register_secret
-from omnibase_infra.testing.manual_clock import ManualClock
+from omnibase_infra.testing import ManualClock
 
 
 class _SideEffect:

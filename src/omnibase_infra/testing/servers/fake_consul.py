@@ -64,7 +64,7 @@ from omnibase_infra.handlers.discovery.local_catalog import (
     DiscoveryLocalCatalog,
     EnumTtlUpdate,
 )
-from omnibase_infra.testing.asgi_server import AsgiServerThread
+from omnibase_infra.testing.servers.asgi_server import AsgiServerThread
 
 __all__ = ["FakeConsulAgent", "registration_from_definition"]
 

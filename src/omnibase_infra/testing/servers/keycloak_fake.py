@@ -53,7 +53,7 @@ from starlette.routing import Route
 
 from omnibase_infra.sanitize import register_secret
 from omnibase_infra.testing.ports import free_port
-from omnibase_infra.testing.server_process import ManagedProcess, ServerStartError
+from omnibase_infra.testing.servers.process import ManagedProcess, ServerStartError
 
 __all__ = ["FakeKeycloakServer", "ModelFakeKeycloakClient", "ModelFakeKeycloakConfig", "build_app"]
 
@@ -236,7 +236,7 @@ class FakeKeycloakServer:
                 [
                     sys.executable,
                     "-m",
-                    "omnibase_infra.testing.server_keycloak_fake",
+                    "omnibase_infra.testing.servers.keycloak_fake",
                     "--port",
                     str(port),
                     "--config",

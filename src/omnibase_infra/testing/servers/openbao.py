@@ -20,7 +20,7 @@ from pydantic import JsonValue, SecretStr
 
 from omnibase_infra.sanitize import register_secret
 from omnibase_infra.testing.ports import free_port_pair
-from omnibase_infra.testing.server_process import ManagedProcess, ServerStartError
+from omnibase_infra.testing.servers.process import ManagedProcess, ServerStartError
 
 __all__ = ["OpenBaoServer", "openbao_binary"]
 

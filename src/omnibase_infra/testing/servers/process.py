@@ -1,6 +1,6 @@
 """A server process started by a test: started in its own session, awaited, stopped by PID.
 
-Shared by the real-server launchers (``server_openbao``, ``server_valkey``, ``server_oidc``...).
+Shared by the real-server launchers (``openbao``, ``valkey``, ``oidc``...).
 Output goes to a log file in the server's work directory, whose tail (sanitised) explains a
 server that exits or never becomes ready.
 """

@@ -1,6 +1,6 @@
 """A real HTTP dependency whose failure rate, latency and Retry-After a test controls.
 
-Run as a separate process (``python -m omnibase_infra.testing.server_flaky_http --port P``) on
+Run as a separate process (``python -m omnibase_infra.testing.servers.flaky_http --port P``) on
 127.0.0.1; ``FlakyHttpServer.start`` picks a free port, waits for ``GET /health`` to answer and
 stops the process by its PID. Endpoints:
 
@@ -32,7 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from omnibase_infra.testing.ports import free_port
-from omnibase_infra.testing.server_process import ManagedProcess
+from omnibase_infra.testing.servers.process import ManagedProcess
 
 __all__ = ["FlakyHttpServer", "build_app"]
 
@@ -146,7 +146,13 @@ class FlakyHttpServer:
         port = free_port()
         process = ManagedProcess(
             "flaky-http",
-            [sys.executable, "-m", "omnibase_infra.testing.server_flaky_http", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "omnibase_infra.testing.servers.flaky_http",
+                "--port",
+                str(port),
+            ],
             log_path=work_dir / "flaky-http.log",
         )
         process.start()

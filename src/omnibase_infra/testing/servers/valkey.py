@@ -22,7 +22,7 @@ from pydantic import SecretStr
 
 from omnibase_infra.sanitize import register_secret
 from omnibase_infra.testing.ports import free_port
-from omnibase_infra.testing.server_process import ManagedProcess, ServerStartError
+from omnibase_infra.testing.servers.process import ManagedProcess, ServerStartError
 
 __all__ = ["ValkeyServer", "valkey_binary"]
 

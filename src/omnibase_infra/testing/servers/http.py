@@ -1,6 +1,6 @@
 """A real local HTTP server for tests of outbound HTTP and webhooks (starlette on uvicorn).
 
-Runs as its own process (``python -m omnibase_infra.testing.server_http --port P``) on
+Runs as its own process (``python -m omnibase_infra.testing.servers.http --port P``) on
 127.0.0.1, ready when ``GET /health`` answers, stopped (or paused) by PID. Routes:
 
 - ``GET /health``: 200 ``ok``.
@@ -35,7 +35,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from omnibase_infra.testing.ports import free_port
-from omnibase_infra.testing.server_process import ManagedProcess, ServerStartError
+from omnibase_infra.testing.servers.process import ManagedProcess, ServerStartError
 
 __all__ = ["HttpTestServer", "build_app"]
 
@@ -142,7 +142,7 @@ class HttpTestServer:
             port = free_port()
             process = ManagedProcess(
                 "http-test-server",
-                [sys.executable, "-m", "omnibase_infra.testing.server_http", "--port", str(port)],
+                [sys.executable, "-m", "omnibase_infra.testing.servers.http", "--port", str(port)],
                 log_path=workdir / f"http-{port}-{attempt}.log",
                 env=env,
                 cwd=workdir,

@@ -2,7 +2,7 @@
 
 ``python -m oidc_provider_mock --host 127.0.0.1 --port P``: discovery, JWKS (RS256, a fresh key
 each start), the authorization code flow and ID tokens. It has no client_credentials grant;
-``server_keycloak_fake`` covers that. Ready when the discovery document answers. Its issuer is
+``servers.keycloak_fake`` covers that. Ready when the discovery document answers. Its issuer is
 the host the request used, so asking through ``localhost`` instead of ``127.0.0.1`` yields a
 correctly signed token with another issuer.
 """
@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from omnibase_infra.testing.ports import free_port
-from omnibase_infra.testing.server_process import ManagedProcess, ServerStartError
+from omnibase_infra.testing.servers.process import ManagedProcess, ServerStartError
 
 __all__ = ["OidcProviderServer"]
 
