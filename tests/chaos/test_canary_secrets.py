@@ -64,6 +64,7 @@ from omnibase_infra.testing import (
     OpenBaoServer,
     TansuServer,
     ValkeyServer,
+    eventually,
     free_port,
     make_kafka_settings,
 )
@@ -449,9 +450,11 @@ async def _register_and_dead_letter(scenario: Scenario, bus: EventBusKafka) -> N
         correlation_id=uuid4(),
     )
     await bus.publish_envelope(invalid, TOPIC_NODE_INTROSPECTION)
-    async with asyncio.timeout(120):
-        while not (await asyncio.to_thread(_dlq_outside_original_bytes, scenario.kafka))[0]:  # noqa: ASYNC110 - another process writes it
-            await asyncio.sleep(0.5)
+
+    async def dead_lettered() -> int:  # another process writes the DLQ: read it off the loop
+        return (await asyncio.to_thread(_dlq_outside_original_bytes, scenario.kafka))[0]
+
+    await eventually(dead_lettered, "the dead letters", timeout=120, interval=0.5)
     return fleet
 
 

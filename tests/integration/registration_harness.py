@@ -8,8 +8,8 @@ runtime ticks whose ``now`` the test chooses, so no test waits for a deadline to
 
 The doubles wrap real backends and only count or inject failures: ``CountingDiscovery`` wraps
 any ``ProtocolServiceDiscovery``; ``CountingPostgres`` is a ``HandlerPostgres`` on the same real
-database that counts registration writes and can fail some. ``eventually`` polls a condition
-with a generous bound and fails with what it was waiting for (tests never assert a time).
+database that counts registration writes and can fail some. Tests wait with the kit's
+``eventually`` (``omnibase_infra.testing``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -231,18 +231,6 @@ def fleet_of(
             NodeRegistrationClient(bus, description, heartbeat_interval_seconds=heartbeat_seconds)
         )
     return fleet
-
-
-async def eventually(
-    condition: Callable[[], Awaitable[bool]], what: str, *, within: float = 60.0
-) -> None:
-    """Poll ``condition`` until it holds; fail naming ``what`` if it does not within a bound."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.02)
 
 
 async def states_by_node(storage: RegistrationStorage) -> dict[UUID, str]:
@@ -532,7 +520,6 @@ __all__ = [
     "Registry",
     "discovery_instances",
     "dlq_records",
-    "eventually",
     "fleet_of",
     "history",
     "node_ids_in",

@@ -9,8 +9,7 @@ through the plugin allowlist, like any installed node package.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,17 +169,6 @@ async def publish_start_job(
     )
     await bus.publish_envelope(envelope, TOPIC_START_JOB, key.encode())
     return envelope
-
-
-async def wait_until(
-    predicate: Callable[[], object], *, within: float = 30.0, what: str = "condition"
-) -> None:
-    """Poll ``predicate()`` until truthy; fail naming ``what`` after a generous bound."""
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 def metric_samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -20,7 +20,6 @@ from registration_harness import (
     CountingPostgres,
     Registry,
     dlq_records,
-    eventually,
     fleet_of,
     history,
     node_ids_in,
@@ -44,6 +43,7 @@ from omnibase_infra.nodes.registration.topics import (
     TOPIC_NODE_REJECTED,
     TOPIC_NODE_STALE,
 )
+from omnibase_infra.testing import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -306,7 +306,7 @@ async def test_postgres_restarted_mid_run_everything_converges(
         await eventually(
             lambda: _count_state(registry, "active", len(clients)),
             "every node is active again",
-            within=120,
+            timeout=120,
         )
         for client in clients:
             await client.stop(announce=False)

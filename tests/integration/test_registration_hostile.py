@@ -10,7 +10,6 @@ import asyncio
 import pytest
 from registration_harness import (
     Registry,
-    eventually,
     payloads,
     running_registry,
     wait_consumed,
@@ -27,6 +26,7 @@ from omnibase_infra.nodes.registration.topics import (
     TOPIC_NODE_INTROSPECTION,
     TOPIC_NODE_REJECTED,
 )
+from omnibase_infra.testing import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -24,7 +24,6 @@ from registration_harness import (
     CountingPostgres,
     Registry,
     dlq_records,
-    eventually,
     fleet_of,
     history,
     node_ids_in,
@@ -56,7 +55,7 @@ from omnibase_infra.nodes.registration.topics import (
     TOPIC_NODE_REJECTED,
     TOPIC_NODE_STALE,
 )
-from omnibase_infra.testing import FakeConsulAgent
+from omnibase_infra.testing import FakeConsulAgent, eventually
 
 pytestmark = pytest.mark.integration
 

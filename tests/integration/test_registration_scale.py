@@ -14,7 +14,6 @@ from registration_harness import (
     STALE_AFTER,
     Registry,
     discovery_instances,
-    eventually,
     fleet_of,
     history,
     node_ids_in,
@@ -34,7 +33,7 @@ from omnibase_infra.nodes.registration.topics import (
     TOPIC_NODE_ACTIVE,
     TOPIC_REQUEST_INTROSPECTION,
 )
-from omnibase_infra.testing import FakeConsulAgent
+from omnibase_infra.testing import FakeConsulAgent, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +48,7 @@ async def test_a_thousand_nodes_register_concurrently(postgres_dsn: str) -> None
         clients = list(fleet.nodes)
         await asyncio.gather(*(client.start() for client in clients))
         await eventually(
-            lambda: _all_active(clients), "every node is told it is active", within=600
+            lambda: _all_active(clients), "every node is told it is active", timeout=600
         )
         await wait_consumed(registry.bus)
         states = await states_by_node(registry.storage)

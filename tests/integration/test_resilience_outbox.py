@@ -259,7 +259,7 @@ async def test_kill_9_of_a_relay_mid_run_loses_nothing(
         async def mid_run() -> bool:
             return await sent() >= 100
 
-        await eventually(mid_run, within=60.0)
+        await eventually(mid_run, timeout=60.0)
         os.kill(child.pid, signal.SIGKILL)
         await asyncio.to_thread(child.stop)
         sent_at_kill = await sent()
@@ -273,7 +273,7 @@ async def test_kill_9_of_a_relay_mid_run_loses_nothing(
 
     collector = await _subscribe(kafka_bus, topic)
     expected = {f"msg-{n}".encode() for n in range(total)}
-    await eventually(lambda: expected <= set(collector.values), within=60.0)
+    await eventually(lambda: expected <= set(collector.values), timeout=60.0)
     duplicates = len(collector.values) - len(set(collector.values))
     # At least once: rows published by the killed relay but not yet committed as sent are
     # published again; nothing is missing.

@@ -15,12 +15,12 @@ from runtime_support import (
     node_config,
     publish_start_job,
     running_host,
-    wait_until,
 )
 from runtime_testnodes.topics import TOPIC_JOB_STARTED, TOPIC_RECORD_JOB, TOPIC_START_JOB
 
 from omnibase_infra.event_bus.codec import JsonEnvelope, decode_envelope
 from omnibase_infra.event_bus.message import BusMessage
+from omnibase_infra.testing import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +40,7 @@ async def test_order_per_key_is_kept_from_the_first_publish_to_the_last_node() -
             for key in KEYS:
                 await publish_start_job(bus, key=key, seq=seq)
         total = per_key * len(KEYS)
-        await wait_until(lambda: len(sink.recorded) == total, what=f"{total} recorded jobs")
+        await eventually(lambda: len(sink.recorded) == total, f"{total} recorded jobs")
     arrivals: dict[str, list[int]] = defaultdict(list)
     for recorded in sink.recorded:
         arrivals[recorded.job.key].append(recorded.job.seq)
@@ -75,7 +75,7 @@ async def test_a_slow_node_holds_producers_back_and_memory_stays_bounded() -> No
 
         watcher = asyncio.create_task(watch())
         recorded_when_produced = await produce()
-        await wait_until(lambda: len(sink.recorded) == total, what=f"{total} recorded jobs")
+        await eventually(lambda: len(sink.recorded) == total, f"{total} recorded jobs")
         watcher.cancel()
     bound = partitions * capacity
     assert all(0 < peak[topic] <= bound for topic in topics), peak
@@ -101,7 +101,7 @@ async def test_correlation_id_is_carried_across_publish_dispatch_publish() -> No
         )
         correlation_id = uuid4()
         command = await publish_start_job(bus, key="c", correlation_id=correlation_id)
-        await wait_until(lambda: sink.recorded and events, what="the event and the intent")
+        await eventually(lambda: sink.recorded and events, "the event and the intent")
     (event,) = events
     (recorded,) = sink.recorded
     assert event.correlation_id == correlation_id
@@ -125,7 +125,7 @@ async def test_a_command_without_correlation_id_gets_one_that_follows_the_chain(
             TOPIC_JOB_STARTED, on_message=observe, group_id="observer", auto_offset_reset="earliest"
         )
         command = await publish_start_job(bus, key="n")
-        await wait_until(lambda: sink.recorded and events, what="the event and the intent")
+        await eventually(lambda: sink.recorded and events, "the event and the intent")
     assert command.correlation_id is None
     (event,) = events
     (recorded,) = sink.recorded

@@ -24,7 +24,6 @@ from runtime_support import (
     node_config,
     publish_start_job,
     running_host,
-    wait_until,
 )
 from runtime_testnodes import PIPELINE_DIR
 from runtime_testnodes.protocol_rt_sink import ProtocolRtSink
@@ -44,7 +43,7 @@ from omnibase_infra.runtime.host import RuntimeHostProcess
 from omnibase_infra.runtime.http_hub import create_hub_app
 from omnibase_infra.runtime.http_server import HubServer
 from omnibase_infra.sanitize import register_secret
-from omnibase_infra.testing import free_port
+from omnibase_infra.testing import eventually, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +62,7 @@ async def test_contracts_of_each_archetype_run_as_one_pipeline() -> None:
         before = await get_metrics(client)
         for seq in range(5):
             await publish_start_job(in_memory_bus(host), key="a", seq=seq, value=seq)
-        await wait_until(lambda: len(sink.recorded) == 5, what="5 recorded jobs")
+        await eventually(lambda: len(sink.recorded) == 5, "5 recorded jobs")
         after = await get_metrics(client)
     assert [r.job.seq for r in sink.recorded] == [0, 1, 2, 3, 4]
     assert [r.job.count for r in sink.recorded] == [1, 2, 3, 4, 5]  # the reducer's state
@@ -189,7 +188,7 @@ async def test_metrics_are_prometheus_text_with_the_dispatch_counters() -> None:
         before = await get_metrics(client)
         for seq in range(7):
             await publish_start_job(in_memory_bus(host), key="m", seq=seq)
-        await wait_until(lambda: len(sink.recorded) == 7, what="7 recorded jobs")
+        await eventually(lambda: len(sink.recorded) == 7, "7 recorded jobs")
         reply = await client.get("/metrics")
         after = await get_metrics(client)
     assert reply.headers["content-type"].startswith("text/plain; version=0.0.4")
@@ -222,7 +221,7 @@ async def test_handlers_receive_services_from_the_container_by_type() -> None:
         assert container.get_service(SwitchableHandler) is handler
         assert container.get_service(ProtocolRtSink) is sink  # type: ignore[type-abstract]
         await publish_start_job(in_memory_bus(host), key="c")
-        await wait_until(lambda: len(sink.recorded) == 1, what="the job in the sink")
+        await eventually(lambda: len(sink.recorded) == 1, "the job in the sink")
 
 
 async def test_a_double_registered_for_a_type_replaces_the_runtime_service() -> None:

@@ -10,14 +10,13 @@ in handled.txt), so the runtime has accepted work in flight when the signal arri
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import shutil
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,8 @@ from process_support import postgres_serving, spawned, write_config
 from runtime_support import ALLOWLIST
 from runtime_testnodes import DRAIN_DIR, PIPELINE_DIR
 from runtime_testnodes.files import HANDLED_FILE, PUBLISHED_FILE, read_lines
+
+from omnibase_infra.testing import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -150,17 +151,11 @@ async def running_runtime(
 
 async def _wait_ready(port: int) -> None:
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-        while (await client.get("/ready")).status_code != 200:  # noqa: ASYNC110 - another process
-            await asyncio.sleep(0.02)
 
+        async def ready() -> bool:
+            return (await client.get("/ready")).status_code == 200
 
-async def _until(predicate: Callable[[], object], what: str, within: float = 60.0) -> None:
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(within):
-            while not predicate():  # noqa: ASYNC110 - polling files another process writes
-                await asyncio.sleep(0.02)
-            return
-    raise AssertionError(f"still waiting for {what}")
+        await eventually(ready, "/ready to answer 200")
 
 
 # -- run: SIGTERM ---------------------------------------------------------------------------------
@@ -171,7 +166,7 @@ async def test_sigterm_drains_every_accepted_message_and_exits_0(tmp_path: Path)
     exactly once before the process exits 0."""
     config = _drain_config(tmp_path)
     async with running_runtime(tmp_path, config, RTEST_BURST="40", RTEST_DELAY="0.05") as runtime:
-        await _until(lambda: len(runtime.handled()) >= 2, "the slow node to start working")
+        await eventually(lambda: len(runtime.handled()) >= 2, "the slow node to start working")
         runtime.signal()
         handled_at_signal = len(runtime.handled())
         code = await runtime.exit_code()
@@ -191,7 +186,7 @@ async def test_grace_period_exceeded_exits_non_zero_naming_what_was_pending(
     and its log says how many accepted messages were still pending."""
     config = _drain_config(tmp_path, shutdown_grace_seconds=0.5)
     async with running_runtime(tmp_path, config, RTEST_BURST="40", RTEST_DELAY="0.3") as runtime:
-        await _until(lambda: runtime.handled(), "the slow node to start working")
+        await eventually(lambda: runtime.handled(), "the slow node to start working")
         runtime.signal()
         code = await runtime.exit_code()
     assert code == 1
@@ -212,7 +207,7 @@ async def test_a_handler_that_never_returns_does_not_keep_the_process_alive(
     (1), logging the pending messages and the stop steps it gave up on."""
     config = _drain_config(tmp_path, shutdown_grace_seconds=0.5)
     async with running_runtime(tmp_path, config, RTEST_BURST="8", RTEST_DELAY="3600") as runtime:
-        await _until(lambda: runtime.published(), "the burst to be published")
+        await eventually(lambda: runtime.published(), "the burst to be published")
         runtime.signal()
         code = await runtime.exit_code(within=45)
     assert code == 1
@@ -231,9 +226,9 @@ async def test_second_sigterm_stops_at_once_exits_non_zero_naming_what_was_pendi
     process exits 1 and logs the pending count."""
     config = _drain_config(tmp_path)
     async with running_runtime(tmp_path, config, RTEST_BURST="40", RTEST_DELAY="0.5") as runtime:
-        await _until(lambda: runtime.handled(), "the slow node to start working")
+        await eventually(lambda: runtime.handled(), "the slow node to start working")
         runtime.signal()
-        await _until(lambda: runtime.events("runtime stopping"), "the stop to begin")
+        await eventually(lambda: runtime.events("runtime stopping"), "the stop to begin")
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{runtime.port}") as client:
             during = await client.get("/ready")
         runtime.signal()

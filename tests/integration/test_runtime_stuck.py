@@ -4,7 +4,6 @@ move while it has messages waiting, and clear once it moves again."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 import httpx
@@ -16,9 +15,10 @@ from runtime_support import (
     node_config,
     publish_start_job,
     running_host,
-    wait_until,
 )
 from runtime_testnodes.models import ModelRtRecordJob
+
+from omnibase_infra.testing import eventually
 
 
 class _GatedSink(RecordingSink):
@@ -54,7 +54,7 @@ async def test_ready_names_a_stuck_consumer_and_metrics_count_it() -> None:
     config = node_config(event_bus={"retry": None, "stuck_after_seconds": 0.5})
     async with running_host(config, sink=sink) as host, hub_client(host) as client:
         await publish_start_job(in_memory_bus(host))
-        await wait_until(lambda: sink.waiting, what="the effect to hold its job")
+        await eventually(lambda: sink.waiting, "the effect to hold its job")
         stuck: dict[str, object] = {}
 
         async def reported() -> bool:
@@ -63,7 +63,7 @@ async def test_ready_names_a_stuck_consumer_and_metrics_count_it() -> None:
             stuck.update(checks["consumer_progress"])
             return reply.status_code == 503 and not checks["consumer_progress"]["healthy"]
 
-        await _eventually(reported)
+        await eventually(reported)
         detail = str(stuck["detail"])
         (group,) = {g for _, g in host.engine.consumer_groups if f"group {g} stuck on " in detail}
         assert "partition" in detail
@@ -76,15 +76,9 @@ async def test_ready_names_a_stuck_consumer_and_metrics_count_it() -> None:
         ]
         assert episodes == [1.0]
         sink.gate.set()
-        await _eventually(lambda: _ready(client))
+        await eventually(lambda: _ready(client))
         assert len(sink.recorded) == 1
 
 
 async def _ready(client: httpx.AsyncClient) -> bool:
     return (await client.get("/ready")).status_code == 200
-
-
-async def _eventually(predicate: Callable[[], Awaitable[bool]], within: float = 30.0) -> None:
-    async with asyncio.timeout(within):
-        while not await predicate():  # noqa: ASYNC110 - polling the hub over HTTP
-            await asyncio.sleep(0.05)

@@ -16,15 +16,9 @@ import pytest
 from omnibase_infra.errors import InfraUnavailableError, ProtocolConfigurationError
 from omnibase_infra.event_bus.inmemory import EventBusInmemory
 from omnibase_infra.event_bus.message import BusMessage
+from omnibase_infra.testing import eventually
 
 TOPIC = "onex.evt.demo.thing-happened.v1"
-
-
-async def _eventually(predicate: Callable[[], bool], *, limit: float = 5.0) -> None:
-    """Wait until ``predicate()`` holds; fail (never hang) when it does not within ``limit``."""
-    async with asyncio.timeout(limit):
-        while not predicate():  # noqa: ASYNC110 - polling state the bus owns, no event to await
-            await asyncio.sleep(0.002)
 
 
 async def _spin(rounds: int = 20) -> None:
@@ -182,7 +176,7 @@ async def test_a_failing_message_holds_back_only_its_own_key_and_the_commit() ->
     for i in range(5):
         await bus.publish(TOPIC, f"other-{i}".encode(), f"other-{i}".encode())
     await bus.subscribe(TOPIC, on_message=on_message, group_id="g", auto_offset_reset="earliest")
-    await _eventually(lambda: len(delivered) == 5)
+    await eventually(lambda: len(delivered) == 5, timeout=5.0)
     await _spin()
     assert sorted(delivered) == [f"other-{i}".encode() for i in range(5)]
     assert await bus.get_committed_offset(TOPIC, "g") == 0  # nothing past the stuck message
@@ -214,7 +208,7 @@ async def test_leaving_inside_a_callback_while_other_keys_are_in_flight() -> Non
             TOPIC, on_message=on_message, group_id="g", auto_offset_reset="earliest"
         )
     )
-    await _eventually(lambda: len(delivered) == 2)
+    await eventually(lambda: len(delivered) == 2, timeout=5.0)
     await _spin()
     assert delivered == [b"slow", b"leave"]  # the leaver returned after its sibling
     assert await bus.get_committed_offset(TOPIC, "g") == 2
@@ -378,7 +372,7 @@ async def test_a_failing_partition_does_not_block_other_partitions() -> None:
     await bus.publish(TOPIC, poison_key, b"poison")
     for i in range(10):
         await bus.publish(TOPIC, other_key, str(i).encode())
-    await _eventually(lambda: len(delivered) == 10)
+    await eventually(lambda: len(delivered) == 10, timeout=5.0)
     assert delivered == [str(i).encode() for i in range(10)]
     await bus.close()
 
@@ -535,14 +529,14 @@ async def test_unsubscribe_from_inside_the_callback_does_not_deadlock() -> None:
     leave = await bus.subscribe(TOPIC, on_message=on_message, group_id="g")
     for value in (b"a", b"stop", b"b"):
         await bus.publish(TOPIC, None, value)
-    await _eventually(lambda: b"left" in log)
+    await eventually(lambda: b"left" in log, timeout=5.0)
     await _spin()
     assert log == [b"a", b"stop", b"left"]
     assert await bus.get_committed_offset(TOPIC, "g") == 2
 
     rejoined: list[BusMessage] = []
     await bus.subscribe(TOPIC, on_message=_recorder(rejoined), group_id="g")
-    await _eventually(lambda: len(rejoined) == 1)
+    await eventually(lambda: len(rejoined) == 1, timeout=5.0)
     await bus.wait_idle()
     assert [m.value for m in rejoined] == [b"b"]
     await asyncio.wait_for(bus.close(), 5)

@@ -10,14 +10,25 @@ __all__ = ["eventually"]
 
 
 async def eventually(
-    predicate: Callable[[], object | Awaitable[object]], *, within: float = 20.0
+    predicate: Callable[[], object | Awaitable[object]],
+    what: str = "the condition",
+    *,
+    timeout: float = 60.0,  # noqa: ASYNC109 - the bound is part of what a failure reports
+    interval: float = 0.02,
 ) -> None:
-    """Wait until ``predicate()`` is truthy (it may be async); ``TimeoutError`` after ``within``."""
-    async with asyncio.timeout(within):
-        while True:
-            result = predicate()
-            if inspect.isawaitable(result):
-                result = await result
-            if result:
-                return
-            await asyncio.sleep(0.02)
+    """Poll ``predicate()`` (it may be async) every ``interval`` seconds until it is truthy.
+
+    Raises ``AssertionError`` naming ``what`` when it is still false after ``timeout`` seconds:
+    a generous bound that only a failing test reaches (tests never assert a time).
+    """
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                result = predicate()
+                if inspect.isawaitable(result):
+                    result = await result
+                if result:
+                    return
+                await asyncio.sleep(interval)
+    except TimeoutError as e:
+        raise AssertionError(f"still waiting for {what} after {timeout} s") from e

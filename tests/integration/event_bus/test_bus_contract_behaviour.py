@@ -205,7 +205,7 @@ async def test_slow_subscriber_holds_a_bounded_number_one_per_key(
     for n in range(5):
         await asyncio.gather(*(bus.publish(topic, key, str(n).encode()) for key in keys))
     await bus.subscribe(topic, on_message=on_message, group_id="slow", auto_offset_reset="earliest")
-    await eventually(lambda: sum(len(v) for v in seen.values()) == 200, within=60)
+    await eventually(lambda: sum(len(v) for v in seen.values()) == 200, timeout=60)
     assert overlaps == 0
     assert PARTITIONS < peak <= PARTITIONS * IN_FLIGHT
     assert all(seen[key] == list(range(5)) for key in keys)
@@ -238,7 +238,7 @@ async def test_one_in_flight_keeps_each_partition_in_offset_order(
         auto_offset_reset="earliest",
         in_flight_per_partition=1,
     )
-    await eventually(lambda: sum(len(v) for v in offsets.values()) == 80, within=60)
+    await eventually(lambda: sum(len(v) for v in offsets.values()) == 80, timeout=60)
     assert 1 <= peak <= PARTITIONS
     assert all(seen == sorted(seen) for seen in offsets.values())
 

@@ -170,10 +170,10 @@ async def test_killed_runtime_loses_no_message(
             envelope = JsonEnvelope(payload={"seq": i}, payload_type="ModelIn")
             await publisher.publish_envelope(envelope, topic, str(i).encode())
             if i == MESSAGES // 3:
-                await eventually(lambda: _handled(outs[:1]), within=60)
+                await eventually(lambda: _handled(outs[:1]), timeout=60)
                 os.kill(runtimes[0].pid, signal.SIGKILL)
                 await runtimes[0].wait()
-        await eventually(lambda: expected <= set(_handled(outs)), within=120)
+        await eventually(lambda: expected <= set(_handled(outs)), timeout=120)
     finally:
         for runtime in runtimes:
             if runtime.returncode is None:

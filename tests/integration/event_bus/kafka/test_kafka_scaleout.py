@@ -91,12 +91,12 @@ async def test_killed_member_loses_no_message(
                     for i in range(start, start + 50)
                 )
             )
-        await eventually(lambda: len(_values(outs)) >= MESSAGES // 4, within=60)
+        await eventually(lambda: len(_values(outs)) >= MESSAGES // 4, timeout=60)
         victim = workers[0]
         os.kill(victim.pid, signal.SIGKILL)
         await victim.wait()
         handled_by_victim = set(_values(outs[:1]))
-        await eventually(lambda: expected <= set(_values(outs)) - {""}, within=90)
+        await eventually(lambda: expected <= set(_values(outs)) - {""}, timeout=90)
     finally:
         for worker in workers:
             if worker.returncode is None:
