@@ -17,14 +17,18 @@ other 4xx                          ``RuntimeHostError`` with ``status_code`` (no
 =================================  =====================================================
 
 Targets are reduced to scheme, host, port and path (:func:`safe_url`): no user info and no query
-string, which is where credentials ride in URLs.
+string, which is where credentials ride in URLs. Every handler builds its client with
+:func:`new_async_client`, so all share one policy: no proxy or netrc from the environment, no
+redirect followed behind the caller's back, the settings' CA bundle.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 
 import httpx
 
@@ -39,12 +43,52 @@ from omnibase_infra.errors import (
 )
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "error_for_status",
+    "new_async_client",
     "parse_retry_after",
     "read_bounded",
     "safe_url",
     "translate_transport_error",
 ]
+
+
+# httpx's own default pool, for handlers whose settings do not size it.
+DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+
+
+def new_async_client(
+    *,
+    timeout_seconds: float,
+    connect_timeout_seconds: float,
+    base_url: str = "",
+    headers: Mapping[str, str] | None = None,
+    tls_verify: bool = True,
+    ca_cert_path: Path | None = None,
+    limits: httpx.Limits = DEFAULT_LIMITS,
+    follow_redirects: bool = False,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """The pooled client of an HTTP handler.
+
+    ``trust_env`` is off: a handler talks to the target it was configured with, never through a
+    proxy or with netrc credentials picked up from the environment. Redirects are not followed
+    unless asked (the HTTP handler follows them itself, keeping credentials on their origin).
+    ``ca_cert_path`` replaces the system CAs when ``tls_verify`` is on. ``transport`` is for tests.
+    """
+    verify: bool | str = tls_verify
+    if tls_verify and ca_cert_path is not None:
+        verify = str(ca_cert_path)
+    return httpx.AsyncClient(
+        base_url=base_url,
+        headers=dict(headers) if headers is not None else None,
+        timeout=httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds),
+        limits=limits,
+        verify=verify,
+        follow_redirects=follow_redirects,
+        transport=transport,
+        trust_env=False,
+    )
 
 
 def safe_url(url: httpx.URL | str) -> str:

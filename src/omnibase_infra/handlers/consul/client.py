@@ -26,6 +26,7 @@ from omnibase_infra.handlers.consul.wire import go_duration
 from omnibase_infra.handlers.discovery import ModelBlockingQuery
 from omnibase_infra.handlers.httpx_support import (
     error_for_status,
+    new_async_client,
     read_bounded,
     translate_transport_error,
 )
@@ -66,16 +67,13 @@ class ConsulClient:
         headers = {"Accept": "application/json", "User-Agent": "omnibase-infra"}
         if settings.token is not None:
             headers[_TOKEN_HEADER] = settings.token.get_secret_value()
-        self._client = httpx.AsyncClient(
+        self._client = new_async_client(
             base_url=settings.base_url,
             headers=headers,
-            timeout=httpx.Timeout(
-                settings.timeout_seconds, connect=settings.connect_timeout_seconds
-            ),
+            timeout_seconds=settings.timeout_seconds,
+            connect_timeout_seconds=settings.connect_timeout_seconds,
             limits=httpx.Limits(max_connections=settings.max_connections),
-            follow_redirects=False,
             transport=self._transport,
-            trust_env=False,
         )
 
     async def close(self) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import httpx
 
 from omnibase_infra.handlers.discovery import EnumCheckStatus
+from omnibase_infra.handlers.httpx_support import new_async_client
 from omnibase_infra.http_url import http_url_problem
 
 __all__ = ["CHECK_OUTPUT_LIMIT", "HTTP_CHECK_DEFAULT_TIMEOUT", "HttpCheckProber"]
 
 HTTP_CHECK_DEFAULT_TIMEOUT = 10.0  # Consul's default HTTP check timeout
 CHECK_OUTPUT_LIMIT = 4096  # Consul keeps at most 4 KiB of a check's output
+_DEFAULT_TIMEOUT_SECONDS = 5.0
 
 
 class HttpCheckProber:
@@ -35,10 +37,12 @@ class HttpCheckProber:
 
     async def _exchange(self, url: str, limit_seconds: float) -> tuple[EnumCheckStatus, str]:
         if self._client is None:
-            self._client = httpx.AsyncClient(
+            # Each request sets its own timeout (the check's); these are httpx's defaults.
+            self._client = new_async_client(
+                timeout_seconds=_DEFAULT_TIMEOUT_SECONDS,
+                connect_timeout_seconds=_DEFAULT_TIMEOUT_SECONDS,
                 headers={"User-Agent": "Consul Health Check", "Accept": "text/plain, */*"},
-                follow_redirects=True,
-                trust_env=False,  # a check goes straight to its target, never via a proxy
+                follow_redirects=True,  # as Consul's own HTTP checks do
             )
         body = bytearray()
         try:

@@ -50,6 +50,7 @@ from omnibase_infra.handlers.http.model_webhook_delivery import ModelWebhookDeli
 from omnibase_infra.handlers.http.redirects import send_following_redirects
 from omnibase_infra.handlers.httpx_support import (
     error_for_status,
+    new_async_client,
     read_bounded,
     safe_url,
 )
@@ -117,25 +118,20 @@ class HandlerHttp:
         if self._client is not None:
             return
         settings = self._settings
-        verify: bool | str = settings.tls_verify
-        if settings.tls_verify and settings.ca_cert_path is not None:
-            verify = str(settings.ca_cert_path)
-        self._client = httpx.AsyncClient(
+        # Redirects are followed by send_following_redirects, which keeps credentials from other
+        # origins (httpx itself drops only Authorization): the client follows none.
+        self._client = new_async_client(
             base_url=settings.base_url or "",
-            timeout=httpx.Timeout(
-                settings.timeout_seconds, connect=settings.connect_timeout_seconds
-            ),
+            timeout_seconds=settings.timeout_seconds,
+            connect_timeout_seconds=settings.connect_timeout_seconds,
             limits=httpx.Limits(
                 max_connections=settings.max_connections,
                 max_keepalive_connections=settings.max_keepalive_connections,
             ),
-            verify=verify,
-            # Redirects are followed by send_following_redirects, which keeps credentials
-            # from other origins (httpx itself drops only Authorization).
-            follow_redirects=False,
+            tls_verify=settings.tls_verify,
+            ca_cert_path=settings.ca_cert_path,
             headers={"user-agent": settings.user_agent, **settings.default_headers},
             transport=self._transport,
-            trust_env=False,
         )
 
     async def ping(self) -> ModelHealthCheckResult:

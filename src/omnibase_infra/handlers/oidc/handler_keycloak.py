@@ -37,6 +37,7 @@ from omnibase_infra.errors import (
 )
 from omnibase_infra.handlers.httpx_support import (
     error_for_status,
+    new_async_client,
     read_bounded,
     safe_url,
     translate_transport_error,
@@ -115,17 +116,12 @@ class HandlerKeycloak:
         """Open the client, read the discovery document (its issuer must match) and the JWKS."""
         if self._client is None:
             settings = self._settings
-            verify: bool | str = settings.tls_verify
-            if settings.tls_verify and settings.ca_cert_path is not None:
-                verify = str(settings.ca_cert_path)
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(
-                    settings.timeout_seconds, connect=settings.connect_timeout_seconds
-                ),
-                verify=verify,
-                follow_redirects=False,
+            self._client = new_async_client(
+                timeout_seconds=settings.timeout_seconds,
+                connect_timeout_seconds=settings.connect_timeout_seconds,
+                tls_verify=settings.tls_verify,
+                ca_cert_path=settings.ca_cert_path,
                 transport=self._transport,
-                trust_env=False,
             )
         self._discovery = await self._fetch_discovery()
         await self._jwks.refresh()

@@ -31,6 +31,7 @@ from omnibase_infra.errors import (
 )
 from omnibase_infra.handlers.httpx_support import (
     error_for_status,
+    new_async_client,
     read_bounded,
     translate_transport_error,
 )
@@ -95,20 +96,15 @@ class HandlerVault:
         """Open the client and authenticate: AppRole login, or a lookup of the given token."""
         if self._client is None:
             settings = self._settings
-            verify: bool | str = settings.tls_verify
-            if settings.tls_verify and settings.ca_cert_path is not None:
-                verify = str(settings.ca_cert_path)
             headers = {"X-Vault-Namespace": settings.namespace} if settings.namespace else {}
-            self._client = httpx.AsyncClient(
+            self._client = new_async_client(
                 base_url=settings.url,
-                timeout=httpx.Timeout(
-                    settings.timeout_seconds, connect=settings.connect_timeout_seconds
-                ),
-                verify=verify,
+                timeout_seconds=settings.timeout_seconds,
+                connect_timeout_seconds=settings.connect_timeout_seconds,
+                tls_verify=settings.tls_verify,
+                ca_cert_path=settings.ca_cert_path,
                 headers=headers,
-                follow_redirects=False,
                 transport=self._transport,
-                trust_env=False,
             )
         if self._settings.uses_approle:
             await self.login_approle()
