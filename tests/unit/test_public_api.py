@@ -1,7 +1,8 @@
-"""Each public package's ``__all__``: sorted, without duplicates, and every name imports.
+"""Each public package's ``__all__``: pinned name by name, sorted, without duplicates, and every
+name imports.
 
 Packages are found on disk (no import at collection), so a new package with an ``__all__`` is
-covered as soon as it appears.
+covered as soon as it appears, and fails until its face is pinned in ``_FACES``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,157 @@ def _packages_with_all() -> list[str]:
 
 _PACKAGES = _packages_with_all()
 
+# The public faces, name by name: changing one is a decision, made here.
+_FACES: dict[str, list[str]] = {
+    "omnibase_infra": [
+        "__version__",
+    ],
+    "omnibase_infra.cli": [
+        "app",
+        "main",
+    ],
+    "omnibase_infra.dispatch": [
+        "DeadLetterPolicy",
+        "DispatchContext",
+        "DispatchRoute",
+        "MessageDispatchEngine",
+        "ModelNodeOutput",
+        "ModelOutgoingMessage",
+        "ProtocolFailurePolicy",
+        "ProtocolMessageHandler",
+        "make_route",
+    ],
+    "omnibase_infra.fsm": [
+        "CompiledFSM",
+        "FsmStep",
+    ],
+    "omnibase_infra.handlers": [
+        "ProtocolInfraHandler",
+    ],
+    "omnibase_infra.handlers.discovery": [
+        "EnumCheckStatus",
+        "ModelBlockingQuery",
+        "ModelDiscoveryCheck",
+        "ModelKvEntry",
+        "ModelKvReadResult",
+        "ModelServiceCatalog",
+        "ModelServiceInstance",
+        "ModelServiceInstances",
+        "ModelServiceRegistration",
+    ],
+    "omnibase_infra.migrations": [
+        "MIGRATIONS_TABLE",
+        "MigrationChecksumError",
+        "MigrationError",
+        "ModelMigration",
+        "apply_migrations",
+        "load_migrations",
+        "package_migrations",
+    ],
+    "omnibase_infra.models": [
+        "ModelHealthCheckResult",
+        "ModelInfraErrorContext",
+        "ModelNodeIdentity",
+        "ModelReadinessReport",
+    ],
+    "omnibase_infra.nodes.node_circuit_breaker_compute": [
+        "EnumCircuitBreakerEventKind",
+        "ModelCircuitBreakerComputeInput",
+        "ModelCircuitBreakerDecision",
+        "ModelCircuitBreakerEvent",
+        "ModelCircuitBreakerState",
+        "circuit_breaker_transition",
+    ],
+    "omnibase_infra.nodes.node_kafka_producer_pool_effect": [
+        "KafkaProducerPool",
+        "ModelKafkaProducerPoolInput",
+        "ModelKafkaProducerPoolOutput",
+        "ModelKafkaProducerPoolStats",
+    ],
+    "omnibase_infra.nodes.registration.models": [
+        "EnumBackendStatus",
+        "EnumRegistrationIntentKind",
+        "EnumRegistrationState",
+        "EnumRegistrationTrigger",
+        "ModelBackendOutcome",
+        "ModelNodeHeartbeat",
+        "ModelNodeRegistrationAccepted",
+        "ModelNodeRegistrationAcked",
+        "ModelNodeRegistrationRejected",
+        "ModelNodeStateChanged",
+        "ModelPublishedIntrospection",
+        "ModelRegistrationIntent",
+        "ModelRegistrationRecord",
+        "ModelRegistrationRequest",
+        "ModelRegistrationSettings",
+        "ModelRegistryEntry",
+        "ModelRegistryListing",
+        "ModelRegistryResult",
+        "ModelRuntimeTick",
+        "NodeTypeName",
+    ],
+    "omnibase_infra.resilience": [
+        "AsyncCircuitBreaker",
+        "CompensatingEffect",
+        "DeadlineWatchdog",
+        "EffectExecutor",
+        "EnumIdempotencyOutcome",
+        "FallbackHandler",
+        "IdempotencyStoreInmemory",
+        "MixinAsyncCircuitBreaker",
+        "ModelCircuitBreakerSnapshot",
+        "ModelCompensationFailure",
+        "ModelCompensationResult",
+        "ModelEffectFallback",
+        "ModelEffectPolicy",
+        "ModelEffectResult",
+        "ModelEffectStep",
+        "ModelIdempotencyClaim",
+        "ModelIdempotencyPolicy",
+        "ProtocolCredentialRefresher",
+        "ProtocolIdempotencyStore",
+        "RetryPolicy",
+        "Sleep",
+        "StepAction",
+        "StepCompensation",
+        "idempotency_key",
+        "is_dependency_failure",
+    ],
+    "omnibase_infra.resilience.idempotency": [
+        "EnumIdempotencyOutcome",
+        "IdempotencyStoreInmemory",
+        "ModelIdempotencyClaim",
+        "ProtocolIdempotencyStore",
+        "idempotency_key",
+    ],
+    "omnibase_infra.resilience.outbox": [
+        "OutboxRelay",
+        "enqueue",
+        "enqueue_envelope",
+    ],
+    "omnibase_infra.testing": [
+        "AsgiServerThread",
+        "FakeConsulAgent",
+        "FakeKeycloakServer",
+        "FlakyHttpServer",
+        "HttpTestServer",
+        "ManagedProcess",
+        "ManualClock",
+        "OidcProviderServer",
+        "OpenBaoServer",
+        "ServerStartError",
+        "TansuServer",
+        "TopicFactory",
+        "ValkeyServer",
+        "error_surface",
+        "eventually",
+        "free_port",
+        "free_port_pair",
+        "make_kafka_settings",
+        "make_unique_topic",
+    ],
+}
+
 
 def test_the_core_packages_are_covered() -> None:
     """The packages the foundation ships today all declare __all__ and are checked here."""
@@ -53,3 +205,14 @@ def test_all_is_sorted_unique_and_every_name_imports(package: str) -> None:
     assert len(set(exported)) == len(exported), f"{package}.__all__ has duplicates"
     missing = [name for name in exported if not hasattr(module, name)]
     assert missing == [], f"{package}.__all__ names what it does not define: {missing}"
+
+
+def test_every_face_is_pinned() -> None:
+    """The packages that declare __all__ are exactly the faces pinned in _FACES."""
+    assert sorted(_PACKAGES) == sorted(_FACES)
+
+
+@pytest.mark.parametrize("package", sorted(_FACES))
+def test_face_exports_exactly_its_pinned_names(package: str) -> None:
+    """A package's __all__ is exactly its pinned list: no public name appears or goes unnoticed."""
+    assert list(importlib.import_module(package).__all__) == _FACES[package]
