@@ -1,4 +1,4 @@
-"""The one place this package imports omnibase-core and omnibase-spi from.
+"""The one place this package imports omnibase-core from.
 
 Core has moved and removed names in patch releases; routing every import through this module
 makes an upgrade a one-file change, and ``tests/unit/test_core_surface.py`` imports each name so
