@@ -15,6 +15,7 @@ from omnibase_infra.enums import EnumDispatchOutcome
 from omnibase_infra.errors import InfraConnectionError, RuntimeHostError
 from omnibase_infra.event_bus.inmemory import EventBusInmemory
 from omnibase_infra.event_bus.message import BusMessage
+from omnibase_infra.testing import eventually
 
 
 def _retry(report: RetryReport, error: BaseException, *, outage: bool) -> None:
@@ -30,11 +31,12 @@ def _retry(report: RetryReport, error: BaseException, *, outage: bool) -> None:
 
 async def _logged(logs: list[MutableMapping[str, object]], event: str) -> None:
     """Return once a captured line has ``event`` (at most about 30 s)."""
-    for _ in range(3000):
-        if any(line["event"] == event for line in logs):
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"never logged: {event}")
+    await eventually(
+        lambda: any(line["event"] == event for line in logs),
+        f"the log line {event!r}",
+        timeout=30.0,
+        interval=0.01,
+    )
 
 
 async def test_an_outage_is_logged_once_then_per_interval_then_settled() -> None:
