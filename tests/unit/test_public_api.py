@@ -51,6 +51,8 @@ _FACES: dict[str, list[str]] = {
         "ModelOutgoingMessage",
         "ProtocolFailurePolicy",
         "ProtocolMessageHandler",
+        "RetryConsumer",
+        "RetryFailurePolicy",
         "make_route",
     ],
     "omnibase_infra.fsm": [
@@ -80,6 +82,9 @@ _FACES: dict[str, list[str]] = {
         "load_migrations",
         "package_migrations",
     ],
+    "omnibase_infra.mixins": [
+        "MixinAsyncCircuitBreaker",
+    ],
     "omnibase_infra.models": [
         "ModelHealthCheckResult",
         "ModelInfraErrorContext",
@@ -93,12 +98,6 @@ _FACES: dict[str, list[str]] = {
         "ModelCircuitBreakerEvent",
         "ModelCircuitBreakerState",
         "circuit_breaker_transition",
-    ],
-    "omnibase_infra.nodes.node_kafka_producer_pool_effect": [
-        "KafkaProducerPool",
-        "ModelKafkaProducerPoolInput",
-        "ModelKafkaProducerPoolOutput",
-        "ModelKafkaProducerPoolStats",
     ],
     "omnibase_infra.nodes.registration.models": [
         "EnumBackendStatus",
@@ -124,6 +123,7 @@ _FACES: dict[str, list[str]] = {
     ],
     "omnibase_infra.resilience": [
         "AsyncCircuitBreaker",
+        "CircuitBreakerRules",
         "CompensatingEffect",
         "DeadlineWatchdog",
         "EffectExecutor",
