@@ -12,9 +12,13 @@ import pytest
 from omnibase_infra.errors import InfraTimeoutError, RuntimeHostError
 from omnibase_infra.event_bus.kafka.bus import EventBusKafka
 from omnibase_infra.event_bus.message import BusMessage
-from omnibase_infra.testing.fixtures_kafka import TopicFactory, eventually, make_kafka_settings
-from omnibase_infra.testing.ports import free_port
-from omnibase_infra.testing.server_tansu import TansuServer
+from omnibase_infra.testing import (
+    TansuServer,
+    TopicFactory,
+    eventually,
+    free_port,
+    make_kafka_settings,
+)
 
 pytestmark = pytest.mark.integration
 
