@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING
 from omnibase_infra.event_bus.codec import new_envelope
 from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.migrations.runner import apply_migrations
-from omnibase_infra.nodes.registration.models.model_runtime_tick import ModelRuntimeTick
-from omnibase_infra.nodes.registration.topics import TOPIC_RUNTIME_TICK
 from omnibase_infra.observability.logging import get_logger
+from omnibase_infra.runtime.model_runtime_tick import TOPIC_RUNTIME_TICK, ModelRuntimeTick
 
 if TYPE_CHECKING:
     from omnibase_infra.runtime.host import RuntimeHostProcess

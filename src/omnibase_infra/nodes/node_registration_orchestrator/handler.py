@@ -51,15 +51,14 @@ from omnibase_infra.nodes.registration.models.model_registration_request import 
 from omnibase_infra.nodes.registration.models.model_registration_settings import (
     ModelRegistrationSettings,
 )
-from omnibase_infra.nodes.registration.models.model_runtime_tick import ModelRuntimeTick
 from omnibase_infra.nodes.registration.topics import (
     TOPIC_NODE_ACKED,
     TOPIC_NODE_HEARTBEAT,
     TOPIC_NODE_INTROSPECTION,
     TOPIC_NODE_SHUTDOWN,
-    TOPIC_RUNTIME_TICK,
 )
 from omnibase_infra.observability.logging import get_logger
+from omnibase_infra.runtime.model_runtime_tick import TOPIC_RUNTIME_TICK, ModelRuntimeTick
 from omnibase_infra.sanitize import sanitize_text
 
 __all__ = ["HandlerRegistrationOrchestrator"]

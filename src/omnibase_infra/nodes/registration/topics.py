@@ -16,7 +16,6 @@ __all__ = [
     "TOPIC_NODE_SHUTDOWN",
     "TOPIC_NODE_STALE",
     "TOPIC_REQUEST_INTROSPECTION",
-    "TOPIC_RUNTIME_TICK",
 ]
 
 # What nodes send.
@@ -32,5 +31,3 @@ TOPIC_NODE_STALE: Final = "onex.evt.platform.node-became-stale.v1"
 TOPIC_NODE_EXPIRED: Final = "onex.evt.platform.node-liveness-expired.v1"
 TOPIC_NODE_DEREGISTERED: Final = "onex.evt.platform.node-deregistered.v1"
 TOPIC_REQUEST_INTROSPECTION: Final = "onex.cmd.platform.request-introspection.v1"
-# The runtime's clock: liveness deadlines are checked when a tick arrives.
-TOPIC_RUNTIME_TICK: Final = "onex.evt.platform.runtime-tick.v1"

@@ -1,13 +1,17 @@
-"""Event: time passed (the runtime's clock; registration checks liveness deadlines on it)."""
+"""Event: time passed (the runtime's clock; nodes check their deadlines against it)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Final
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ModelRuntimeTick"]
+__all__ = ["TOPIC_RUNTIME_TICK", "ModelRuntimeTick"]
+
+# The runtime's clock: where ``RuntimeTicker`` publishes its ticks (the platform's name).
+TOPIC_RUNTIME_TICK: Final = "onex.evt.platform.runtime-tick.v1"
 
 
 class ModelRuntimeTick(BaseModel):
