@@ -293,7 +293,7 @@ async def end_to_end(nodes: int, repeats: int, partitions: int, in_flight: int) 
             None,
             http={"enabled": False},
             postgres={"mode": "external", "dsn": f"env://{_DSN_VARIABLE}", "pool_max_size": _POOL},
-            registration={"tick_interval_seconds": 86_400.0},
+            nodes={"registration": {"tick_interval_seconds": 86_400.0}},
             log_level="ERROR",
         )
         pool = await asyncpg.create_pool(server.dsn("baseline"), min_size=_POOL, max_size=_POOL)

@@ -92,13 +92,15 @@ def registry_config(
             "dsn": f"env://{DSN_VARIABLE}",
             "pool_max_size": pool_max_size,
         },
-        "registration": {
-            "stale_after_seconds": STALE_AFTER,
-            "expire_after_seconds": EXPIRE_AFTER,
-            "ack_timeout_seconds": ACK_TIMEOUT,
-            "tick_interval_seconds": 86_400.0,
-            "request_introspection_interval_seconds": 0.2,
-            **(registration or {}),
+        "nodes": {
+            "registration": {
+                "stale_after_seconds": STALE_AFTER,
+                "expire_after_seconds": EXPIRE_AFTER,
+                "ack_timeout_seconds": ACK_TIMEOUT,
+                "tick_interval_seconds": 86_400.0,
+                "request_introspection_interval_seconds": 0.2,
+                **(registration or {}),
+            }
         },
         "event_bus": {"retry": FAST_RETRY if retry is None else retry},
         "shutdown_grace_seconds": 60.0,
@@ -188,6 +190,7 @@ async def running_registry(
             if storage_postgres is not None:
                 handlers.append(storage_postgres)
                 services[HandlerPostgres] = storage_postgres
+                services[RegistrationStorage] = RegistrationStorage(storage_postgres)
             components = [c for c in infra.components if announce or c.name != "registration"]
             host = RuntimeHostProcess(
                 config, bus=bus, handlers=handlers, services=services, components=components

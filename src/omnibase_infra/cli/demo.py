@@ -95,11 +95,13 @@ def demo_config(
         None,
         http={"port": http_port},
         postgres={"mode": "embedded", "data_dir": str(data_dir)},
-        registration={
-            "stale_after_seconds": 1.5,
-            "expire_after_seconds": 3.0,
-            "ack_timeout_seconds": 2.0,
-            "tick_interval_seconds": 0.25,
+        nodes={
+            "registration": {
+                "stale_after_seconds": 1.5,
+                "expire_after_seconds": 3.0,
+                "ack_timeout_seconds": 2.0,
+                "tick_interval_seconds": 0.25,
+            }
         },
         log_level=log_level,
     )

@@ -1,4 +1,5 @@
-"""Static checks of node packages: naming conventions and no ``Any`` in signatures.
+"""Static checks: node packages (naming, no ``Any`` in signatures, never the host) and the
+package's layers (``runtime/`` imports no node; no node imports ``runtime.host``).
 
 Source is parsed with ``ast``, never imported, so checking a contract directory runs none of
 its code.
@@ -12,10 +13,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["ModelArchitectureViolation", "check_python_files"]
+__all__ = ["ModelArchitectureViolation", "check_package_layers", "check_python_files"]
 
 _ARCHETYPE_SUFFIXES = ("Effect", "Compute", "Reducer", "Orchestrator")
 _FILE_PREFIX_TO_CLASS_PREFIX = {"model_": "Model", "enum_": "Enum", "protocol_": "Protocol"}
+# What a node receives through the container instead (contracts, its settings, services).
+_HOST_MODULE = "omnibase_infra.runtime.host"
+_NODES_PACKAGE = "omnibase_infra.nodes"
 
 
 class ModelArchitectureViolation(BaseModel):
@@ -49,9 +53,83 @@ def check_python_files(files: Iterable[Path]) -> list[ModelArchitectureViolation
     return violations
 
 
+def check_package_layers(package_root: Path) -> list[ModelArchitectureViolation]:
+    """Imports that run back up the layers of ``omnibase_infra`` (its folder: ``package_root``).
+
+    The runtime runs any set of nodes and knows none of them: nothing under ``runtime/``
+    imports ``omnibase_infra.nodes``; node code (``nodes/``) never imports the host.
+    """
+    violations: list[ModelArchitectureViolation] = []
+    for path in sorted((package_root / "runtime").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node, module in _imports(tree, _module_of(path, package_root)):
+            if _within(module, _NODES_PACKAGE):
+                violations.append(
+                    _violation(
+                        path,
+                        node,
+                        "layers",
+                        f"runtime code imports {module}: the runtime knows no node (a node "
+                        "plugin gives it what it needs)",
+                    )
+                )
+    for path in sorted((package_root / "nodes").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        violations.extend(_check_host_imports(path, tree, _module_of(path, package_root)))
+    return violations
+
+
+def _module_of(path: Path, package_root: Path) -> str:
+    """The dotted name of ``path`` (``omnibase_infra.runtime.host``; a package's
+    ``__init__`` kept, so a relative import resolves against the package itself)."""
+    parts = path.relative_to(package_root).with_suffix("").parts
+    return ".".join((package_root.name, *parts))
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def _imports(tree: ast.Module, module: str | None) -> Iterator[tuple[ast.stmt, str]]:
+    """Every module a file imports (``TYPE_CHECKING`` and function-level imports included);
+    relative imports are resolved when the file's own module is known."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0:
+                base = node.module or ""
+            elif module is not None:
+                package = module.split(".")[: -node.level] if node.level else []
+                base = ".".join([*package, *([node.module] if node.module else [])])
+            else:
+                continue
+            yield node, base
+            for alias in node.names:
+                yield node, f"{base}.{alias.name}"
+
+
+def _check_host_imports(
+    path: Path, tree: ast.Module, module: str | None = None
+) -> Iterator[ModelArchitectureViolation]:
+    seen: set[int] = set()
+    for node, imported in _imports(tree, module):
+        if _within(imported, _HOST_MODULE) and id(node) not in seen:
+            seen.add(id(node))
+            yield _violation(
+                path,
+                node,
+                "layers",
+                f"node code imports {_HOST_MODULE}: read contracts and settings from the "
+                "container (ModelLoadedContracts, the plugin's settings model)",
+            )
+
+
 def _check_tree(path: Path, tree: ast.Module) -> Iterator[ModelArchitectureViolation]:
     yield from _check_any(path, tree)
     yield from _check_class_names(path, tree)
+    yield from _check_host_imports(path, tree)
 
 
 def _violation(path: Path, node: ast.AST, rule: str, message: str) -> ModelArchitectureViolation:

@@ -5,18 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from omnibase_infra.event_bus.codec import new_envelope
 from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.migrations.runner import apply_migrations
 from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.runtime.model_runtime_tick import TOPIC_RUNTIME_TICK, ModelRuntimeTick
+from omnibase_infra.runtime.protocol_component_host import ProtocolComponentHost
 
-if TYPE_CHECKING:
-    from omnibase_infra.runtime.host import RuntimeHostProcess
+__all__ = ["DEFAULT_TICK_SECONDS", "MigrationsComponent", "RuntimeTicker"]
 
-__all__ = ["MigrationsComponent", "RuntimeTicker"]
+# The clock's interval when no node plugin asks for another.
+DEFAULT_TICK_SECONDS = 5.0
 
 _log = get_logger(__name__)
 
@@ -32,7 +32,7 @@ class MigrationsComponent:
         """``migrations``."""
         return "migrations"
 
-    async def start(self, host: RuntimeHostProcess) -> None:
+    async def start(self, host: ProtocolComponentHost) -> None:
         """Apply pending migrations (idempotent, safe with concurrent starters)."""
         await apply_migrations(self._postgres)
 
@@ -42,6 +42,9 @@ class MigrationsComponent:
 
 class RuntimeTicker:
     """Publishes a runtime tick every ``interval`` seconds (the clock of deadline checks).
+
+    Always started; its interval is the shortest a node plugin asks for (its build's
+    ``tick_interval_seconds``).
 
     Ticks go through the bus like any event, so with several runtimes in one consumer group
     each tick is handled once, by whichever instance owns its partition.
@@ -56,11 +59,11 @@ class RuntimeTicker:
         """``ticker``."""
         return "ticker"
 
-    async def start(self, host: RuntimeHostProcess) -> None:
+    async def start(self, host: ProtocolComponentHost) -> None:
         """Start ticking."""
         self._task = asyncio.create_task(self._run(host), name="runtime-ticker")
 
-    async def _run(self, host: RuntimeHostProcess) -> None:
+    async def _run(self, host: ProtocolComponentHost) -> None:
         while True:
             await asyncio.sleep(self._interval)
             tick = ModelRuntimeTick(now=datetime.now(UTC))

@@ -37,10 +37,14 @@ from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettin
 from omnibase_infra.handlers.consul.model_consul_settings import ModelConsulSettings
 from omnibase_infra.handlers.valkey.model_valkey_settings import ModelValkeySettings
 from omnibase_infra.handlers.vault.model_vault_settings import ModelVaultSettings
-from omnibase_infra.nodes.registration.models.model_registration_settings import (
-    ModelRegistrationSettings,
-)
 from omnibase_infra.observability.model_tracing_settings import ModelTracingSettings
+from omnibase_infra.runtime.node_plugins import (
+    discover_node_plugins,
+    node_sections_at_the_top,
+    validate_node_settings,
+)
+from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST
+from omnibase_infra.runtime.protocol_node_plugin import ProtocolNodePlugin
 from omnibase_infra.runtime.safe_yaml import load_yaml_mapping
 
 __all__ = [
@@ -173,13 +177,37 @@ class ModelRuntimeConfig(BaseSettings):
     valkey: ModelValkeySettings | None = Field(
         default=None, description="Valkey/Redis cache and locks for nodes (null: none)"
     )
-    registration: ModelRegistrationSettings = Field(default_factory=ModelRegistrationSettings)
+    nodes: dict[str, dict[str, JsonValue]] = Field(
+        default_factory=dict,
+        description="each node plugin's settings under its name (e.g. nodes.registration), "
+        "validated by the plugin's own model; a plugin's section may also sit at the top "
+        "level under its name (the form before nodes:)",
+    )
     tracing: ModelTracingSettings = Field(default_factory=ModelTracingSettings)
     shutdown_grace_seconds: float = Field(default=10.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console", "auto"] = Field(
         default="auto", description="auto: console lines on a terminal, else JSON lines"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _node_sections_at_the_top(cls, data: object) -> object:
+        """A top-level key naming an installed node plugin is its section under ``nodes``."""
+        if not isinstance(data, dict):
+            return data
+        moved = node_sections_at_the_top(data, set(cls.model_fields))
+        if not moved:
+            return data
+        data = {key: value for key, value in data.items() if key not in moved}
+        nodes = data.get("nodes")
+        nodes = dict(nodes) if isinstance(nodes, dict) else {}
+        for name, section in moved.items():
+            if name in nodes:
+                raise ValueError(f"settings of {name} given twice: as nodes.{name} and as {name}")
+            nodes[name] = section
+        data["nodes"] = nodes
+        return data
 
     @model_validator(mode="after")
     def _production_needs_real_infrastructure(self) -> ModelRuntimeConfig:
@@ -191,6 +219,21 @@ class ModelRuntimeConfig(BaseSettings):
             if self.discovery.kind != "consul":
                 raise ValueError("profile 'production' needs discovery.kind: consul")
         return self
+
+    @property
+    def allowlist(self) -> tuple[str, ...]:
+        """Module prefixes handler imports and node plugins may come from."""
+        return (*DEFAULT_ALLOWLIST, *self.plugin_allowlist)
+
+    def node_settings(
+        self, *, prefix: Mapping[str, str] | None = None
+    ) -> list[tuple[ProtocolNodePlugin, BaseModel]]:
+        """Every installed node plugin with its validated settings (see ``node_plugins``).
+
+        Raises ``ProtocolConfigurationError`` naming the field and the reason.
+        """
+        plugins = discover_node_plugins(self.allowlist)
+        return validate_node_settings(self.nodes, plugins, prefix=prefix)
 
     @classmethod
     def settings_customise_sources(
@@ -214,11 +257,19 @@ def load_runtime_config(path: Path | None = None, **overrides: JsonValue) -> Mod
     data: dict[str, JsonValue] = load_yaml_mapping(source) if source is not None else {}
     file = str(source) if source is not None else "<environment>"
     try:
-        return _with_sources(file_data=data, overrides=dict(overrides))()
+        config = _with_sources(file_data=data, overrides=dict(overrides))()
     except ValidationError as exc:
         field, reason = first_validation_error(exc)
         origin = _origin(field, file, overrides)
         raise ProtocolConfigurationError(reason, file=origin, field=field) from None
+    # A section written at the top level is reported where it was written.
+    top = {key: key for key in (*data, *overrides) if key not in ModelRuntimeConfig.model_fields}
+    try:
+        config.node_settings(prefix=top)
+    except ProtocolConfigurationError as exc:
+        origin = _origin(exc.field, file, overrides)
+        raise ProtocolConfigurationError(exc.reason, file=origin, field=exc.field) from None
+    return config
 
 
 def _origin(field: str | None, file: str, overrides: Mapping[str, JsonValue]) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Protocol
 
 from fastapi import APIRouter
 
@@ -38,12 +37,13 @@ from omnibase_infra.runtime.health_checks import bus_check, failing, handler_che
 from omnibase_infra.runtime.heap import freeze_boot_heap
 from omnibase_infra.runtime.http_hub import create_hub_app
 from omnibase_infra.runtime.http_server import HubServer
+from omnibase_infra.runtime.model_loaded_contracts import ModelLoadedContracts
 from omnibase_infra.runtime.model_node_contract import ModelNodeContract
 from omnibase_infra.runtime.node_wiring import build_routes
-from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST
 from omnibase_infra.runtime.progress_watchdog import ConsumerProgressWatchdog
+from omnibase_infra.runtime.protocol_runtime_component import ProtocolRuntimeComponent
 
-__all__ = ["ProtocolRuntimeComponent", "RuntimeHostProcess"]
+__all__ = ["RuntimeHostProcess"]
 
 _log = get_logger(__name__)
 
@@ -52,23 +52,6 @@ _log = get_logger(__name__)
 _TEARDOWN_SECONDS = 2.0
 # How often a runtime that started not ready checks whether it became ready (to log it).
 _READY_WATCH_SECONDS = 1.0
-
-
-class ProtocolRuntimeComponent(Protocol):
-    """Something the host starts after wiring and stops before closing handlers."""
-
-    @property
-    def name(self) -> str:
-        """Name in logs and readiness reports."""
-        ...
-
-    async def start(self, host: RuntimeHostProcess) -> None:
-        """Start (may register services, publish, spawn bounded background tasks)."""
-        ...
-
-    async def stop(self) -> None:
-        """Stop background work; safe to call when not started."""
-        ...
 
 
 class RuntimeHostProcess:
@@ -158,7 +141,7 @@ class RuntimeHostProcess:
     @property
     def allowlist(self) -> tuple[str, ...]:
         """Module prefixes handler imports may come from."""
-        return (*DEFAULT_ALLOWLIST, *self.config.plugin_allowlist)
+        return self.config.allowlist
 
     @property
     def started(self) -> bool:
@@ -208,7 +191,8 @@ class RuntimeHostProcess:
         services: dict[type[object], object] = {
             EventBusBase: self.bus,
             MessageDispatchEngine: self.engine,
-            RuntimeHostProcess: self,
+            # Nodes read contracts and their settings from the container, never the host.
+            ModelLoadedContracts: ModelLoadedContracts(contracts=tuple(self.contracts)),
         }
         for handler in self.handlers:
             services[type(handler)] = handler

@@ -22,18 +22,18 @@ from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
 from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.handlers.postgres.model_postgres_settings import ModelPostgresSettings
 from omnibase_infra.handlers.protocol_infra_handler import ProtocolInfraHandler
-from omnibase_infra.nodes.registration.component import (
-    REGISTRATION_NODES,
-    RegistrationComponent,
-)
 from omnibase_infra.resilience.idempotency.protocol_idempotency_store import (
     ProtocolIdempotencyStore,
 )
 from omnibase_infra.resilience.idempotency.store_memory import IdempotencyStoreInmemory
 from omnibase_infra.resilience.idempotency.store_postgres import IdempotencyStorePostgres
-from omnibase_infra.runtime.components import MigrationsComponent, RuntimeTicker
+from omnibase_infra.runtime.components import (
+    DEFAULT_TICK_SECONDS,
+    MigrationsComponent,
+    RuntimeTicker,
+)
 from omnibase_infra.runtime.config import ModelRuntimeConfig
-from omnibase_infra.runtime.host import ProtocolRuntimeComponent
+from omnibase_infra.runtime.protocol_runtime_component import ProtocolRuntimeComponent
 from omnibase_infra.runtime.secrets import resolve_secret, resolve_secret_fields
 
 if TYPE_CHECKING:
@@ -92,17 +92,29 @@ async def build_infrastructure(config: ModelRuntimeConfig) -> AsyncIterator[Mode
         discovery = await _discovery(config, vault)
         infra.handlers.append(discovery)
         infra.services[ProtocolServiceDiscovery] = discovery
-        infra.components.append(RuntimeTicker(config.registration.tick_interval_seconds))
-        if infra.postgres is not None:
-            infra.components.append(RegistrationComponent(infra.postgres))
-        else:
-            infra.exclude_nodes.update(
-                dict.fromkeys(
-                    REGISTRATION_NODES,
-                    "postgres.mode is disabled and registration needs registration.storage",
-                )
-            )
+        _add_node_plugins(config, infra)
         yield infra
+
+
+def _add_node_plugins(config: ModelRuntimeConfig, infra: ModelInfrastructure) -> None:
+    """Each plugin's services and components, after the runtime's clock.
+
+    The clock always runs (any node may subscribe to its ticks), at the shortest interval a
+    plugin asks for, else ``DEFAULT_TICK_SECONDS``.
+    """
+    components: list[ProtocolRuntimeComponent] = []
+    intervals: list[float] = []
+    for plugin, settings in config.node_settings():
+        build = plugin.build(settings, dict(infra.services))
+        if build.tick_interval_seconds is not None:
+            intervals.append(build.tick_interval_seconds)
+        if build.unavailable is not None:
+            infra.exclude_nodes.update(dict.fromkeys(plugin.nodes, build.unavailable))
+            continue
+        infra.services.update(build.services)
+        components.extend(build.components)
+    infra.components.append(RuntimeTicker(min(intervals, default=DEFAULT_TICK_SECONDS)))
+    infra.components.extend(components)
 
 
 async def _vault(

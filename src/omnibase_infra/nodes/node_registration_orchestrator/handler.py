@@ -58,6 +58,7 @@ from omnibase_infra.nodes.registration.topics import (
     TOPIC_NODE_SHUTDOWN,
 )
 from omnibase_infra.observability.logging import get_logger
+from omnibase_infra.runtime.model_loaded_contracts import ModelLoadedContracts
 from omnibase_infra.runtime.model_runtime_tick import TOPIC_RUNTIME_TICK, ModelRuntimeTick
 from omnibase_infra.sanitize import sanitize_text
 
@@ -84,11 +85,8 @@ class HandlerRegistrationOrchestrator:
     """Routes registration messages through the workflow (see module docstring)."""
 
     def __init__(self, container: ModelONEXContainer) -> None:
-        from omnibase_infra.runtime.host import RuntimeHostProcess
-
-        host = container.get_service(RuntimeHostProcess)
-        declaration = read_declaration(host.contracts)
-        self._settings: ModelRegistrationSettings = host.config.registration
+        declaration = read_declaration(container.get_service(ModelLoadedContracts).contracts)
+        self._settings = container.get_service(ModelRegistrationSettings)
         self.workflow: RegistrationWorkflow = build_workflow(declaration, container, self._settings)
         self._request_topic = declaration.request_introspection
         self._rejected_topic = declaration.announce["rejected"]

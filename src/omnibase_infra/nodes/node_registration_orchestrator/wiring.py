@@ -18,7 +18,6 @@ from omnibase_infra._core import (
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.fsm.compiled_fsm import CompiledFSM
 from omnibase_infra.handlers.discovery.protocol_service_discovery import ProtocolServiceDiscovery
-from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.nodes.node_registration_orchestrator.workflow import RegistrationWorkflow
 from omnibase_infra.nodes.node_registration_reducer.reducer import RegistrationReducer
 from omnibase_infra.nodes.node_registry_effect.discovery import RegistrationDiscovery
@@ -124,7 +123,7 @@ def build_workflow(
     reducer = RegistrationReducer(CompiledFSM(definition.state_machine))
     policy = declaration.effect.effect_policy or ModelEffectPolicy()
     effect = RegistryEffect(
-        RegistrationStorage(container.get_service(HandlerPostgres)),
+        container.get_service(RegistrationStorage),  # one per process, shared with /registry
         RegistrationDiscovery(
             container.get_service(ProtocolServiceDiscovery),  # type: ignore[type-abstract]
             ttl_seconds=settings.expire_after_seconds,

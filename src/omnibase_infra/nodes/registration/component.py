@@ -7,34 +7,22 @@ instead of waiting for their next heartbeat.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from uuid import uuid4
 
 from omnibase_infra._core import ModelRequestIntrospectionEvent
 from omnibase_infra.event_bus.codec import new_envelope
-from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.nodes.node_registry_effect.storage import RegistrationStorage
 from omnibase_infra.nodes.registration.registry_api import create_registry_router
 from omnibase_infra.nodes.registration.topics import TOPIC_REQUEST_INTROSPECTION
+from omnibase_infra.runtime.protocol_component_host import ProtocolComponentHost
 
-if TYPE_CHECKING:
-    from omnibase_infra.runtime.host import RuntimeHostProcess
-
-__all__ = ["REGISTRATION_NODES", "RegistrationComponent"]
-
-# The nodes of the registration workflow (they need registration.storage).
-REGISTRATION_NODES: tuple[str, ...] = (
-    "node_registration_orchestrator",
-    "node_registration_reducer",
-    "node_registry_effect",
-)
+__all__ = ["RegistrationComponent"]
 
 
 class RegistrationComponent:
     """Mounts ``/registry`` and broadcasts a request for introspection at start."""
 
-    def __init__(self, postgres: HandlerPostgres) -> None:
-        self._storage = RegistrationStorage(postgres)
+    def __init__(self) -> None:
         self.registry_id = uuid4()
 
     @property
@@ -42,14 +30,10 @@ class RegistrationComponent:
         """``registration``."""
         return "registration"
 
-    @property
-    def storage(self) -> RegistrationStorage:
-        """Registration storage (for queries)."""
-        return self._storage
-
-    async def start(self, host: RuntimeHostProcess) -> None:
+    async def start(self, host: ProtocolComponentHost) -> None:
         """Mount the router and ask every node to introspect (node_id == requester_id: all)."""
-        host.add_router(create_registry_router(self._storage))
+        storage = host.container.get_service(RegistrationStorage)
+        host.add_router(create_registry_router(storage))
         request = ModelRequestIntrospectionEvent(
             node_id=self.registry_id, requester_id=self.registry_id
         )
