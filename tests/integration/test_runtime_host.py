@@ -15,6 +15,7 @@ import psutil
 import pytest
 import yaml
 from fastapi import APIRouter
+from omnibase_core.errors.error_service_resolution import ServiceResolutionError
 from runtime_support import (
     RecordingSink,
     SwitchableHandler,
@@ -42,6 +43,7 @@ from omnibase_infra.runtime.container_wiring import wire_infrastructure_services
 from omnibase_infra.runtime.host import RuntimeHostProcess
 from omnibase_infra.runtime.http_hub import create_hub_app
 from omnibase_infra.runtime.http_server import HubServer
+from omnibase_infra.runtime.model_loaded_contracts import ModelLoadedContracts
 from omnibase_infra.sanitize import register_secret
 from omnibase_infra.testing import eventually, free_port
 
@@ -209,8 +211,9 @@ async def test_metrics_are_prometheus_text_with_the_dispatch_counters() -> None:
 
 
 async def test_handlers_receive_services_from_the_container_by_type() -> None:
-    """The container resolves the runtime's services by type, and the effect's handler got its
-    sink from it (the registered instance records the jobs)."""
+    """The container resolves the runtime's services by type (the loaded contracts included,
+    the host itself not), and the effect's handler got its sink from it (the registered
+    instance records the jobs)."""
     sink = RecordingSink()
     handler = SwitchableHandler()
     async with running_host(sink=sink, handlers=[handler]) as host:
@@ -220,6 +223,10 @@ async def test_handlers_receive_services_from_the_container_by_type() -> None:
         assert container.get_service(MessageDispatchEngine) is host.engine
         assert container.get_service(SwitchableHandler) is handler
         assert container.get_service(ProtocolRtSink) is sink  # type: ignore[type-abstract]
+        loaded = container.get_service(ModelLoadedContracts)
+        assert loaded.contracts == tuple(host.contracts)
+        with pytest.raises(ServiceResolutionError):
+            container.get_service(RuntimeHostProcess)
         await publish_start_job(in_memory_bus(host), key="c")
         await eventually(lambda: len(sink.recorded) == 1, "the job in the sink")
 
