@@ -83,12 +83,12 @@ from omnibase_infra.nodes.registration.models import (
 from omnibase_infra.nodes.registration.topics import TOPIC_NODE_INTROSPECTION
 from omnibase_infra.observability.logging import configure_logging
 from omnibase_infra.runtime.config import load_runtime_config
-from omnibase_infra.runtime.contract_loader import load_contract
+from omnibase_infra.runtime.contracts.contract_loader import load_contract
+from omnibase_infra.runtime.contracts.plugin_loader import DEFAULT_ALLOWLIST
 from omnibase_infra.runtime.heap import freeze_boot_heap
 from omnibase_infra.runtime.host import RuntimeHostProcess
 from omnibase_infra.runtime.infrastructure import build_infrastructure
 from omnibase_infra.runtime.launch import run_event_loop
-from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST
 
 _DSN_VARIABLE = "ONEX_BENCH_REGISTRATION_DSN"
 _POOL = 10  # the runtime's default pool_max_size; the baseline's pool is the same size

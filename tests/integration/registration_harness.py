@@ -58,7 +58,7 @@ from omnibase_infra.nodes.registration.client import (
 from omnibase_infra.runtime.config import ModelRuntimeConfig, load_runtime_config
 from omnibase_infra.runtime.host import RuntimeHostProcess
 from omnibase_infra.runtime.infrastructure import ModelInfrastructure, build_infrastructure
-from omnibase_infra.runtime.model_runtime_tick import TOPIC_RUNTIME_TICK, ModelRuntimeTick
+from omnibase_infra.runtime.plugins.model_runtime_tick import TOPIC_RUNTIME_TICK, ModelRuntimeTick
 
 DSN_VARIABLE = "ONEX_TEST_REGISTRATION_DSN"
 # Liveness timings; ticks are published by the tests with a chosen ``now``.

@@ -40,10 +40,10 @@ from omnibase_infra.errors import (
 from omnibase_infra.event_bus.base import EventBusBase
 from omnibase_infra.runtime.config import ModelRuntimeConfig, load_runtime_config
 from omnibase_infra.runtime.container_wiring import wire_infrastructure_services
+from omnibase_infra.runtime.contracts.model_loaded_contracts import ModelLoadedContracts
 from omnibase_infra.runtime.host import RuntimeHostProcess
-from omnibase_infra.runtime.http_hub import create_hub_app
-from omnibase_infra.runtime.http_server import HubServer
-from omnibase_infra.runtime.model_loaded_contracts import ModelLoadedContracts
+from omnibase_infra.runtime.http.hub import create_hub_app
+from omnibase_infra.runtime.http.server import HubServer
 from omnibase_infra.sanitize import register_secret
 from omnibase_infra.testing import eventually, free_port
 
@@ -170,7 +170,7 @@ async def test_a_ping_that_never_answers_fails_its_check_in_bounded_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A handler whose ping hangs does not hang /ready: the check fails as timed out."""
-    monkeypatch.setattr("omnibase_infra.runtime.health_checks.PING_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr("omnibase_infra.runtime.http.health_checks.PING_TIMEOUT_SECONDS", 0.2)
     handler = SwitchableHandler("hanger")
     async with running_host(handlers=[handler]) as host, hub_client(host) as client:
         handler.ping_hangs = True

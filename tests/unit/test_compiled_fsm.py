@@ -25,8 +25,8 @@ import omnibase_infra.nodes.node_registration_reducer as reducer_package
 from omnibase_infra._core import ModelContractReducer, ModelFSMSubcontract, ModelOnexError
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.fsm.compiled_fsm import CompiledFSM
-from omnibase_infra.runtime.contract_loader import load_contract
-from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST
+from omnibase_infra.runtime.contracts.contract_loader import load_contract
+from omnibase_infra.runtime.contracts.plugin_loader import DEFAULT_ALLOWLIST
 
 _V = {"major": 1, "minor": 0, "patch": 0}
 _ACTION_INTENTS = frozenset({"fsm_state_action", "fsm_transition_action"})

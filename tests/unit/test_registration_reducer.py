@@ -28,8 +28,8 @@ from omnibase_infra.nodes.registration.models import (
     ModelRegistrationRecord,
     ModelRegistrationRequest,
 )
-from omnibase_infra.runtime.contract_loader import load_contract
-from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST
+from omnibase_infra.runtime.contracts.contract_loader import load_contract
+from omnibase_infra.runtime.contracts.plugin_loader import DEFAULT_ALLOWLIST
 
 T = EnumRegistrationTrigger
 S = EnumRegistrationState

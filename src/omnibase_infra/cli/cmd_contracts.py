@@ -20,7 +20,7 @@ from omnibase_infra.cli.output import EnumOutputFormat, OutputOption, print_json
 
 if TYPE_CHECKING:
     from omnibase_infra.runtime.config import ModelRuntimeConfig
-    from omnibase_infra.runtime.model_node_contract import ModelNodeContract
+    from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
 
 __all__ = ["register"]
 
@@ -30,8 +30,11 @@ def _loaded(
 ) -> tuple[ModelRuntimeConfig, tuple[str, ...], list[ModelNodeContract]]:
     """The config, the import allowlist and every contract; a bad one exits 2 with its reason."""
     from omnibase_infra.errors import ProtocolConfigurationError
-    from omnibase_infra.runtime.contract_loader import discover_contract_files, load_contracts
-    from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST
+    from omnibase_infra.runtime.contracts.contract_loader import (
+        discover_contract_files,
+        load_contracts,
+    )
+    from omnibase_infra.runtime.contracts.plugin_loader import DEFAULT_ALLOWLIST
 
     try:
         loaded = load_config(config, contracts)
@@ -94,7 +97,7 @@ def contracts_graph(
     contracts: ContractsOption = None,
 ) -> None:
     """Draw each reducer's FSM and each orchestrator's workflow from its contract (stdout)."""
-    from omnibase_infra.runtime.contract_graphs import (
+    from omnibase_infra.runtime.contracts.contract_graphs import (
         has_graph,
         missing_graph_reason,
         render_contract_graph,
@@ -137,7 +140,7 @@ def asyncapi(
     import yaml
 
     from omnibase_infra.errors import ProtocolConfigurationError
-    from omnibase_infra.runtime.asyncapi import build_asyncapi_document
+    from omnibase_infra.runtime.contracts.asyncapi import build_asyncapi_document
 
     loaded, allowlist, found = _loaded(config, contracts)
     try:

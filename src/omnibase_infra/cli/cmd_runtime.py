@@ -13,7 +13,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from omnibase_infra.runtime.config import ModelRuntimeConfig
-    from omnibase_infra.runtime.model_node_contract import ModelNodeContract
+    from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
 
 __all__ = ["ConfigOption", "ContractsOption", "load_config", "print_error", "register"]
 
@@ -78,13 +78,16 @@ def validate(
     """Validate every contract, import its handlers and check node packages (naming, no Any);
     exit 1 on problems, 2 when the configuration or a contract directory is unusable."""
     from omnibase_infra.errors import ProtocolConfigurationError
-    from omnibase_infra.runtime.architecture_checks import check_python_files
-    from omnibase_infra.runtime.contract_loader import (
+    from omnibase_infra.runtime.contracts.architecture_checks import check_python_files
+    from omnibase_infra.runtime.contracts.contract_loader import (
         ContractLoadError,
         discover_contract_files,
         load_contracts,
     )
-    from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST, route_import_problems
+    from omnibase_infra.runtime.contracts.plugin_loader import (
+        DEFAULT_ALLOWLIST,
+        route_import_problems,
+    )
 
     console = Console()
     try:
@@ -131,7 +134,7 @@ def validate(
 def _loads_alone(path: Path, allowlist: tuple[str, ...]) -> ModelNodeContract | None:
     """The contract of ``path`` if it is valid on its own, else None (its error is listed)."""
     from omnibase_infra.errors import ProtocolConfigurationError
-    from omnibase_infra.runtime.contract_loader import load_contract
+    from omnibase_infra.runtime.contracts.contract_loader import load_contract
 
     try:
         return load_contract(path, allowlist=allowlist)

@@ -112,7 +112,7 @@ def _section(model: type[BaseModel], path: tuple[str, ...], out: list[str]) -> N
 def render_config_reference(model: type[BaseModel]) -> str:
     """The Markdown reference of ``model`` and every model nested in it, then the settings of
     each installed node plugin (``nodes.<name>``, validated by the plugin's own model)."""
-    from omnibase_infra.runtime.node_plugins import discover_node_plugins
+    from omnibase_infra.runtime.plugins.node_plugins import discover_node_plugins
 
     out: list[str] = [_HEADER]
     _section(model, (), out)

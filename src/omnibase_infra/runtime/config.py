@@ -38,13 +38,13 @@ from omnibase_infra.handlers.consul.model_consul_settings import ModelConsulSett
 from omnibase_infra.handlers.valkey.model_valkey_settings import ModelValkeySettings
 from omnibase_infra.handlers.vault.model_vault_settings import ModelVaultSettings
 from omnibase_infra.observability.model_tracing_settings import ModelTracingSettings
-from omnibase_infra.runtime.node_plugins import (
+from omnibase_infra.runtime.contracts.plugin_loader import DEFAULT_ALLOWLIST
+from omnibase_infra.runtime.plugins.node_plugins import (
     discover_node_plugins,
     node_sections_at_the_top,
     validate_node_settings,
 )
-from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST
-from omnibase_infra.runtime.protocol_node_plugin import ProtocolNodePlugin
+from omnibase_infra.runtime.plugins.protocol_node_plugin import ProtocolNodePlugin
 from omnibase_infra.runtime.safe_yaml import load_yaml_mapping
 
 __all__ = [

@@ -24,8 +24,8 @@ from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.event_bus.base import EventBusBase, OffsetReset
 from omnibase_infra.models.model_node_identity import ModelNodeIdentity
 from omnibase_infra.runtime.config import ModelRuntimeConfig
-from omnibase_infra.runtime.contract_loader import discover_contract_files
-from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST
+from omnibase_infra.runtime.contracts.contract_loader import discover_contract_files
+from omnibase_infra.runtime.contracts.plugin_loader import DEFAULT_ALLOWLIST
 from omnibase_infra.runtime.safe_yaml import load_yaml_mapping
 
 __all__ = ["ConsumerGroups", "ExpectedGroups", "expected_groups"]

@@ -32,16 +32,16 @@ from omnibase_infra.runtime.boot import BootProgress
 from omnibase_infra.runtime.config import ModelRuntimeConfig
 from omnibase_infra.runtime.consumer_groups import ConsumerGroups
 from omnibase_infra.runtime.container_wiring import wire_infrastructure_services
-from omnibase_infra.runtime.contract_loader import load_node_contracts
-from omnibase_infra.runtime.health_checks import bus_check, failing, handler_check
+from omnibase_infra.runtime.contracts.contract_loader import load_node_contracts
+from omnibase_infra.runtime.contracts.model_loaded_contracts import ModelLoadedContracts
+from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
 from omnibase_infra.runtime.heap import freeze_boot_heap
-from omnibase_infra.runtime.http_hub import create_hub_app
-from omnibase_infra.runtime.http_server import HubServer
-from omnibase_infra.runtime.model_loaded_contracts import ModelLoadedContracts
-from omnibase_infra.runtime.model_node_contract import ModelNodeContract
+from omnibase_infra.runtime.http.health_checks import bus_check, failing, handler_check
+from omnibase_infra.runtime.http.hub import create_hub_app
+from omnibase_infra.runtime.http.server import HubServer
 from omnibase_infra.runtime.node_wiring import build_routes
+from omnibase_infra.runtime.plugins.protocol_runtime_component import ProtocolRuntimeComponent
 from omnibase_infra.runtime.progress_watchdog import ConsumerProgressWatchdog
-from omnibase_infra.runtime.protocol_runtime_component import ProtocolRuntimeComponent
 
 __all__ = ["RuntimeHostProcess"]
 

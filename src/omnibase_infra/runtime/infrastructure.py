@@ -27,13 +27,13 @@ from omnibase_infra.resilience.idempotency.protocol_idempotency_store import (
 )
 from omnibase_infra.resilience.idempotency.store_memory import IdempotencyStoreInmemory
 from omnibase_infra.resilience.idempotency.store_postgres import IdempotencyStorePostgres
-from omnibase_infra.runtime.components import (
+from omnibase_infra.runtime.config import ModelRuntimeConfig
+from omnibase_infra.runtime.plugins.components import (
     DEFAULT_TICK_SECONDS,
     MigrationsComponent,
     RuntimeTicker,
 )
-from omnibase_infra.runtime.config import ModelRuntimeConfig
-from omnibase_infra.runtime.protocol_runtime_component import ProtocolRuntimeComponent
+from omnibase_infra.runtime.plugins.protocol_runtime_component import ProtocolRuntimeComponent
 from omnibase_infra.runtime.secrets import resolve_secret, resolve_secret_fields
 
 if TYPE_CHECKING:

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from omnibase_infra.event_bus.kafka.bus import EventBusKafka
     from omnibase_infra.runtime.consumer_groups import ExpectedGroups
     from omnibase_infra.runtime.host import RuntimeHostProcess
-    from omnibase_infra.runtime.http_server import HubServer
+    from omnibase_infra.runtime.http.server import HubServer
     from omnibase_infra.runtime.infrastructure import ModelInfrastructure
 
 __all__ = ["run_event_loop", "serve_runtime"]
@@ -133,8 +133,8 @@ class _Launch:
             first = await self._join_first(stack)
         await asyncio.to_thread(_import_runtime)
         from omnibase_infra.runtime.host import RuntimeHostProcess
-        from omnibase_infra.runtime.http_hub import create_hub_app
-        from omnibase_infra.runtime.http_server import HubServer
+        from omnibase_infra.runtime.http.hub import create_hub_app
+        from omnibase_infra.runtime.http.server import HubServer
         from omnibase_infra.runtime.infrastructure import build_infrastructure
 
         if config.http.enabled:
@@ -221,8 +221,8 @@ def _import_runtime() -> None:
 
 
 _RUNTIME_MODULES = (
-    "omnibase_infra.runtime.http_hub",
-    "omnibase_infra.runtime.http_server",
+    "omnibase_infra.runtime.http.hub",
+    "omnibase_infra.runtime.http.server",
     "omnibase_infra.runtime.infrastructure",
     "omnibase_infra.runtime.host",
 )

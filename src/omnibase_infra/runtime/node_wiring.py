@@ -22,10 +22,10 @@ from omnibase_infra.resilience.effect.model_effect_policy import ModelEffectPoli
 from omnibase_infra.resilience.idempotency.protocol_idempotency_store import (
     ProtocolIdempotencyStore,
 )
+from omnibase_infra.runtime.contracts.model_contract_route import ModelContractRoute
+from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
+from omnibase_infra.runtime.contracts.plugin_loader import load_class
 from omnibase_infra.runtime.effect_guard import GuardedEffectHandler
-from omnibase_infra.runtime.model_contract_route import ModelContractRoute
-from omnibase_infra.runtime.model_node_contract import ModelNodeContract
-from omnibase_infra.runtime.plugin_loader import load_class
 
 __all__ = ["build_routes"]
 

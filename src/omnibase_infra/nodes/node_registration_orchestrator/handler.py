@@ -58,8 +58,8 @@ from omnibase_infra.nodes.registration.topics import (
     TOPIC_NODE_SHUTDOWN,
 )
 from omnibase_infra.observability.logging import get_logger
-from omnibase_infra.runtime.model_loaded_contracts import ModelLoadedContracts
-from omnibase_infra.runtime.model_runtime_tick import TOPIC_RUNTIME_TICK, ModelRuntimeTick
+from omnibase_infra.runtime.contracts.model_loaded_contracts import ModelLoadedContracts
+from omnibase_infra.runtime.plugins.model_runtime_tick import TOPIC_RUNTIME_TICK, ModelRuntimeTick
 from omnibase_infra.sanitize import sanitize_text
 
 __all__ = ["HandlerRegistrationOrchestrator"]

@@ -32,7 +32,7 @@ from omnibase_infra.nodes.registration.models.model_registration_settings import
 )
 from omnibase_infra.resilience.effect.executor import EffectExecutor
 from omnibase_infra.resilience.effect.model_effect_policy import ModelEffectPolicy
-from omnibase_infra.runtime.model_node_contract import ModelNodeContract
+from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
 
 __all__ = ["ORCHESTRATOR_NAME", "WorkflowDeclaration", "build_workflow", "read_declaration"]
 

@@ -14,7 +14,7 @@ from omnibase_infra.event_bus.codec import new_envelope
 from omnibase_infra.nodes.node_registry_effect.storage import RegistrationStorage
 from omnibase_infra.nodes.registration.registry_api import create_registry_router
 from omnibase_infra.nodes.registration.topics import TOPIC_REQUEST_INTROSPECTION
-from omnibase_infra.runtime.protocol_component_host import ProtocolComponentHost
+from omnibase_infra.runtime.plugins.protocol_component_host import ProtocolComponentHost
 
 __all__ = ["RegistrationComponent"]
 

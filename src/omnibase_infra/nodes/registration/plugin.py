@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from omnibase_infra.nodes.registration.models.model_registration_settings import (
     ModelRegistrationSettings,
 )
-from omnibase_infra.runtime.model_node_plugin_build import ModelNodePluginBuild
+from omnibase_infra.runtime.plugins.model_node_plugin_build import ModelNodePluginBuild
 
 __all__ = ["PLUGIN", "REGISTRATION_NODES", "RegistrationPlugin"]
 

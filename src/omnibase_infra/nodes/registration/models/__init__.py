@@ -39,7 +39,7 @@ from omnibase_infra.nodes.registration.models.model_registration_settings import
 from omnibase_infra.nodes.registration.models.model_registry_entry import ModelRegistryEntry
 from omnibase_infra.nodes.registration.models.model_registry_listing import ModelRegistryListing
 from omnibase_infra.nodes.registration.models.model_registry_result import ModelRegistryResult
-from omnibase_infra.runtime.model_runtime_tick import ModelRuntimeTick
+from omnibase_infra.runtime.plugins.model_runtime_tick import ModelRuntimeTick
 
 __all__ = [
     "EnumBackendStatus",

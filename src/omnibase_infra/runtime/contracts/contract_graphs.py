@@ -25,7 +25,7 @@ from omnibase_infra._core import (
 )
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.event_bus.topics import parse_topic
-from omnibase_infra.runtime.model_node_contract import ModelNodeContract
+from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
 
 __all__ = ["GraphFormat", "has_graph", "missing_graph_reason", "render_contract_graph"]
 

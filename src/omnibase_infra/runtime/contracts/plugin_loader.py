@@ -24,7 +24,7 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from omnibase_infra.errors import ProtocolConfigurationError
-from omnibase_infra.runtime.model_contract_route import ModelContractRoute
+from omnibase_infra.runtime.contracts.model_contract_route import ModelContractRoute
 
 __all__ = ["DEFAULT_ALLOWLIST", "check_module_allowed", "load_class", "route_import_problems"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from omnibase_infra.runtime.model_node_contract import ModelNodeContract
+from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
 
 __all__ = ["ModelLoadedContracts"]
 

@@ -17,7 +17,7 @@ from omnibase_infra.nodes.registration.models.model_registration_settings import
 )
 from omnibase_infra.nodes.registration.plugin import PLUGIN, REGISTRATION_NODES
 from omnibase_infra.runtime.config import ModelRuntimeConfig, load_runtime_config
-from omnibase_infra.runtime.node_plugins import discover_node_plugins
+from omnibase_infra.runtime.plugins.node_plugins import discover_node_plugins
 
 
 def _settings(config: ModelRuntimeConfig) -> ModelRegistrationSettings:

@@ -14,17 +14,17 @@ import yaml
 from omnibase_infra._core import ModelContractReducer
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.nodes import __file__ as nodes_init
-from omnibase_infra.runtime.contract_graphs import (
+from omnibase_infra.runtime.contracts.contract_graphs import (
     has_graph,
     missing_graph_reason,
     render_contract_graph,
 )
-from omnibase_infra.runtime.contract_loader import load_contract
-from omnibase_infra.runtime.model_node_contract import ModelNodeContract
-from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST
+from omnibase_infra.runtime.contracts.contract_loader import load_contract
+from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
+from omnibase_infra.runtime.contracts.plugin_loader import DEFAULT_ALLOWLIST
 
 NODES = Path(nodes_init).parent
-README = Path(__file__).parents[2] / "README.md"
+README = Path(__file__).parents[4] / "README.md"
 README_MARKER = "<!-- generated: onex-infra contracts graph node_registration_reducer -->"
 V1 = {"major": 1, "minor": 0, "patch": 0}
 

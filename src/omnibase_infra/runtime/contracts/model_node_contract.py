@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from omnibase_infra._core import EnumNodeKind, ModelContractBase
 from omnibase_infra.resilience.effect.model_effect_policy import ModelEffectPolicy
-from omnibase_infra.runtime.model_contract_route import ModelContractRoute
+from omnibase_infra.runtime.contracts.model_contract_route import ModelContractRoute
 
 __all__ = ["ModelNodeContract"]
 

@@ -22,20 +22,20 @@ from omnibase_infra._core import (
 )
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.event_bus.inmemory import EventBusInmemory
-from omnibase_infra.runtime.contract_loader import (
+from omnibase_infra.runtime.contracts.contract_loader import (
     ContractLoadError,
     discover_contract_files,
     load_contract,
     load_contracts,
 )
-from omnibase_infra.runtime.plugin_loader import (
+from omnibase_infra.runtime.contracts.plugin_loader import (
     DEFAULT_ALLOWLIST,
     check_module_allowed,
     load_class,
 )
 from omnibase_infra.runtime.safe_yaml import MAX_YAML_BYTES, load_yaml_mapping
 
-VALID_DIR = Path(__file__).parent / "contracts" / "valid"
+VALID_DIR = Path(__file__).parents[2] / "contracts" / "valid"
 ALLOW = ("demo_nodes",)
 
 _VALID = {

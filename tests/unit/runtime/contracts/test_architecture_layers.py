@@ -6,7 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import omnibase_infra
-from omnibase_infra.runtime.architecture_checks import check_package_layers, check_python_files
+from omnibase_infra.runtime.contracts.architecture_checks import (
+    check_package_layers,
+    check_python_files,
+)
 
 PACKAGE = Path(omnibase_infra.__file__).parent
 
@@ -60,7 +63,7 @@ def test_a_node_importing_the_host_is_a_violation(tmp_path: Path) -> None:
                 "def f() -> None:\n    from omnibase_infra.runtime.host import RuntimeHostProcess\n"
             ),
             "nodes/node_y/handler.py": "from omnibase_infra.runtime import host\n",
-            "nodes/node_z/handler.py": "from omnibase_infra.runtime.model_runtime_tick import x\n",
+            "nodes/node_z/handler.py": "from omnibase_infra.runtime.config import x\n",
         },
     )
     found = {(v.file.split("/")[-2], v.line) for v in check_package_layers(root)}

@@ -38,8 +38,8 @@ from omnibase_infra.event_bus.headers import (
 from omnibase_infra.event_bus.topics import parse_topic
 from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.runtime.config import ModelRuntimeConfig
-from omnibase_infra.runtime.model_node_contract import ModelNodeContract
-from omnibase_infra.runtime.plugin_loader import check_module_allowed
+from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
+from omnibase_infra.runtime.contracts.plugin_loader import check_module_allowed
 
 __all__ = ["ASYNCAPI_VERSION", "build_asyncapi_document"]
 

@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
-from omnibase_infra.runtime.model_node_plugin_build import ModelNodePluginBuild
+from omnibase_infra.runtime.plugins.model_node_plugin_build import ModelNodePluginBuild
 
 __all__ = ["ProtocolNodePlugin"]
 

@@ -11,8 +11,8 @@ from uuid import uuid4
 import pytest
 
 from omnibase_infra.errors import ProtocolConfigurationError
-from omnibase_infra.runtime.contract_loader import discover_contract_files
-from omnibase_infra.runtime.plugin_loader import load_class
+from omnibase_infra.runtime.contracts.contract_loader import discover_contract_files
+from omnibase_infra.runtime.contracts.plugin_loader import load_class
 from omnibase_infra.runtime.safe_yaml import load_yaml_mapping
 
 ALLOW = ("demo_nodes",)

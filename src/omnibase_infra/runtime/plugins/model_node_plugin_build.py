@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from omnibase_infra.runtime.protocol_runtime_component import ProtocolRuntimeComponent
+from omnibase_infra.runtime.plugins.protocol_runtime_component import ProtocolRuntimeComponent
 
 __all__ = ["ModelNodePluginBuild"]
 

@@ -10,8 +10,8 @@ from omnibase_infra.event_bus.codec import new_envelope
 from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.migrations.runner import apply_migrations
 from omnibase_infra.observability.logging import get_logger
-from omnibase_infra.runtime.model_runtime_tick import TOPIC_RUNTIME_TICK, ModelRuntimeTick
-from omnibase_infra.runtime.protocol_component_host import ProtocolComponentHost
+from omnibase_infra.runtime.plugins.model_runtime_tick import TOPIC_RUNTIME_TICK, ModelRuntimeTick
+from omnibase_infra.runtime.plugins.protocol_component_host import ProtocolComponentHost
 
 __all__ = ["DEFAULT_TICK_SECONDS", "MigrationsComponent", "RuntimeTicker"]
 

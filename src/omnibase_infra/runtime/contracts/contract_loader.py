@@ -36,9 +36,9 @@ from omnibase_infra.event_bus.codec import first_validation_error
 from omnibase_infra.event_bus.topics import parse_topic
 from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.resilience.effect.model_effect_policy import ModelEffectPolicy
-from omnibase_infra.runtime.model_contract_route import ModelContractRoute
-from omnibase_infra.runtime.model_node_contract import ModelNodeContract
-from omnibase_infra.runtime.plugin_loader import check_module_allowed
+from omnibase_infra.runtime.contracts.model_contract_route import ModelContractRoute
+from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
+from omnibase_infra.runtime.contracts.plugin_loader import check_module_allowed
 from omnibase_infra.runtime.safe_yaml import load_yaml_mapping
 
 __all__ = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from omnibase_infra.runtime.protocol_component_host import ProtocolComponentHost
+from omnibase_infra.runtime.plugins.protocol_component_host import ProtocolComponentHost
 
 __all__ = ["ProtocolRuntimeComponent"]
 
