@@ -23,9 +23,9 @@ from runtime_support import ALLOWLIST
 from runtime_testnodes import PIPELINE_DIR
 
 from omnibase_infra.nodes import __file__ as nodes_init
-from omnibase_infra.runtime.contracts.contract_graphs import render_contract_graph
 from omnibase_infra.runtime.contracts.contract_loader import load_contract
 from omnibase_infra.runtime.contracts.plugin_loader import DEFAULT_ALLOWLIST
+from omnibase_infra.runtime.documents.contract_graphs import render_contract_graph
 
 pytestmark = [pytest.mark.integration]
 

@@ -97,7 +97,7 @@ def contracts_graph(
     contracts: ContractsOption = None,
 ) -> None:
     """Draw each reducer's FSM and each orchestrator's workflow from its contract (stdout)."""
-    from omnibase_infra.runtime.contracts.contract_graphs import (
+    from omnibase_infra.runtime.documents.contract_graphs import (
         has_graph,
         missing_graph_reason,
         render_contract_graph,
@@ -140,7 +140,7 @@ def asyncapi(
     import yaml
 
     from omnibase_infra.errors import ProtocolConfigurationError
-    from omnibase_infra.runtime.contracts.asyncapi import build_asyncapi_document
+    from omnibase_infra.runtime.documents.asyncapi import build_asyncapi_document
 
     loaded, allowlist, found = _loaded(config, contracts)
     try:

@@ -1,2 +1,2 @@
-"""Contracts: discovery and loading, the handler import allowlist, node plugins' naming
-and layer checks, and what is drawn from loaded contracts (graphs, the AsyncAPI document)."""
+"""Contracts: discovery and loading, the handler import allowlist, and the static checks of
+node packages and of the package's layers."""

@@ -15,10 +15,10 @@ from structlog.testing import capture_logs
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.nodes import __file__ as nodes_init
 from omnibase_infra.runtime.config import load_runtime_config
-from omnibase_infra.runtime.contracts.asyncapi import build_asyncapi_document
 from omnibase_infra.runtime.contracts.contract_loader import load_contract
 from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
 from omnibase_infra.runtime.contracts.plugin_loader import DEFAULT_ALLOWLIST
+from omnibase_infra.runtime.documents.asyncapi import build_asyncapi_document
 
 NODES = Path(nodes_init).parent
 MODELS = "omnibase_infra.nodes.registration.models"

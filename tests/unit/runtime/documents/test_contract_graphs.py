@@ -14,14 +14,14 @@ import yaml
 from omnibase_infra._core import ModelContractReducer
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.nodes import __file__ as nodes_init
-from omnibase_infra.runtime.contracts.contract_graphs import (
+from omnibase_infra.runtime.contracts.contract_loader import load_contract
+from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
+from omnibase_infra.runtime.contracts.plugin_loader import DEFAULT_ALLOWLIST
+from omnibase_infra.runtime.documents.contract_graphs import (
     has_graph,
     missing_graph_reason,
     render_contract_graph,
 )
-from omnibase_infra.runtime.contracts.contract_loader import load_contract
-from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
-from omnibase_infra.runtime.contracts.plugin_loader import DEFAULT_ALLOWLIST
 
 NODES = Path(nodes_init).parent
 README = Path(__file__).parents[4] / "README.md"

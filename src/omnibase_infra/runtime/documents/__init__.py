@@ -1,0 +1,1 @@
+"""Documents drawn from loaded contracts: FSM and workflow graphs, the AsyncAPI document."""
