@@ -7,16 +7,15 @@ compares the file with this output, so the reference cannot drift from the code.
 
 from __future__ import annotations
 
-import inspect
-import re
-import types
-import typing
-from enum import Enum
-from pathlib import Path
+from pydantic import BaseModel
 
-from pydantic import BaseModel, SecretStr
-from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
+from omnibase_infra.cli.model_tables import (
+    cell,
+    default_text,
+    first_paragraph,
+    nested_model,
+    type_name,
+)
 
 __all__ = ["render_config_reference"]
 
@@ -34,76 +33,23 @@ configuration a runtime would start with.
 """
 
 
-def _nested_model(annotation: object) -> type[BaseModel] | None:
-    """The model a field holds (directly or as ``Model | None``), else None."""
-    for candidate in typing.get_args(annotation) or (annotation,):
-        if inspect.isclass(candidate) and issubclass(candidate, BaseModel):
-            return candidate
-    return None
-
-
-def _type_name(annotation: object) -> str:
-    """A reader's name for a field's type: ``int``, ``"a" | "b"``, ``secret | None``."""
-    if annotation is SecretStr:
-        return "secret"
-    if annotation is type(None):
-        return "null"
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin is typing.Literal:
-        return " \\| ".join(f'"{a}"' if isinstance(a, str) else str(a) for a in args)
-    if origin in (types.UnionType, typing.Union):
-        return " \\| ".join(_type_name(a) for a in args)
-    if origin is not None:
-        inner = ", ".join(_type_name(a) for a in args)
-        return f"{getattr(origin, '__name__', str(origin))}[{inner}]"
-    if inspect.isclass(annotation):
-        if issubclass(annotation, Path):
-            return "path"
-        if issubclass(annotation, BaseModel):
-            return "section"
-        return annotation.__name__
-    return re.sub(r"\btyping\.", "", str(annotation))
-
-
-def _default(field: FieldInfo) -> str:
-    """The default as YAML would spell it."""
-    if field.default is PydanticUndefined:
-        if field.default_factory is None:
-            return "required"
-        made = field.default_factory()  # type: ignore[call-arg]
-        return f"`{made!r}`" if made else "`[]`" if isinstance(made, list) else "empty"
-    value = field.default
-    if value is None:
-        return "`null`"
-    if isinstance(value, bool):
-        return f"`{str(value).lower()}`"
-    if isinstance(value, Enum):
-        return f"`{value.value}`"
-    return f"`{value}`"
-
-
-def _description(field: FieldInfo) -> str:
-    return (field.description or "").replace("|", "\\|").replace("\n", " ")
-
-
 def _section(model: type[BaseModel], path: tuple[str, ...], out: list[str]) -> None:
     """Append the table of ``model`` at ``path``, then the sections of its nested models."""
     title = ".".join(path) if path else "top level"
-    doc = inspect.cleandoc(model.__doc__ or "").split("\n\n")[0].replace("\n", " ")
+    doc = first_paragraph(model)
     out += [f"## `{title}`" if path else "## Top level", "", doc, ""]
     out += ["| key | variable | type | default | description |", "|---|---|---|---|---|"]
     nested: list[tuple[str, type[BaseModel]]] = []
     for name, field in model.model_fields.items():
         key = ".".join((*path, name))
         variable = "ONEX_" + "__".join((*path, name)).upper()
-        child = _nested_model(field.annotation)
+        child = nested_model(field.annotation)
         if child is not None:
             nested.append((name, child))
             if field.default is not None:
                 continue  # always present: its own section says the rest
-        row = (f"`{key}`", f"`{variable}`", _type_name(field.annotation), _default(field))
-        out.append("| " + " | ".join((*row, _description(field))) + " |")
+        row = (f"`{key}`", f"`{variable}`", type_name(field.annotation), default_text(field))
+        out.append("| " + " | ".join((*row, cell(field.description))) + " |")
     out.append("")
     for name, child in nested:
         _section(child, (*path, name), out)
