@@ -161,10 +161,20 @@ def asyncapi(
     Console(stderr=True).print(f"wrote {output}: AsyncAPI 3.0, {count} channel(s)")
 
 
+def contracts_docs() -> None:
+    """Print the contract.yaml reference (Markdown; docs/reference/contracts.md is this
+    output), generated from core's contract models and this runtime's rules."""
+    from omnibase_infra.cli.contract_reference import render_contract_reference
+
+    typer.echo(render_contract_reference(), nl=False)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``contracts list``, ``contracts graph`` and ``asyncapi`` to ``app``."""
+    """Add ``contracts list``, ``contracts graph``, ``contracts docs`` and ``asyncapi`` to
+    ``app``."""
     contracts_app = typer.Typer(help="Inspect node contracts.", no_args_is_help=True)
     contracts_app.command("list")(contracts_list)
     contracts_app.command("graph")(contracts_graph)
+    contracts_app.command("docs")(contracts_docs)
     app.add_typer(contracts_app, name="contracts")
     app.command("asyncapi")(asyncapi)

@@ -37,6 +37,8 @@ def type_name(annotation: object, *, model_names: bool = False) -> str:
         return "secret"
     if annotation is type(None):
         return "null"
+    if annotation is Ellipsis:
+        return "..."
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is typing.Literal:
@@ -64,6 +66,8 @@ def default_text(field: FieldInfo) -> str:
             made = field.default_factory()  # type: ignore[call-arg]
         except TypeError:
             return "computed"  # a factory of the validated data: no fixed default
+        if made != field.default_factory():  # type: ignore[call-arg]
+            return "a new one each time"  # ids and the like: no value worth printing
         if isinstance(made, BaseModel):
             return "its defaults"
         return f"`{made!r}`" if made else "`[]`" if isinstance(made, list) else "empty"

@@ -42,8 +42,11 @@ from omnibase_infra.runtime.contracts.plugin_loader import check_module_allowed
 from omnibase_infra.runtime.safe_yaml import load_yaml_mapping
 
 __all__ = [
+    "ARCHETYPES",
     "CONTRACT_FILE_NAME",
     "ENTRY_POINT_GROUP",
+    "MAY_PUBLISH",
+    "MAY_SUBSCRIBE",
     "ContractLoadError",
     "discover_contract_files",
     "load_contract",
@@ -54,7 +57,7 @@ __all__ = [
 CONTRACT_FILE_NAME = "contract.yaml"
 ENTRY_POINT_GROUP = "onex.nodes"
 
-_ARCHETYPES: dict[str, EnumNodeKind] = {
+ARCHETYPES: dict[str, EnumNodeKind] = {
     "EFFECT_GENERIC": EnumNodeKind.EFFECT,
     "COMPUTE_GENERIC": EnumNodeKind.COMPUTE,
     "REDUCER_GENERIC": EnumNodeKind.REDUCER,
@@ -68,13 +71,13 @@ _CORE_MODELS: dict[EnumNodeKind, type[ModelContractBase]] = {
 }
 # The architecture's rules, by topic kind: only orchestrators publish events and commands,
 # reducers only emit intents, effects and computes publish nothing.
-_MAY_SUBSCRIBE: dict[EnumNodeKind, frozenset[EnumTopicKind]] = {
+MAY_SUBSCRIBE: dict[EnumNodeKind, frozenset[EnumTopicKind]] = {
     EnumNodeKind.ORCHESTRATOR: frozenset({EnumTopicKind.EVT, EnumTopicKind.CMD}),
     EnumNodeKind.REDUCER: frozenset({EnumTopicKind.EVT, EnumTopicKind.CMD}),
     EnumNodeKind.EFFECT: frozenset({EnumTopicKind.INTENT, EnumTopicKind.CMD}),
     EnumNodeKind.COMPUTE: frozenset({EnumTopicKind.CMD, EnumTopicKind.EVT}),
 }
-_MAY_PUBLISH: dict[EnumNodeKind, frozenset[EnumTopicKind]] = {
+MAY_PUBLISH: dict[EnumNodeKind, frozenset[EnumTopicKind]] = {
     EnumNodeKind.ORCHESTRATOR: frozenset({EnumTopicKind.EVT, EnumTopicKind.CMD}),
     EnumNodeKind.REDUCER: frozenset({EnumTopicKind.INTENT}),
     EnumNodeKind.EFFECT: frozenset(),
@@ -283,10 +286,10 @@ def _effect_policy(
 
 def _archetype(data: dict[str, JsonValue], file: str) -> EnumNodeKind:
     node_type = data.get("node_type")
-    archetype = _ARCHETYPES.get(str(node_type).upper()) if node_type is not None else None
+    archetype = ARCHETYPES.get(str(node_type).upper()) if node_type is not None else None
     if archetype is None:
         raise ProtocolConfigurationError(
-            f"unknown archetype {node_type!r}; expected one of {', '.join(_ARCHETYPES)}",
+            f"unknown archetype {node_type!r}; expected one of {', '.join(ARCHETYPES)}",
             file=file,
             field="node_type",
         )
@@ -314,8 +317,8 @@ def _topics(
         return (), ()
     result: list[tuple[str, ...]] = []
     for key, allowed in (
-        ("subscribe_topics", _MAY_SUBSCRIBE[archetype]),
-        ("publish_topics", _MAY_PUBLISH[archetype]),
+        ("subscribe_topics", MAY_SUBSCRIBE[archetype]),
+        ("publish_topics", MAY_PUBLISH[archetype]),
     ):
         topics = section.get(key) or []
         assert isinstance(topics, list)  # core's model validated it as list[str]
