@@ -124,8 +124,11 @@ def _kill_started(home: Path) -> None:
     """SIGKILL what a page started in the background and left running (its ``*.pid`` files),
     so a failed block leaves no runtime behind."""
     for pid_file in home.glob("*.pid"):
-        with contextlib.suppress(ValueError, ProcessLookupError):
-            os.kill(int(pid_file.read_text().strip()), signal.SIGKILL)
+        with contextlib.suppress(ValueError, OSError):
+            pid = int(pid_file.read_text().strip())
+            # Only a runtime the page started: the PID may have gone to another process since.
+            if b"onex-infra" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_every_skip_marker_gives_a_reason() -> None:
