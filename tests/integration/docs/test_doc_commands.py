@@ -123,7 +123,7 @@ def _operator_env(stack: KafkaChaosStack, home: Path) -> dict[str, str]:
 def _kill_started(home: Path) -> None:
     """SIGKILL what a page started in the background and left running (its ``*.pid`` files),
     so a failed block leaves no runtime behind."""
-    for pid_file in home.glob("*.pid"):
+    for pid_file in home.rglob("*.pid"):
         with contextlib.suppress(ValueError, OSError):
             pid = int(pid_file.read_text().strip())
             # Only a runtime the page started: the PID may have gone to another process since.
@@ -160,7 +160,10 @@ async def test_runbook_commands_run(
 async def test_quickstart_and_guide_commands_run(page: Path, tmp_path: Path) -> None:
     """The quick start and the guides run as written, from the repository root, with a fresh
     HOME (the README's set-up commands included, unless the page marks them)."""
-    env = {**_base_env(tmp_path), "ONEX_POSTGRES__DATA_DIR": str(tmp_path / "pg")}
+    env = _base_env(tmp_path)
     if os.environ.get("ONEX_PYTHON"):
         env["ONEX_PYTHON"] = os.environ["ONEX_PYTHON"]
-    await _run_page(page, cwd=ROOT, env=env)
+    try:
+        await _run_page(page, cwd=ROOT, env=env)
+    finally:
+        _kill_started(tmp_path)
