@@ -30,7 +30,7 @@ from omnibase_infra.cli.model_tables import (
     nested_model,
     type_name,
 )
-from omnibase_infra.resilience.model_effect_policy import ModelEffectPolicy
+from omnibase_infra.resilience import ModelEffectPolicy
 from omnibase_infra.runtime import contract_loader
 
 __all__ = ["render_contract_reference"]
