@@ -82,7 +82,19 @@ async def _run_block(block: DocBlock, *, cwd: Path, env: Mapping[str, str]) -> N
         raise AssertionError(f"{block.name} ran past {_BLOCK_TIMEOUT_SECONDS} s") from None
     text = output.decode(errors="replace")
     exit_code = process.returncode
+    if exit_code != 0:
+        text += _log_tails(Path(env["HOME"]))
     assert exit_code == 0, f"{block.name} exited {exit_code}:\n{block.text}\n{text}"
+
+
+def _log_tails(home: Path) -> str:
+    """The last lines of every log a page wrote under ``home`` (why a runtime it started
+    did not come up)."""
+    tails = []
+    for log in sorted(home.rglob("*.log")):
+        lines = log.read_text(errors="replace").splitlines()[-15:]
+        tails.append(f"\n--- {log}\n" + "\n".join(lines))
+    return "".join(tails)
 
 
 async def _run_page(page: Path, *, cwd: Path, env: Mapping[str, str]) -> list[str]:
