@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -178,10 +180,14 @@ async def test_runbook_commands_run(
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("page", [QUICKSTART, *GUIDES], ids=lambda p: p.stem)
-async def test_quickstart_and_guide_commands_run(page: Path, tmp_path: Path) -> None:
+async def test_quickstart_and_guide_commands_run(page: Path) -> None:
     """The quick start and the guides run as written, from the repository root, with a fresh
     HOME (the README's set-up commands included, unless the page marks them)."""
+    # Outside pytest's basetemp: a pytest session starting meanwhile resets its root to 0700,
+    # and the embedded PostgreSQL (run as its own user under root) could no longer reach HOME.
+    home = Path(tempfile.mkdtemp(prefix="onex-docs-home-"))
     try:
-        await _run_page(page, cwd=ROOT, env=_base_env(tmp_path))
+        await _run_page(page, cwd=ROOT, env=_base_env(home))
     finally:
-        _kill_started(tmp_path)
+        _kill_started(home)
+        shutil.rmtree(home, ignore_errors=True)
