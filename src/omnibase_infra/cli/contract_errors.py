@@ -16,7 +16,7 @@ from pydantic import JsonValue
 
 from omnibase_infra.cli.model_contract_error_example import ModelContractErrorExample
 from omnibase_infra.errors import ProtocolConfigurationError
-from omnibase_infra.runtime.contract_loader import CONTRACT_FILE_NAME, load_contract
+from omnibase_infra.runtime.contracts.contract_loader import CONTRACT_FILE_NAME, load_contract
 
 __all__ = ["contract_error_examples"]
 

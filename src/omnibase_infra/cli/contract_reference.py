@@ -31,7 +31,7 @@ from omnibase_infra.cli.model_tables import (
     type_name,
 )
 from omnibase_infra.resilience import ModelEffectPolicy
-from omnibase_infra.runtime import contract_loader
+from omnibase_infra.runtime.contracts import contract_loader
 
 __all__ = ["render_contract_reference"]
 
