@@ -77,6 +77,7 @@ def validate(
 ) -> None:
     """Validate every contract, import its handlers and check node packages (naming, no Any);
     exit 1 on problems, 2 when the configuration or a contract directory is unusable."""
+    from omnibase_infra.declarative.checks import compute_result_problems
     from omnibase_infra.errors import ProtocolConfigurationError
     from omnibase_infra.runtime.contracts.architecture_checks import check_python_files
     from omnibase_infra.runtime.contracts.contract_loader import (
@@ -112,10 +113,14 @@ def validate(
         problems += len(exc.errors)
         # The valid contracts still get their imports checked: every problem in one run.
         found = [c for path in files if (c := _loads_alone(path, allowlist)) is not None]
-    for error in route_import_problems(found, allowlist):
-        cells = (error.file or "", error.field or "", "import", error.reason)
-        table.add_row(*(escape(cell) for cell in cells))
-        problems += 1
+    for rule, errors in (
+        ("import", route_import_problems(found, allowlist)),
+        ("workflow", compute_result_problems(found)),
+    ):
+        for error in errors:
+            cells = (error.file or "", error.field or "", rule, error.reason)
+            table.add_row(*(escape(cell) for cell in cells))
+            problems += 1
     python_files = sorted({p for c in found for p in c.path.parent.rglob("*.py")})
     for violation in check_python_files(python_files):
         table.add_row(

@@ -14,6 +14,7 @@ from typing import NamedTuple
 from pydantic import BaseModel
 
 from omnibase_infra._core import EnumNodeKind, ModelONEXContainer, ModelOnexError
+from omnibase_infra.declarative import WorkflowStep, declarative_routes, is_declarative
 from omnibase_infra.dispatch.protocols import ProtocolMessageHandler
 from omnibase_infra.dispatch.route import DispatchRoute
 from omnibase_infra.errors import ProtocolConfigurationError
@@ -24,10 +25,12 @@ from omnibase_infra.resilience.idempotency.protocol_idempotency_store import (
 )
 from omnibase_infra.runtime.contracts.model_contract_route import ModelContractRoute
 from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
-from omnibase_infra.runtime.contracts.plugin_loader import load_class
+from omnibase_infra.runtime.contracts.plugin_loader import check_module_allowed, load_class
 from omnibase_infra.runtime.effect_guard import GuardedEffectHandler
 
 __all__ = ["build_routes"]
+
+_STEP_KINDS = frozenset({EnumNodeKind.COMPUTE, EnumNodeKind.EFFECT})
 
 
 class _Where(NamedTuple):
@@ -42,10 +45,17 @@ def build_routes(
     container: ModelONEXContainer,
     allowlist: Sequence[str],
 ) -> list[DispatchRoute]:
-    """Routes for every contract; raises ``ProtocolConfigurationError`` naming file and field."""
+    """Routes for every contract; raises ``ProtocolConfigurationError`` naming file and field.
+
+    A REDUCER or ORCHESTRATOR contract without handler_routing runs declaratively (its FSM or
+    its workflow, ``omnibase_infra.declarative``); a workflow's steps call the COMPUTE and EFFECT
+    nodes' handlers built here (an effect's under its executor, shared with its own routes).
+    """
     routes: list[DispatchRoute] = []
+    steps: dict[str, WorkflowStep] = {}
     for contract in contracts:
         handlers: dict[tuple[str, str], ProtocolMessageHandler] = {}
+        models: set[type[BaseModel] | None] = set()
         for index, entry in enumerate(contract.routes):
             where = _Where(str(contract.path), f"handler_routing.handlers.{index}")
             key = (entry.handler_module, entry.handler_class)
@@ -54,7 +64,8 @@ def build_routes(
                 if contract.archetype is EnumNodeKind.EFFECT:
                     handler = _guard(contract, handler, container)
                 handlers[key] = handler
-            input_model = _input_model(entry, allowlist, where)
+            input_model = _input_model(contract, entry, allowlist, where)
+            models.add(input_model)
             for topic in (entry.topic,) if entry.topic else contract.subscribe_topics:
                 routes.append(
                     DispatchRoute(
@@ -67,6 +78,18 @@ def build_routes(
                         publish_topics=frozenset(contract.publish_topics),
                     )
                 )
+        if contract.archetype in _STEP_KINDS and len(handlers) == 1:
+            model = models.pop() if len(models) == 1 else None
+            steps[contract.name] = WorkflowStep(
+                contract.name,
+                contract.archetype,
+                next(iter(handlers.values())),
+                model or _contract_input_model(contract, allowlist),
+            )
+    for contract in contracts:
+        if is_declarative(contract):
+            model = _contract_input_model(contract, allowlist)
+            routes.extend(declarative_routes(contract, steps, model))
     return routes
 
 
@@ -123,17 +146,40 @@ def _instantiate(
 
 
 def _input_model(
-    entry: ModelContractRoute, allowlist: Sequence[str], where: _Where
+    contract: ModelNodeContract, entry: ModelContractRoute, allowlist: Sequence[str], where: _Where
 ) -> type[BaseModel] | None:
+    """The route's event_model; else, when it is the contract's one route, its input_model
+    (several catch-all routes may take payloads the input_model does not describe)."""
     if entry.payload_module is None or entry.payload_type is None:
-        return None
-    cls = load_class(
-        entry.payload_module, entry.payload_type, allowlist, where=where.field, file=where.file
+        return _contract_input_model(contract, allowlist) if len(contract.routes) == 1 else None
+    return _pydantic_class(
+        entry.payload_module, entry.payload_type, allowlist, where, "event_model"
     )
+
+
+def _contract_input_model(
+    contract: ModelNodeContract, allowlist: Sequence[str]
+) -> type[BaseModel] | None:
+    """The contract's ``input_model`` class when it is a dotted name inside the allowlist
+    (core's own names are not imported), else None."""
+    dotted = str(getattr(contract.definition, "input_model", None) or "")
+    module, _, name = dotted.rpartition(".")
+    if not module:
+        return None
+    try:
+        check_module_allowed(module, allowlist, where="input_model")
+    except ProtocolConfigurationError:
+        return None
+    where = _Where(str(contract.path), "input_model")
+    return _pydantic_class(module, name, allowlist, where, "input_model")
+
+
+def _pydantic_class(
+    module: str, name: str, allowlist: Sequence[str], where: _Where, what: str
+) -> type[BaseModel]:
+    cls = load_class(module, name, allowlist, where=where.field, file=where.file)
     if not issubclass(cls, BaseModel):
         raise ProtocolConfigurationError(
-            f"event_model {entry.payload_type} is not a pydantic model",
-            file=where.file,
-            field=where.field,
+            f"{what} {name} is not a pydantic model", file=where.file, field=where.field
         )
     return cls

@@ -30,6 +30,7 @@ from omnibase_infra._core import (
     ModelContractReducer,
     ModelOnexError,
 )
+from omnibase_infra.declarative.model_fsm_binding import FSM_BINDING_SECTION, ModelFsmBinding
 from omnibase_infra.enums import EnumTopicKind
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.event_bus.codec import first_validation_error
@@ -83,6 +84,7 @@ MAY_PUBLISH: dict[EnumNodeKind, frozenset[EnumTopicKind]] = {
     EnumNodeKind.EFFECT: frozenset(),
     EnumNodeKind.COMPUTE: frozenset(),
 }
+_STEP_KINDS = frozenset({EnumNodeKind.COMPUTE, EnumNodeKind.EFFECT})
 _log = get_logger(__name__)
 # Core warns, for every contract without io_operations (effects) or an algorithm (computes),
 # about the migration of its own legacy corpus, naming an internal ticket. This runtime needs
@@ -244,6 +246,7 @@ def load_contract(path: Path, *, allowlist: Sequence[str]) -> ModelNodeContract:
     data = load_yaml_mapping(path)
     archetype = _archetype(data, file)
     effect_policy = _effect_policy(data, archetype, file)
+    fsm_binding = _fsm_binding(data, archetype, file)
     definition = _validate_core(_CORE_MODELS[archetype], data, file)
     subscribe, publish = _topics(data, archetype, file)
     routes = _routes(data, subscribe, allowlist, file)
@@ -259,6 +262,7 @@ def load_contract(path: Path, *, allowlist: Sequence[str]) -> ModelNodeContract:
         routes=routes,
         definition=definition,
         effect_policy=effect_policy,
+        fsm_binding=fsm_binding,
     )
 
 
@@ -282,6 +286,23 @@ def _effect_policy(
     if section is not None and not isinstance(section, dict):
         raise ProtocolConfigurationError("must be a mapping", file=file, field="error_handling")
     return ModelEffectPolicy.from_contract_section(section, file=file)
+
+
+def _fsm_binding(
+    data: dict[str, JsonValue], archetype: EnumNodeKind, file: str
+) -> ModelFsmBinding | None:
+    """Pop and validate ``fsm_binding`` (REDUCER contracts run by their FSM; core has no
+    place for it, so it is removed before core validates the rest)."""
+    section = data.pop(FSM_BINDING_SECTION, None)
+    if section is None:
+        return None
+    if archetype is not EnumNodeKind.REDUCER:
+        raise ProtocolConfigurationError(
+            f"only REDUCER contracts take {FSM_BINDING_SECTION}, not {archetype.value}",
+            file=file,
+            field=FSM_BINDING_SECTION,
+        )
+    return ModelFsmBinding.from_section(section, file=file)
 
 
 def _archetype(data: dict[str, JsonValue], file: str) -> EnumNodeKind:
@@ -396,7 +417,8 @@ def _routes(
                 operation=None if operation is None else str(operation),
             )
         )
-    if routes and not subscribe:
+    # A COMPUTE or EFFECT node may be called only as a workflow step, subscribing to nothing.
+    if routes and not subscribe and _archetype(data, file) not in _STEP_KINDS:
         raise ProtocolConfigurationError(
             "declares handlers but subscribes to no topic", file=file, field="event_bus"
         )

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from omnibase_infra._core import EnumNodeKind, ModelContractBase
+from omnibase_infra.declarative.model_fsm_binding import ModelFsmBinding
 from omnibase_infra.resilience.effect.model_effect_policy import ModelEffectPolicy
 from omnibase_infra.runtime.contracts.model_contract_route import ModelContractRoute
 
@@ -28,3 +29,4 @@ class ModelNodeContract(BaseModel):
     routes: tuple[ModelContractRoute, ...] = ()
     definition: ModelContractBase
     effect_policy: ModelEffectPolicy | None = None
+    fsm_binding: ModelFsmBinding | None = None

@@ -1,0 +1,47 @@
+"""What ``validate`` refuses about where results go: a COMPUTE result nobody uses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from omnibase_infra._core import EnumNodeKind, ModelContractOrchestrator
+from omnibase_infra.declarative.protocol_declared_node import ProtocolDeclaredNode
+from omnibase_infra.errors import ProtocolConfigurationError
+
+__all__ = ["compute_result_problems", "workflow_step_names"]
+
+
+def workflow_step_names(nodes: Sequence[ProtocolDeclaredNode]) -> frozenset[str]:
+    """Every node an orchestrator's workflow names as a step of its execution graph."""
+    names: set[str] = set()
+    for node in nodes:
+        definition = node.definition
+        if not isinstance(definition, ModelContractOrchestrator):
+            continue
+        workflow = definition.workflow_coordination.workflow_definition
+        if workflow is not None:
+            names.update(n.node_id for n in workflow.execution_graph.nodes)
+    return frozenset(names)
+
+
+def compute_result_problems(
+    nodes: Sequence[ProtocolDeclaredNode],
+) -> list[ProtocolConfigurationError]:
+    """One error per COMPUTE node subscribed to a topic while no orchestrator's workflow uses
+    it as a step: its result would be dropped without a word (a COMPUTE node publishes nothing;
+    only orchestrators do)."""
+    used = workflow_step_names(nodes)
+    return [
+        ProtocolConfigurationError(
+            f"COMPUTE node {node.name} subscribes to {', '.join(node.subscribe_topics)} but its "
+            "result goes nowhere: a COMPUTE node publishes nothing and no orchestrator's "
+            "workflow has it as a step; name it in an orchestrator's "
+            "workflow_definition.execution_graph (node_type: COMPUTE) or drop the subscription",
+            file=str(node.path),
+            field="event_bus.subscribe_topics",
+        )
+        for node in nodes
+        if node.archetype is EnumNodeKind.COMPUTE
+        and node.subscribe_topics
+        and node.name not in used
+    ]
