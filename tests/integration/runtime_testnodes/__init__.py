@@ -6,10 +6,13 @@ turning that event into a record-job intent (a count per key), an effect handing
 ``drain/``: an orchestrator that, on the first runtime tick, emits a burst of slow-work
 commands, and an effect that handles each slowly; both write what they did to files under
 ``$RTEST_OUT`` so a test can compare what was published with what was handled across a
-process boundary. Tests add ``runtime_testnodes`` to the runtime's ``plugin_allowlist``.
+process boundary. ``deployment/``: the apply effect the shipped deployment workflow
+(``omnibase_infra.infra_nodes``) calls as a step. Tests add ``runtime_testnodes`` to the
+runtime's ``plugin_allowlist``.
 """
 
 from pathlib import Path
 
 PIPELINE_DIR = Path(__file__).parent / "pipeline"
 DRAIN_DIR = Path(__file__).parent / "drain"
+DEPLOYMENT_DIR = Path(__file__).parent / "deployment"

@@ -1,0 +1,1 @@
+"""ORCHESTRATOR, YAML only: the deployment workflow (see contract.yaml)."""

@@ -1,0 +1,1 @@
+"""REDUCER, YAML only: the infrastructure state of each service (see contract.yaml)."""
