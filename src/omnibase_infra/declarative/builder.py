@@ -207,8 +207,8 @@ def _compile_route(
             )
         elif not _same_kind(declared.node_type, callable_node.archetype):
             reason = (
-                f"step {name} is declared {declared.node_type} in the execution_graph but is "
-                f"a {callable_node.archetype.value} node"
+                f"step {name} is declared {declared.node_type} in the execution_graph but the "
+                f"loaded node is {callable_node.archetype.name}"
             )
         else:
             missing = [d for d in declared.depends_on if d not in {s.name for s in compiled}]
