@@ -77,7 +77,7 @@ def validate(
 ) -> None:
     """Validate every contract, import its handlers and check node packages (naming, no Any);
     exit 1 on problems, 2 when the configuration or a contract directory is unusable."""
-    from omnibase_infra.declarative.checks import compute_result_problems
+    from omnibase_infra.declarative.checks import compute_result_problems, declarative_problems
     from omnibase_infra.errors import ProtocolConfigurationError
     from omnibase_infra.runtime.contracts.architecture_checks import check_python_files
     from omnibase_infra.runtime.contracts.contract_loader import (
@@ -115,7 +115,7 @@ def validate(
         found = [c for path in files if (c := _loads_alone(path, allowlist)) is not None]
     for rule, errors in (
         ("import", route_import_problems(found, allowlist)),
-        ("workflow", compute_result_problems(found)),
+        ("workflow", [*compute_result_problems(found), *declarative_problems(found)]),
     ):
         for error in errors:
             cells = (error.file or "", error.field or "", rule, error.reason)

@@ -9,7 +9,7 @@ node name (computes in-process, effects under their contract's executor) and pub
 """
 
 from omnibase_infra.declarative.builder import declarative_routes, is_declarative
-from omnibase_infra.declarative.checks import compute_result_problems
+from omnibase_infra.declarative.checks import compute_result_problems, declarative_problems
 from omnibase_infra.declarative.model_fsm_binding import ModelFsmBinding
 from omnibase_infra.declarative.model_fsm_intent import ModelFsmIntent
 from omnibase_infra.declarative.model_workflow_rules import ModelWorkflowRules
@@ -23,6 +23,7 @@ __all__ = [
     "ModelWorkflowStepFailed",
     "WorkflowStep",
     "compute_result_problems",
+    "declarative_problems",
     "declarative_routes",
     "is_declarative",
 ]
