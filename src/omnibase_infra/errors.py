@@ -16,6 +16,7 @@
         │   ├── MessageTooLargeError        (over the bus's max message size)
         │   └── IntrospectionValidationError  (nodes.registration: bad announcement)
         ├── RegistrationConflictError       (nodes: registration storage)        409
+        ├── WorkflowStepError               (declarative: a step's output unusable)
         └── MigrationError                  MIGRATION_ERROR         500  (migrations)
             └── MigrationChecksumError      (an applied migration was edited)
 
