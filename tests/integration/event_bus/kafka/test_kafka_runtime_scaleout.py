@@ -41,7 +41,8 @@ class ProbeHandler:
 
     async def handle(self, context: object) -> None:
         await asyncio.sleep(0.004)  # some work, so the kill lands mid-stream
-        self._sink.write(f"{context.payload['seq']}\\n")
+        # The contract's one catch-all route is typed by its input_model (ModelIn).
+        self._sink.write(f"{context.payload.seq}\\n")
         self._sink.flush()
         return None
 '''
