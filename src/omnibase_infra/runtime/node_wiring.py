@@ -14,10 +14,16 @@ from typing import NamedTuple
 from pydantic import BaseModel
 
 from omnibase_infra._core import EnumNodeKind, ModelONEXContainer, ModelOnexError
-from omnibase_infra.declarative import WorkflowStep, declarative_routes, is_declarative
+from omnibase_infra.declarative import (
+    WorkflowStep,
+    compute_result_problems,
+    declarative_routes,
+    is_declarative,
+)
 from omnibase_infra.dispatch.protocols import ProtocolMessageHandler
 from omnibase_infra.dispatch.route import DispatchRoute
 from omnibase_infra.errors import ProtocolConfigurationError
+from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.resilience.effect.executor import EffectExecutor
 from omnibase_infra.resilience.effect.model_effect_policy import ModelEffectPolicy
 from omnibase_infra.resilience.idempotency.protocol_idempotency_store import (
@@ -31,6 +37,7 @@ from omnibase_infra.runtime.effect_guard import GuardedEffectHandler
 __all__ = ["build_routes"]
 
 _STEP_KINDS = frozenset({EnumNodeKind.COMPUTE, EnumNodeKind.EFFECT})
+_log = get_logger(__name__)
 
 
 class _Where(NamedTuple):
@@ -90,6 +97,9 @@ def build_routes(
         if is_declarative(contract):
             model = _contract_input_model(contract, allowlist)
             routes.extend(declarative_routes(contract, steps, model))
+    for problem in compute_result_problems(contracts):
+        # validate refuses it; run keeps serving, but not without a word.
+        _log.warning("compute result dropped", file=problem.file, reason=problem.reason)
     return routes
 
 

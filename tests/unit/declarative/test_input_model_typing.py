@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from declarative_unit_support import V, contract
 
 from omnibase_infra._core import ModelONEXContainer
 from omnibase_infra.infra_nodes.models import ModelDeployServiceRequested
+from omnibase_infra.observability.logging import configure_logging
 from omnibase_infra.runtime.node_wiring import build_routes
 from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST
 
@@ -45,6 +47,20 @@ def test_the_one_catch_all_route_is_typed_by_input_model(tmp_path: Path) -> None
     routes = build_routes([node], ModelONEXContainer(), DEFAULT_ALLOWLIST)
     assert {r.topic for r in routes} == set(TOPICS)
     assert {r.input_model for r in routes} == {ModelDeployServiceRequested}
+
+
+def test_run_warns_when_a_compute_result_goes_nowhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A subscribed COMPUTE node no workflow uses still starts (validate refuses it), but
+    wiring logs a warning naming its contract instead of dropping results without a word."""
+    node = contract(tmp_path, _compute(f"    - handler: {HANDLER}"))
+    configure_logging()  # the package's default: JSON lines on stderr
+    build_routes([node], ModelONEXContainer(), DEFAULT_ALLOWLIST)
+    lines = [line for line in capsys.readouterr().err.splitlines() if "result dropped" in line]
+    assert len(lines) == 1
+    assert str(node.path) in lines[0]
+    assert "result goes nowhere" in lines[0]
 
 
 def test_several_catch_all_routes_are_left_untyped(tmp_path: Path) -> None:
