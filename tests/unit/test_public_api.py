@@ -42,6 +42,17 @@ _FACES: dict[str, list[str]] = {
         "app",
         "main",
     ],
+    "omnibase_infra.declarative": [
+        "ModelFsmBinding",
+        "ModelFsmIntent",
+        "ModelWorkflowRules",
+        "ModelWorkflowStepFailed",
+        "WorkflowStep",
+        "compute_result_problems",
+        "declarative_problems",
+        "declarative_routes",
+        "is_declarative",
+    ],
     "omnibase_infra.dispatch": [
         "DeadLetterPolicy",
         "DispatchContext",
@@ -54,6 +65,14 @@ _FACES: dict[str, list[str]] = {
         "RetryConsumer",
         "RetryFailurePolicy",
         "make_route",
+    ],
+    "omnibase_infra.infra_nodes": [
+        "INFRA_NODES_DIR",
+    ],
+    "omnibase_infra.infra_nodes.models": [
+        "ModelDeployServiceRequested",
+        "ModelDeploymentPlan",
+        "ModelServiceDeployed",
     ],
     "omnibase_infra.fsm": [
         "CompiledFSM",

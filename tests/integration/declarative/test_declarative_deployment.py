@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from uuid import UUID, uuid4
 
-from runtime_support import in_memory_bus, node_config, running_host, wait_until
+from runtime_support import in_memory_bus, node_config, running_host
 from runtime_testnodes import DEPLOYMENT_DIR
 
 from omnibase_infra._core import ModelEventEnvelope
@@ -27,6 +27,7 @@ from omnibase_infra.infra_nodes.topics import (
     TOPIC_SERVICE_DEPLOYED,
 )
 from omnibase_infra.runtime.host import RuntimeHostProcess
+from omnibase_infra.testing import eventually
 
 _WATCHED = (
     TOPIC_DEPLOYMENT_PLANNED,
@@ -100,7 +101,7 @@ async def test_a_deployment_is_planned_applied_announced_and_followed_to_running
     its guarded transition and emits a record-state intent per state, no alert."""
     async with _deployment_runtime() as (host, seen):
         correlation_id = await _deploy(in_memory_bus(host), "billing", replicas=4)
-        await wait_until(lambda: len(_states(seen, "billing")) == 2, what="two states")
+        await eventually(lambda: len(_states(seen, "billing")) == 2, "two states")
         planned = seen.payloads(TOPIC_DEPLOYMENT_PLANNED, "billing")
         deployed = seen.payloads(TOPIC_SERVICE_DEPLOYED, "billing")
         assert [(p["strategy"], p["batches"]) for p in planned] == [("rolling", [3, 1])]
@@ -120,7 +121,7 @@ async def test_an_unhealthy_deployment_leaves_the_guard_unmet_and_raises_an_aler
     transition takes the service to degraded, and an alert intent is emitted."""
     async with _deployment_runtime() as (host, seen):
         await _deploy(in_memory_bus(host), "flaky-search", replicas=2)
-        await wait_until(lambda: seen.on(TOPIC_RAISE_ALERT, "flaky-search"), what="an alert")
+        await eventually(lambda: seen.on(TOPIC_RAISE_ALERT, "flaky-search"), "an alert")
         assert _states(seen, "flaky-search") == [
             ("deployment_planned", "deploying"),
             ("deployed_degraded", "degraded"),
@@ -136,7 +137,7 @@ async def test_a_failing_effect_step_reaches_the_orchestrator_as_its_declared_fa
     failed and alerts."""
     async with _deployment_runtime() as (host, seen):
         await _deploy(in_memory_bus(host), "broken-cache")
-        await wait_until(lambda: seen.on(TOPIC_RAISE_ALERT, "broken-cache"), what="an alert")
+        await eventually(lambda: seen.on(TOPIC_RAISE_ALERT, "broken-cache"), "an alert")
         failed = seen.payloads(TOPIC_DEPLOYMENT_FAILED, "broken-cache")
         assert [(f["step"], f["node_type"], f["error_type"]) for f in failed] == [
             ("node_deployment_apply_effect", "effect", "InfraConnectionError")
