@@ -16,9 +16,9 @@ from omnibase_infra.event_bus.codec import JsonEnvelope, encode_envelope
 from omnibase_infra.event_bus.inmemory import EventBusInmemory
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.event_bus.topics import dlq_topic_for
-from omnibase_infra.runtime.contract_loader import load_contract
-from omnibase_infra.runtime.model_node_contract import ModelNodeContract
-from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST
+from omnibase_infra.runtime.contracts.contract_loader import load_contract
+from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
+from omnibase_infra.runtime.contracts.plugin_loader import DEFAULT_ALLOWLIST
 
 V = "{major: 1, minor: 0, patch: 0}"
 

@@ -11,8 +11,8 @@ from declarative_unit_support import V, contract
 from omnibase_infra._core import ModelONEXContainer
 from omnibase_infra.infra_nodes.models import ModelDeployServiceRequested
 from omnibase_infra.observability.logging import configure_logging
+from omnibase_infra.runtime.contracts.plugin_loader import DEFAULT_ALLOWLIST
 from omnibase_infra.runtime.node_wiring import build_routes
-from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST
 
 HANDLER = (
     "{name: HandlerDeploymentPlan, "
