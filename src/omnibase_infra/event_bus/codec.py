@@ -32,8 +32,10 @@ __all__ = [
     "describe_validation_error",
     "encode_envelope",
     "envelope_headers",
+    "error_reason",
     "first_validation_error",
     "new_envelope",
+    "new_json_envelope",
 ]
 
 
@@ -78,6 +80,24 @@ def new_envelope(
         correlation_id=correlation_id,
         parent_envelope_id=parent_envelope_id,
         source_tool=source_tool,
+        producer=producer,
+        onex_version=_ONEX_VERSION,
+        envelope_version=_ENVELOPE_VERSION,
+    )
+
+
+def new_json_envelope(
+    payload: JsonValue,
+    *,
+    payload_type: str,
+    correlation_id: UUID | None,
+    producer: str,
+) -> JsonEnvelope:
+    """A new envelope around a JSON payload that arrived without one (its type given apart)."""
+    return JsonEnvelope(
+        payload=payload,
+        payload_type=payload_type,
+        correlation_id=correlation_id,
         producer=producer,
         onex_version=_ONEX_VERSION,
         envelope_version=_ENVELOPE_VERSION,
@@ -136,6 +156,11 @@ def first_validation_error(exc: ValidationError) -> tuple[str | None, str]:
 
 # Some pydantic messages quote part of the input ("found `x` at 3", "got 'abc'"): cut it.
 _QUOTED_INPUT = re.compile(r"[:,]? *(?:found|got) [`'\"].*?[`'\"](?: at \d+)?")
+
+
+def error_reason(error: ErrorDetails) -> str:
+    """One pydantic error's reason, without any part of the input it quoted."""
+    return _message(error)
 
 
 def _message(error: ErrorDetails) -> str:

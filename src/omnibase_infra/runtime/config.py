@@ -37,6 +37,7 @@ from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettin
 from omnibase_infra.handlers.consul.model_consul_settings import ModelConsulSettings
 from omnibase_infra.handlers.valkey.model_valkey_settings import ModelValkeySettings
 from omnibase_infra.handlers.vault.model_vault_settings import ModelVaultSettings
+from omnibase_infra.ingress.model_ingress_settings import ModelIngressSettings
 from omnibase_infra.observability.model_tracing_settings import ModelTracingSettings
 from omnibase_infra.runtime.contracts.plugin_loader import DEFAULT_ALLOWLIST
 from omnibase_infra.runtime.plugins.node_plugins import (
@@ -169,6 +170,7 @@ class ModelRuntimeConfig(BaseSettings):
     plugin_allowlist: list[str] = Field(default_factory=list)
     http: ModelHttpSettings = Field(default_factory=ModelHttpSettings)
     event_bus: ModelEventBusSettings = Field(default_factory=ModelEventBusSettings)
+    ingress: ModelIngressSettings = Field(default_factory=ModelIngressSettings)
     postgres: ModelPostgresRuntimeSettings = Field(default_factory=ModelPostgresRuntimeSettings)
     discovery: ModelDiscoveryRuntimeSettings = Field(default_factory=ModelDiscoveryRuntimeSettings)
     vault: ModelVaultSettings | None = Field(

@@ -136,6 +136,7 @@ class _Launch:
         from omnibase_infra.runtime.http.hub import create_hub_app
         from omnibase_infra.runtime.http.server import HubServer
         from omnibase_infra.runtime.infrastructure import build_infrastructure
+        from omnibase_infra.runtime.ingress_component import ingress_components
 
         if config.http.enabled:
             with self._boot.step("hub") as facts:
@@ -151,7 +152,7 @@ class _Launch:
             bus=infra.bus,
             handlers=infra.handlers,
             services=infra.services,
-            components=infra.components,
+            components=[*infra.components, *ingress_components(config.ingress)],
             exclude_nodes=infra.exclude_nodes,
             hub=self._hub,
             boot=self._boot,
@@ -225,6 +226,7 @@ _RUNTIME_MODULES = (
     "omnibase_infra.runtime.http.server",
     "omnibase_infra.runtime.infrastructure",
     "omnibase_infra.runtime.host",
+    "omnibase_infra.runtime.ingress_component",
 )
 
 

@@ -27,8 +27,19 @@ class _EmbeddedServer(uvicorn.Server):
 class HubServer:
     """Binds first (so the port is known and a clash fails fast), then serves in a task."""
 
-    def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 8085) -> None:
+    def __init__(
+        self,
+        app: FastAPI,
+        host: str = "127.0.0.1",
+        port: int = 8085,
+        *,
+        name: str = "hub",
+        setting: str = "http.port",
+    ) -> None:
+        """``name`` and ``setting`` (the config field of the port) are for a failed bind."""
         self._app = app
+        self._name = name
+        self._setting = setting
         self._host = host
         self._port = port
         self._server: _EmbeddedServer | None = None
@@ -49,7 +60,8 @@ class HubServer:
         except OSError as exc:
             sock.close()
             raise InfraConnectionError(
-                f"cannot bind the hub to {self._host}:{self._port}: {exc.strerror}",
+                f"cannot bind the {self._name} to {self._host}:{self._port}: {exc.strerror} "
+                f"(setting {self._setting}: another port, or 0 for any free one)",
                 context=ModelInfraErrorContext(
                     transport_type=EnumInfraTransportType.HTTP,
                     operation="bind",
@@ -62,7 +74,9 @@ class HubServer:
             self._app, log_level="warning", access_log=False, lifespan="off", server_header=False
         )
         self._server = _EmbeddedServer(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="hub-http")
+        self._task = asyncio.create_task(
+            self._server.serve(sockets=[sock]), name=f"{self._name}-http"
+        )
         while not self._server.started:
             if self._task.done():
                 self._task.result()  # re-raise the startup failure

@@ -1,0 +1,1 @@
+"""The ingress: events from outside the process into the bus over HTTP (port 8083)."""

@@ -1,0 +1,76 @@
+"""The OpenAPI description of ``POST /v1/events/{topic}`` (read from the raw request, so
+declared here rather than inferred from a signature)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pydantic import JsonValue
+
+__all__ = ["EVENT_PARAMETERS", "EVENT_REQUEST_BODY", "EVENT_RESPONSES"]
+
+_REFUSAL: Final[dict[str, JsonValue]] = {
+    "type": "object",
+    "properties": {
+        "error": {"type": "string"},
+        "detail": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                    "msg": {"type": "string"},
+                },
+            },
+        },
+    },
+    "required": ["error"],
+}
+
+
+def _refusal(description: str) -> dict[str, JsonValue]:
+    return {"description": description, "content": {"application/json": {"schema": _REFUSAL}}}
+
+
+EVENT_PARAMETERS: Final[list[JsonValue]] = [
+    {
+        "name": "topic",
+        "in": "path",
+        "required": True,
+        "description": "onex.<cmd|evt>.<producer>.<event>.v<N>",
+        "schema": {
+            "type": "string",
+            "pattern": r"^onex\.(cmd|evt)\.[a-z0-9_-]+\.[a-z0-9_-]+\.v[1-9][0-9]{0,3}$",
+        },
+    },
+    {
+        "name": "payload_type",
+        "in": "query",
+        "required": False,
+        "description": "the body is a bare payload of this type: the ingress wraps it in an "
+        "envelope (absent: the body is core's event envelope)",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "X-Correlation-ID",
+        "in": "header",
+        "required": False,
+        "description": "correlation id (UUID) of an envelope that has none (else one is made)",
+        "schema": {"type": "string", "format": "uuid"},
+    },
+]
+
+EVENT_REQUEST_BODY: Final[dict[str, JsonValue]] = {
+    "required": True,
+    "description": "core's ModelEventEnvelope as JSON, or a bare JSON payload with payload_type",
+    "content": {"application/json": {"schema": {}}},
+}
+
+EVENT_RESPONSES: Final[dict[int | str, dict[str, JsonValue]]] = {
+    401: _refusal("no valid bearer token (auth configured)"),
+    403: _refusal("no role of the token may publish to the topic"),
+    413: _refusal("body larger than ingress.max_body_bytes"),
+    422: _refusal("wrong shape: topic, payload_type, X-Correlation-ID or body (field paths)"),
+    429: _refusal("per-client rate limit: retry after the Retry-After header's seconds"),
+    503: _refusal("the bus did not accept the event"),
+}

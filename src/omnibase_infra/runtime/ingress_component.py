@@ -1,0 +1,72 @@
+"""The ingress as a runtime component: served next to the hub once the bus is up, stopped
+first when the runtime stops (so nothing is accepted that the drain would miss)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from omnibase_infra.handlers.oidc.handler_keycloak import HandlerKeycloak
+from omnibase_infra.ingress.app import create_ingress_app
+from omnibase_infra.ingress.auth import IngressAuthenticator
+from omnibase_infra.ingress.model_ingress_settings import ModelIngressSettings
+from omnibase_infra.observability.logging import get_logger
+from omnibase_infra.runtime.http_server import HubServer
+
+if TYPE_CHECKING:
+    from omnibase_infra.runtime.host import RuntimeHostProcess
+
+__all__ = ["IngressComponent", "ingress_components"]
+
+_log = get_logger(__name__)
+
+
+def ingress_components(settings: ModelIngressSettings) -> list[IngressComponent]:
+    """The ingress component when ``ingress.enabled``, else none."""
+    return [IngressComponent(settings)] if settings.enabled else []
+
+
+class IngressComponent:
+    """Serves ``POST /v1/events/{topic}`` on ``ingress.host:ingress.port``."""
+
+    def __init__(self, settings: ModelIngressSettings) -> None:
+        self._settings = settings
+        self._server: HubServer | None = None
+        self._keycloak: HandlerKeycloak | None = None
+        self.port: int | None = None
+
+    @property
+    def name(self) -> str:
+        """``ingress``."""
+        return "ingress"
+
+    async def start(self, host: RuntimeHostProcess) -> None:
+        """Read the OIDC provider (when auth is configured), then bind and serve."""
+        settings = self._settings
+        authenticator = None
+        if settings.auth is not None:
+            self._keycloak = HandlerKeycloak(settings.auth.oidc)
+            await self._keycloak.start()
+            authenticator = IngressAuthenticator(
+                self._keycloak, settings.auth.roles, settings.auth.oidc.audience or ()
+            )
+        app = create_ingress_app(host.bus, settings, authenticator)
+        self._server = HubServer(
+            app, settings.host, settings.port, name="ingress", setting="ingress.port"
+        )
+        self.port = await self._server.start()
+        if authenticator is None:
+            _log.warning(
+                "ingress without authentication: bound to loopback only",
+                url=f"http://{settings.host}:{self.port}",
+            )
+        else:
+            _log.info("ingress listening", url=f"http://{settings.host}:{self.port}", auth="oidc")
+
+    async def stop(self) -> None:
+        """Stop accepting, finish open requests, close the token validator; idempotent."""
+        server, self._server = self._server, None
+        if server is not None:
+            await server.stop()
+        keycloak, self._keycloak = self._keycloak, None
+        if keycloak is not None:
+            await keycloak.close()
