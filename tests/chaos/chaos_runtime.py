@@ -98,7 +98,12 @@ class RuntimeProcess:
         self.name = name
         self.config_path = workdir / f"{name}.yaml"
         self.config_path.write_text(yaml.safe_dump(dict(config), sort_keys=False))
-        self._env = {**os.environ, "HOME": str(workdir), **(env or {})}
+        self._env = {
+            **os.environ,
+            "HOME": str(workdir),
+            "ONEX_INGRESS__PORT": "0",  # runtimes run side by side: each ingress on a free port
+            **(env or {}),
+        }
         self._process: asyncio.subprocess.Process | None = None
         self.starts = 0
         self.log_paths: list[Path] = []

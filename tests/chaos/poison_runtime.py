@@ -134,7 +134,7 @@ def chaos_runtime() -> Iterator[ChaosRuntime]:
                 stdin=subprocess.DEVNULL,
                 stdout=sink,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "HOME": str(directory)},
+                env={**os.environ, "HOME": str(directory), "ONEX_INGRESS__PORT": "0"},
             )
         runtime = ChaosRuntime(process, tansu, config, log, port)
         try:

@@ -132,6 +132,7 @@ def runtime_env(out: Path, **extra: str) -> dict[str, str]:
         "RTEST_OUT": str(out),
         "HOME": str(out),
         "COLUMNS": "500",
+        "ONEX_INGRESS__PORT": "0",  # runtimes run side by side: each ingress on a free port
         **extra,
     }
 

@@ -31,6 +31,7 @@ async def _cli(tmp_path: Path, *args: str) -> tuple[int, str]:
         "PYTHONPATH": os.pathsep.join((str(tmp_path / "pkgs"), str(NODES_ROOT))),
         "HOME": str(tmp_path),
         "COLUMNS": "400",
+        "ONEX_INGRESS__PORT": "0",  # runtimes run side by side: each ingress on a free port
     }
     process = await asyncio.create_subprocess_exec(
         CLI,

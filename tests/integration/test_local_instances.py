@@ -49,6 +49,7 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
         "XDG_DATA_HOME": str(home / "data"),
         "COLUMNS": "400",  # one line per message: the assertions read whole sentences
         "ONEX_LOG_LEVEL": "INFO",
+        "ONEX_INGRESS__PORT": "0",  # runtimes run side by side: each ingress on a free port
         **extra,
     }
 

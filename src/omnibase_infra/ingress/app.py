@@ -118,6 +118,10 @@ class _Ingress:
                 raise IngressRequestError(
                     401, exc.message, headers={"WWW-Authenticate": 'Bearer realm="onex"'}
                 ) from None
+            except RuntimeHostError as exc:  # the provider unreachable: keys not readable
+                raise IngressRequestError(
+                    503, f"cannot validate the bearer JWT now: {exc.message}"
+                ) from None
             client = f"sub:{claims.subject}"
         else:
             client = f"addr:{request.client.host if request.client else 'unknown'}"

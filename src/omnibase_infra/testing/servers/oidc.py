@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from pydantic import JsonValue
 
 from omnibase_infra.testing.ports import free_port
 from omnibase_infra.testing.servers.process import ManagedProcess, ServerStartError
@@ -75,6 +76,13 @@ class OidcProviderServer:
     def stop(self) -> None:
         """Stop the provider by its PID."""
         self.process.stop()
+
+    async def set_claims(self, subject: str, claims: dict[str, JsonValue]) -> None:
+        """Give ``subject`` these extra claims (``realm_access``...) in the tokens issued next;
+        a restart forgets them."""
+        async with httpx.AsyncClient(base_url=self.issuer, trust_env=False) as client:
+            reply = await client.put(f"/users/{subject}", json=claims)
+        reply.raise_for_status()
 
     async def issue_tokens(
         self,
