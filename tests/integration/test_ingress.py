@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import AsyncIterator
 from uuid import UUID, uuid4
 
 import pytest
@@ -143,7 +144,7 @@ async def test_body_over_the_limit_is_413_declared_or_streamed() -> None:
             json={"pad": "x" * 4096},
         )
 
-        async def chunks():  # type: ignore[no-untyped-def]
+        async def chunks() -> AsyncIterator[bytes]:
             for _ in range(8):
                 yield b" " * 1024
 
