@@ -244,7 +244,7 @@ async def test_second_sigterm_stops_at_once_exits_non_zero_naming_what_was_pendi
     assert pending > 0
 
 
-async def _run_once(tmp_path: Path, *args: str) -> tuple[int, str]:
+async def _run_once(tmp_path: Path, *args: str, **env: str) -> tuple[int, str]:
     """``onex-infra run ...`` expected to exit on its own; returns its code and output."""
     process = await asyncio.create_subprocess_exec(
         CLI,
@@ -252,7 +252,7 @@ async def _run_once(tmp_path: Path, *args: str) -> tuple[int, str]:
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
-        env=_env(tmp_path),
+        env=_env(tmp_path, **env),
     )
     async with asyncio.timeout(60):
         output, _ = await process.communicate()
