@@ -23,6 +23,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "omnibase_infra.cli.cmd_registry",
     "omnibase_infra.cli.cmd_config",
     "omnibase_infra.cli.cmd_schema",
+    "omnibase_infra.cli.cmd_send",
 )
 
 app = typer.Typer(
