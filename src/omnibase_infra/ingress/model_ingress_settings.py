@@ -24,7 +24,7 @@ def is_loopback_host(host: str) -> bool:
 class ModelIngressSettings(BaseModel):
     """``POST /v1/events/{topic}`` on ``host:port``; without ``auth`` loopback only."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     enabled: bool = True
     host: str = "127.0.0.1"
