@@ -1,0 +1,127 @@
+"""One POST to the ingress, from its parts to the bus: the checks in order, then the publish.
+
+In order: authenticated (when auth is configured: 401), rate limited per client (the token's
+subject, else the remote address: 429 with ``Retry-After``), the topic checked (grammar and
+kind: 422) and the token's roles (403), the body size-limited (413), parsed into an envelope
+(422 with field paths), published; the answer is the 202 body with the envelope and
+correlation ids. Every refusal is an ``IngressRequestError``; none echoes the token or the
+body.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import AsyncIterator, Mapping
+
+from omnibase_infra.errors import InfraAuthenticationError, MessageTooLargeError, RuntimeHostError
+from omnibase_infra.event_bus.base import EventBusBase
+from omnibase_infra.event_bus.codec import encode_envelope, envelope_headers
+from omnibase_infra.handlers.oidc.model_token_claims import ModelTokenClaims
+from omnibase_infra.ingress.auth import IngressAuthenticator
+from omnibase_infra.ingress.envelope_input import check_topic, correlation_id_of, envelope_of
+from omnibase_infra.ingress.errors import IngressRequestError
+from omnibase_infra.ingress.model_ingress_settings import ModelIngressSettings
+from omnibase_infra.ingress.rate_limit import TokenBucketLimiter
+from omnibase_infra.observability.logging import get_logger
+
+__all__ = ["IngressCore"]
+
+_log = get_logger(__name__)
+
+
+class IngressCore:
+    """The checks and the publish of one POST (see module docstring for the order)."""
+
+    def __init__(
+        self,
+        bus: EventBusBase,
+        settings: ModelIngressSettings,
+        authenticator: IngressAuthenticator | None,
+    ) -> None:
+        self._bus = bus
+        self._settings = settings
+        self._auth = authenticator
+        self._limiter = TokenBucketLimiter(
+            settings.rate_per_second, settings.rate_burst, max_clients=settings.max_clients
+        )
+
+    async def accept(
+        self,
+        topic: str,
+        headers: Mapping[str, str],
+        payload_type: str | None,
+        client_host: str | None,
+        body: AsyncIterator[bytes],
+    ) -> bytes:
+        """The 202 body for one POST (``headers`` by lower-case name); raises
+        ``IngressRequestError`` for every refusal."""
+        claims = await self._authenticate(headers.get("authorization"))
+        client = f"sub:{claims.subject}" if claims is not None else f"addr:{client_host}"
+        wait = self._limiter.take(client)
+        if wait > 0.0:
+            raise IngressRequestError(
+                429,
+                "rate limit exceeded for this client",
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            )
+        check_topic(topic)
+        if self._auth is not None and claims is not None and not self._auth.allows(claims, topic):
+            raise IngressRequestError(403, f"no role of this token may publish to {topic}")
+        envelope = envelope_of(
+            await self._read_body(headers.get("content-length"), body),
+            payload_type=payload_type,
+            correlation_id=correlation_id_of(headers.get("x-correlation-id")),
+            producer=self._settings.producer,
+        )
+        await self._publish(topic, encode_envelope(envelope), envelope_headers(envelope))
+        return json.dumps(
+            {
+                "topic": topic,
+                "envelope_id": str(envelope.envelope_id),
+                "correlation_id": str(envelope.correlation_id),
+            }
+        ).encode()
+
+    async def _authenticate(self, authorization: str | None) -> ModelTokenClaims | None:
+        if self._auth is None:
+            return None
+        try:
+            return await self._auth.authenticate(authorization)
+        except InfraAuthenticationError as exc:
+            raise IngressRequestError(
+                401, exc.message, headers={"WWW-Authenticate": 'Bearer realm="onex"'}
+            ) from None
+        except RuntimeHostError as exc:  # the provider unreachable: keys not readable
+            raise IngressRequestError(
+                503, f"cannot validate the bearer JWT now: {exc.message}"
+            ) from None
+
+    async def _read_body(self, declared: str | None, body: AsyncIterator[bytes]) -> bytes:
+        """The body, refused with 413 past ``max_body_bytes`` (declared or streamed)."""
+        limit = self._settings.max_body_bytes
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise _too_large(limit)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in body:
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _publish(self, topic: str, value: bytes, headers: dict[str, str]) -> None:
+        try:
+            await self._bus.publish(topic, None, value, headers)
+        except MessageTooLargeError as exc:
+            raise IngressRequestError(413, exc.message) from None
+        except RuntimeHostError as exc:
+            _log.warning("ingress publish failed", topic=topic, error=exc.message)
+            raise IngressRequestError(
+                503, f"the bus did not accept the event: {exc.message}"
+            ) from None
+
+
+def _too_large(limit: int) -> IngressRequestError:
+    return IngressRequestError(413, f"the body is larger than ingress.max_body_bytes ({limit})")
