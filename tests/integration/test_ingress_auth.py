@@ -39,8 +39,10 @@ def _auth(issuer: str, **oidc: JsonValue) -> dict[str, JsonValue]:
 
 
 async def _token(
-    provider: OidcProviderServer, subject: str, roles: list[str], client_id: str = CLIENT_ID
+    provider: OidcProviderServer, name: str, roles: list[str], client_id: str = CLIENT_ID
 ) -> str:
+    """A token of a subject of this module's own (the session's provider is shared)."""
+    subject = f"ingress-{name}"
     await provider.set_claims(subject, {"realm_access": {"roles": list[JsonValue](roles)}})
     return (await provider.issue_tokens(subject, client_id=client_id))["id_token"]
 

@@ -99,8 +99,8 @@ async def test_send_with_a_token_reference_authenticates_and_never_prints_it(
 ) -> None:
     """``--token env://NAME`` sends the variable's token as bearer (202); without it the
     ingress refuses with 401 and the command exits 1; the token appears in no output."""
-    await oidc_provider.set_claims("ivy", {"realm_access": {"roles": ["starter"]}})
-    token = (await oidc_provider.issue_tokens("ivy", client_id="onex-send"))["id_token"]
+    await oidc_provider.set_claims("send-ivy", {"realm_access": {"roles": ["starter"]}})
+    token = (await oidc_provider.issue_tokens("send-ivy", client_id="onex-send"))["id_token"]
     auth = {
         "auth": {
             "oidc": {"issuer_url": oidc_provider.issuer, "audience": ["onex-send"]},
