@@ -38,8 +38,9 @@ from uuid import uuid4
 import httpx
 import uvloop
 from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
+from bench_dispatch import ModelBenchPayload
 from omnibase_infra._core import EnumNodeKind
 from omnibase_infra.dispatch.context import DispatchContext
 from omnibase_infra.dispatch.engine import MessageDispatchEngine, make_route
@@ -55,16 +56,6 @@ NODE = "bench_noop_compute"
 PAYLOAD_TYPE = "ModelBenchPayload"
 TARGET_PER_SECOND = 5_000
 TARGET_RATIO = 2.0
-
-
-class ModelBenchPayload(BaseModel):
-    """The payload of every benchmark event."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    order_id: int
-    sku: str
-    quantity: int
 
 
 def _payload(i: int) -> dict[str, int | str]:
