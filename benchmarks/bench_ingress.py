@@ -13,13 +13,16 @@ The same events (a small bare payload with its payload type) go, interleaved in 
   producer in the process does), until the node has handled all of them;
 - **ingress**: from this process (pinned to the other core), ``POST /v1/events/{topic}?
   payload_type=...`` over ``--connections`` keep-alive httpx connections, until the server says
-  the node handled all of them.
+  the node handled all of them;
+- **bare HTTP**: the same POSTs to a second port of the server, answered by the least an HTTP
+  ingress must do (an ASGI middleware at the ingress's place: read the body, ``json.loads``,
+  wrap, publish, 202; no checks): the floor of one HTTP request per event on this machine.
 
 Per event: the server's CPU time (``time.process_time`` of the server process, so the client's
-cost is not counted) and the wall time. The ratio is the ingress's server CPU per event over
-the direct path's; events/s through the port is wall-clock (the client can be the limit on two
-cores: the server-side events per CPU second say what one core of the server does). Medians
-over repeats with min-max; the machine's load average before and after.
+cost is not counted) and the wall time. The ratios are the ingress's server CPU per event over
+the direct path's and over the bare HTTP floor's; events/s through the port is wall-clock (the
+client can be the limit on two cores: the server's events per CPU second say what one core of
+the server does). Medians over repeats with min-max; the machine's load average before and after.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import httpx
 import uvloop
 from fastapi import FastAPI
 from pydantic import BaseModel
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bench_dispatch import ModelBenchPayload
 from omnibase_infra._core import EnumNodeKind
@@ -88,6 +92,36 @@ class NoopHandler:
 # -- the server process ---------------------------------------------------------------------
 
 
+class BareIngress:
+    """The least an HTTP ingress does per POST: read, parse, wrap, publish, answer 202."""
+
+    def __init__(self, app: ASGIApp, bus: EventBusInmemory) -> None:
+        self._app = app
+        self._bus = bus
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self._app(scope, receive, send)
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        envelope = new_json_envelope(
+            json.loads(b"".join(chunks)),
+            payload_type=PAYLOAD_TYPE,
+            correlation_id=uuid4(),
+            producer="bench",
+        )
+        await self._bus.publish(TOPIC, None, encode_envelope(envelope), envelope_headers(envelope))
+        await send(
+            {"type": "http.response.start", "status": 202, "headers": [(b"content-length", b"2")]}
+        )
+        await send({"type": "http.response.body", "body": b"{}"})
+
+
 async def _serve(conn: Connection) -> None:
     bus = EventBusInmemory()
     handler = NoopHandler()
@@ -123,11 +157,15 @@ async def _serve(conn: Connection) -> None:
         await reached.wait()
         return {"seconds": time.perf_counter() - began, "cpu": time.process_time() - cpu}
 
+    bare_app = FastAPI()
+    bare_app.add_middleware(BareIngress, bus=bus)
     server = HubServer(app, "127.0.0.1", 0, name="bench ingress", setting="--")
-    port = await server.start()
+    bare = HubServer(bare_app, "127.0.0.1", 0, name="bench bare ingress", setting="--")
+    ports = (await server.start(), await bare.start())
     freeze_boot_heap()
-    conn.send(port)
+    conn.send(ports)
     await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # until told to stop
+    await bare.stop()
     await server.stop()
     await engine.stop()
     await bus.close()
@@ -148,9 +186,14 @@ async def _stats(client: httpx.AsyncClient) -> tuple[int, float]:
 
 
 async def ingress_run(
-    client: httpx.AsyncClient, count: int, connections: int
+    client: httpx.AsyncClient,
+    count: int,
+    connections: int,
+    poster: httpx.AsyncClient | None = None,
 ) -> tuple[float, float]:
-    """(wall seconds, server CPU seconds) to POST ``count`` events until all are handled."""
+    """(wall seconds, server CPU seconds) to POST ``count`` events until all are handled
+    (``poster``: the client of the port to POST to, else ``client``)."""
+    post = (poster or client).post
     bodies = [json.dumps(_payload(i)).encode() for i in range(count)]
     handled_before, cpu_before = await _stats(client)
     url = f"/v1/events/{TOPIC}"
@@ -160,7 +203,7 @@ async def ingress_run(
 
     async def worker(start: int) -> None:
         for body in bodies[start::connections]:
-            reply = await client.post(url, content=body, params=params, headers=headers)
+            reply = await post(url, content=body, params=params, headers=headers)
             if reply.status_code != 202:
                 raise SystemExit(f"ingress answered {reply.status_code}: {reply.text}")
 
@@ -187,70 +230,97 @@ def _load() -> str:
     return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
 
 
-async def main(count: int, repeats: int, connections: int, port: int) -> None:
-    """Run both variants ``repeats`` times, interleaved, and print the table."""
+async def main(count: int, repeats: int, connections: int, ports: tuple[int, int]) -> None:
+    """Run every variant ``repeats`` times, interleaved, and print the table."""
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=60, trust_env=False
-    ) as client:
-        await ingress_run(client, min(count, 2000), connections)  # warm-up
-        await direct_run(client, min(count, 2000))
-        direct: list[tuple[float, float]] = []
-        ingress: list[tuple[float, float]] = []
-        for repeat in range(repeats):
-            order = ("direct", "ingress") if repeat % 2 == 0 else ("ingress", "direct")
-            for variant in order:
-                if variant == "direct":
-                    direct.append(await direct_run(client, count))
-                else:
-                    ingress.append(await ingress_run(client, count, connections))
-            print(
-                f"  repeat {repeat + 1}/{repeats}: ingress {count / ingress[-1][0]:,.0f}/s "
-                f"({ingress[-1][1] / count * 1e6:.0f} µs server CPU/event), direct "
-                f"{count / direct[-1][0]:,.0f}/s ({direct[-1][1] / count * 1e6:.0f} µs/event)",
-                flush=True,
+    results: dict[str, list[tuple[float, float]]] = {"ingress": [], "bare": [], "direct": []}
+    async with (
+        httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{ports[0]}", limits=limits, timeout=60, trust_env=False
+        ) as client,
+        httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{ports[1]}", limits=limits, timeout=60, trust_env=False
+        ) as bare,
+    ):
+
+        async def run(variant: str, events: int) -> tuple[float, float]:
+            if variant == "direct":
+                return await direct_run(client, events)
+            return await ingress_run(
+                client, events, connections, bare if variant == "bare" else None
             )
 
+        for variant in results:  # warm-up
+            await run(variant, min(count, 2000))
+        for repeat in range(repeats):
+            order = list(results) if repeat % 2 == 0 else list(reversed(results))
+            for variant in order:
+                results[variant].append(await run(variant, count))
+            print(
+                f"  repeat {repeat + 1}/{repeats}: "
+                + ", ".join(
+                    f"{v} {count / r[-1][0]:,.0f}/s ({r[-1][1] / count * 1e6:.0f} µs CPU/event)"
+                    for v, r in results.items()
+                ),
+                flush=True,
+            )
+    _report(results, count, repeats, connections)
+
+
+def _report(
+    results: dict[str, list[tuple[float, float]]], count: int, repeats: int, connections: int
+) -> None:
     def micro(value: float) -> str:
         return f"{value:.1f}"
 
     def rate(value: float) -> str:
         return f"{value:,.0f}"
 
-    rows = [
-        ("variant", "events/s (wall)", "server CPU µs/event", "events per server CPU s"),
-        (
-            "ingress: POST -> dispatched",
-            _spread([count / s for s, _ in ingress], rate),
-            _spread([c / count * 1e6 for _, c in ingress], micro),
-            _spread([count / c for _, c in ingress], rate),
-        ),
-        (
-            "direct: publish -> dispatched",
-            _spread([count / s for s, _ in direct], rate),
-            _spread([c / count * 1e6 for _, c in direct], micro),
-            _spread([count / c for _, c in direct], rate),
-        ),
-    ]
+    names = {
+        "ingress": "ingress: POST -> dispatched",
+        "bare": "bare HTTP: POST -> dispatched",
+        "direct": "direct: publish -> dispatched",
+    }
+    rows = [("variant", "events/s (wall)", "server CPU µs/event", "events per server CPU s")]
+    for variant, runs in results.items():
+        rows.append(
+            (
+                names[variant],
+                _spread([count / s for s, _ in runs], rate),
+                _spread([c / count * 1e6 for _, c in runs], micro),
+                _spread([count / c for _, c in runs], rate),
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     print()
     print(f"{count:,} events x {repeats} repeats, {connections} keep-alive connections")
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
-    ratios = [i[1] / d[1] for i, d in zip(ingress, direct, strict=True)]
-    median_ratio = statistics.median(ratios)
+    ingress = results["ingress"]
+
+    def ratios(other: str) -> list[float]:
+        return [i[1] / o[1] for i, o in zip(ingress, results[other], strict=True)]
+
+    median_ratio = statistics.median(ratios("direct"))
     median_rate = statistics.median([count / s for s, _ in ingress])
     per_core = statistics.median([count / c for _, c in ingress])
     print()
-    print(f"ingress / direct server CPU per event: {_spread(ratios, lambda v: f'{v:.2f}x')}")
+    print(
+        f"ingress / direct server CPU per event: {_spread(ratios('direct'), _times)}; "
+        f"ingress / bare HTTP: {_spread(ratios('bare'), _times)}"
+    )
     ratio_met = "met" if median_ratio <= TARGET_RATIO else "MISSED"
     rate_met = "met" if median_rate >= TARGET_PER_SECOND else "MISSED"
     core_met = "met" if per_core >= TARGET_PER_SECOND else "MISSED"
     print(
         f"targets: <= {TARGET_RATIO}x direct: {ratio_met} ({median_ratio:.2f}x); "
-        f">= {TARGET_PER_SECOND:,}/s through the port: {rate_met} ({median_rate:,.0f}/s wall, "
-        f"{core_met} per server core: {per_core:,.0f} per CPU second)"
+        f">= {TARGET_PER_SECOND:,}/s through the port: {rate_met} ({median_rate:,.0f}/s wall; "
+        f"per server core {core_met}: {per_core:,.0f} per CPU second)"
     )
+
+
+def _times(value: float) -> str:
+    return f"{value:.2f}x"
 
 
 if __name__ == "__main__":
@@ -268,9 +338,9 @@ if __name__ == "__main__":
     )
     server.start()
     try:
-        bound = ours.recv()
+        bound: tuple[int, int] = ours.recv()
         os.sched_setaffinity(0, {client_core})
-        print(f"server on core {server_core} (port {bound}), client on core {client_core}")
+        print(f"server on core {server_core} (ports {bound}), client on core {client_core}")
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             runner.run(main(arguments.events, arguments.repeats, arguments.connections, bound))
     finally:
