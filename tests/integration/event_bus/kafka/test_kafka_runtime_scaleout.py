@@ -113,6 +113,7 @@ async def _start_runtime(
         "PYTHONPATH": str(modules),
         "SCALEOUT_OUT": str(out),
         "HOME": str(tmp_path),
+        "ONEX_INGRESS__PORT": "0",  # runtimes run side by side: each ingress on a free port
     }
     process = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).parent / "onex-infra"),
