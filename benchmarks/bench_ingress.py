@@ -53,7 +53,7 @@ from omnibase_infra.event_bus.inmemory import EventBusInmemory
 from omnibase_infra.ingress.app import create_ingress_app
 from omnibase_infra.ingress.model_ingress_settings import ModelIngressSettings
 from omnibase_infra.runtime.heap import freeze_boot_heap
-from omnibase_infra.runtime.http_server import HubServer
+from omnibase_infra.runtime.http.server import HubServer
 
 TOPIC = "onex.cmd.bench.do-nothing.v1"
 NODE = "bench_noop_compute"

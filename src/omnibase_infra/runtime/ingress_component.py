@@ -10,10 +10,10 @@ from omnibase_infra.ingress.app import create_ingress_app
 from omnibase_infra.ingress.auth import IngressAuthenticator
 from omnibase_infra.ingress.model_ingress_settings import ModelIngressSettings
 from omnibase_infra.observability.logging import get_logger
-from omnibase_infra.runtime.http_server import HubServer
+from omnibase_infra.runtime.http.server import HubServer
 
 if TYPE_CHECKING:
-    from omnibase_infra.runtime.host import RuntimeHostProcess
+    from omnibase_infra.runtime.plugins.protocol_component_host import ProtocolComponentHost
 
 __all__ = ["IngressComponent", "ingress_components"]
 
@@ -39,7 +39,7 @@ class IngressComponent:
         """``ingress``."""
         return "ingress"
 
-    async def start(self, host: RuntimeHostProcess) -> None:
+    async def start(self, host: ProtocolComponentHost) -> None:
         """Read the OIDC provider (when auth is configured), then bind and serve."""
         settings = self._settings
         authenticator = None
