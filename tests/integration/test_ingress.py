@@ -11,12 +11,13 @@ from uuid import UUID, uuid4
 
 import pytest
 from ingress_support import ingress_host, start_job
-from runtime_support import RecordingSink, wait_until
+from runtime_support import RecordingSink
 from runtime_testnodes.models import ModelRtStartJob
 from runtime_testnodes.topics import TOPIC_START_JOB
 
 from omnibase_infra._core import ModelEventEnvelope
 from omnibase_infra.event_bus.codec import encode_envelope
+from omnibase_infra.testing.eventually import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +39,7 @@ async def test_bare_payload_is_wrapped_published_and_handled() -> None:
         )
         assert reply.status_code == 202, reply.text
         body = reply.json()
-        await wait_until(lambda: sink.recorded, what="the job recorded")
+        await eventually(lambda: sink.recorded, "the job recorded")
     assert body["topic"] == TOPIC_START_JOB
     assert UUID(body["correlation_id"]) == correlation
     UUID(body["envelope_id"])
@@ -64,7 +65,7 @@ async def test_core_envelope_is_published_as_sent() -> None:
             headers={"content-type": "application/json"},
         )
         assert reply.status_code == 202, reply.text
-        await wait_until(lambda: sink.recorded, what="the job recorded")
+        await eventually(lambda: sink.recorded, "the job recorded")
     assert reply.json()["envelope_id"] == str(envelope.envelope_id)
     assert sink.recorded[0].correlation_id == envelope.correlation_id
     assert sink.recorded[0].job.job_id == command.job_id
@@ -77,7 +78,7 @@ async def test_envelope_without_correlation_gets_one_made() -> None:
         reply = await client.post(
             ROUTE, params={"payload_type": "ModelRtStartJob"}, json=start_job()
         )
-        await wait_until(lambda: sink.recorded, what="the job recorded")
+        await eventually(lambda: sink.recorded, "the job recorded")
     assert reply.status_code == 202
     assert sink.recorded[0].correlation_id == UUID(reply.json()["correlation_id"])
 

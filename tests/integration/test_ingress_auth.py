@@ -16,8 +16,10 @@ import pytest
 from ingress_support import ingress_host, start_job
 from omnibase_infra.testing.server_oidc import OidcProviderServer
 from pydantic import JsonValue
-from runtime_support import RecordingSink, wait_until
+from runtime_support import RecordingSink
 from runtime_testnodes.topics import TOPIC_SLOW_WORK, TOPIC_START_JOB
+
+from omnibase_infra.testing.eventually import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -75,7 +77,7 @@ async def test_role_allowing_the_topic_is_accepted_and_handled(
     async with _authed(oidc_provider, sink) as client:
         reply = await _post(client, token)
         assert reply.status_code == 202, reply.text
-        await wait_until(lambda: sink.recorded, what="the job recorded")
+        await eventually(lambda: sink.recorded, "the job recorded")
 
 
 async def test_wrong_role_or_topic_is_403_without_the_token(

@@ -9,10 +9,11 @@ import pytest
 from ingress_support import ingress_host, start_job
 from omnibase_infra.testing.fixtures_kafka import make_kafka_settings
 from omnibase_infra.testing.server_tansu import TansuServer
-from runtime_support import RecordingSink, wait_until
+from runtime_support import RecordingSink
 from runtime_testnodes.topics import TOPIC_START_JOB
 
 from omnibase_infra.event_bus.kafka.bus import EventBusKafka
+from omnibase_infra.testing.eventually import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -38,9 +39,8 @@ async def test_event_posted_to_the_ingress_is_handled_through_kafka(
             headers={"X-Correlation-ID": str(correlation)},
         )
         assert reply.status_code == 202, reply.text
-        await wait_until(
+        await eventually(
             lambda: any(r.correlation_id == correlation for r in sink.recorded),
-            within=60.0,
-            what="the job recorded through Kafka",
+            "the job recorded through Kafka",
         )
     assert UUID(reply.json()["correlation_id"]) == correlation

@@ -16,10 +16,11 @@ from ingress_support import ingress_host, start_job
 from omnibase_infra.testing.fixtures_kafka import make_kafka_settings
 from omnibase_infra.testing.server_oidc import OidcProviderServer
 from omnibase_infra.testing.server_tansu import TansuServer
-from runtime_support import RecordingSink, wait_until
+from runtime_support import RecordingSink
 from runtime_testnodes.topics import TOPIC_START_JOB
 
 from omnibase_infra.event_bus.kafka.bus import EventBusKafka
+from omnibase_infra.testing.eventually import eventually
 from omnibase_infra.testing.ports import free_port
 
 pytestmark = pytest.mark.integration
@@ -70,7 +71,7 @@ async def test_send_through_the_ingress_prints_the_ids_and_the_node_handles_it(
             "json",
         )
         assert code == 0, err
-        await wait_until(lambda: sink.recorded, what="the job recorded")
+        await eventually(lambda: sink.recorded, "the job recorded")
     accepted = json.loads(out)
     UUID(accepted["envelope_id"])
     assert sink.recorded[0].correlation_id == UUID(accepted["correlation_id"])
@@ -159,9 +160,8 @@ async def test_send_straight_to_kafka_is_handled(tansu_server: TansuServer, tmp_
             ONEX_CONFIG="",
         )
         assert code == 0, err
-        await wait_until(
+        await eventually(
             lambda: any(r.correlation_id == correlation for r in sink.recorded),
-            within=60.0,
-            what="the job recorded through Kafka",
+            "the job recorded through Kafka",
         )
     assert str(correlation) in out
