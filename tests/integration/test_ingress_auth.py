@@ -14,12 +14,12 @@ import httpx
 import jwt
 import pytest
 from ingress_support import ingress_host, start_job
-from omnibase_infra.testing.server_oidc import OidcProviderServer
 from pydantic import JsonValue
 from runtime_support import RecordingSink
 from runtime_testnodes.topics import TOPIC_SLOW_WORK, TOPIC_START_JOB
 
 from omnibase_infra.testing.eventually import eventually
+from omnibase_infra.testing.servers.oidc import OidcProviderServer
 
 pytestmark = pytest.mark.integration
 

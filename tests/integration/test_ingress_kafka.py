@@ -7,13 +7,13 @@ from uuid import UUID, uuid4
 
 import pytest
 from ingress_support import ingress_host, start_job
-from omnibase_infra.testing.fixtures_kafka import make_kafka_settings
-from omnibase_infra.testing.server_tansu import TansuServer
 from runtime_support import RecordingSink
 from runtime_testnodes.topics import TOPIC_START_JOB
 
 from omnibase_infra.event_bus.kafka.bus import EventBusKafka
 from omnibase_infra.testing.eventually import eventually
+from omnibase_infra.testing.fixtures.kafka import make_kafka_settings
+from omnibase_infra.testing.servers.tansu import TansuServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
