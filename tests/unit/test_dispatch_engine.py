@@ -737,6 +737,75 @@ async def test_only_orchestrators_emit_events_and_only_reducers_intents(
     await harness.engine.stop()
 
 
+def _accept(context: DispatchContext) -> ModelNodeOutput:
+    payload = context.payload
+    assert isinstance(payload, ModelPlaceOrder)
+    return ModelNodeOutput(result=ModelOrderAccepted(order_id=payload.order_id))
+
+
+async def test_an_effect_result_is_published_on_its_declared_topic(bus: EventBusInmemory) -> None:
+    """The engine publishes an EFFECT's result on the topic declared for its model, with the
+    command's correlation id, the command as parent and the command's key."""
+    harness = await _harness(
+        bus,
+        make_route(
+            node_name=_node("store"),
+            archetype=EnumNodeKind.EFFECT,
+            topic=CMD,
+            handler=RecordingHandler(output=_accept),
+            payload_type="ModelPlaceOrder",
+            input_model=ModelPlaceOrder,
+            publish_topics=frozenset({EVT}),
+            results=((ModelOrderAccepted, EVT),),
+        ),
+    )
+    emitted = await harness.watch(EVT)
+    await harness.engine.start()
+    order = _order()
+    correlation_id = uuid4()
+    data, sent = _envelope_bytes(order, correlation_id=correlation_id)
+    await bus.publish(CMD, b"order-key", data)
+    await harness.settle()
+    (message,) = emitted
+    envelope = decode_envelope(message.value)
+    assert envelope.payload == {"order_id": str(order.order_id)}
+    assert envelope.payload_type == "ModelOrderAccepted"
+    assert envelope.correlation_id == correlation_id
+    assert envelope.parent_envelope_id == sent.envelope_id
+    assert message.key == b"order-key"
+    await harness.engine.stop()
+
+
+async def test_an_effect_result_of_an_undeclared_model_is_dead_lettered(
+    bus: EventBusInmemory,
+) -> None:
+    """A result whose model the contract declares for no topic is refused: nothing published."""
+    harness = await _harness(
+        bus,
+        make_route(
+            node_name=_node("store"),
+            archetype=EnumNodeKind.EFFECT,
+            topic=CMD,
+            handler=RecordingHandler(output=_accept),
+            payload_type="ModelPlaceOrder",
+            input_model=ModelPlaceOrder,
+            publish_topics=frozenset({EVT}),
+            results=((ModelStoreOrder, EVT),),
+        ),
+    )
+    emitted = await harness.watch(EVT)
+    dead = await harness.watch(dlq_topic_for(CMD))
+    await harness.engine.start()
+    await harness.send(_order())
+    await harness.settle()
+    assert emitted == []
+    (message,) = dead
+    record = read_dlq_record(message)
+    assert record is not None
+    assert "ModelOrderAccepted" in record.error_message
+    await harness.engine.stop()
+
+
 async def test_publishing_to_an_undeclared_topic_is_refused(bus: EventBusInmemory) -> None:
     """An orchestrator may only publish on topics its contract declares."""
     harness = await _harness(

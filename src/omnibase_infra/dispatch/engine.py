@@ -355,7 +355,7 @@ class MessageDispatchEngine:
                         DispatchContext(envelope, payload, message, route.node_name, correlation_id)
                     )
                     if output is not None:
-                        await self._emit(route, envelope, correlation_id, output)
+                        await self._emit(route, envelope, correlation_id, output, message.key)
                 outcome = EnumDispatchOutcome.HANDLED
             else:
                 outcome = EnumDispatchOutcome.UNROUTED  # another node on this topic takes it
@@ -415,8 +415,11 @@ class MessageDispatchEngine:
         source: JsonEnvelope,
         correlation_id: UUID,
         output: ModelNodeOutput,
+        source_key: bytes | None,
     ) -> None:
-        """Publish a node's events and intents after checking it may, on declared topics."""
+        """Publish a node's events and intents after checking it may, on declared topics;
+        an EFFECT's result goes on the topic its contract declares for the result's model,
+        keyed like the message that caused it (so results keep the order of their commands)."""
         if output.events and route.archetype is not EnumNodeKind.ORCHESTRATOR:
             raise ProtocolConfigurationError(
                 f"{route.node_name} is a {route.archetype.value} node: only orchestrators "
@@ -432,6 +435,10 @@ class MessageDispatchEngine:
             for outgoing in messages:
                 await self._publish(route, source, correlation_id, outgoing)
                 self._emitted_count(route.node_name, kind).value += 1
+        if output.result is not None and route.results:
+            topic = _result_topic(route, output.result)
+            await self._send(route, source, correlation_id, topic, output.result, source_key)
+            self._emitted_count(route.node_name, "result").value += 1
 
     def _emitted_count(self, node_name: str, kind: str) -> CountCell:
         """This engine's count of ``kind`` messages emitted for ``node_name``."""
@@ -453,19 +460,31 @@ class MessageDispatchEngine:
                 "declare in event_bus.publish_topics",
                 field="event_bus.publish_topics",
             )
+        key = outgoing.key.encode() if outgoing.key is not None else None
+        await self._send(route, source, correlation_id, outgoing.topic, outgoing.payload, key)
+
+    async def _send(
+        self,
+        route: DispatchRoute,
+        source: JsonEnvelope,
+        correlation_id: UUID,
+        topic: str,
+        payload: BaseModel,
+        key: bytes | None,
+    ) -> None:
+        """Publish ``payload`` for ``route``'s node, caused by ``source``."""
         envelope = new_envelope(
-            outgoing.payload,
+            payload,
             correlation_id=correlation_id,
             parent_envelope_id=source.envelope_id,
             source_tool=route.node_name,
             producer=route.node_name,
         )
-        key = outgoing.key.encode() if outgoing.key is not None else None
         if not tracing_enabled():
-            await self._bus.publish_envelope(envelope, outgoing.topic, key)
+            await self._bus.publish_envelope(envelope, topic, key)
             return
-        with producer_span(outgoing.topic, node=route.node_name):
-            await self._bus.publish_envelope(envelope, outgoing.topic, key)
+        with producer_span(topic, node=route.node_name):
+            await self._bus.publish_envelope(envelope, topic, key)
 
 
 def _log_unexpected(sub: _Subscription, message: BusMessage, error: Exception) -> None:
@@ -480,6 +499,18 @@ def _log_unexpected(sub: _Subscription, message: BusMessage, error: Exception) -
         offset=message.offset,
         error_type=type(error).__name__,
         exc_info=error,
+    )
+
+
+def _result_topic(route: DispatchRoute, result: BaseModel) -> str:
+    """The topic an EFFECT's contract declares for ``result``'s model; refused otherwise."""
+    for model, topic in route.results:
+        if type(result) is model:
+            return topic
+    raise ProtocolConfigurationError(
+        f"{route.node_name} returned a {type(result).__name__}, which its contract declares "
+        "for no topic in event_bus.publish_topic_metadata",
+        field="event_bus.publish_topic_metadata",
     )
 
 
@@ -502,6 +533,7 @@ def make_route(
     payload_type: str | None = None,
     input_model: type[BaseModel] | None = None,
     publish_topics: frozenset[str] = frozenset(),
+    results: tuple[tuple[type[BaseModel], str], ...] = (),
 ) -> DispatchRoute:
     """Build a route (keyword-only convenience for tests and wiring)."""
     return DispatchRoute(
@@ -512,4 +544,5 @@ def make_route(
         input_model=input_model,
         handler=handler,
         publish_topics=publish_topics,
+        results=results,
     )

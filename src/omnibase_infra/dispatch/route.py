@@ -17,7 +17,8 @@ class DispatchRoute:
     """A route from a node's contract (``handler_routing`` plus ``event_bus``).
 
     ``payload_type`` None means every payload type on the topic; ``input_model`` None passes
-    the payload through as plain JSON.
+    the payload through as plain JSON. ``results`` (EFFECT routes): each model the handler may
+    return as ``ModelNodeOutput.result`` with the evt topic the engine publishes it on.
     """
 
     node_name: str
@@ -27,3 +28,4 @@ class DispatchRoute:
     payload_type: str | None = None
     input_model: type[BaseModel] | None = None
     publish_topics: frozenset[str] = field(default_factory=frozenset)
+    results: tuple[tuple[type[BaseModel], str], ...] = ()

@@ -44,8 +44,8 @@ class GuardedEffectHandler:
         result = await self._executor.execute(
             lambda: self._handler.handle(context), idempotency_key=key
         )
-        # An effect emits nothing (only orchestrators publish): a replayed or degraded
-        # result has nothing to hand back either.
+        # A replayed message's side effect happened before and its result was published then
+        # (the engine publishes an effect's declared result); a degraded call has no result.
         return None if result.replayed or result.degraded else _output(result.value)
 
 

@@ -2,7 +2,10 @@
 
 Every import happens here, at start, from contracts on disk, inside the allowlist. A handler
 class takes the container (``Handler(container)``) and resolves what it needs from it by
-Protocol once, in ``__init__`` (resolution is slow; the hot path never resolves).
+Protocol once, in ``__init__`` (resolution is slow; the hot path never resolves). A handler
+class with a ``config_model`` (a pydantic model) also takes the contract's ``handler_config``
+section validated into it (``Handler(container, config)``); a bad section fails the start with
+the file, the field and the reason.
 """
 
 from __future__ import annotations
@@ -31,7 +34,11 @@ from omnibase_infra.resilience.idempotency.protocol_idempotency_store import (
 )
 from omnibase_infra.runtime.contracts.model_contract_route import ModelContractRoute
 from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
-from omnibase_infra.runtime.contracts.plugin_loader import check_module_allowed, load_class
+from omnibase_infra.runtime.contracts.plugin_loader import (
+    check_module_allowed,
+    handler_config,
+    load_class,
+)
 from omnibase_infra.runtime.effect_guard import GuardedEffectHandler
 
 __all__ = ["build_routes"]
@@ -63,11 +70,12 @@ def build_routes(
     for contract in contracts:
         handlers: dict[tuple[str, str], ProtocolMessageHandler] = {}
         models: set[type[BaseModel] | None] = set()
+        results = _results(contract, allowlist)
         for index, entry in enumerate(contract.routes):
             where = _Where(str(contract.path), f"handler_routing.handlers.{index}")
             key = (entry.handler_module, entry.handler_class)
             if key not in handlers:
-                handler = _instantiate(entry, container, allowlist, where)
+                handler = _instantiate(entry, contract, container, allowlist, where)
                 if contract.archetype is EnumNodeKind.EFFECT:
                     handler = _guard(contract, handler, container)
                 handlers[key] = handler
@@ -83,6 +91,7 @@ def build_routes(
                         payload_type=entry.payload_type,
                         input_model=input_model,
                         publish_topics=frozenset(contract.publish_topics),
+                        results=results,
                     )
                 )
         if contract.archetype in _STEP_KINDS and len(handlers) == 1:
@@ -117,8 +126,29 @@ def _guard(
     return GuardedEffectHandler(handler, executor, policy)
 
 
+def _results(
+    contract: ModelNodeContract, allowlist: Sequence[str]
+) -> tuple[tuple[type[BaseModel], str], ...]:
+    """The result models of an EFFECT contract, imported, with their topics."""
+    results: list[tuple[type[BaseModel], str]] = []
+    for result in contract.results:
+        field = f"event_bus.publish_topic_metadata.{result.topic}.schema_ref"
+        cls = load_class(
+            result.model_module, result.model_name, allowlist, where=field, file=str(contract.path)
+        )
+        if not issubclass(cls, BaseModel):
+            raise ProtocolConfigurationError(
+                f"result model {result.model_name} is not a pydantic model",
+                file=str(contract.path),
+                field=field,
+            )
+        results.append((cls, result.topic))
+    return tuple(results)
+
+
 def _instantiate(
     entry: ModelContractRoute,
+    contract: ModelNodeContract,
     container: ModelONEXContainer,
     allowlist: Sequence[str],
     where: _Where,
@@ -133,8 +163,11 @@ def _instantiate(
             file=where.file,
             field=where.field,
         )
+    config = handler_config(cls, contract.handler_config, file=where.file)
     try:
-        instance: ProtocolMessageHandler = cls(container)
+        instance: ProtocolMessageHandler = (
+            cls(container) if config is None else cls(container, config)
+        )
     except ProtocolConfigurationError:
         raise
     except (TypeError, ModelOnexError) as exc:

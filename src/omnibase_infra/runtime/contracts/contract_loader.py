@@ -37,6 +37,7 @@ from omnibase_infra.event_bus.codec import first_validation_error
 from omnibase_infra.event_bus.topics import parse_topic
 from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.resilience.effect.model_effect_policy import ModelEffectPolicy
+from omnibase_infra.runtime.contracts.model_contract_result import ModelContractResult
 from omnibase_infra.runtime.contracts.model_contract_route import ModelContractRoute
 from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
 from omnibase_infra.runtime.contracts.plugin_loader import check_module_allowed
@@ -71,7 +72,9 @@ _CORE_MODELS: dict[EnumNodeKind, type[ModelContractBase]] = {
     EnumNodeKind.ORCHESTRATOR: ModelContractOrchestrator,
 }
 # The architecture's rules, by topic kind: only orchestrators publish events and commands,
-# reducers only emit intents, effects and computes publish nothing.
+# reducers only emit intents, computes publish nothing. An effect publishes nothing itself: the
+# engine publishes the result its handler returns, on the evt topic its contract declares for
+# that result's model (``_results``), so an effect may name evt topics, and only as results.
 MAY_SUBSCRIBE: dict[EnumNodeKind, frozenset[EnumTopicKind]] = {
     EnumNodeKind.ORCHESTRATOR: frozenset({EnumTopicKind.EVT, EnumTopicKind.CMD}),
     EnumNodeKind.REDUCER: frozenset({EnumTopicKind.EVT, EnumTopicKind.CMD}),
@@ -81,7 +84,7 @@ MAY_SUBSCRIBE: dict[EnumNodeKind, frozenset[EnumTopicKind]] = {
 MAY_PUBLISH: dict[EnumNodeKind, frozenset[EnumTopicKind]] = {
     EnumNodeKind.ORCHESTRATOR: frozenset({EnumTopicKind.EVT, EnumTopicKind.CMD}),
     EnumNodeKind.REDUCER: frozenset({EnumTopicKind.INTENT}),
-    EnumNodeKind.EFFECT: frozenset(),
+    EnumNodeKind.EFFECT: frozenset({EnumTopicKind.EVT}),
     EnumNodeKind.COMPUTE: frozenset(),
 }
 _STEP_KINDS = frozenset({EnumNodeKind.COMPUTE, EnumNodeKind.EFFECT})
@@ -247,9 +250,11 @@ def load_contract(path: Path, *, allowlist: Sequence[str]) -> ModelNodeContract:
     archetype = _archetype(data, file)
     effect_policy = _effect_policy(data, archetype, file)
     fsm_binding = _fsm_binding(data, archetype, file)
+    handler_config = _handler_config(data, file)
     definition = _validate_core(_CORE_MODELS[archetype], data, file)
     subscribe, publish = _topics(data, archetype, file)
     routes = _routes(data, subscribe, allowlist, file)
+    results = _results(data, archetype, publish, allowlist, file)
     version = data.get("node_version") or data.get("contract_version")
     return ModelNodeContract(
         path=path,
@@ -263,7 +268,70 @@ def load_contract(path: Path, *, allowlist: Sequence[str]) -> ModelNodeContract:
         definition=definition,
         effect_policy=effect_policy,
         fsm_binding=fsm_binding,
+        results=results,
+        handler_config=handler_config,
     )
+
+
+def _handler_config(data: dict[str, JsonValue], file: str) -> dict[str, JsonValue] | None:
+    """Pop the ``handler_config`` section: settings of the node's handlers (a mapping).
+
+    Core's contract models have no place for it; the handler class that takes it validates it
+    with its ``config_model`` when the runtime wires the node (``node_wiring``).
+    """
+    section = data.pop("handler_config", None)
+    if section is not None and not isinstance(section, dict):
+        raise ProtocolConfigurationError("must be a mapping", file=file, field="handler_config")
+    return section
+
+
+def _results(
+    data: dict[str, JsonValue],
+    archetype: EnumNodeKind,
+    publish: tuple[str, ...],
+    allowlist: Sequence[str],
+    file: str,
+) -> tuple[ModelContractResult, ...]:
+    """An EFFECT's result topics: each published topic names its model (``schema_ref``).
+
+    The engine publishes a result on the topic declared for its model, so every topic needs
+    one, inside the allowlist, and no model may be declared for two topics.
+    """
+    if archetype is not EnumNodeKind.EFFECT or not publish:
+        return ()
+    section = data.get("event_bus")
+    assert isinstance(section, dict)  # publish topics came from it
+    metadata = section.get("publish_topic_metadata") or {}
+    assert isinstance(metadata, dict)  # core's model validated it
+    results: list[ModelContractResult] = []
+    seen: dict[str, str] = {}
+    for index, topic in enumerate(publish):
+        entry = metadata.get(topic)
+        ref = entry.get("schema_ref") if isinstance(entry, dict) else None
+        module, _, name = str(ref or "").rpartition(".")
+        if not module:
+            raise ProtocolConfigurationError(
+                f"an EFFECT node may not publish on evt topics ({topic}) except as declared "
+                "results: name the result model in publish_topic_metadata.<topic>.schema_ref",
+                file=file,
+                field=f"event_bus.publish_topics.{index}",
+            )
+        field = f"event_bus.publish_topic_metadata.{topic}.schema_ref"
+        check_module_allowed(module, allowlist, where=field, file=file)
+        if not _IDENTIFIER.fullmatch(name):
+            raise ProtocolConfigurationError(
+                f"result model name {name!r} is not a class name", file=file, field=field
+            )
+        if str(ref) in seen:
+            raise ProtocolConfigurationError(
+                f"result model {ref} is already published on {seen[str(ref)]}: one topic per "
+                "result model",
+                file=file,
+                field=field,
+            )
+        seen[str(ref)] = topic
+        results.append(ModelContractResult(topic=topic, model_module=module, model_name=name))
+    return tuple(results)
 
 
 def _effect_policy(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, JsonValue
 
 from omnibase_infra._core import EnumNodeKind, ModelContractBase
 from omnibase_infra.declarative.model_fsm_binding import ModelFsmBinding
 from omnibase_infra.resilience.effect.model_effect_policy import ModelEffectPolicy
+from omnibase_infra.runtime.contracts.model_contract_result import ModelContractResult
 from omnibase_infra.runtime.contracts.model_contract_route import ModelContractRoute
 
 __all__ = ["ModelNodeContract"]
@@ -30,3 +31,7 @@ class ModelNodeContract(BaseModel):
     definition: ModelContractBase
     effect_policy: ModelEffectPolicy | None = None
     fsm_binding: ModelFsmBinding | None = None
+    # EFFECT only: the models its handler may return, each published on its evt topic.
+    results: tuple[ModelContractResult, ...] = ()
+    # The ``handler_config`` section, validated by the handler's ``config_model`` at wiring.
+    handler_config: dict[str, JsonValue] | None = None

@@ -21,12 +21,19 @@ from pathlib import Path
 from types import ModuleType
 from typing import Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, JsonValue, ValidationError
 
 from omnibase_infra.errors import ProtocolConfigurationError
+from omnibase_infra.event_bus.codec import first_validation_error
 from omnibase_infra.runtime.contracts.model_contract_route import ModelContractRoute
 
-__all__ = ["DEFAULT_ALLOWLIST", "check_module_allowed", "load_class", "route_import_problems"]
+__all__ = [
+    "DEFAULT_ALLOWLIST",
+    "check_module_allowed",
+    "handler_config",
+    "load_class",
+    "route_import_problems",
+]
 
 DEFAULT_ALLOWLIST: tuple[str, ...] = ("omnibase_infra", "omnibase_core.models")
 
@@ -115,6 +122,9 @@ class _Routed(Protocol):
     @property
     def definition(self) -> object: ...
 
+    @property
+    def handler_config(self) -> dict[str, JsonValue] | None: ...
+
 
 def route_import_problems(
     contracts: Iterable[_Routed], allowlist: Sequence[str]
@@ -130,7 +140,9 @@ def route_import_problems(
         file = str(contract.path)
         for index, route in enumerate(contract.routes):
             field = f"handler_routing.handlers.{index}"
-            problem = _handler_problem(route, allowlist, f"{field}.handler", file)
+            problem = _handler_problem(
+                route, contract.handler_config, allowlist, f"{field}.handler", file
+            )
             if problem is not None:
                 problems.append(problem)
             if route.payload_module is not None and route.payload_type is not None:
@@ -162,9 +174,14 @@ def _allowed(module: str, allowlist: Sequence[str]) -> bool:
 
 
 def _handler_problem(
-    route: ModelContractRoute, allowlist: Sequence[str], where: str, file: str
+    route: ModelContractRoute,
+    config: dict[str, JsonValue] | None,
+    allowlist: Sequence[str],
+    where: str,
+    file: str,
 ) -> ProtocolConfigurationError | None:
-    """Why the route's handler class cannot serve (import, class, signature), else None."""
+    """Why the route's handler class cannot serve (import, class, signature, its
+    ``handler_config``), else None."""
     try:
         cls = load_class(
             route.handler_module, route.handler_class, allowlist, where=where, file=file
@@ -177,7 +194,16 @@ def _handler_problem(
         reason = f"{named} has no `async def handle(self, context)`"
     elif len(_parameters(handle)) != 2:
         reason = f"{named}.handle must take exactly one argument (the dispatch context)"
-    elif not _accepts_one_argument(cls):
+    elif getattr(cls, "config_model", None) is not None:
+        if not _accepts_arguments(cls, 2):
+            reason = f"{named}(container, config) cannot be called: it declares a config_model"
+        else:
+            try:
+                handler_config(cls, config, file=file)
+            except ProtocolConfigurationError as exc:
+                return exc
+            return None
+    elif not _accepts_arguments(cls, 1):
         reason = f"{named}(container) cannot be called: its __init__ must take the container"
     else:
         return None
@@ -193,9 +219,9 @@ def _parameters(function: object) -> list[inspect.Parameter]:
         return []
 
 
-def _accepts_one_argument(cls: type) -> bool:
+def _accepts_arguments(cls: type, count: int) -> bool:
     try:
-        inspect.signature(cls).bind(object())
+        inspect.signature(cls).bind(*(object() for _ in range(count)))
     except TypeError:
         return False
     except ValueError:  # no signature to read (a builtin base): let the start find out
@@ -216,3 +242,22 @@ def _model_problem(
     return ProtocolConfigurationError(
         f"{module}.{name} is not a pydantic model", file=file, field=where
     )
+
+
+def handler_config(
+    cls: type, section: dict[str, JsonValue] | None, *, file: str
+) -> BaseModel | None:
+    """The contract's ``handler_config`` validated by ``cls.config_model``, None without one.
+
+    Raises ``ProtocolConfigurationError`` naming ``handler_config.<field>`` and the reason.
+    """
+    config_model = getattr(cls, "config_model", None)
+    if not (isinstance(config_model, type) and issubclass(config_model, BaseModel)):
+        return None
+    try:
+        return config_model.model_validate(section or {})
+    except ValidationError as exc:
+        field, reason = first_validation_error(exc)
+        raise ProtocolConfigurationError(
+            reason, file=file, field=f"handler_config.{field}" if field else "handler_config"
+        ) from None

@@ -311,6 +311,55 @@ _BAD_FIELDS: list[tuple[str, str, Mutation, str | None, str]] = [
         "may not publish on evt",
     ),
     (
+        "effect result model outside the allowlist",
+        "node_shop_storage_effect",
+        _set(
+            "event_bus",
+            {
+                "version": {"major": 1, "minor": 0, "patch": 0},
+                "subscribe_topics": ["onex.intent.shop.store-order.v1"],
+                "publish_topics": ["onex.evt.shop.stored.v1"],
+                "publish_topic_metadata": {
+                    "onex.evt.shop.stored.v1": {"schema_ref": "os.path.ModelStored"}
+                },
+            },
+        ),
+        "event_bus.publish_topic_metadata.onex.evt.shop.stored.v1.schema_ref",
+        "outside the handler import allowlist",
+    ),
+    (
+        "effect declares one result model for two topics",
+        "node_shop_storage_effect",
+        _set(
+            "event_bus",
+            {
+                "version": {"major": 1, "minor": 0, "patch": 0},
+                "subscribe_topics": ["onex.intent.shop.store-order.v1"],
+                "publish_topics": ["onex.evt.shop.stored.v1", "onex.evt.shop.kept.v1"],
+                "publish_topic_metadata": {
+                    "onex.evt.shop.stored.v1": {"schema_ref": "demo_nodes.models.ModelStored"},
+                    "onex.evt.shop.kept.v1": {"schema_ref": "demo_nodes.models.ModelStored"},
+                },
+            },
+        ),
+        "event_bus.publish_topic_metadata.onex.evt.shop.kept.v1.schema_ref",
+        "one topic per result model",
+    ),
+    (
+        "effect publishes commands",
+        "node_shop_storage_effect",
+        _set("event_bus.publish_topics", ["onex.cmd.shop.store-again.v1"]),
+        "event_bus.publish_topics.0",
+        "may not publish on cmd",
+    ),
+    (
+        "handler_config is not a mapping",
+        "node_shop_storage_effect",
+        _set("handler_config", ["a", "b"]),
+        "handler_config",
+        "must be a mapping",
+    ),
+    (
         "effect subscribes to events",
         "node_shop_storage_effect",
         _set("event_bus.subscribe_topics", ["onex.evt.shop.order-accepted.v1"]),
@@ -393,6 +442,25 @@ def test_bad_contract_names_file_field_and_reason(
     assert error.field == field
     assert reason in error.reason
     assert str(path) in str(error)
+
+
+def test_effect_result_topics_and_handler_config_are_loaded(tmp_path: Path) -> None:
+    """An EFFECT's evt topics load as results (topic and model), its handler_config as given."""
+    data = _valid("node_shop_storage_effect")
+    bus = data["event_bus"]
+    assert isinstance(bus, dict)
+    bus["publish_topics"] = ["onex.evt.shop.stored.v1", "onex.evt.shop.store-failed.v1"]
+    bus["publish_topic_metadata"] = {
+        "onex.evt.shop.stored.v1": {"schema_ref": "demo_nodes.models.ModelStored"},
+        "onex.evt.shop.store-failed.v1": {"schema_ref": "demo_nodes.models.ModelStoreFailed"},
+    }
+    data["handler_config"] = {"table": "orders"}
+    contract = load_contract(_write(tmp_path, data), allowlist=ALLOW)
+    assert [(r.topic, r.model_module, r.model_name) for r in contract.results] == [
+        ("onex.evt.shop.stored.v1", "demo_nodes.models", "ModelStored"),
+        ("onex.evt.shop.store-failed.v1", "demo_nodes.models", "ModelStoreFailed"),
+    ]
+    assert contract.handler_config == {"table": "orders"}
 
 
 def test_core_validator_error_names_the_file(tmp_path: Path) -> None:
