@@ -41,13 +41,16 @@ class GuardedEffectHandler:
             context.envelope.envelope_id,
             payload if isinstance(payload, BaseModel | dict) else None,
         )
-        result = await self._executor.execute(
-            lambda: self._handler.handle(context), idempotency_key=key
-        )
-        # A replayed message's side effect happened before and its result was published then
-        # (the engine publishes an effect's declared result); a degraded call has no result.
-        return None if result.replayed or result.degraded else _output(result.value)
+        outputs: list[ModelNodeOutput | None] = []
 
+        async def run() -> BaseModel | None:
+            # The executor records what this returns (as JSON) against the key; the output
+            # itself goes back to the engine, which publishes an effect's declared result.
+            output = await self._handler.handle(context)
+            outputs.append(output)
+            return None if output is None else output.result
 
-def _output(value: object) -> ModelNodeOutput | None:
-    return value if isinstance(value, ModelNodeOutput) else None
+        result = await self._executor.execute(run, idempotency_key=key)
+        # A replayed message's side effect happened before and its result was published then;
+        # a degraded call has no result.
+        return None if result.replayed or result.degraded or not outputs else outputs[-1]

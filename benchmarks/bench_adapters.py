@@ -1,0 +1,190 @@
+"""Round trip of each adapter node (cmd in -> evt out, in-memory bus) against the raw client
+call it wraps (not a test).
+
+    .venv/bin/python benchmarks/bench_adapters.py [--calls 1000] [--repeats 5] [--only postgres]
+
+Per adapter, times interleaved (every repeat runs both variants, alternating which goes first),
+each call awaited before the next:
+
+- postgres: the packaged ``server_version`` operation through ``node_postgres_adapter_effect``
+  (a runtime host on the in-memory bus: command published, result event received) vs the same
+  SQL through a bare ``asyncpg`` pool on the same embedded server (fsync off);
+- vault: a KV v2 read through ``node_vault_adapter_effect`` vs the same ``GET`` with a bare
+  ``httpx.AsyncClient`` on the same OpenBao dev server.
+
+Prints per variant the median per-call time over repeats (min-max), p50/p99 of individually
+timed calls, the node/raw ratios of the medians and of the p50s (target: <= 1.5), and the
+machine's load average before and after (absolute times on a shared machine move with it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
+from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
+from omnibase_infra.handlers.vault.handler_vault import HandlerVault
+from omnibase_infra.handlers.vault.model_vault_settings import ModelVaultSettings
+from omnibase_infra.nodes.node_postgres_adapter_effect.model_postgres_run_operations import (
+    ModelPostgresRunOperations,
+)
+from omnibase_infra.nodes.node_vault_adapter_effect.model_vault_kv_command import (
+    ModelVaultKvCommand,
+)
+from omnibase_infra.testing.adapter_host import adapter_host
+from omnibase_infra.testing.server_openbao import OpenBaoServer
+
+Call = Callable[[int], Awaitable[object]]
+NODES = Path(__file__).parents[1] / "src/omnibase_infra/nodes"
+PG_SQL = "SELECT current_setting('server_version') AS version"
+
+
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
+
+
+async def _time(call: Call, calls: int) -> tuple[float, list[float]]:
+    """Mean µs per call over ``calls`` sequential calls, and each call's µs."""
+    each: list[float] = []
+    began = time.perf_counter()
+    for i in range(calls):
+        t0 = time.perf_counter()
+        await call(i)
+        each.append((time.perf_counter() - t0) * 1e6)
+    return (time.perf_counter() - began) * 1e6 / calls, each
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _pair(label: str, node_call: Call, raw_call: Call, calls: int, repeats: int) -> None:
+    means: dict[str, list[float]] = {"node": [], "raw": []}
+    samples: dict[str, list[float]] = {"node": [], "raw": []}
+    variants = [("node", node_call), ("raw", raw_call)]
+    await _time(node_call, max(10, calls // 10))  # warm both: caches, pool connections
+    await _time(raw_call, max(10, calls // 10))
+    for repeat in range(repeats):
+        for name, call in variants if repeat % 2 == 0 else reversed(variants):
+            mean, each = await _time(call, calls)
+            means[name].append(mean)
+            samples[name].extend(each)
+    medians = {name: statistics.median(values) for name, values in means.items()}
+    for name in ("raw", "node"):
+        print(
+            f"{label:<10} {name:<5} median {medians[name]:8.1f} µs "
+            f"(min {min(means[name]):8.1f}, max {max(means[name]):8.1f})  "
+            f"p50 {_pct(samples[name], 0.5):8.1f}  p99 {_pct(samples[name], 0.99):8.1f}"
+        )
+    p50 = {name: _pct(values, 0.5) for name, values in samples.items()}
+    print(
+        f"{label:<10} ratio node/raw: medians {medians['node'] / medians['raw']:.2f}, "
+        f"p50 {p50['node'] / p50['raw']:.2f}  ({_load()})\n"
+    )
+
+
+async def bench_postgres(calls: int, repeats: int) -> None:
+    base_dir = Path(tempfile.mkdtemp(prefix="onex-adapter-bench-"))
+    server = EmbeddedPostgres(base_dir, fast=True)
+    await server.start()
+    try:
+        await server.create_database("bench")
+        handler = HandlerPostgres(server.settings("bench", min_pool_size=4, max_pool_size=4))
+        await handler.start()
+        pool = await asyncpg.create_pool(server.dsn("bench"), min_size=4, max_size=4)
+        command = ModelPostgresRunOperations.model_validate(
+            {"operations": [{"operation": "server_version"}]}
+        )
+        try:
+            async with adapter_host(
+                [NODES / "node_postgres_adapter_effect"], services={HandlerPostgres: handler}
+            ) as harness:
+                await harness.watch("onex.evt.postgres-adapter.operations-completed.v1")
+
+                async def node(_: int) -> object:
+                    reply = await harness.request(
+                        "onex.cmd.postgres-adapter.run-operations.v1", command
+                    )
+                    assert reply.topic.endswith("operations-completed.v1"), reply.topic
+                    return reply
+
+                async def raw(_: int) -> object:
+                    return await pool.fetch(PG_SQL)
+
+                await _pair("postgres", node, raw, calls, repeats)
+        finally:
+            await pool.close()
+            await handler.close()
+    finally:
+        await server.stop()
+        shutil.rmtree(base_dir, ignore_errors=True)
+
+
+async def bench_vault(calls: int, repeats: int) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="onex-adapter-bench-bao-"))
+    server = await asyncio.to_thread(OpenBaoServer.start, workdir)
+    try:
+        settings = ModelVaultSettings.model_validate(
+            {"url": server.url, "token": server.root_token}
+        )
+        handler = HandlerVault(settings)
+        await handler.start()
+        path = "onex/bench/secret"
+        await handler.kv_write(path, {"user": "svc", "password": "bench"})
+        command = ModelVaultKvCommand.model_validate({"action": "read", "path": path})
+        async with (
+            httpx.AsyncClient(
+                base_url=server.url, headers={"X-Vault-Token": server.root_token.get_secret_value()}
+            ) as client,
+            adapter_host(
+                [NODES / "node_vault_adapter_effect"], services={HandlerVault: handler}
+            ) as harness,
+        ):
+            await harness.watch("onex.evt.vault-adapter.kv-completed.v1")
+
+            async def node(_: int) -> object:
+                reply = await harness.request("onex.cmd.vault-adapter.kv.v1", command)
+                assert reply.topic.endswith("kv-completed.v1"), reply.topic
+                return reply
+
+            async def raw(_: int) -> object:
+                response = await client.get(f"/v1/secret/data/{path}")
+                response.raise_for_status()
+                return response.json()
+
+            await _pair("vault", node, raw, calls, repeats)
+        await handler.close()
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def main(calls: int, repeats: int, only: str | None) -> None:
+    print(f"calls per repeat: {calls}, repeats: {repeats} (interleaved); before: {_load()}\n")
+    if only in (None, "postgres"):
+        await bench_postgres(calls, repeats)
+    if only in (None, "vault"):
+        await bench_vault(calls, repeats)
+    print(f"after: {_load()}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--only", choices=("postgres", "vault"), default=None)
+    args = parser.parse_args()
+    asyncio.run(main(args.calls, args.repeats, args.only))
