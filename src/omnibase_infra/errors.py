@@ -17,6 +17,7 @@
         │   └── IntrospectionValidationError  (nodes.registration: bad announcement)
         ├── RegistrationConflictError       (nodes: registration storage)        409
         ├── WorkflowStepError               (declarative: a step's output unusable)
+        ├── AdapterRequestError             (nodes.adapters: a command an adapter refuses)
         └── MigrationError                  MIGRATION_ERROR         500  (migrations)
             └── MigrationChecksumError      (an applied migration was edited)
 

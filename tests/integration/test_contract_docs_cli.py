@@ -180,18 +180,26 @@ def test_asyncapi_of_the_package_is_a_valid_document(
     tmp_path: Path, validate_asyncapi: Callable[[Path], Diagnostics]
 ) -> None:
     """The document on stdout passes the AsyncAPI parser and has a channel per topic the
-    registration orchestrator uses, each with a send or receive operation."""
+    registration orchestrator and the adapter nodes use, each with a send or receive
+    operation."""
     result = _cli(tmp_path, "asyncapi")
     assert result.returncode == 0, result.stderr
     path = tmp_path / "asyncapi.yaml"
     path.write_text(result.stdout)
     assert _problems(validate_asyncapi(path)) == []
     document = yaml.safe_load(result.stdout)
-    orchestrator = load_contract(
-        PACKAGE_NODES / "node_registration_orchestrator" / "contract.yaml",
-        allowlist=DEFAULT_ALLOWLIST,
-    )
-    topics = {*orchestrator.subscribe_topics, *orchestrator.publish_topics}
+    topics: set[str] = set()
+    for node in (
+        "node_registration_orchestrator",
+        "node_postgres_adapter_effect",
+        "node_vault_adapter_effect",
+        "node_consul_adapter_effect",
+        "node_webhook_effect",
+    ):
+        contract = load_contract(
+            PACKAGE_NODES / node / "contract.yaml", allowlist=DEFAULT_ALLOWLIST
+        )
+        topics.update(contract.subscribe_topics, contract.publish_topics)
     assert {c["address"] for c in document["channels"].values()} == topics
     operation = document["operations"][
         "node_registration_orchestrator.send.onex.evt.platform.node-became-active.v1"

@@ -135,6 +135,7 @@ async def run_demo(
                 handlers=infra.handlers,
                 services=infra.services,
                 components=infra.components,
+                exclude_nodes=infra.exclude_nodes,
             )
             await host.start()
             freeze_boot_heap()  # as ``onex-infra run`` does once it is up

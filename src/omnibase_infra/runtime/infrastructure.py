@@ -45,9 +45,6 @@ if TYPE_CHECKING:
 __all__ = ["ModelInfrastructure", "build_infrastructure"]
 
 EMBEDDED_DATABASE = "onex"
-# The packaged adapter nodes, left out when their technology is not configured.
-_POSTGRES_ADAPTER = "node_postgres_adapter_effect"
-_VAULT_ADAPTER = "node_vault_adapter_effect"
 
 
 @dataclass
@@ -86,7 +83,6 @@ async def build_infrastructure(config: ModelRuntimeConfig) -> AsyncIterator[Mode
             infra.services[ProtocolIdempotencyStore] = IdempotencyStorePostgres(postgres)
         else:
             infra.services[ProtocolIdempotencyStore] = IdempotencyStoreInmemory()
-            infra.exclude_nodes[_POSTGRES_ADAPTER] = "postgres.mode is disabled"
         if config.valkey is not None:
             from omnibase_infra.handlers.valkey.handler_valkey import HandlerValkey
 
@@ -126,7 +122,6 @@ async def _vault(
 ) -> HandlerVault | None:
     """Vault first: the other secret references may point into it."""
     if config.vault is None:
-        infra.exclude_nodes[_VAULT_ADAPTER] = "vault is not configured"
         return None
     from omnibase_infra.handlers.vault.handler_vault import HandlerVault
 

@@ -49,6 +49,12 @@ class ModelAdapterReply(BaseModel):
         """The reply's payload as JSON."""
         return self.envelope.payload
 
+    def get(self, name: str) -> JsonValue:
+        """One field of the reply's payload (an object)."""
+        payload = self.envelope.payload
+        assert isinstance(payload, dict), payload
+        return payload[name]
+
 
 def adapter_config(contract_dirs: Sequence[Path], **overrides: JsonValue) -> ModelRuntimeConfig:
     """A runtime config loading only ``contract_dirs``: hub on a free port, DLQ at once."""

@@ -20,7 +20,7 @@ from omnibase_infra.errors import (
 )
 from omnibase_infra.sanitize import sanitize_text
 
-__all__ = ["MAX_REASON_CHARS", "failure_reason", "is_request_failure"]
+__all__ = ["MAX_REASON_CHARS", "AdapterRequestError", "failure_reason", "is_request_failure"]
 
 MAX_REASON_CHARS = 500
 
@@ -31,6 +31,11 @@ _INFRASTRUCTURE = (
     InfraUnavailableError,
     ProtocolConfigurationError,
 )
+
+
+class AdapterRequestError(RuntimeHostError):
+    """A command an adapter's contract does not allow, or that cannot run as asked (an unknown
+    operation, a parameter missing, a path outside the allowed prefixes)."""
 
 
 def is_request_failure(error: BaseException) -> bool:

@@ -22,10 +22,13 @@ from pydantic_core import to_jsonable_python
 from omnibase_infra._core import ModelONEXContainer
 from omnibase_infra.dispatch.context import DispatchContext
 from omnibase_infra.dispatch.model_node_output import ModelNodeOutput
-from omnibase_infra.errors import RuntimeHostError
 from omnibase_infra.handlers.postgres.connection import PostgresConnection
 from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
-from omnibase_infra.nodes.adapters.failures import failure_reason, is_request_failure
+from omnibase_infra.nodes.adapters.failures import (
+    AdapterRequestError,
+    failure_reason,
+    is_request_failure,
+)
 from omnibase_infra.nodes.node_postgres_adapter_effect.enum_postgres_operation_returns import (
     EnumPostgresOperationReturns,
 )
@@ -48,11 +51,7 @@ from omnibase_infra.nodes.node_postgres_adapter_effect.model_postgres_run_operat
     ModelPostgresRunOperations,
 )
 
-__all__ = ["HandlerPostgresAdapter", "PostgresRequestError"]
-
-
-class PostgresRequestError(RuntimeHostError):
-    """A command the contract cannot run as asked (unknown operation, wrong parameters)."""
+__all__ = ["HandlerPostgresAdapter"]
 
 
 class HandlerPostgresAdapter:
@@ -82,7 +81,7 @@ class HandlerPostgresAdapter:
     ) -> tuple[ModelPostgresOperationResult, ...]:
         """Every call's result; ``current[0]`` names the call running (for a failure)."""
         if len(calls) > self._config.max_operations_per_command:
-            raise PostgresRequestError(
+            raise AdapterRequestError(
                 f"{len(calls)} operations exceed the limit of "
                 f"{self._config.max_operations_per_command} per command"
             )
@@ -106,11 +105,11 @@ class HandlerPostgresAdapter:
         """The operation's name and its values in ``$n`` order; refused when they differ."""
         operation = self._config.operations.get(call.operation)
         if operation is None:
-            raise PostgresRequestError(f"unknown operation {call.operation[:100]!r}")
+            raise AdapterRequestError(f"unknown operation {call.operation[:100]!r}")
         missing = [name for name in operation.params if name not in call.params]
         extra = [name for name in call.params if name not in operation.params]
         if missing or extra:
-            raise PostgresRequestError(
+            raise AdapterRequestError(
                 f"operation {call.operation!r} takes parameters "
                 f"({', '.join(operation.params)}); missing: {', '.join(missing) or 'none'}, "
                 f"unknown: {', '.join(name[:64] for name in extra[:10]) or 'none'}"
@@ -126,7 +125,7 @@ class HandlerPostgresAdapter:
             return ModelPostgresOperationResult(operation=name, status=status)
         records = await connection.fetch(operation.sql, *args)
         if len(records) > self._config.max_rows:
-            raise PostgresRequestError(
+            raise AdapterRequestError(
                 f"operation {name!r} returned {len(records)} rows, more than the limit of "
                 f"{self._config.max_rows}"
             )

@@ -18,9 +18,13 @@ from pydantic import BaseModel
 from omnibase_infra._core import ModelONEXContainer
 from omnibase_infra.dispatch.context import DispatchContext
 from omnibase_infra.dispatch.model_node_output import ModelNodeOutput
-from omnibase_infra.errors import InfraAuthenticationError, RuntimeHostError
+from omnibase_infra.errors import InfraAuthenticationError
 from omnibase_infra.handlers.vault.handler_vault import HandlerVault
-from omnibase_infra.nodes.adapters.failures import failure_reason, is_request_failure
+from omnibase_infra.nodes.adapters.failures import (
+    AdapterRequestError,
+    failure_reason,
+    is_request_failure,
+)
 from omnibase_infra.nodes.node_vault_adapter_effect.enum_vault_kv_action import (
     EnumVaultKvAction,
 )
@@ -37,11 +41,7 @@ from omnibase_infra.nodes.node_vault_adapter_effect.model_vault_kv_failed import
     ModelVaultKvFailed,
 )
 
-__all__ = ["HandlerVaultAdapter", "VaultRequestError"]
-
-
-class VaultRequestError(RuntimeHostError):
-    """A command the contract does not allow (action or path)."""
+__all__ = ["HandlerVaultAdapter"]
 
 
 class HandlerVaultAdapter:
@@ -79,9 +79,9 @@ class HandlerVaultAdapter:
 
     def _check(self, command: ModelVaultKvCommand) -> None:
         if command.action not in self._config.actions:
-            raise VaultRequestError(f"action {command.action.value} is not allowed here")
+            raise AdapterRequestError(f"action {command.action.value} is not allowed here")
         if not command.path.startswith(self._config.path_prefixes):
-            raise VaultRequestError("path is outside the prefixes this node may use")
+            raise AdapterRequestError("path is outside the prefixes this node may use")
 
     async def _act(self, command: ModelVaultKvCommand) -> ModelVaultKvCompleted:
         mount, path, action = self._config.mount, command.path, command.action
