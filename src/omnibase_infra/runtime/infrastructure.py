@@ -92,6 +92,7 @@ async def build_infrastructure(config: ModelRuntimeConfig) -> AsyncIterator[Mode
         discovery = await _discovery(config, vault)
         infra.handlers.append(discovery)
         infra.services[ProtocolServiceDiscovery] = discovery
+        await _http_client(config, infra, vault)
         _add_node_plugins(config, infra)
         yield infra
 
@@ -131,6 +132,19 @@ async def _vault(
     infra.handlers.append(vault)
     infra.services[HandlerVault] = vault
     return vault
+
+
+async def _http_client(
+    config: ModelRuntimeConfig, infra: ModelInfrastructure, vault: HandlerVault | None
+) -> None:
+    """The outbound HTTP client nodes resolve (``HandlerHttp``), when configured."""
+    if config.http_client is None:
+        return
+    from omnibase_infra.handlers.http.handler_http import HandlerHttp
+
+    http = HandlerHttp(await resolve_secret_fields(config.http_client, vault=vault))
+    infra.handlers.append(http)
+    infra.services[HandlerHttp] = http
 
 
 async def _postgres_settings(

@@ -1,0 +1,41 @@
+"""Which adapter nodes a runtime config stands up: a node whose technology is not configured is
+left out with the reason; configured, its handler is in the container for the node."""
+
+from __future__ import annotations
+
+import pytest
+
+from omnibase_infra.handlers.http.handler_http import HandlerHttp
+from omnibase_infra.runtime.config import load_runtime_config
+from omnibase_infra.runtime.infrastructure import build_infrastructure
+
+pytestmark = pytest.mark.integration
+
+
+async def test_unconfigured_adapters_are_left_out_with_their_reason() -> None:
+    """Without PostgreSQL, Vault or an HTTP client, their adapter nodes are excluded, and the
+    Consul adapter (on the always-present discovery) is not."""
+    config = load_runtime_config(None, postgres={"mode": "disabled"})
+    async with build_infrastructure(config) as infra:
+        assert infra.exclude_nodes["node_postgres_adapter_effect"] == "postgres.mode is disabled"
+        assert infra.exclude_nodes["node_vault_adapter_effect"] == "vault is not configured"
+        assert infra.exclude_nodes["node_webhook_effect"] == "http_client is not configured"
+        assert "node_consul_adapter_effect" not in infra.exclude_nodes
+        assert HandlerHttp not in infra.services
+
+
+async def test_an_http_client_section_wires_the_webhook_node() -> None:
+    """With ``http_client`` (its webhook secret a reference), the container holds a HandlerHttp
+    the host starts, and the webhook node is loaded."""
+    config = load_runtime_config(
+        None,
+        postgres={"mode": "disabled"},
+        http_client={"webhook_secret": "env://ONEX_TEST_ADAPTER_WEBHOOK_SECRET"},
+    )
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("ONEX_TEST_ADAPTER_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+        async with build_infrastructure(config) as infra:
+            http = infra.services[HandlerHttp]
+            assert isinstance(http, HandlerHttp)
+            assert http in infra.handlers
+            assert "node_webhook_effect" not in infra.exclude_nodes
