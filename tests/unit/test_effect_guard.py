@@ -10,12 +10,11 @@ from pydantic import BaseModel, ConfigDict
 
 from omnibase_infra.dispatch.context import DispatchContext
 from omnibase_infra.dispatch.model_node_output import ModelNodeOutput
-from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.event_bus.codec import JsonEnvelope
 from omnibase_infra.event_bus.message import BusMessage
-from omnibase_infra.resilience.executor import EffectExecutor
+from omnibase_infra.resilience.effect.executor import EffectExecutor
+from omnibase_infra.resilience.effect.model_effect_policy import ModelEffectPolicy
 from omnibase_infra.resilience.idempotency.store_memory import IdempotencyStoreInmemory
-from omnibase_infra.resilience.model_effect_policy import ModelEffectPolicy
 from omnibase_infra.runtime.effect_guard import GuardedEffectHandler
 
 
@@ -51,7 +50,6 @@ async def test_the_result_goes_back_once_and_a_replay_runs_and_returns_nothing()
     executor = EffectExecutor.from_policy(
         "node_t_effect",
         policy,
-        transport_type=EnumInfraTransportType.HTTP,
         idempotency_store=IdempotencyStoreInmemory(),
     )
     handler = CountingHandler()

@@ -34,7 +34,7 @@ from omnibase_infra.nodes.node_webhook_effect.model_webhook_delivered import (
     ModelWebhookDelivered,
 )
 from omnibase_infra.nodes.node_webhook_effect.model_webhook_failed import ModelWebhookFailed
-from omnibase_infra.resilience.async_circuit_breaker import AsyncCircuitBreaker
+from omnibase_infra.resilience.breaker.breaker import AsyncCircuitBreaker
 
 __all__ = ["HandlerWebhook"]
 
