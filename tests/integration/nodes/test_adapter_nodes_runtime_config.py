@@ -13,14 +13,14 @@ pytestmark = pytest.mark.integration
 
 
 async def test_unconfigured_adapters_are_left_out_with_their_reason() -> None:
-    """Without PostgreSQL, Vault or an HTTP client, their adapter nodes are excluded, and the
-    Consul adapter (on the always-present discovery) is not."""
+    """Without PostgreSQL, Vault, Consul or an HTTP client, their adapter nodes are excluded
+    with the reason."""
     config = load_runtime_config(None, postgres={"mode": "disabled"})
     async with build_infrastructure(config) as infra:
         assert infra.exclude_nodes["node_postgres_adapter_effect"] == "postgres.mode is disabled"
         assert infra.exclude_nodes["node_vault_adapter_effect"] == "vault is not configured"
         assert infra.exclude_nodes["node_webhook_effect"] == "http_client is not configured"
-        assert "node_consul_adapter_effect" not in infra.exclude_nodes
+        assert infra.exclude_nodes["node_consul_adapter_effect"] == "discovery.kind is not consul"
         assert HandlerHttp not in infra.services
 
 
