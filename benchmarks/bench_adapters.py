@@ -43,7 +43,7 @@ from omnibase_infra.nodes.node_vault_adapter_effect.model_vault_kv_command impor
     ModelVaultKvCommand,
 )
 from omnibase_infra.testing.adapter_host import adapter_host
-from omnibase_infra.testing.server_openbao import OpenBaoServer
+from omnibase_infra.testing.servers.openbao import OpenBaoServer
 
 Call = Callable[[int], Awaitable[object]]
 NODES = Path(__file__).parents[1] / "src/omnibase_infra/nodes"

@@ -20,9 +20,9 @@ from omnibase_infra.nodes.node_consul_adapter_effect.model_consul_command import
     ModelConsulCommand,
 )
 from omnibase_infra.testing.adapter_host import AdapterHarness, adapter_host
-from omnibase_infra.testing.fake_consul import FakeConsulAgent
 from omnibase_infra.testing.manual_clock import ManualClock
 from omnibase_infra.testing.ports import free_port
+from omnibase_infra.testing.servers.fake_consul import FakeConsulAgent
 
 pytestmark = pytest.mark.integration
 

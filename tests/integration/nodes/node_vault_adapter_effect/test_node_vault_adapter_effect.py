@@ -17,7 +17,7 @@ from omnibase_infra.nodes.node_vault_adapter_effect.model_vault_kv_command impor
     ModelVaultKvCommand,
 )
 from omnibase_infra.testing.adapter_host import AdapterHarness, adapter_host
-from omnibase_infra.testing.server_openbao import OpenBaoServer
+from omnibase_infra.testing.servers.openbao import OpenBaoServer
 
 pytestmark = pytest.mark.integration
 

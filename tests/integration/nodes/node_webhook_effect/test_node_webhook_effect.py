@@ -16,7 +16,7 @@ from omnibase_infra.handlers.http.handler_http import HandlerHttp, new_webhook_s
 from omnibase_infra.handlers.http.model_http_client_settings import ModelHttpClientSettings
 from omnibase_infra.nodes.node_webhook_effect.model_webhook_deliver import ModelWebhookDeliver
 from omnibase_infra.testing.adapter_host import AdapterHarness, adapter_host
-from omnibase_infra.testing.server_http import HttpTestServer
+from omnibase_infra.testing.servers.http import HttpTestServer
 
 pytestmark = pytest.mark.integration
 
