@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from omnibase_infra.runtime.contract_loader import load_contract
-from omnibase_infra.runtime.plugin_loader import DEFAULT_ALLOWLIST, route_import_problems
+from omnibase_infra.runtime.contracts.contract_loader import load_contract
+from omnibase_infra.runtime.contracts.plugin_loader import DEFAULT_ALLOWLIST, route_import_problems
 
 PACKAGED = (
     Path(__file__).parents[4]
