@@ -1,0 +1,1 @@
+"""greeter: a first package of ONEX nodes (the example of docs/writing-a-node.md)."""

@@ -1,0 +1,1 @@
+"""COMPUTE: a name in, the greeting text out (pure)."""

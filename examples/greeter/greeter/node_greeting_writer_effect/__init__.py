@@ -1,0 +1,1 @@
+"""EFFECT: writes a greeting to the file named by GREETER_OUTPUT."""
