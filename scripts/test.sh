@@ -8,9 +8,10 @@ cd "$ROOT"
 source scripts/env.sh dev
 BIN="$(dirname "$PY")"
 echo "== ruff" >&2
-"$BIN/ruff" check src tests benchmarks
-"$BIN/ruff" format --check src tests benchmarks
+"$BIN/ruff" check src tests benchmarks examples
+"$BIN/ruff" format --check src tests benchmarks examples
 echo "== mypy --strict" >&2
 "$BIN/mypy"
+"$BIN/mypy" examples/greeter/greeter   # the guide's package, as strict as ours
 echo "== pytest" >&2
 "$BIN/pytest" "$@"
