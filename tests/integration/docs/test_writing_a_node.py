@@ -13,8 +13,10 @@ import asyncio
 import contextlib
 import os
 import re
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -80,12 +82,15 @@ def test_every_skip_marker_gives_a_reason() -> None:
 
 
 @pytest.mark.asyncio
-async def test_guide_commands_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_guide_commands_run(capsys: pytest.CaptureFixture[str]) -> None:
     """The guide's commands run in order against the real runtime and leave the greetings the
     guide says in the file its effect node writes."""
     blocks = bash_blocks(PAGE)
     assert blocks, f"{PAGE} has no bash block"
-    env = _base_env(tmp_path)
+    # Outside pytest's basetemp, as the docs test's quick start: a pytest session starting
+    # meanwhile resets that root to 0700.
+    home = Path(tempfile.mkdtemp(prefix="onex-guide-home-"))
+    env = _base_env(home)
     env.pop("PYTHONPATH", None)  # the guide sets its own
     took: list[tuple[str, float]] = []
     try:
@@ -95,9 +100,10 @@ async def test_guide_commands_run(tmp_path: Path, capsys: pytest.CaptureFixture[
             started = time.monotonic()
             await _run_block(block, cwd=DOCS.parent, env=env)
             took.append((block.name, time.monotonic() - started))
+        greetings = (home / "greeter" / "greetings.txt").read_text(encoding="utf-8")
     finally:
-        await asyncio.to_thread(_stop_started, tmp_path)
-    greetings = (tmp_path / "greeter" / "greetings.txt").read_text(encoding="utf-8")
+        await asyncio.to_thread(_stop_started, home)
+        shutil.rmtree(home, ignore_errors=True)
     assert greetings.splitlines() == ["Hello, Ada!", "Hello, Ada!", "Hello, Grace!"]
     with capsys.disabled():
         for name, seconds in took:
