@@ -309,6 +309,7 @@ async def end_to_end(nodes: int, repeats: int, partitions: int, in_flight: int) 
                 handlers=infra.handlers,
                 services=infra.services,
                 components=infra.components,
+                exclude_nodes=infra.exclude_nodes,
             )
             await host.start()
             freeze_boot_heap()  # as ``onex-infra run`` does once it is up

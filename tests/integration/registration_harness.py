@@ -193,7 +193,12 @@ async def running_registry(
                 services[RegistrationStorage] = RegistrationStorage(storage_postgres)
             components = [c for c in infra.components if announce or c.name != "registration"]
             host = RuntimeHostProcess(
-                config, bus=bus, handlers=handlers, services=services, components=components
+                config,
+                bus=bus,
+                handlers=handlers,
+                services=services,
+                components=components,
+                exclude_nodes=infra.exclude_nodes,
             )
             await host.start()
             try:
