@@ -72,7 +72,8 @@ async def test_ready_names_a_stuck_consumer_and_metrics_count_it() -> None:
         episodes = [
             value
             for (name, labels), value in metrics.items()
-            if name == "onex_event_bus_stuck_partitions_total" and ("group", group) in labels
+            if name == "onex_event_bus_stuck_partitions_total"
+            and ("consumer_group", group) in labels
         ]
         assert episodes == [1.0]
         sink.gate.set()

@@ -45,7 +45,7 @@ def test_every_line_is_json_on_stderr(capsys: pytest.CaptureFixture[str]) -> Non
     lines = _lines(capsys)
     assert [line["event"] for line in lines] == ["first event", "second event", "third event"]
     assert [line["level"] for line in lines] == ["info", "warning", "error"]
-    assert all(line["logger_name"] == "tests.logging" for line in lines)
+    assert all(line["logger"] == "tests.logging" for line in lines)
     assert all(isinstance(line["timestamp"], str) for line in lines)
     assert lines[0]["count"] == 3
 

@@ -35,7 +35,7 @@ from pydantic import BaseModel, JsonValue, ValidationError
 from omnibase_infra._core import EnumConsumerGroupPurpose, EnumNodeKind
 from omnibase_infra.correlation import set_correlation_id
 from omnibase_infra.dispatch.context import DispatchContext
-from omnibase_infra.dispatch.counters import CountCell, CountCells
+from omnibase_infra.dispatch.counters import CountCell, CountCells, GaugeCells, HistogramCells
 from omnibase_infra.dispatch.failure_policy import DeadLetterPolicy
 from omnibase_infra.dispatch.model_node_output import ModelNodeOutput
 from omnibase_infra.dispatch.model_outgoing_message import ModelOutgoingMessage
@@ -82,12 +82,34 @@ _EMITTED = CountCells(
     "Events and intents published on behalf of nodes.",
     ("node", "kind"),
 )
+_HANDLING = HistogramCells(
+    "onex_dispatch_handling_duration_seconds",
+    "Time from delivery to outcome of each message a node consumed (decode, handle, emit, "
+    "failure policy), by node.",
+    ("node",),
+    (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+_IN_FLIGHT = GaugeCells(
+    "onex_dispatch_in_flight_messages",
+    "Messages a node is handling right now, by node.",
+    ("node",),
+)
+_clock = time.perf_counter
 
 
 class _Subscription:
     """One node's consumer group on one topic, with its routes by payload type."""
 
-    __slots__ = ("by_payload", "catch_all", "group_id", "node_name", "outcome_counts", "topic")
+    __slots__ = (
+        "by_payload",
+        "catch_all",
+        "group_id",
+        "handling",
+        "in_flight",
+        "node_name",
+        "outcome_counts",
+        "topic",
+    )
 
     def __init__(self, topic: str, node_name: str, group_id: str) -> None:
         self.topic = topic
@@ -98,6 +120,8 @@ class _Subscription:
         self.outcome_counts = {
             outcome: _MESSAGES.cell(node_name, outcome.value) for outcome in EnumDispatchOutcome
         }
+        self.handling = _HANDLING.cell(node_name)
+        self.in_flight = _IN_FLIGHT.cell(node_name)
 
     def routes_for(self, payload_type: str | None) -> list[DispatchRoute]:
         if payload_type is not None:
@@ -331,6 +355,8 @@ class MessageDispatchEngine:
             if self._held:  # stopped before release: the bus keeps it for a later consumer
                 await message.nack()
                 return EnumDispatchOutcome.RETRY
+        began = _clock()
+        sub.in_flight.value += 1
         try:
             try:
                 envelope = self._decode(message)
@@ -365,6 +391,8 @@ class MessageDispatchEngine:
             outcome = await self._fail(sub, message, exc)
         finally:
             set_correlation_id(None)
+            sub.in_flight.value -= 1
+        sub.handling.observe(_clock() - began)
         self.outcomes[outcome] += 1
         sub.outcome_counts[outcome].value += 1
         return outcome

@@ -29,6 +29,7 @@ import zlib
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 
+from prometheus_client import Counter
 from pydantic import ValidationError
 
 from omnibase_infra.dispatch.model_retry_settings import ModelRetrySettings
@@ -52,6 +53,7 @@ from omnibase_infra.event_bus.headers import (
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.event_bus.topics import build_topic, parse_topic
 from omnibase_infra.observability.logging import get_logger
+from omnibase_infra.observability.metrics import REGISTRY
 
 __all__ = [
     "DeadLetterPolicy",
@@ -65,6 +67,21 @@ _log = get_logger(__name__)
 _MAX_SEGMENT = 64
 # Messages redelivered in place that the policy remembers at most (their attempts, first failure).
 _MAX_HELD = 65_536
+
+_RETRIES = Counter(
+    "onex_dispatch_retries",
+    "Failed deliveries given another attempt, by topic, consumer group and kind "
+    "(outage: a dependency was unavailable; error: any other retriable failure).",
+    ("topic", "consumer_group", "kind"),
+    registry=REGISTRY,
+)
+_DEAD_LETTERED = Counter(
+    "onex_dispatch_dead_lettered",
+    "Messages the failure policy dead-lettered, by topic, consumer group and reason "
+    "(invalid_input, configuration, not_retriable, attempts_exhausted, outage_exhausted).",
+    ("topic", "consumer_group", "reason"),
+    registry=REGISTRY,
+)
 
 
 def _report_interval(settings: ModelRetrySettings) -> float:
@@ -185,11 +202,13 @@ class RetryFailurePolicy:
             first_failure = state.first_failure_at if state is not None else now
         failing_for = (now - first_failure).total_seconds()
         if self.may_retry(error, attempt, failing_for) and not self._closing.is_set():
+            outage = self.is_outage(error)
+            _RETRIES.labels(message.topic, consumer_group, "outage" if outage else "error").inc()
             self.report.retrying(
                 topic=message.topic,
                 consumer_group=consumer_group,
                 error=error,
-                outage=self.is_outage(error),
+                outage=outage,
                 attempt=attempt + 1,
                 failing_for_seconds=failing_for,
             )
@@ -203,8 +222,19 @@ class RetryFailurePolicy:
             return EnumDispatchOutcome.RETRY
         self._held.pop((consumer_group, message.topic, message.partition, message.offset), None)
         await self._dead_letter(message, error, attempt, consumer_group, first_failure, state)
+        _DEAD_LETTERED.labels(message.topic, consumer_group, self.dead_letter_reason(error)).inc()
         self.report.dead_lettered()
         return EnumDispatchOutcome.DLQ
+
+    def dead_letter_reason(self, error: BaseException) -> str:
+        """Why a message that failed with ``error`` was dead-lettered (a metric label)."""
+        if isinstance(error, EnvelopeValidationError):
+            return "invalid_input"
+        if isinstance(error, ProtocolConfigurationError):
+            return "configuration"
+        if not self.is_retriable(error):
+            return "not_retriable"
+        return "outage_exhausted" if self.is_outage(error) else "attempts_exhausted"
 
     async def close(self) -> None:
         """Stop waiting: held messages are nacked at once (left for the next start)."""

@@ -14,6 +14,7 @@ from omnibase_infra.enums import EnumTopicKind
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.event_bus.codec import JsonEnvelope, encode_envelope, envelope_headers
 from omnibase_infra.event_bus.headers import HEADER_CORRELATION_ID, HEADER_ENVELOPE_ID
+from omnibase_infra.event_bus.lag_metrics import track_consumer_positions
 from omnibase_infra.event_bus.message import MessageCallback
 from omnibase_infra.event_bus.model_bus_stop_report import ModelBusStopReport
 from omnibase_infra.event_bus.model_consumer_position import ModelConsumerPosition
@@ -61,6 +62,7 @@ class EventBusBase(ABC):
     def __init__(self, *, environment: str = "local", group: str = "default") -> None:
         self._environment = environment
         self._group = group
+        track_consumer_positions(self)
 
     @property
     def environment(self) -> str:

@@ -18,7 +18,7 @@ _PARKED = Counter(
     "onex_event_bus_parked_messages",
     "Messages a subscriber parked (their failure could not be made durable): the partition "
     "holds at them and they are retried after a pause.",
-    ("topic", "group"),
+    ("topic", "consumer_group"),
     registry=REGISTRY,
 )
 
@@ -112,7 +112,7 @@ async def deliver_once(callback: MessageCallback, message: BusMessage, *, group_
         _log.warning(
             "subscriber raised; redelivering",
             topic=message.topic,
-            group_id=group_id,
+            consumer_group=group_id,
             offset=message.offset,
             error_type=type(exc).__name__,
         )
@@ -126,7 +126,7 @@ def report_parked(message: BusMessage, *, group_id: str, pause_seconds: float) -
     _log.error(
         "partition parked",
         topic=message.topic,
-        group_id=group_id,
+        consumer_group=group_id,
         partition=message.partition,
         offset=message.offset,
         retry_in_seconds=pause_seconds,

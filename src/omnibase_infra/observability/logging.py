@@ -46,6 +46,18 @@ def _add_correlation_id(_: WrappedLogger, __: str, event_dict: EventDict) -> Eve
     return event_dict
 
 
+_BOUND_NAME = "logger_name"
+
+
+def _logger_key(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """One key for the logger's name on every line: ``logger`` (a name given explicitly on
+    the call, like a forwarded client's, wins over the module's)."""
+    bound = event_dict.pop(_BOUND_NAME, None)
+    if bound is not None and "logger" not in event_dict:
+        event_dict["logger"] = bound
+    return event_dict
+
+
 def _to_json(value: object) -> JsonValue:
     """A JSON-shaped copy of a log value: containers kept, any other object as its ``str``.
 
@@ -96,6 +108,7 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "json") -> None:
     numeric_level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
+        _logger_key,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _add_correlation_id,
@@ -135,8 +148,11 @@ def _route_stdlib_logging(shared: list[Processor], renderer: Processor, level: i
 
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
-    """A logger bound to ``name`` (the module), configured as above."""
-    logger: structlog.typing.FilteringBoundLogger = structlog.get_logger(logger_name=name)
+    """A logger bound to ``name`` (the module), configured as above; its lines name it under
+    ``logger``, like the standard library's routed lines."""
+    # Bound lazily under another key (``logger`` is a parameter of structlog's factory, and
+    # binding now would fix the configuration of import time); ``_logger_key`` renames it.
+    logger: structlog.typing.FilteringBoundLogger = structlog.get_logger(**{_BOUND_NAME: name})
     return logger
 
 

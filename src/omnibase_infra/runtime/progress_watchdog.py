@@ -35,7 +35,7 @@ _DETAIL_CHARS = 1000
 _STUCK_TOTAL = Counter(
     "onex_event_bus_stuck_partitions",
     "Times a consumer group stopped moving on a partition while it had messages waiting.",
-    ("topic", "group"),
+    ("topic", "consumer_group"),
     registry=REGISTRY,
 )
 _STUCK_NOW = Gauge(
@@ -135,7 +135,7 @@ class ConsumerProgressWatchdog:
             _log.error(
                 "consumer stuck",
                 topic=position.topic,
-                group_id=position.group_id,
+                consumer_group=position.group_id,
                 partition=position.partition,
                 offset=position.committed,
                 lag=position.lag,
@@ -149,7 +149,7 @@ class ConsumerProgressWatchdog:
             _log.warning(
                 "consumer moving again",
                 topic=topic,
-                group_id=group,
+                consumer_group=group,
                 partition=partition,
                 offset=None if position is None else position.committed,
             )

@@ -172,7 +172,7 @@ async def test_unwritable_dead_letter_parks_the_partition_then_recovers(
     group = engine.group_id_for("orders")
     await engine.start()
     parked_before = _sample(
-        "onex_event_bus_parked_messages_total", {"topic": topic, "group": group}
+        "onex_event_bus_parked_messages_total", {"topic": topic, "consumer_group": group}
     )
     failures_before = _sample("onex_dlq_write_failures_total", {"topic": topic})
     await small_bus.publish(topic, b"k", b"\x00 not json")
@@ -184,7 +184,9 @@ async def test_unwritable_dead_letter_parks_the_partition_then_recovers(
         assert held[0].committed == 0
         assert recorder.handled == []
         assert (
-            _sample("onex_event_bus_parked_messages_total", {"topic": topic, "group": group})
+            _sample(
+                "onex_event_bus_parked_messages_total", {"topic": topic, "consumer_group": group}
+            )
             == parked_before + 1
         )
         assert _sample("onex_dlq_write_failures_total", {"topic": topic}) >= failures_before + 2

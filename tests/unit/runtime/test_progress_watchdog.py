@@ -21,7 +21,7 @@ class _Clock:
 
 
 def _stuck_total(group: str) -> float:
-    labels = {"topic": TOPIC, "group": group}
+    labels = {"topic": TOPIC, "consumer_group": group}
     return REGISTRY.get_sample_value("onex_event_bus_stuck_partitions_total", labels) or 0.0
 
 

@@ -258,7 +258,9 @@ class KafkaGroupMember:
             try:
                 await self._call(consumer.close)
             except KafkaException as exc:
-                _log.warning("kafka consumer close failed", group=self.group_id, error=str(exc))
+                _log.warning(
+                    "kafka consumer close failed", consumer_group=self.group_id, error=str(exc)
+                )
             self._executor.shutdown(wait=False)
 
     async def _consume(self, consumer: Consumer) -> None:
@@ -266,7 +268,7 @@ class KafkaGroupMember:
             try:
                 messages = await self._call(lambda: self._fetch(consumer))
             except KafkaException as exc:
-                _log.warning("kafka fetch failed", group=self.group_id, error=str(exc))
+                _log.warning("kafka fetch failed", consumer_group=self.group_id, error=str(exc))
                 await asyncio.sleep(self._settings.redelivery_max_seconds)
                 continue
             by_partition: dict[tuple[str, int], list[Message]] = {}
@@ -274,7 +276,9 @@ class KafkaGroupMember:
                 error = message.error()
                 if error is not None:
                     if error.code() != KafkaError._PARTITION_EOF:
-                        _log.warning("kafka consume error", group=self.group_id, error=error.str())
+                        _log.warning(
+                            "kafka consume error", consumer_group=self.group_id, error=error.str()
+                        )
                     continue
                 place = (message.topic() or "", message.partition() or 0)
                 by_partition.setdefault(place, []).append(message)
@@ -305,7 +309,7 @@ class KafkaGroupMember:
         except KafkaException as exc:
             # The group moved on (rebalance): the new owner redelivers from the last commit.
             self.commit_failures += 1
-            _log.warning("kafka commit failed", group=self.group_id, error=str(exc))
+            _log.warning("kafka commit failed", consumer_group=self.group_id, error=str(exc))
             return
         for tp in offsets:
             self._committed[(tp.topic, tp.partition)] = tp.offset
@@ -396,7 +400,7 @@ class KafkaGroupMember:
                     _log.warning(
                         "partition resumed",
                         topic=place[0],
-                        group_id=self.group_id,
+                        consumer_group=self.group_id,
                         partition=place[1],
                     )
                 return True
@@ -449,7 +453,7 @@ class KafkaGroupMember:
         try:
             await task
         except Exception as exc:  # the loop died: it already closed the consumer
-            _log.warning("kafka consumer loop failed", group=self.group_id, error=str(exc))
+            _log.warning("kafka consumer loop failed", consumer_group=self.group_id, error=str(exc))
 
 
 def _message_key(message: Message) -> bytes | None:

@@ -21,11 +21,11 @@ class _StructlogHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
         if record.levelno >= logging.ERROR:
-            _log.error("kafka client", detail=message, logger_name=record.name)
+            _log.error("kafka client", detail=message, logger=record.name)
         elif record.levelno >= logging.WARNING:
-            _log.warning("kafka client", detail=message, logger_name=record.name)
+            _log.warning("kafka client", detail=message, logger=record.name)
         else:
-            _log.debug("kafka client", detail=message, logger_name=record.name)
+            _log.debug("kafka client", detail=message, logger=record.name)
 
 
 def client_logger(logger: logging.Logger) -> logging.Logger:

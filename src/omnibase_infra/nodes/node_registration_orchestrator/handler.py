@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
+from prometheus_client import Gauge
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 
 from omnibase_infra._core import ModelONEXContainer, ModelRequestIntrospectionEvent
@@ -58,6 +59,7 @@ from omnibase_infra.nodes.registration.topics import (
     TOPIC_NODE_SHUTDOWN,
 )
 from omnibase_infra.observability.logging import get_logger
+from omnibase_infra.observability.metrics import REGISTRY
 from omnibase_infra.runtime.contracts.model_loaded_contracts import ModelLoadedContracts
 from omnibase_infra.runtime.plugins.model_runtime_tick import TOPIC_RUNTIME_TICK, ModelRuntimeTick
 from omnibase_infra.sanitize import sanitize_text
@@ -68,6 +70,17 @@ _log = get_logger(__name__)
 
 _TICK_CONCURRENCY = 16
 _REGISTRY_ID = uuid4()  # this process, as the requester of re-introspections
+
+_REGISTRATIONS = Gauge(
+    "onex_registrations",
+    "Registrations in the registry by lifecycle state, read from storage at every runtime "
+    "tick (every orchestrator reports the same totals: aggregate with max, not sum).",
+    ("state",),
+    registry=REGISTRY,
+)
+_REGISTRATIONS_BY_STATE = {
+    state: _REGISTRATIONS.labels(state.value) for state in EnumRegistrationState
+}
 
 
 _Route = Callable[[DispatchContext], Awaitable[list[ModelOutgoingMessage]]]
@@ -181,7 +194,18 @@ class HandlerRegistrationOrchestrator:
                 error_type=type(failed[0]).__name__,
                 error=sanitize_text(str(failed[0]))[:300],
             )
+        await self._count_registrations()
         return events
+
+    async def _count_registrations(self) -> None:
+        """Set ``onex_registrations`` from storage (kept as it was when storage is down)."""
+        try:
+            counts = await self.workflow.effect.storage.count_by_state()
+        except RuntimeHostError as exc:
+            _log.debug("registration counts not refreshed", error_type=type(exc).__name__)
+            return
+        for state, gauge in _REGISTRATIONS_BY_STATE.items():
+            gauge.set(counts.get(state.value, 0))
 
     async def _run(
         self,

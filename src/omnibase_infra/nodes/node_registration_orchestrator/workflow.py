@@ -164,6 +164,7 @@ class RegistrationWorkflow:
         intent = reduction.intent
         if intent is None or intent.kind is not EnumRegistrationIntentKind.REGISTER:
             events = await self._apply(step, reduction)
+            _log_transition(step, trigger, reduction)
             return WorkflowOutcome(events, True, reduction.step.new_state)
         result = await self._effect.apply(intent, step.correlation_id)
         if not result.succeeded and result.unavailable:
@@ -183,11 +184,13 @@ class RegistrationWorkflow:
             else EnumRegistrationTrigger.REGISTRATION_FAILED
         )
         self._remember(step.node_id, registered if result.succeeded else None)
+        _log_transition(step, trigger, reduction)
         outcome = self._reduce(step, registered, follow, None)
         if not result.succeeded:
             events = tuple(self._announce(step, outcome, registered, _reason(result)))
         else:
             events = await self._apply(step, outcome)
+        _log_transition(step, follow, outcome)
         return WorkflowOutcome(events, True, outcome.step.new_state)
 
     def _reduce(
@@ -288,6 +291,24 @@ class _Step(NamedTuple):
     at: datetime
     cause_id: UUID
     correlation_id: UUID
+
+
+def _log_transition(
+    step: _Step, trigger: EnumRegistrationTrigger, reduction: ModelReduction
+) -> None:
+    """One INFO line for a state change once it is recorded (never for a failed attempt, whose
+    retry logs it; never for a trigger that leaves the state as it was, like a heartbeat)."""
+    old_state, new_state = reduction.step.old_state, reduction.step.new_state
+    if not reduction.step.success or old_state == new_state:
+        return
+    _log.info(
+        "registration state changed",
+        node_id=str(step.node_id),
+        from_state=old_state,
+        to_state=new_state,
+        trigger=trigger.value,
+        correlation_id=str(step.correlation_id),
+    )
 
 
 def _not_done(

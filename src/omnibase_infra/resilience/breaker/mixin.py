@@ -64,26 +64,26 @@ _STATE_VALUE = {CLOSED: 0.0, HALF_OPEN: 1.0, OPEN: 2.0}
 
 _STATE_GAUGE = Gauge(
     "onex_circuit_breaker_state",
-    "Circuit state by service: 0 closed, 1 half-open, 2 open.",
-    ["service"],
+    "Circuit state by dependency: 0 closed, 1 half-open, 2 open.",
+    ["dependency"],
     registry=REGISTRY,
 )
 _TRANSITIONS = Counter(
     "onex_circuit_breaker_transitions",
-    "Circuit state changes by service and the state entered.",
-    ["service", "state"],
+    "Circuit state changes by dependency and the state entered.",
+    ["dependency", "state"],
     registry=REGISTRY,
 )
 _REJECTED = Counter(
     "onex_circuit_breaker_rejected_calls",
-    "Calls rejected without reaching the service, by service.",
-    ["service"],
+    "Calls rejected without reaching the dependency, by dependency.",
+    ["dependency"],
     registry=REGISTRY,
 )
 _FAILURES = Counter(
     "onex_circuit_breaker_recorded_failures",
-    "Failures recorded by circuit breakers, by service.",
-    ["service"],
+    "Failures recorded by circuit breakers, by dependency.",
+    ["dependency"],
     registry=REGISTRY,
 )
 
@@ -139,9 +139,9 @@ class MixinAsyncCircuitBreaker:
         self._cb_clock = clock
         self._cb_on_transition = on_transition
         # Label children are looked up once: ``.labels()`` costs a dict lookup under a lock.
-        self._cb_rejected = _REJECTED.labels(service=service_name)
-        self._cb_failures_metric = _FAILURES.labels(service=service_name)
-        _STATE_GAUGE.labels(service=service_name).set(_STATE_VALUE[CLOSED])
+        self._cb_rejected = _REJECTED.labels(dependency=service_name)
+        self._cb_failures_metric = _FAILURES.labels(dependency=service_name)
+        _STATE_GAUGE.labels(dependency=service_name).set(_STATE_VALUE[CLOSED])
 
     # -- documented monitoring attributes (read under the lock) --------------------------------
 
@@ -247,8 +247,8 @@ class MixinAsyncCircuitBreaker:
         """Publish a state change the rules made: gauge, counter, log, hook."""
         rules = self._cb_rules
         new = rules.state
-        _STATE_GAUGE.labels(service=self._cb_service_name).set(_STATE_VALUE[new])
-        _TRANSITIONS.labels(service=self._cb_service_name, state=new.value).inc()
+        _STATE_GAUGE.labels(dependency=self._cb_service_name).set(_STATE_VALUE[new])
+        _TRANSITIONS.labels(dependency=self._cb_service_name, state=new.value).inc()
         if new is OPEN:
             _log.warning(
                 "circuit breaker opened",
