@@ -587,6 +587,61 @@ async def test_outcomes_add_up_and_are_exported_as_metrics(bus: EventBusInmemory
     await harness.engine.stop()
 
 
+class _GateHandler(RecordingHandler):
+    """Holds every message until ``gate`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.entered = asyncio.Event()
+
+    async def handle(self, context: DispatchContext) -> ModelNodeOutput | None:
+        self.entered.set()
+        await self.gate.wait()
+        return await super().handle(context)
+
+
+async def test_handling_latency_and_in_flight_are_exported_per_node(bus: EventBusInmemory) -> None:
+    """A node holding a message shows it in flight; once done, its latency histogram has
+    counted every message it consumed (one per outcome) and nothing is in flight."""
+    node = _node("timed")
+    handler = _GateHandler()
+    harness = await _harness(
+        bus,
+        make_route(
+            node_name=node,
+            archetype=EnumNodeKind.EFFECT,
+            topic=CMD,
+            handler=handler,
+            payload_type="ModelPlaceOrder",
+            input_model=ModelPlaceOrder,
+        ),
+    )
+    await harness.engine.start()
+    await harness.send(_order())
+    await asyncio.wait_for(handler.entered.wait(), 10)
+    held = REGISTRY.get_sample_value("onex_dispatch_in_flight_messages", {"node": node})
+    handler.gate.set()
+    await harness.send(_order())
+    await bus.publish(CMD, None, b"garbage")
+    await harness.settle()
+    labels = {"node": node}
+    assert held == 1
+    assert REGISTRY.get_sample_value("onex_dispatch_in_flight_messages", labels) == 0
+    assert REGISTRY.get_sample_value("onex_dispatch_handling_duration_seconds_count", labels) == 3
+    infinite = {"node": node, "le": "+Inf"}
+    assert (
+        REGISTRY.get_sample_value("onex_dispatch_handling_duration_seconds_bucket", infinite) == 3
+    )
+    group = harness.engine.group_id_for(node)
+    dead = REGISTRY.get_sample_value(
+        "onex_dispatch_dead_lettered_total",
+        {"topic": CMD, "consumer_group": group, "reason": "invalid_input"},
+    )
+    assert dead == 1
+    await harness.engine.stop()
+
+
 async def test_a_dlq_message_is_never_dead_lettered_again(bus: EventBusInmemory) -> None:
     """The DLQ policy leaves a message consumed from a DLQ topic where it is."""
     dlq = dlq_topic_for(CMD)

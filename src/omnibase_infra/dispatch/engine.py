@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from uuid import UUID, uuid4
@@ -392,7 +393,11 @@ class MessageDispatchEngine:
         finally:
             set_correlation_id(None)
             sub.in_flight.value -= 1
-        sub.handling.observe(_clock() - began)
+        # HistogramCell.observe inlined: one call less per message on the hot path.
+        elapsed = _clock() - began
+        handling = sub.handling
+        handling.counts[bisect_left(handling.bounds, elapsed)] += 1
+        handling.sum += elapsed
         self.outcomes[outcome] += 1
         sub.outcome_counts[outcome].value += 1
         return outcome
