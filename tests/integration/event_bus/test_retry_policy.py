@@ -29,6 +29,7 @@ from omnibase_infra.event_bus.dlq import read_dlq_record
 from omnibase_infra.event_bus.headers import HEADER_CORRELATION_ID, HEADER_RETRY_STATE
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.event_bus.topics import dlq_topic_for
+from omnibase_infra.observability.metrics import REGISTRY
 from omnibase_infra.testing import TopicFactory, eventually
 
 NODE = "retry-probe"
@@ -129,6 +130,13 @@ async def wiring(any_bus: EventBusBase, unique_topic: TopicFactory) -> AsyncIter
         yield wired
 
 
+def _failures_counted(wiring: _Wiring, name: str, **labels: str) -> float:
+    """The value of a failure-policy counter for the wiring's topic and consumer group."""
+    group = wiring.engine.group_id_for(NODE)
+    full = {"topic": wiring.topic, "consumer_group": group, **labels}
+    return REGISTRY.get_sample_value(name, full) or 0.0
+
+
 async def _publish_job(wiring: _Wiring, job: str, key: bytes) -> JsonEnvelope:
     envelope = JsonEnvelope(payload={"id": job}, payload_type="Job", correlation_id=uuid.uuid4())
     await wiring.bus.publish_envelope(envelope, wiring.topic, key)
@@ -223,7 +231,8 @@ async def test_an_outage_longer_than_its_budget_is_dead_lettered(
     any_bus: EventBusBase, unique_topic: TopicFactory, mode: str
 ) -> None:
     """A job failing as an outage for longer than the budget is dead-lettered once it is spent,
-    with every attempt and the whole span of its failures in the record."""
+    with every attempt and the whole span of its failures in the record, counted as outage
+    retries and one dead letter of reason outage_exhausted."""
     settings = OUTAGE.model_copy(update={"outage_budget_seconds": 1.0})
     async with _wired(any_bus, unique_topic(), settings, redeliver=mode == "redeliver") as wired:
         wired.handler.fail_times["db-gone"] = 10_000
@@ -236,13 +245,17 @@ async def test_an_outage_longer_than_its_budget_is_dead_lettered(
         assert record.attempts == len(wired.handler.calls) > settings.max_attempts
         span = (record.last_failure_at - record.first_failure_at).total_seconds()
         assert span >= settings.outage_budget_seconds
+        dead = "onex_dispatch_dead_lettered_total"
+        await eventually(lambda: _failures_counted(wired, dead, reason="outage_exhausted") == 1)
+        retried = _failures_counted(wired, "onex_dispatch_retries_total", kind="outage")
+        assert retried == record.attempts - 1
 
 
 async def test_a_failure_that_is_not_an_outage_gets_max_attempts(
     any_bus: EventBusBase, unique_topic: TopicFactory, mode: str
 ) -> None:
     """A retriable failure that is not an outage is dead-lettered after max_attempts, even with
-    a long outage budget."""
+    a long outage budget; the retry and the dead letter are counted by kind and reason."""
     async with _wired(any_bus, unique_topic(), OUTAGE, redeliver=mode == "redeliver") as wired:
         wired.handler.fail_times["bug"] = 10_000
         await _publish_job(wired, "bug", b"k")
@@ -251,6 +264,9 @@ async def test_a_failure_that_is_not_an_outage_gets_max_attempts(
         assert record is not None
         assert record.attempts == OUTAGE.max_attempts
         assert wired.handler.calls == [("bug", 1), ("bug", 2)]
+        dead = "onex_dispatch_dead_lettered_total"
+        await eventually(lambda: _failures_counted(wired, dead, reason="attempts_exhausted") == 1)
+        assert _failures_counted(wired, "onex_dispatch_retries_total", kind="error") == 1
 
 
 async def test_redelivery_in_place_holds_back_the_key(
