@@ -29,17 +29,16 @@ import time
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 from pydantic import BaseModel, JsonValue, ValidationError
 
 from omnibase_infra._core import EnumConsumerGroupPurpose, EnumNodeKind
 from omnibase_infra.correlation import set_correlation_id
 from omnibase_infra.dispatch.context import DispatchContext
-from omnibase_infra.dispatch.counters import CountCell, CountCells, GaugeCells, HistogramCells
+from omnibase_infra.dispatch.counters import CountCells, GaugeCells, HistogramCells
+from omnibase_infra.dispatch.emitter import NodeOutputEmitter
 from omnibase_infra.dispatch.failure_policy import DeadLetterPolicy
-from omnibase_infra.dispatch.model_node_output import ModelNodeOutput
-from omnibase_infra.dispatch.model_outgoing_message import ModelOutgoingMessage
 from omnibase_infra.dispatch.protocols import ProtocolFailurePolicy, ProtocolMessageHandler
 from omnibase_infra.dispatch.route import DispatchRoute
 from omnibase_infra.enums import EnumDispatchOutcome, EnumTopicKind
@@ -54,7 +53,6 @@ from omnibase_infra.event_bus.codec import (
     JsonEnvelope,
     decode_envelope,
     describe_validation_error,
-    new_envelope,
 )
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.event_bus.topics import parse_topic
@@ -62,7 +60,6 @@ from omnibase_infra.models.model_node_identity import ModelNodeIdentity
 from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.observability.tracing import (
     consumer_span,
-    producer_span,
     span_wanted,
     tracing_enabled,
 )
@@ -77,11 +74,6 @@ _MESSAGES = CountCells(
     "onex_dispatch_messages",
     "Messages consumed by the dispatch engine, by node and outcome.",
     ("node", "outcome"),
-)
-_EMITTED = CountCells(
-    "onex_dispatch_emitted_messages",
-    "Events and intents published on behalf of nodes.",
-    ("node", "kind"),
 )
 _HANDLING = HistogramCells(
     "onex_dispatch_handling_duration_seconds",
@@ -166,7 +158,7 @@ class MessageDispatchEngine:
         self._routed_payloads: dict[str, set[str]] = {}  # topic -> payload types any node routes
         self._topic_owner: dict[str, str] = {}  # topic -> the node that dead-letters its poison
         self._unsubscribers: list[Unsubscribe] = []
-        self._emitted_counts: dict[tuple[str, str], CountCell] = {}
+        self._emitter = NodeOutputEmitter(bus)
         self.outcomes: Counter[EnumDispatchOutcome] = Counter()
         # While held (joined early, see module) deliveries wait for the release.
         self._held = False
@@ -382,7 +374,9 @@ class MessageDispatchEngine:
                         DispatchContext(envelope, payload, message, route.node_name, correlation_id)
                     )
                     if output is not None:
-                        await self._emit(route, envelope, correlation_id, output, message.key)
+                        await self._emitter.emit(
+                            route, envelope, correlation_id, output, message.key
+                        )
                 outcome = EnumDispatchOutcome.HANDLED
             else:
                 outcome = EnumDispatchOutcome.UNROUTED  # another node on this topic takes it
@@ -442,83 +436,6 @@ class MessageDispatchEngine:
             f"no node routes payload type {envelope.payload_type!r} on {sub.topic}"
         )
 
-    async def _emit(
-        self,
-        route: DispatchRoute,
-        source: JsonEnvelope,
-        correlation_id: UUID,
-        output: ModelNodeOutput,
-        source_key: bytes | None,
-    ) -> None:
-        """Publish a node's events and intents after checking it may, on declared topics;
-        an EFFECT's result goes on the topic its contract declares for the result's model,
-        keyed like the message that caused it (so results keep the order of their commands)."""
-        if output.events and route.archetype is not EnumNodeKind.ORCHESTRATOR:
-            raise ProtocolConfigurationError(
-                f"{route.node_name} is a {route.archetype.value} node: only orchestrators "
-                "publish events",
-                field="events",
-            )
-        if output.intents and route.archetype is not EnumNodeKind.REDUCER:
-            raise ProtocolConfigurationError(
-                f"{route.node_name} is a {route.archetype.value} node: only reducers emit intents",
-                field="intents",
-            )
-        for kind, messages in (("event", output.events), ("intent", output.intents)):
-            for outgoing in messages:
-                await self._publish(route, source, correlation_id, outgoing)
-                self._emitted_count(route.node_name, kind).value += 1
-        if output.result is not None and route.results:
-            topic = _result_topic(route, output.result)
-            await self._send(route, source, correlation_id, topic, output.result, source_key)
-            self._emitted_count(route.node_name, "result").value += 1
-
-    def _emitted_count(self, node_name: str, kind: str) -> CountCell:
-        """This engine's count of ``kind`` messages emitted for ``node_name``."""
-        cell = self._emitted_counts.get((node_name, kind))
-        if cell is None:
-            cell = self._emitted_counts[(node_name, kind)] = _EMITTED.cell(node_name, kind)
-        return cell
-
-    async def _publish(
-        self,
-        route: DispatchRoute,
-        source: JsonEnvelope,
-        correlation_id: UUID,
-        outgoing: ModelOutgoingMessage,
-    ) -> None:
-        if outgoing.topic not in route.publish_topics:
-            raise ProtocolConfigurationError(
-                f"{route.node_name} published to {outgoing.topic}, which its contract does not "
-                "declare in event_bus.publish_topics",
-                field="event_bus.publish_topics",
-            )
-        key = outgoing.key.encode() if outgoing.key is not None else None
-        await self._send(route, source, correlation_id, outgoing.topic, outgoing.payload, key)
-
-    async def _send(
-        self,
-        route: DispatchRoute,
-        source: JsonEnvelope,
-        correlation_id: UUID,
-        topic: str,
-        payload: BaseModel,
-        key: bytes | None,
-    ) -> None:
-        """Publish ``payload`` for ``route``'s node, caused by ``source``."""
-        envelope = new_envelope(
-            payload,
-            correlation_id=correlation_id,
-            parent_envelope_id=source.envelope_id,
-            source_tool=route.node_name,
-            producer=route.node_name,
-        )
-        if not tracing_enabled():
-            await self._bus.publish_envelope(envelope, topic, key)
-            return
-        with producer_span(topic, node=route.node_name):
-            await self._bus.publish_envelope(envelope, topic, key)
-
 
 def _log_unexpected(sub: _Subscription, message: BusMessage, error: Exception) -> None:
     """One line with the traceback of an exception no handler translated (a bug, most likely),
@@ -532,18 +449,6 @@ def _log_unexpected(sub: _Subscription, message: BusMessage, error: Exception) -
         offset=message.offset,
         error_type=type(error).__name__,
         exc_info=error,
-    )
-
-
-def _result_topic(route: DispatchRoute, result: BaseModel) -> str:
-    """The topic an EFFECT's contract declares for ``result``'s model; refused otherwise."""
-    for model, topic in route.results:
-        if type(result) is model:
-            return topic
-    raise ProtocolConfigurationError(
-        f"{route.node_name} returned a {type(result).__name__}, which its contract declares "
-        "for no topic in event_bus.publish_topic_metadata",
-        field="event_bus.publish_topic_metadata",
     )
 
 
