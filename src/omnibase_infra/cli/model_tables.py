@@ -33,6 +33,10 @@ def type_name(annotation: object, *, model_names: bool = False) -> str:
 
     A nested model reads ``section``, or its class name with ``model_names``.
     """
+    if isinstance(annotation, typing.ForwardRef):
+        # Whether a model's forward references are resolved yet depends on what was imported
+        # before: the written name reads the same either way.
+        return annotation.__forward_arg__
     if annotation is SecretStr:
         return "secret"
     if annotation is type(None):
