@@ -23,20 +23,28 @@ ConfigOption = Annotated[
 ]
 ContractsOption = Annotated[
     list[Path] | None,
-    typer.Option("--contracts", help="Extra directory of node contracts (repeatable)."),
+    typer.Option(
+        "--contracts",
+        help="Directory of node contracts, added to the config's contract_dirs (repeatable).",
+    ),
 ]
 
 
 def load_config(
     config: Path | None, contracts: list[Path] | None, **overrides: JsonValue
 ) -> ModelRuntimeConfig:
-    """The runtime config of ``--config`` (or $ONEX_CONFIG), ``--contracts`` added to it."""
+    """The runtime config of ``--config`` (or $ONEX_CONFIG), ``--contracts`` added to it.
+
+    ``--contracts`` adds to the config's ``contract_dirs``; it does not replace them.
+    """
     from omnibase_infra.runtime.config import load_runtime_config
 
     extra: dict[str, JsonValue] = {k: v for k, v in overrides.items() if v is not None}
-    if contracts:
-        extra["contract_dirs"] = [str(p) for p in contracts]
-    return load_runtime_config(config, **extra)
+    loaded = load_runtime_config(config, **extra)
+    if not contracts:
+        return loaded
+    dirs: list[JsonValue] = [str(p) for p in (*loaded.contract_dirs, *contracts)]
+    return load_runtime_config(config, **extra, contract_dirs=dirs)
 
 
 def run(
