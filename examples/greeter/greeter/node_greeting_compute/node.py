@@ -2,6 +2,8 @@
 
 from omnibase_core.nodes import NodeCompute
 
+from greeter.models import ModelGreet, ModelGreeting
 
-class NodeGreetingCompute(NodeCompute):  # type: ignore[type-arg]
-    """Makes greeting texts (see contract.yaml)."""
+
+class NodeGreetingCompute(NodeCompute[ModelGreet, ModelGreeting]):
+    """Makes greeting texts (see contract.yaml): a ModelGreet in, a ModelGreeting out."""
