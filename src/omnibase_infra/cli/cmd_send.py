@@ -70,7 +70,6 @@ def send(
     from omnibase_infra.cli.send import ModelSendRequest, read_data
     from omnibase_infra.errors import ProtocolConfigurationError, RuntimeHostError
     from omnibase_infra.ingress.errors import IngressRequestError
-    from omnibase_infra.runtime.config import load_runtime_config
 
     try:
         request = ModelSendRequest(
@@ -81,6 +80,7 @@ def send(
         )
         if kafka is not None:
             from omnibase_infra.cli.send import send_to_kafka
+            from omnibase_infra.runtime.config import load_runtime_config
 
             accepted = asyncio.run(send_to_kafka(request, load_runtime_config(config), kafka))
         else:

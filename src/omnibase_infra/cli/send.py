@@ -10,6 +10,7 @@ here and never printed.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import httpx
@@ -17,11 +18,12 @@ from pydantic import BaseModel, ConfigDict, JsonValue
 
 from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import InfraConnectionError, ModelInfraErrorContext
-from omnibase_infra.ingress.envelope_input import check_topic, envelope_of
 from omnibase_infra.ingress.errors import IngressRequestError
 from omnibase_infra.ingress.model_ingress_accepted import ModelIngressAccepted
-from omnibase_infra.runtime.config import ModelRuntimeConfig
 from omnibase_infra.runtime.secrets import resolve_secret
+
+if TYPE_CHECKING:
+    from omnibase_infra.runtime.config import ModelRuntimeConfig
 
 __all__ = ["ModelSendRequest", "read_data", "send_to_ingress", "send_to_kafka"]
 
@@ -106,8 +108,11 @@ async def send_to_kafka(
     request: ModelSendRequest, config: ModelRuntimeConfig, bootstrap_servers: str
 ) -> ModelIngressAccepted:
     """Check and wrap the event as the ingress would, then publish it to Kafka directly."""
+    # Imported here: the ingress path (the common one) needs neither the envelope model nor
+    # the Kafka client, and `send` should answer in a fraction of a second.
     from omnibase_infra.cli.dlq.config import dlq_kafka_settings
     from omnibase_infra.event_bus.kafka.bus import EventBusKafka
+    from omnibase_infra.ingress.envelope_input import check_topic, envelope_of
 
     check_topic(request.topic)
     envelope = envelope_of(
