@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import statistics
 import tempfile
@@ -32,6 +31,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from bench_report import ModelBenchFigure, load_average, load_line, record
 from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
 from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.handlers.vault.handler_vault import HandlerVault
@@ -47,12 +47,8 @@ from omnibase_infra.testing.servers.openbao import OpenBaoServer
 
 Call = Callable[[int], Awaitable[object]]
 NODES = Path(__file__).parents[1] / "src/omnibase_infra/nodes"
+TARGET_RATIO = 1.5
 PG_SQL = "SELECT current_setting('server_version') AS version"
-
-
-def _load() -> str:
-    one, five, _ = os.getloadavg()
-    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
 
 
 async def _time(call: Call, calls: int) -> tuple[float, list[float]]:
@@ -71,7 +67,9 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def _pair(label: str, node_call: Call, raw_call: Call, calls: int, repeats: int) -> None:
+async def _pair(
+    label: str, node_call: Call, raw_call: Call, calls: int, repeats: int
+) -> ModelBenchFigure:
     means: dict[str, list[float]] = {"node": [], "raw": []}
     samples: dict[str, list[float]] = {"node": [], "raw": []}
     variants = [("node", node_call), ("raw", raw_call)]
@@ -92,17 +90,27 @@ async def _pair(label: str, node_call: Call, raw_call: Call, calls: int, repeats
     p50 = {name: _pct(values, 0.5) for name, values in samples.items()}
     print(
         f"{label:<10} ratio node/raw: medians {medians['node'] / medians['raw']:.2f}, "
-        f"p50 {p50['node'] / p50['raw']:.2f}  ({_load()})\n"
+        f"p50 {p50['node'] / p50['raw']:.2f}  ({load_line()})\n"
+    )
+    ratios = [n / r for n, r in zip(means["node"], means["raw"], strict=True)]
+    ratio = statistics.median(ratios)
+    return ModelBenchFigure(
+        what=f"{label} adapter node round trip, cmd in -> evt out (in-memory bus) vs raw client",
+        measured=f"**{ratio:.2f}x** ({min(ratios):.2f}-{max(ratios):.2f}x), "
+        f"{medians['node']:.0f} µs per call",
+        baseline=f"raw client {medians['raw']:.0f} µs per call",
+        target=f"<= {TARGET_RATIO}x",
+        met=ratio <= TARGET_RATIO,
     )
 
 
-async def bench_postgres(calls: int, repeats: int) -> None:
+async def bench_postgres(calls: int, repeats: int) -> ModelBenchFigure:
     base_dir = Path(tempfile.mkdtemp(prefix="onex-adapter-bench-"))
     server = EmbeddedPostgres(base_dir, fast=True)
     await server.start()
     try:
         await server.create_database("bench")
-        handler = HandlerPostgres(server.settings("bench", min_pool_size=4, max_pool_size=4))
+        handler = HandlerPostgres(server.settings("bench", pool_min_size=4, pool_max_size=4))
         await handler.start()
         pool = await asyncpg.create_pool(server.dsn("bench"), min_size=4, max_size=4)
         command = ModelPostgresRunOperations.model_validate(
@@ -124,7 +132,7 @@ async def bench_postgres(calls: int, repeats: int) -> None:
                 async def raw(_: int) -> object:
                     return await pool.fetch(PG_SQL)
 
-                await _pair("postgres", node, raw, calls, repeats)
+                return await _pair("postgres", node, raw, calls, repeats)
         finally:
             await pool.close()
             await handler.close()
@@ -133,7 +141,7 @@ async def bench_postgres(calls: int, repeats: int) -> None:
         shutil.rmtree(base_dir, ignore_errors=True)
 
 
-async def bench_vault(calls: int, repeats: int) -> None:
+async def bench_vault(calls: int, repeats: int) -> ModelBenchFigure:
     workdir = Path(tempfile.mkdtemp(prefix="onex-adapter-bench-bao-"))
     server = await asyncio.to_thread(OpenBaoServer.start, workdir)
     try:
@@ -165,20 +173,24 @@ async def bench_vault(calls: int, repeats: int) -> None:
                 response.raise_for_status()
                 return response.json()
 
-            await _pair("vault", node, raw, calls, repeats)
+            figure = await _pair("vault", node, raw, calls, repeats)
         await handler.close()
+        return figure
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 async def main(calls: int, repeats: int, only: str | None) -> None:
-    print(f"calls per repeat: {calls}, repeats: {repeats} (interleaved); before: {_load()}\n")
+    load_before = load_average()
+    print(f"calls per repeat: {calls}, repeats: {repeats} (interleaved); before: {load_line()}\n")
+    figures: list[ModelBenchFigure] = []
     if only in (None, "postgres"):
-        await bench_postgres(calls, repeats)
+        figures.append(await bench_postgres(calls, repeats))
     if only in (None, "vault"):
-        await bench_vault(calls, repeats)
-    print(f"after: {_load()}")
+        figures.append(await bench_vault(calls, repeats))
+    print(f"after: {load_line()}")
+    record("bench_adapters", load_before, figures)
 
 
 if __name__ == "__main__":

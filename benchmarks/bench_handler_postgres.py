@@ -28,6 +28,7 @@ from pathlib import Path
 
 import asyncpg
 
+from bench_report import ModelBenchFigure, load_average, load_line, record
 from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
 from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 
@@ -50,7 +51,9 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def _pair(label: str, handler_call: Call, raw_call: Call, calls: int, repeats: int) -> None:
+async def _pair(
+    label: str, handler_call: Call, raw_call: Call, calls: int, repeats: int
+) -> ModelBenchFigure:
     means: dict[str, list[float]] = {"handler": [], "asyncpg": []}
     samples: dict[str, list[float]] = {"handler": [], "asyncpg": []}
     variants = [("handler", handler_call), ("asyncpg", raw_call)]
@@ -72,9 +75,17 @@ async def _pair(label: str, handler_call: Call, raw_call: Call, calls: int, repe
     ratio_median = medians["handler"] / medians["asyncpg"]
     ratio_p50 = p50["handler"] / p50["asyncpg"]
     print(f"{label:<28} ratio handler/asyncpg: medians {ratio_median:.3f}, p50 {ratio_p50:.3f}\n")
+    return ModelBenchFigure(
+        what=f"HandlerPostgres {label}, per call",
+        measured=f"**{ratio_median:.2f}x** (p50 {ratio_p50:.2f}x)",
+        baseline=f"asyncpg pool {medians['asyncpg']:.1f} µs per call",
+    )
 
 
 async def main(calls: int, repeats: int) -> None:
+    """Start PostgreSQL, time the handler against a bare pool, record the figures."""
+    load_before = load_average()
+    print(f"before: {load_line()}")
     base_dir = Path(tempfile.mkdtemp(prefix="onex-pg-bench-"))
     server = EmbeddedPostgres(base_dir, fast=True)
     await server.start()
@@ -111,15 +122,19 @@ async def main(calls: int, repeats: int) -> None:
                     return await conn.fetchval("SELECT $1::int", i)
 
             print(f"calls per repeat: {calls}, repeats: {repeats} (interleaved)\n")
-            await _pair("fetchval SELECT $1", h_select, r_select, calls, repeats)
-            await _pair("execute INSERT", h_insert, r_insert, calls, repeats)
-            await _pair("transaction (2 statements)", h_tx, r_tx, calls, repeats)
+            figures = [
+                await _pair("fetchval SELECT $1", h_select, r_select, calls, repeats),
+                await _pair("execute INSERT", h_insert, r_insert, calls, repeats),
+                await _pair("transaction (2 statements)", h_tx, r_tx, calls, repeats),
+            ]
         finally:
             await pool.close()
             await handler.close()
     finally:
         await server.stop()
         shutil.rmtree(base_dir, ignore_errors=True)
+    print(f"after: {load_line()}")
+    record("bench_handler_postgres", load_before, figures)
 
 
 if __name__ == "__main__":

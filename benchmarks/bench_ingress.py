@@ -45,6 +45,7 @@ from pydantic import BaseModel
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bench_dispatch import ModelBenchPayload
+from bench_report import ModelBenchFigure, load_average, load_line, record
 from omnibase_infra._core import EnumNodeKind
 from omnibase_infra.dispatch.context import DispatchContext
 from omnibase_infra.dispatch.engine import MessageDispatchEngine, make_route
@@ -225,13 +226,10 @@ def _spread(values: list[float], fmt: Callable[[float], str]) -> str:
     return f"{fmt(statistics.median(values))} ({fmt(min(values))}-{fmt(max(values))})"
 
 
-def _load() -> str:
-    one, five, _ = os.getloadavg()
-    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
-
-
-async def main(count: int, repeats: int, connections: int, ports: tuple[int, int]) -> None:
-    """Run every variant ``repeats`` times, interleaved, and print the table."""
+async def main(
+    count: int, repeats: int, connections: int, ports: tuple[int, int]
+) -> list[ModelBenchFigure]:
+    """Run every variant ``repeats`` times, interleaved, print the table; its figures."""
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     results: dict[str, list[tuple[float, float]]] = {"ingress": [], "bare": [], "direct": []}
     async with (
@@ -264,12 +262,12 @@ async def main(count: int, repeats: int, connections: int, ports: tuple[int, int
                 ),
                 flush=True,
             )
-    _report(results, count, repeats, connections)
+    return _report(results, count, repeats, connections)
 
 
 def _report(
     results: dict[str, list[tuple[float, float]]], count: int, repeats: int, connections: int
-) -> None:
+) -> list[ModelBenchFigure]:
     def micro(value: float) -> str:
         return f"{value:.1f}"
 
@@ -317,6 +315,25 @@ def _report(
         f">= {TARGET_PER_SECOND:,}/s through the port: {rate_met} ({median_rate:,.0f}/s wall; "
         f"per server core {core_met}: {per_core:,.0f} per CPU second)"
     )
+    direct_cpu = statistics.median([c / count * 1e6 for _, c in results["direct"]])
+    return [
+        ModelBenchFigure(
+            what="ingress POST -> dispatched (server CPU per event vs an in-process publish)",
+            measured=f"**{_spread(ratios('direct'), _times)}**, "
+            f"{_spread(ratios('bare'), _times)} of the bare HTTP floor",
+            baseline=f"direct publish -> dispatched {direct_cpu:.0f} µs/event",
+            target=f"<= {TARGET_RATIO}x",
+            met=median_ratio <= TARGET_RATIO,
+        ),
+        ModelBenchFigure(
+            what=f"ingress events per server CPU second, {connections} keep-alive connections",
+            measured=f"**{per_core:,.0f}**/CPU s ({median_rate:,.0f}/s wall)",
+            baseline=f"direct {statistics.median([count / c for _, c in results['direct']]):,.0f}"
+            "/CPU s",
+            target=f">= {TARGET_PER_SECOND:,}/s on one core",
+            met=per_core >= TARGET_PER_SECOND,
+        ),
+    ]
 
 
 def _times(value: float) -> str:
@@ -331,7 +348,8 @@ if __name__ == "__main__":
     arguments = parser.parse_args()
     cores = sorted(os.sched_getaffinity(0))
     server_core, client_core = cores[0], cores[-1]
-    print(_load())
+    load_before = load_average()
+    print(load_line())
     ours, theirs = multiprocessing.Pipe()
     server = multiprocessing.get_context("spawn").Process(
         target=_server_main, args=(theirs, server_core), daemon=True
@@ -342,8 +360,11 @@ if __name__ == "__main__":
         os.sched_setaffinity(0, {client_core})
         print(f"server on core {server_core} (ports {bound}), client on core {client_core}")
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(main(arguments.events, arguments.repeats, arguments.connections, bound))
+            figures = runner.run(
+                main(arguments.events, arguments.repeats, arguments.connections, bound)
+            )
     finally:
         ours.send("stop")
         server.join(timeout=30)
-    print(_load())
+    print(load_line())
+    record("bench_ingress", load_before, figures)

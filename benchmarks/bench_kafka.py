@@ -32,6 +32,7 @@ import uuid
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from bench_report import ModelBenchFigure, load_average, load_line, record
 from omnibase_infra._core import EnumNodeKind
 from omnibase_infra.dispatch import DispatchContext, MessageDispatchEngine, ModelNodeOutput
 from omnibase_infra.dispatch.engine import make_route
@@ -41,6 +42,9 @@ from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettin
 from omnibase_infra.runtime.heap import freeze_boot_heap
 from omnibase_infra.runtime.launch import run_event_loop
 from omnibase_infra.testing import TansuServer, make_kafka_settings, make_unique_topic
+
+# Issue 17: the drain and the end-to-end path both at >= 0.85 of the raw client (was 0.70).
+TARGET_OF_RAW = 0.85
 
 BATCH = 500  # messages per publish_batch on the producing side
 IN_FLIGHT = 8  # batches awaiting their acknowledgements at once (4000 messages)
@@ -293,6 +297,8 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    load_before = load_average()
+    print(f"before: {load_line()}")
     values = _payloads(args.messages)
     # As ``onex-infra run`` does once booted. Process-wide: the raw loop runs under the same
     # collector settings.
@@ -331,7 +337,7 @@ def main() -> None:
     ratios = [p[0] / r[0] for p, r in zip(runs["project"], runs["raw"], strict=True)]
     print(
         f"throughput project/raw: median {statistics.median(ratios):.2f} "
-        f"(per-repeat {min(ratios):.2f}-{max(ratios):.2f}); target >= 0.70"
+        f"(per-repeat {min(ratios):.2f}-{max(ratios):.2f}); target >= {TARGET_OF_RAW}"
     )
     print(
         f"\ndrain of a pre-filled topic (consume -> dispatch -> commit only), msg/s medians "
@@ -340,8 +346,28 @@ def main() -> None:
     drain_ratios = [p / r for p, r in zip(drains["project"], drains["raw"], strict=True)]
     print(
         f"drain project/raw: median {statistics.median(drain_ratios):.2f} "
-        f"(per-repeat {min(drain_ratios):.2f}-{max(drain_ratios):.2f})"
+        f"(per-repeat {min(drain_ratios):.2f}-{max(drain_ratios):.2f}); target >= {TARGET_OF_RAW}"
     )
+    print(f"after: {load_line()}")
+    raw_rate = statistics.median(r[0] for r in runs["raw"])
+    figures = [
+        ModelBenchFigure(
+            what="Kafka produce -> consume -> dispatch -> commit (Tansu), throughput of raw",
+            measured=f"**{statistics.median(ratios):.2f}** ({min(ratios):.2f}-{max(ratios):.2f})",
+            baseline=f"raw confluent-kafka {raw_rate:,.0f} msg/s",
+            target=f">= {TARGET_OF_RAW}",
+            met=statistics.median(ratios) >= TARGET_OF_RAW,
+        ),
+        ModelBenchFigure(
+            what="Kafka drain of a pre-filled topic (consume -> dispatch -> commit), of raw",
+            measured=f"**{statistics.median(drain_ratios):.2f}** "
+            f"({min(drain_ratios):.2f}-{max(drain_ratios):.2f})",
+            baseline=f"raw drain {statistics.median(drains['raw']):,.0f} msg/s",
+            target=f">= {TARGET_OF_RAW}",
+            met=statistics.median(drain_ratios) >= TARGET_OF_RAW,
+        ),
+    ]
+    record("bench_kafka", load_before, figures)
 
 
 def _spread(values: list[float]) -> str:

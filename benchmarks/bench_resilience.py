@@ -23,6 +23,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from bench_report import ModelBenchFigure, load_average, load_line, record
 from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.resilience import (
     AsyncCircuitBreaker,
@@ -175,7 +176,7 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def _run(calls: int, repeats: int, variants: dict[str, Call]) -> None:
+async def _run(calls: int, repeats: int, variants: dict[str, Call]) -> list[ModelBenchFigure]:
     names = ["bare await", *variants]
     table: dict[str, Call] = {"bare await": work, **variants}
     per_call: dict[str, list[float]] = {n: [] for n in names}
@@ -220,6 +221,18 @@ async def _run(calls: int, repeats: int, variants: dict[str, Call]) -> None:
             f" {_pct(latency[name], 0.5) * us:7.3f} {_pct(latency[name], 0.99) * us:7.3f}"
             f" {verdict:>8}"
         )
+    return [
+        ModelBenchFigure(
+            what=f"{name}: overhead per call",
+            measured=f"**{statistics.median(overhead[name]) * us:.2f} µs** "
+            f"({min(overhead[name]) * us:.2f}-{max(overhead[name]) * us:.2f})",
+            baseline=f"bare await {bare_median * us:.3f} µs",
+            target=f"<= {target:g} µs",
+            met=statistics.median(overhead[name]) * us <= target,
+        )
+        for name, target in TARGETS_US.items()
+        if name in overhead
+    ]
 
 
 def main() -> None:
@@ -236,13 +249,17 @@ def main() -> None:
     variants = _ours()
     libraries, missing = _libraries()
     variants.update(libraries)
+    load_before = load_average()
+    print(f"before: {load_line()}")
     print(
         f"python {sys.version.split()[0]}, {args.calls} calls x {args.repeats} repeats, "
         "interleaved; medians (min-max) over repeats; overhead = variant - bare in the same repeat"
     )
     if missing:
         print(f"not installed, skipped: {', '.join(missing)} (pass --libs <site-packages>)")
-    asyncio.run(_run(args.calls, args.repeats, variants))
+    figures = asyncio.run(_run(args.calls, args.repeats, variants))
+    print(f"after: {load_line()}")
+    record("bench_resilience", load_before, figures)
 
 
 if __name__ == "__main__":

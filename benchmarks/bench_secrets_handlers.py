@@ -30,6 +30,7 @@ import jwt
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
+from bench_report import ModelBenchFigure, load_average, load_line, record
 from omnibase_infra.handlers.oidc.handler_keycloak import HandlerKeycloak
 from omnibase_infra.handlers.oidc.model_keycloak_settings import ModelKeycloakSettings
 from omnibase_infra.handlers.valkey.handler_valkey import HandlerValkey
@@ -57,7 +58,9 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def _pair(title: str, baseline: Call, handler: Call, calls: int, repeats: int) -> None:
+async def _pair(
+    title: str, baseline: Call, handler: Call, calls: int, repeats: int
+) -> ModelBenchFigure:
     """Run baseline and handler interleaved; print medians, min-max, p50/p99 and the ratio."""
     for call in (baseline, handler):  # warm up connections and caches
         await _time_calls(call, max(10, calls // 20))
@@ -82,15 +85,21 @@ async def _pair(title: str, baseline: Call, handler: Call, calls: int, repeats: 
         )
     ratio = statistics.median(per_call["handler"]) / statistics.median(per_call["baseline"])
     print(f"  ratio handler/baseline (medians): {ratio:.2f}")
+    ratios = [h / b for h, b in zip(per_call["handler"], per_call["baseline"], strict=True)]
+    return ModelBenchFigure(
+        what=f"{title}: handler vs raw client, per call",
+        measured=f"**{ratio:.2f}x** ({min(ratios):.2f}-{max(ratios):.2f}x)",
+        baseline=f"raw client {statistics.median(per_call['baseline']) * 1e6:.1f} µs per call",
+    )
 
 
-async def bench_valkey(server: ValkeyServer, calls: int, repeats: int) -> None:
+async def bench_valkey(server: ValkeyServer, calls: int, repeats: int) -> ModelBenchFigure:
     raw = Redis(host=server.host, port=server.port)
     handler = HandlerValkey(ModelValkeySettings(host=server.host, port=server.port))
     await handler.start()
     await raw.set("bench", b"value")
     try:
-        await _pair(
+        return await _pair(
             "Valkey GET", lambda: raw.get("bench"), lambda: handler.get("bench"), calls, repeats
         )
     finally:
@@ -98,7 +107,7 @@ async def bench_valkey(server: ValkeyServer, calls: int, repeats: int) -> None:
         await raw.aclose()
 
 
-async def bench_vault(server: OpenBaoServer, calls: int, repeats: int) -> None:
+async def bench_vault(server: OpenBaoServer, calls: int, repeats: int) -> ModelBenchFigure:
     handler = HandlerVault(ModelVaultSettings(url=server.url, token=server.root_token))
     await handler.start()
     await handler.kv_write("bench/item", {"password": "bench-value"})
@@ -110,13 +119,17 @@ async def bench_vault(server: OpenBaoServer, calls: int, repeats: int) -> None:
         return response.json()
 
     try:
-        await _pair("Vault KV v2 read", bare, lambda: handler.kv_read("bench/item"), calls, repeats)
+        return await _pair(
+            "Vault KV v2 read", bare, lambda: handler.kv_read("bench/item"), calls, repeats
+        )
     finally:
         await handler.close()
         await raw.aclose()
 
 
-async def bench_jwt(fake: FakeKeycloakServer, client_id: str, calls: int, repeats: int) -> None:
+async def bench_jwt(
+    fake: FakeKeycloakServer, client_id: str, calls: int, repeats: int
+) -> ModelBenchFigure:
     handler = HandlerKeycloak(
         ModelKeycloakSettings(
             issuer_url=fake.issuer,
@@ -137,7 +150,7 @@ async def bench_jwt(fake: FakeKeycloakServer, client_id: str, calls: int, repeat
         )
 
     try:
-        await _pair(
+        return await _pair(
             "JWT validation (RS256, cached key)",
             bare,
             lambda: handler.validate_token(token),
@@ -149,6 +162,9 @@ async def bench_jwt(fake: FakeKeycloakServer, client_id: str, calls: int, repeat
 
 
 async def main(repeats: int, scale: float) -> None:
+    """Start the servers, time each handler against its raw client, record the figures."""
+    load_before = load_average()
+    print(f"before: {load_line()}")
     workdir = Path(tempfile.mkdtemp(prefix="bench-secrets-"))
     valkey = ValkeyServer.start(workdir / "valkey")
     vault = OpenBaoServer.start(workdir / "openbao")
@@ -157,13 +173,17 @@ async def main(repeats: int, scale: float) -> None:
         workdir, {client_id: (SecretStr("bench-secret-value"), ["bench"])}
     )
     try:
-        await bench_valkey(valkey, int(2000 * scale), repeats)
-        await bench_vault(vault, int(500 * scale), repeats)
-        await bench_jwt(fake, client_id, int(2000 * scale), repeats)
+        figures = [
+            await bench_valkey(valkey, int(2000 * scale), repeats),
+            await bench_vault(vault, int(500 * scale), repeats),
+            await bench_jwt(fake, client_id, int(2000 * scale), repeats),
+        ]
     finally:
         fake.stop()
         vault.stop()
         valkey.stop()
+    print(f"\nafter: {load_line()}")
+    record("bench_secrets_handlers", load_before, figures)
 
 
 if __name__ == "__main__":

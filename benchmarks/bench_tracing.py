@@ -20,13 +20,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import os
 import statistics
 
 import uvloop
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from bench_dispatch import _messages, runtime_throughput
+from bench_report import ModelBenchFigure, load_average, load_line, record
 from omnibase_infra.observability.tracing import (
     ModelTracingSettings,
     configure_tracing,
@@ -55,7 +55,9 @@ async def _timed(setting: str, messages: list[tuple[bytes, bytes, dict[str, str]
 
 
 async def main(count: int, repeats: int) -> None:
-    """Run the settings ``repeats`` times, interleaved, and print the table."""
+    """Run the settings ``repeats`` times, interleaved, print the table and record it."""
+    load_before = load_average()
+    print(f"before: {load_line()}")
     messages = _messages(count)
     for setting in ("off", "unsampled", "sampled"):  # warm-up: imports, first calls
         await _timed(setting, messages[:2000])
@@ -71,8 +73,9 @@ async def main(count: int, repeats: int) -> None:
             + ", ".join(f"{s} {count / seconds[s][-1]:,.0f}/s" for s in order),
             flush=True,
         )
-    load = os.getloadavg()[0]
-    print(f"\n{count:,} envelopes x {repeats} repeats; load average (1 min) {load:.2f}")
+    print(f"\n{count:,} envelopes x {repeats} repeats; after: {load_line()}")
+    figures: list[ModelBenchFigure] = []
+    off_rate = statistics.median([count / s for s in seconds["off"]])
     for setting in order:
         rates = [count / s for s in seconds[setting]]
         ratios = [s / o for s, o in zip(seconds[setting], seconds["off"], strict=True)]
@@ -81,12 +84,23 @@ async def main(count: int, repeats: int) -> None:
         if target is not None:
             met = "met" if statistics.median(ratios) <= target else "MISSED"
             verdict = f"  target <= {target:.2f}x: {met}"
+            figures.append(
+                ModelBenchFigure(
+                    what=f"dispatch with tracing {setting} (time per message vs tracing off)",
+                    measured=f"**{statistics.median(ratios):.2f}x** "
+                    f"({min(ratios):.2f}-{max(ratios):.2f}x)",
+                    baseline=f"tracing off {off_rate:,.0f}/s",
+                    target=f"<= {target:.2f}x",
+                    met=statistics.median(ratios) <= target,
+                )
+            )
         print(
             f"  {setting:<10} {statistics.median(rates):>10,.0f}/s "
             f"({min(rates):,.0f}-{max(rates):,.0f})  "
             f"time/message vs off {statistics.median(ratios):.2f}x "
             f"({min(ratios):.2f}-{max(ratios):.2f}){verdict}"
         )
+    record("bench_tracing", load_before, figures)
 
 
 if __name__ == "__main__":
