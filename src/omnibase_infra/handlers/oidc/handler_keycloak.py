@@ -1,5 +1,6 @@
 """Keycloak's role through standard OpenID Connect: discovery, JWKS, token validation, and
-service-account tokens by the client_credentials grant.
+service-account tokens by the client_credentials grant; Keycloak's admin API for roles
+(``admin``: lookups and role mappings, see ``keycloak_admin``).
 
 Works with Keycloak (issuer ``<base>/realms/<realm>``) and any OIDC provider. Token validation
 uses PyJWT with the provider's JWKS (cached, refreshed on an unknown ``kid``; see
@@ -43,6 +44,7 @@ from omnibase_infra.handlers.httpx_support import (
     translate_transport_error,
 )
 from omnibase_infra.handlers.oidc.jwks_cache import OidcJwksCache
+from omnibase_infra.handlers.oidc.keycloak_admin import KeycloakAdminApi
 from omnibase_infra.handlers.oidc.model_access_token import ModelAccessToken
 from omnibase_infra.handlers.oidc.model_keycloak_settings import ModelKeycloakSettings
 from omnibase_infra.handlers.oidc.model_oidc_discovery import ModelOidcDiscovery
@@ -89,6 +91,7 @@ class HandlerKeycloak:
         self._service_token: ModelAccessToken | None = None
         self._service_token_renew_at = 0.0  # monotonic
         self._token_lock = asyncio.Lock()
+        self._admin = KeycloakAdminApi(settings, self._send, self._admin_token)
         if settings.client_secret is not None:
             register_secret(settings.client_secret.get_secret_value())
 
@@ -104,6 +107,11 @@ class HandlerKeycloak:
     def transport_type(self) -> EnumInfraTransportType:
         """``HTTP``."""
         return EnumInfraTransportType.HTTP
+
+    @property
+    def admin(self) -> KeycloakAdminApi:
+        """The realm's admin API (roles and role mappings) as the configured client."""
+        return self._admin
 
     @property
     def discovery(self) -> ModelOidcDiscovery | None:
@@ -214,6 +222,10 @@ class HandlerKeycloak:
 
     # -- internals ---------------------------------------------------------------------------
 
+    async def _admin_token(self, renewed: bool) -> ModelAccessToken:
+        """The admin API's token: the cached service token, or a new one after a 401."""
+        return await self.client_credentials_token(force=renewed)
+
     async def _request_client_credentials(self, scope: str | None) -> ModelAccessToken:
         settings = self._settings
         context = self._context("client_credentials")
@@ -299,13 +311,22 @@ class HandlerKeycloak:
         context: ModelInfraErrorContext,
         *,
         data: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        json_body: JsonValue = None,
         headers: Mapping[str, str] | None = None,
     ) -> tuple[httpx.Response, bytes]:
         client = self._client
         if client is None:
             raise InfraConnectionError("handler is not started", context=context)
         try:
-            request = client.build_request(method, url, data=data, headers=headers)
+            request = client.build_request(
+                method,
+                url,
+                data=data,
+                params=params,
+                json=json_body,
+                headers=headers,
+            )
             response = await client.send(request, stream=True)
         except httpx.HTTPError as e:
             raise translate_transport_error(e, context) from e

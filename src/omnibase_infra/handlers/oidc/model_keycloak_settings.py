@@ -27,13 +27,19 @@ class ModelKeycloakSettings(BaseModel):
     says otherwise, and the discovered issuer must equal ``issuer_url``. ``audience`` lists
     the values of which a token's ``aud`` must contain one (None: audience not checked, any
     token of the realm passes). ``client_id``/``client_secret`` are for the
-    client_credentials grant (service-account tokens).
+    client_credentials grant (service-account tokens); the admin API (role lookups and
+    mappings) uses that client's service-account token, at ``admin_url`` (default: derived from
+    a Keycloak issuer, ``<base>/realms/<realm>`` -> ``<base>/admin/realms/<realm>``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     issuer_url: str = Field(min_length=1)
     discovery_url: str | None = None
+    admin_url: str | None = Field(
+        default=None,
+        description="Keycloak admin REST API of the realm (null: derived from issuer_url)",
+    )
     audience: list[str] | None = Field(default=None, min_length=1)
     algorithms: list[str] = Field(default_factory=lambda: ["RS256"], min_length=1)
     required_claims: list[str] = Field(default_factory=lambda: ["exp", "iat", "iss", "sub"])
@@ -58,7 +64,7 @@ class ModelKeycloakSettings(BaseModel):
     ca_cert_path: Path | None = None
     max_response_bytes: int = Field(default=1024 * 1024, gt=0)
 
-    @field_validator("issuer_url", "discovery_url")
+    @field_validator("issuer_url", "discovery_url", "admin_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         """Only http(s) URLs; the issuer loses a trailing slash (issuers compare exactly)."""
@@ -89,6 +95,17 @@ class ModelKeycloakSettings(BaseModel):
     def resolved_discovery_url(self) -> str:
         """Where the discovery document is read."""
         return self.discovery_url or f"{self.issuer_url}/.well-known/openid-configuration"
+
+    @property
+    def resolved_admin_url(self) -> str | None:
+        """The realm's admin API (None when ``issuer_url`` is not ``<base>/realms/<realm>``
+        and no ``admin_url`` is set)."""
+        if self.admin_url is not None:
+            return self.admin_url
+        base, marker, realm = self.issuer_url.rpartition("/realms/")
+        if not marker or not realm or "/" in realm:
+            return None
+        return f"{base}/admin/realms/{realm}"
 
     @property
     def target_name(self) -> str:

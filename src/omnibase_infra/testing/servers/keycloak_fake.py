@@ -1,4 +1,5 @@
-"""A documented fake of Keycloak's OIDC endpoints for the client_credentials grant.
+"""A documented fake of Keycloak's OIDC endpoints for the client_credentials grant, and of
+the admin REST API's role calls (``keycloak_fake_admin``).
 
 Keycloak itself cannot be installed here, and the real OIDC provider we run
 (``oidc-provider-mock``) has no client_credentials grant, so this fake covers that one path. It
@@ -19,11 +20,14 @@ Securing Applications, "OpenID Connect endpoints") and RFC 6749 section 4.4, for
 - The access token is an RS256 JWT shaped like Keycloak's service-account tokens: ``iss``,
   ``sub`` (the service-account user id), ``aud: "account"``, ``azp`` and ``clientId`` (the
   client), ``typ: "Bearer"``, ``preferred_username: "service-account-<client>"``, ``scope``,
-  ``realm_access.roles``, ``exp``, ``iat``, ``jti``.
+  ``realm_access.roles``, ``resource_access`` (``realm-management`` roles of the service
+  account: its admin API permissions), ``exp``, ``iat``, ``jti``.
 
 Set-up comes from a ``0600`` JSON file (``--config``): ``{"realm": "...", "token_lifetime_seconds":
-300, "clients": {"<id>": {"secret": "...", "roles": ["..."]}}}``. Tests that can reach a real
-Keycloak can point the handler at it instead; nothing in the handler knows this is a fake.
+300, "clients": {"<id>": {"secret": "...", "roles": ["..."], "admin_roles": ["manage-users"]}},
+"realm_roles": [...], "client_roles": {"<clientId>": [...]}, "users": {"<username>": "<id>"}}``.
+Tests that can reach a real Keycloak can point the handler at it instead; nothing in the
+handler knows this is a fake.
 """
 
 from __future__ import annotations
@@ -53,6 +57,11 @@ from starlette.routing import Route
 
 from omnibase_infra.sanitize import register_secret
 from omnibase_infra.testing.ports import free_port
+from omnibase_infra.testing.servers.keycloak_fake_admin import (
+    REALM_MANAGEMENT,
+    REALM_MANAGEMENT_ROLES,
+    FakeKeycloakAdmin,
+)
 from omnibase_infra.testing.servers.process import ManagedProcess, ServerStartError
 
 __all__ = ["FakeKeycloakServer", "ModelFakeKeycloakClient", "ModelFakeKeycloakConfig", "build_app"]
@@ -65,6 +74,9 @@ class ModelFakeKeycloakClient(BaseModel):
 
     secret: str = Field(min_length=1, repr=False)
     roles: list[str] = Field(default_factory=list)
+    admin_roles: list[str] = Field(
+        default_factory=list, description="its service account's realm-management roles"
+    )
 
 
 class ModelFakeKeycloakConfig(BaseModel):
@@ -75,6 +87,9 @@ class ModelFakeKeycloakConfig(BaseModel):
     realm: str = Field(default="onex", pattern=r"^[A-Za-z0-9_-]+$")
     token_lifetime_seconds: int = Field(default=300, ge=1)
     clients: dict[str, ModelFakeKeycloakClient] = Field(default_factory=dict)
+    realm_roles: list[str] = Field(default_factory=list)
+    client_roles: dict[str, list[str]] = Field(default_factory=dict)
+    users: dict[str, str] = Field(default_factory=dict, description="username -> user id")
 
 
 def build_app(config: ModelFakeKeycloakConfig) -> Starlette:
@@ -85,6 +100,7 @@ def build_app(config: ModelFakeKeycloakConfig) -> Starlette:
     public_jwk.update({"kid": kid, "use": "sig", "alg": "RS256"})
     realm_path = f"/realms/{config.realm}"
     service_account_ids = {client_id: str(uuid.uuid4()) for client_id in config.clients}
+    admin = _admin_state(config, service_account_ids)
 
     def issuer(request: Request) -> str:
         return f"{str(request.base_url).rstrip('/')}{realm_path}"
@@ -148,6 +164,7 @@ def build_app(config: ModelFakeKeycloakConfig) -> Starlette:
             "preferred_username": f"service-account-{client_id}",
             "scope": scope,
             "realm_access": {"roles": list(client.roles)},
+            "resource_access": {REALM_MANAGEMENT: {"roles": list(client.admin_roles)}},
         }
         access_token = jwt.encode(claims, private_key, algorithm="RS256", headers={"kid": kid})
         return JSONResponse(
@@ -161,13 +178,47 @@ def build_app(config: ModelFakeKeycloakConfig) -> Starlette:
             }
         )
 
+    def verify(token: str) -> dict[str, JsonValue]:
+        # The admin API takes tokens of the realm it manages; the issuer is its own URL.
+        claims: dict[str, JsonValue] = jwt.decode(
+            token,
+            private_key.public_key(),
+            algorithms=["RS256"],
+            options={"verify_aud": False, "verify_iss": False, "require": ["exp", "iss"]},
+        )
+        if not str(claims["iss"]).endswith(realm_path):
+            raise jwt.InvalidIssuerError("another realm")
+        return claims
+
     return Starlette(
         routes=[
             Route(f"{realm_path}/.well-known/openid-configuration", discovery),
             Route(f"{realm_path}/protocol/openid-connect/certs", certs),
             Route(f"{realm_path}/protocol/openid-connect/token", token, methods=["POST"]),
+            *admin.routes(f"/admin{realm_path}", verify),
         ]
     )
+
+
+def _admin_state(
+    config: ModelFakeKeycloakConfig, service_account_ids: dict[str, str]
+) -> FakeKeycloakAdmin:
+    """The realm as the admin API sees it: roles, clients (realm-management among them),
+    users (service accounts among them) and their role grants."""
+    admin = FakeKeycloakAdmin(config.realm)
+    admin.add_client(REALM_MANAGEMENT, list(REALM_MANAGEMENT_ROLES))
+    for name in config.realm_roles:
+        admin.add_realm_role(name)
+    for client_id, client in config.clients.items():
+        admin.add_client(client_id, [])
+        admin.add_user(f"service-account-{client_id}", service_account_ids[client_id])
+        for name in client.roles:
+            admin.add_realm_role(name)
+    for client_id, roles in config.client_roles.items():
+        admin.add_client(client_id, roles)
+    for username, user_id in config.users.items():
+        admin.add_user(username, user_id)
+    return admin
 
 
 def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str | None, str | None]:
@@ -192,6 +243,7 @@ class FakeKeycloakServer:
     realm: str
     client_secrets: dict[str, SecretStr]
     process: ManagedProcess
+    user_ids: dict[str, str]  # username -> id
 
     @classmethod
     def start(
@@ -202,32 +254,38 @@ class FakeKeycloakServer:
         realm: str = "onex",
         token_lifetime_seconds: int = 300,
         startup_timeout_seconds: float = 20.0,
+        admin_roles: dict[str, list[str]] | None = None,
+        realm_roles: list[str] | None = None,
+        client_roles: dict[str, list[str]] | None = None,
+        users: list[str] | None = None,
     ) -> FakeKeycloakServer:
-        """Start the fake with ``clients`` (id -> (secret, realm roles)) in its own process."""
+        """Start the fake with ``clients`` (id -> (secret, realm roles)) in its own process.
+
+        ``admin_roles`` gives a client's service account realm-management roles (admin API
+        permissions); ``realm_roles``, ``client_roles`` (clientId -> roles) and ``users``
+        (usernames, given fresh ids) populate the realm for the admin API.
+        """
+        granted = admin_roles or {}
         config = ModelFakeKeycloakConfig(
             realm=realm,
             token_lifetime_seconds=token_lifetime_seconds,
             clients={
-                client_id: ModelFakeKeycloakClient(secret=secret.get_secret_value(), roles=roles)
+                client_id: ModelFakeKeycloakClient(
+                    secret=secret.get_secret_value(),
+                    roles=roles,
+                    admin_roles=granted.get(client_id, []),
+                )
                 for client_id, (secret, roles) in clients.items()
             },
+            realm_roles=realm_roles or [],
+            client_roles=client_roles or {},
+            users={username: str(uuid.uuid4()) for username in users or []},
         )
         for secret, _ in clients.values():
             register_secret(secret.get_secret_value())
         config_path = workdir / "fake-keycloak.json"
         config_path.touch(mode=0o600)
-        config_path.write_text(
-            json.dumps(
-                {
-                    "realm": config.realm,
-                    "token_lifetime_seconds": config.token_lifetime_seconds,
-                    "clients": {
-                        client_id: {"secret": client.secret, "roles": client.roles}
-                        for client_id, client in config.clients.items()
-                    },
-                }
-            )
-        )
+        config_path.write_text(config.model_dump_json())
         last_error: ServerStartError | None = None
         for attempt in range(3):
             port = free_port()
@@ -262,6 +320,7 @@ class FakeKeycloakServer:
                 realm=realm,
                 client_secrets={client_id: secret for client_id, (secret, _) in clients.items()},
                 process=process,
+                user_ids=dict(config.users),
             )
         raise last_error or ServerStartError("the fake Keycloak did not start")
 
