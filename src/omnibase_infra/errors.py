@@ -18,6 +18,7 @@
         ├── RegistrationConflictError       (nodes: registration storage)        409
         ├── WorkflowStepError               (declarative: a step's output unusable)
         ├── AdapterRequestError             (nodes.adapters: a command an adapter refuses)
+        ├── KeycloakNotFoundError           (handlers.oidc: no such role, client or user)  404
         └── MigrationError                  MIGRATION_ERROR         500  (migrations)
             └── MigrationChecksumError      (an applied migration was edited)
 
