@@ -36,6 +36,7 @@ from omnibase_infra.event_bus.codec import first_validation_error
 from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.handlers.consul.model_consul_settings import ModelConsulSettings
 from omnibase_infra.handlers.http.model_http_client_settings import ModelHttpClientSettings
+from omnibase_infra.handlers.oidc.model_keycloak_settings import ModelKeycloakSettings
 from omnibase_infra.handlers.valkey.model_valkey_settings import ModelValkeySettings
 from omnibase_infra.handlers.vault.model_vault_settings import ModelVaultSettings
 from omnibase_infra.ingress.model_ingress_settings import ModelIngressSettings
@@ -183,6 +184,11 @@ class ModelRuntimeConfig(BaseSettings):
     http_client: ModelHttpClientSettings | None = Field(
         default=None,
         description="Outbound HTTP client for nodes, webhook deliveries included (null: none)",
+    )
+    keycloak: ModelKeycloakSettings | None = Field(
+        default=None,
+        description="Keycloak/OIDC for nodes: token validation, client-credentials tokens, "
+        "the admin API's roles; client_secret is a secret reference (null: none)",
     )
     nodes: dict[str, dict[str, JsonValue]] = Field(
         default_factory=dict,

@@ -93,6 +93,7 @@ async def build_infrastructure(config: ModelRuntimeConfig) -> AsyncIterator[Mode
         infra.handlers.append(discovery)
         infra.services[ProtocolServiceDiscovery] = discovery
         await _http_client(config, infra, vault)
+        await _keycloak(config, infra, vault)
         _add_node_plugins(config, infra)
         yield infra
 
@@ -145,6 +146,19 @@ async def _http_client(
     http = HandlerHttp(await resolve_secret_fields(config.http_client, vault=vault))
     infra.handlers.append(http)
     infra.services[HandlerHttp] = http
+
+
+async def _keycloak(
+    config: ModelRuntimeConfig, infra: ModelInfrastructure, vault: HandlerVault | None
+) -> None:
+    """Keycloak/OIDC for nodes (``HandlerKeycloak``), when configured."""
+    if config.keycloak is None:
+        return
+    from omnibase_infra.handlers.oidc.handler_keycloak import HandlerKeycloak
+
+    keycloak = HandlerKeycloak(await resolve_secret_fields(config.keycloak, vault=vault))
+    infra.handlers.append(keycloak)
+    infra.services[HandlerKeycloak] = keycloak
 
 
 async def _postgres_settings(

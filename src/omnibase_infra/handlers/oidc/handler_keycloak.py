@@ -194,12 +194,15 @@ class HandlerKeycloak:
     async def client_credentials_token(
         self, *, scope: str | None = None, force: bool = False
     ) -> ModelAccessToken:
-        """A service-account token for the configured client (cached until near expiry)."""
+        """A service-account token for the configured client (cached until near expiry; a
+        token for another scope than the configured one is fetched each time, not cached)."""
+        if scope is not None and scope != self._settings.scope:
+            return await self._request_client_credentials(scope)
         async with self._token_lock:
             cached = self._service_token
             if cached is not None and not force and time.monotonic() < self._service_token_renew_at:
                 return cached
-            token = await self._request_client_credentials(scope or self._settings.scope)
+            token = await self._request_client_credentials(self._settings.scope)
             self._service_token = token
             lifetime = (
                 (token.expires_at - datetime.now(UTC)).total_seconds()

@@ -4,7 +4,7 @@ Published in the ``onex.node_plugins`` entry point group (one plugin per adapter
 missing technology leaves out only its node). They take no settings of their own (their
 behaviour is their contract's ``handler_config``) and add no service: each resolves the handler
 the runtime already built from its config (``postgres``, ``vault``, ``discovery.kind: consul``,
-``http_client``).
+``http_client``, ``keycloak``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from omnibase_infra.runtime.plugins.model_node_plugin_build import ModelNodePluginBuild
 
-__all__ = ["CONSUL", "POSTGRES", "VAULT", "WEBHOOK", "AdapterPlugin"]
+__all__ = ["CONSUL", "KEYCLOAK", "POSTGRES", "VAULT", "WEBHOOK", "AdapterPlugin"]
 
 
 class ModelAdapterPluginSettings(BaseModel):
@@ -76,4 +76,10 @@ CONSUL = AdapterPlugin(
 )
 WEBHOOK = AdapterPlugin(
     "webhook", "node_webhook_effect", "HandlerHttp", "http_client is not configured"
+)
+KEYCLOAK = AdapterPlugin(
+    "keycloak_adapter",
+    "node_keycloak_adapter_effect",
+    "HandlerKeycloak",
+    "keycloak is not configured",
 )
