@@ -195,6 +195,7 @@ def test_asyncapi_of_the_package_is_a_valid_document(
         "node_vault_adapter_effect",
         "node_consul_adapter_effect",
         "node_webhook_effect",
+        "node_keycloak_adapter_effect",
     ):
         contract = load_contract(
             PACKAGE_NODES / node / "contract.yaml", allowlist=DEFAULT_ALLOWLIST
