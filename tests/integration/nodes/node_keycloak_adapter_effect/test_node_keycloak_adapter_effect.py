@@ -5,6 +5,7 @@ API (or a real Keycloak with ``KEYCLOAK_URL``), token validation against oidc-pr
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,7 +14,7 @@ import jwt
 import pytest
 import pytest_asyncio
 import yaml
-from pydantic import JsonValue
+from pydantic import JsonValue, SecretStr
 
 from omnibase_infra.handlers.oidc.handler_keycloak import HandlerKeycloak
 from omnibase_infra.nodes.node_keycloak_adapter_effect.model_keycloak_issue_client_token import (
@@ -34,7 +35,7 @@ from omnibase_infra.resilience.idempotency.protocol_idempotency_store import (
 from omnibase_infra.resilience.idempotency.store_memory import IdempotencyStoreInmemory
 from omnibase_infra.runtime.host import RuntimeHostProcess
 from omnibase_infra.runtime.infrastructure import build_infrastructure
-from omnibase_infra.testing import OidcProviderServer
+from omnibase_infra.testing import FakeKeycloakServer, OidcProviderServer
 from omnibase_infra.testing.adapter_host import AdapterHarness, adapter_config
 from omnibase_infra.testing.fixtures.oidc import KeycloakTarget
 
@@ -252,3 +253,29 @@ async def test_a_token_is_validated_and_a_forged_one_rejected(
     assert rejected.topic == REJECTED
     assert forged not in str(rejected.payload)
     assert "rejected" in str(rejected.get("reason"))
+
+
+async def test_an_unreachable_keycloak_is_retried_then_dead_lettered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the server gone after the start, a role lookup is retried under the contract's
+    policy and then dead-lettered as a connection failure; no failure event is published."""
+    secret = SecretStr(secrets.token_urlsafe(24))
+    server = FakeKeycloakServer.start(
+        tmp_path, {"onex-admin": (secret, [])}, admin_roles={"onex-admin": ["view-realm"]}
+    )
+    try:
+        monkeypatch.setenv(SECRET_VARIABLE, secret.get_secret_value())
+        section: dict[str, JsonValue] = {
+            "issuer_url": server.issuer,
+            "client_id": "onex-admin",
+            "client_secret": f"env://{SECRET_VARIABLE}",
+        }
+        async for node in _runtime(_contract_dir(tmp_path, "unused"), section):
+            server.stop()
+            reply = await node.request(LOOKUP, ModelKeycloakRoleLookup(lookup="realm_roles"))
+            assert reply.topic.startswith("onex.dlq.")
+            assert reply.dlq_error_type == "InfraConnectionError"
+            assert secret.get_secret_value() not in str(reply.dlq_error_message)
+    finally:
+        server.stop()
