@@ -10,7 +10,9 @@ each call awaited before the next:
   (a runtime host on the in-memory bus: command published, result event received) vs the same
   SQL through a bare ``asyncpg`` pool on the same embedded server (fsync off);
 - vault: a KV v2 read through ``node_vault_adapter_effect`` vs the same ``GET`` with a bare
-  ``httpx.AsyncClient`` on the same OpenBao dev server.
+  ``httpx.AsyncClient`` on the same OpenBao dev server;
+- keycloak: a user's realm roles through ``node_keycloak_adapter_effect`` vs the same admin API
+  ``GET`` with a bare ``httpx.AsyncClient`` and the same token, on the fake Keycloak.
 
 Prints per variant the median per-call time over repeats (min-max), p50/p99 of individually
 timed calls, the node/raw ratios of the medians and of the p50s (target: <= 1.5), and the
@@ -30,12 +32,18 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from pydantic import SecretStr
 
 from bench_report import ModelBenchFigure, load_average, load_line, record
+from omnibase_infra.handlers.oidc.handler_keycloak import HandlerKeycloak
+from omnibase_infra.handlers.oidc.model_keycloak_settings import ModelKeycloakSettings
 from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
 from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.handlers.vault.handler_vault import HandlerVault
 from omnibase_infra.handlers.vault.model_vault_settings import ModelVaultSettings
+from omnibase_infra.nodes.node_keycloak_adapter_effect.model_keycloak_role_lookup import (
+    ModelKeycloakRoleLookup,
+)
 from omnibase_infra.nodes.node_postgres_adapter_effect.model_postgres_run_operations import (
     ModelPostgresRunOperations,
 )
@@ -43,6 +51,7 @@ from omnibase_infra.nodes.node_vault_adapter_effect.model_vault_kv_command impor
     ModelVaultKvCommand,
 )
 from omnibase_infra.testing.adapter_host import adapter_host
+from omnibase_infra.testing.servers.keycloak_fake import FakeKeycloakServer
 from omnibase_infra.testing.servers.openbao import OpenBaoServer
 
 Call = Callable[[int], Awaitable[object]]
@@ -181,6 +190,53 @@ async def bench_vault(calls: int, repeats: int) -> ModelBenchFigure:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+async def bench_keycloak(calls: int, repeats: int) -> ModelBenchFigure:
+    workdir = Path(tempfile.mkdtemp(prefix="onex-adapter-bench-kc-"))
+    secret = SecretStr("bench-secret")
+    server = await asyncio.to_thread(
+        FakeKeycloakServer.start,
+        workdir,
+        {"bench": (secret, [])},
+        admin_roles={"bench": ["view-users"]},
+        users=["alice"],
+    )
+    try:
+        handler = HandlerKeycloak(
+            ModelKeycloakSettings(issuer_url=server.issuer, client_id="bench", client_secret=secret)
+        )
+        await handler.start()
+        user_id = server.user_ids["alice"]
+        token = (await handler.client_credentials_token()).authorization_header()
+        command = ModelKeycloakRoleLookup.model_validate(
+            {"lookup": "user_realm_roles", "user_id": user_id}
+        )
+        async with (
+            httpx.AsyncClient(base_url=server.base_url, headers={"authorization": token}) as client,
+            adapter_host(
+                [NODES / "node_keycloak_adapter_effect"], services={HandlerKeycloak: handler}
+            ) as harness,
+        ):
+            await harness.watch("onex.evt.keycloak-adapter.roles-found.v1")
+
+            async def node(_: int) -> object:
+                reply = await harness.request("onex.cmd.keycloak-adapter.role-lookup.v1", command)
+                assert reply.topic.endswith("roles-found.v1"), reply.topic
+                return reply
+
+            async def raw(_: int) -> object:
+                path = f"/admin/realms/{server.realm}/users/{user_id}/role-mappings/realm"
+                response = await client.get(path)
+                response.raise_for_status()
+                return response.json()
+
+            figure = await _pair("keycloak", node, raw, calls, repeats)
+        await handler.close()
+        return figure
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 async def main(calls: int, repeats: int, only: str | None) -> None:
     load_before = load_average()
     print(f"calls per repeat: {calls}, repeats: {repeats} (interleaved); before: {load_line()}\n")
@@ -189,6 +245,8 @@ async def main(calls: int, repeats: int, only: str | None) -> None:
         figures.append(await bench_postgres(calls, repeats))
     if only in (None, "vault"):
         figures.append(await bench_vault(calls, repeats))
+    if only in (None, "keycloak"):
+        figures.append(await bench_keycloak(calls, repeats))
     print(f"after: {load_line()}")
     record("bench_adapters", load_before, figures)
 
@@ -197,6 +255,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--only", choices=("postgres", "vault"), default=None)
+    parser.add_argument("--only", choices=("postgres", "vault", "keycloak"), default=None)
     args = parser.parse_args()
     asyncio.run(main(args.calls, args.repeats, args.only))
