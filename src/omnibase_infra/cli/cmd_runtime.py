@@ -97,6 +97,7 @@ def validate(
         DEFAULT_ALLOWLIST,
         route_import_problems,
     )
+    from omnibase_infra.runtime.effect_wiring import fallback_problems
 
     console = Console()
     try:
@@ -124,6 +125,7 @@ def validate(
     for rule, errors in (
         ("import", route_import_problems(found, allowlist)),
         ("workflow", [*compute_result_problems(found), *declarative_problems(found)]),
+        ("effect", fallback_problems(found)),
     ):
         for error in errors:
             cells = (error.file or "", error.field or "", rule, error.reason)

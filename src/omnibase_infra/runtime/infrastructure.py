@@ -11,6 +11,7 @@ clock, registration's router and call for introspection).
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -34,7 +35,11 @@ from omnibase_infra.runtime.plugins.components import (
     RuntimeTicker,
 )
 from omnibase_infra.runtime.plugins.protocol_runtime_component import ProtocolRuntimeComponent
-from omnibase_infra.runtime.secrets import resolve_secret, resolve_secret_fields
+from omnibase_infra.runtime.secrets import (
+    is_secret_reference,
+    resolve_secret,
+    resolve_secret_fields,
+)
 
 if TYPE_CHECKING:
     # Imported where configured: their clients (redis alone is ~0.35 s) are not needed by
@@ -127,7 +132,19 @@ async def _vault(
         return None
     from omnibase_infra.handlers.vault.handler_vault import HandlerVault
 
-    vault = HandlerVault(await resolve_secret_fields(config.vault))
+    token = config.vault.token
+    reference = None if token is None else token.get_secret_value()
+    vault = HandlerVault(
+        await resolve_secret_fields(config.vault),
+        # A rejected token is read again from its reference (rotated by whoever issues it).
+        token_source=(
+            functools.partial(resolve_secret, reference)
+            if reference is not None
+            and is_secret_reference(reference)
+            and not reference.startswith("vault://")
+            else None
+        ),
+    )
     await vault.start()
     stack.push_async_callback(vault.close)
     infra.handlers.append(vault)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from pydantic import BaseModel
 
@@ -27,11 +27,6 @@ from omnibase_infra.dispatch.protocols import ProtocolMessageHandler
 from omnibase_infra.dispatch.route import DispatchRoute
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.observability.logging import get_logger
-from omnibase_infra.resilience.effect.executor import EffectExecutor
-from omnibase_infra.resilience.effect.model_effect_policy import ModelEffectPolicy
-from omnibase_infra.resilience.idempotency.protocol_idempotency_store import (
-    ProtocolIdempotencyStore,
-)
 from omnibase_infra.runtime.contracts.model_contract_route import ModelContractRoute
 from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
 from omnibase_infra.runtime.contracts.plugin_loader import (
@@ -40,6 +35,12 @@ from omnibase_infra.runtime.contracts.plugin_loader import (
     load_class,
 )
 from omnibase_infra.runtime.effect_guard import GuardedEffectHandler
+from omnibase_infra.runtime.effect_steps import ProtocolEffectStepsHandler
+from omnibase_infra.runtime.effect_wiring import (
+    bind_fallbacks,
+    guard_effect,
+    steps_handler_problem,
+)
 
 __all__ = ["build_routes"]
 
@@ -67,6 +68,7 @@ def build_routes(
     """
     routes: list[DispatchRoute] = []
     steps: dict[str, WorkflowStep] = {}
+    guards: dict[str, GuardedEffectHandler] = {}
     for contract in contracts:
         handlers: dict[tuple[str, str], ProtocolMessageHandler] = {}
         models: set[type[BaseModel] | None] = set()
@@ -75,9 +77,13 @@ def build_routes(
             where = _Where(str(contract.path), f"handler_routing.handlers.{index}")
             key = (entry.handler_module, entry.handler_class)
             if key not in handlers:
-                handler = _instantiate(entry, contract, container, allowlist, where)
+                instance = _instantiate(entry, contract, container, allowlist, where)
                 if contract.archetype is EnumNodeKind.EFFECT:
-                    handler = _guard(contract, handler, container)
+                    guard = guard_effect(contract, instance, container, results)
+                    guards.setdefault(contract.name, guard)
+                    handler: ProtocolMessageHandler = guard
+                else:
+                    handler = cast(ProtocolMessageHandler, instance)
                 handlers[key] = handler
             input_model = _input_model(contract, entry, allowlist, where)
             models.add(input_model)
@@ -102,6 +108,7 @@ def build_routes(
                 next(iter(handlers.values())),
                 model or _contract_input_model(contract, allowlist),
             )
+    bind_fallbacks(contracts, guards)
     for contract in contracts:
         if is_declarative(contract):
             model = _contract_input_model(contract, allowlist)
@@ -110,20 +117,6 @@ def build_routes(
         # validate refuses it; run keeps serving, but not without a word.
         _log.warning("compute result dropped", file=problem.file, reason=problem.reason)
     return routes
-
-
-def _guard(
-    contract: ModelNodeContract, handler: ProtocolMessageHandler, container: ModelONEXContainer
-) -> ProtocolMessageHandler:
-    """Put an effect's handler under the executor its contract's error_handling declares."""
-    policy = contract.effect_policy or ModelEffectPolicy()
-    store = (
-        container.get_service_optional(ProtocolIdempotencyStore)  # type: ignore[type-abstract]
-        if policy.idempotency.enabled
-        else None
-    )
-    executor = EffectExecutor.from_policy(contract.name, policy, idempotency_store=store)
-    return GuardedEffectHandler(handler, executor, policy)
 
 
 def _results(
@@ -152,12 +145,13 @@ def _instantiate(
     container: ModelONEXContainer,
     allowlist: Sequence[str],
     where: _Where,
-) -> ProtocolMessageHandler:
+) -> ProtocolMessageHandler | ProtocolEffectStepsHandler:
     cls = load_class(
         entry.handler_module, entry.handler_class, allowlist, where=where.field, file=where.file
     )
     handle = getattr(cls, "handle", None)
-    if handle is None or not inspect.iscoroutinefunction(handle):
+    has_steps = contract.effect_policy is not None and bool(contract.effect_policy.steps)
+    if not has_steps and (handle is None or not inspect.iscoroutinefunction(handle)):
         raise ProtocolConfigurationError(
             f"{entry.handler_module}.{entry.handler_class} has no `async def handle(context)`",
             file=where.file,
@@ -165,7 +159,7 @@ def _instantiate(
         )
     config = handler_config(cls, contract.handler_config, file=where.file)
     try:
-        instance: ProtocolMessageHandler = (
+        instance: ProtocolMessageHandler | ProtocolEffectStepsHandler = (
             cls(container) if config is None else cls(container, config)
         )
     except ProtocolConfigurationError:
@@ -185,6 +179,9 @@ def _instantiate(
             file=where.file,
             field=where.field,
         ) from exc
+    problem = steps_handler_problem(contract, instance)
+    if problem is not None:
+        raise ProtocolConfigurationError(problem, file=where.file, field=where.field)
     return instance
 
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import httpx
-from pydantic import JsonValue
+from pydantic import JsonValue, SecretStr
 
 from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import (
@@ -49,7 +49,10 @@ from omnibase_infra.models.model_health_check_result import ModelHealthCheckResu
 from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.sanitize import register_secret
 
-__all__ = ["HandlerVault"]
+__all__ = ["HandlerVault", "TokenSource"]
+
+# Reads the configured token again (its secret reference): a rotated token is picked up.
+TokenSource = Callable[[], Awaitable[SecretStr]]
 
 _log = get_logger(__name__)
 _TOKEN_HEADER = "X-Vault-Token"  # noqa: S105 - a header name, not a credential
@@ -63,8 +66,10 @@ class HandlerVault:
         settings: ModelVaultSettings,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        token_source: TokenSource | None = None,
     ) -> None:
         self._settings = settings
+        self._token_source = token_source
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._lease = VaultTokenLease(settings.token)
@@ -272,14 +277,19 @@ class HandlerVault:
     async def refresh_credentials(self) -> None:
         """Get working credentials again after an authentication error.
 
-        With AppRole: a new login. With a fixed token: a lookup (and a renewal when the token is
-        renewable); a token that is no longer valid raises ``InfraAuthenticationError``, since
-        only whoever issued it can replace it.
+        With AppRole: a new login. With a fixed token: the token read again from its reference
+        (``token_source``, when the handler was given one: a rotated token is picked up), then a
+        lookup (and a renewal when the token is renewable); a token that is no longer valid
+        raises ``InfraAuthenticationError``, since only whoever issued it can replace it.
         """
         async with self._auth_lock:
             if self._settings.uses_approle:
                 await self.login_approle()
                 return
+            if self._token_source is not None:
+                token = await self._token_source()
+                register_secret(token.get_secret_value())
+                self._lease = VaultTokenLease(token)
             await self._lookup_self()
             if self._lease.renewable:
                 await self.renew_token()

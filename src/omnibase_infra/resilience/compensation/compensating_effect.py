@@ -91,6 +91,7 @@ class CompensatingEffect:
         self._actions = dict(actions)
         self._compensations = dict(compensations)
         self._executor = executor
+        self.error: BaseException | None = None  # what the failed step raised, after run()
 
     @classmethod
     def from_policy(
@@ -115,6 +116,7 @@ class CompensatingEffect:
             try:
                 results[step.name] = await self._invoke_action(step, dict(results))
             except BaseException as exc:
+                self.error = exc
                 outcome = await self._compensate(completed, results, step, exc)
                 if not isinstance(exc, Exception):
                     raise  # cancelled or exiting: compensated, but the caller must still stop

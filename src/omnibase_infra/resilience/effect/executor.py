@@ -302,8 +302,12 @@ class EffectExecutor:
         fn: Callable[[], Awaitable[JsonValue | BaseModel]],
         *,
         idempotency_key: str | None = None,
+        guarded: bool = True,
     ) -> ModelEffectResult:
         """Run the side effect at most once per key, with the declared fallback.
+
+        ``guarded=False`` runs ``fn`` once, outside timeout/retry/breaker: for work that puts
+        its own parts under this executor (the steps of a multi-step effect).
 
         With idempotency on (the default), ``idempotency_key`` (see ``idempotency_key()``) is
         claimed first: a key handled before returns its recorded result (``replayed``); a key
@@ -336,7 +340,7 @@ class EffectExecutor:
                 )
             token = claim.token
         try:
-            produced = await self.call(fn)
+            produced = await (self.call(fn) if guarded else fn())
         except Exception as exc:
             if store is not None and token is not None and idempotency_key is not None:
                 await store.release(self.name, idempotency_key, token)

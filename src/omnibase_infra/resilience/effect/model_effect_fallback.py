@@ -15,7 +15,10 @@ class ModelEffectFallback(BaseModel):
     It applies only when the dependency failed (timeout, unavailable, open circuit, connection
     error: a server-side error) after the retry policy gave up; a client error (bad input,
     authentication) is never hidden behind a fallback. The result then says ``degraded``.
-    A handler name is looked up in the mapping the executor was built with, never imported.
+    A handler name is looked up in the mapping the executor was built with, never imported;
+    the runtime registers every EFFECT node it loads under its node name, so a contract's
+    ``{kind: handler, handler: node_orders_db_effect}`` falls back to that node's handler
+    (under that node's own policy).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -17,20 +17,21 @@
         failure_threshold: 5
         timeout_seconds: 30
       idempotency: {business_key_fields: [node_id]}   # on by default, keyed by envelope id
-      fallback: {kind: static, value: {status: unknown}}
+      fallback: {kind: static, value: {status: unknown}}   # or {kind: handler, handler: NODE}
+      credential_refresh: auto      # vault | oidc | none; auto: vault for transport vault
       steps:                        # multi-step effects: compensation of each step
         - {name: reserve, compensation: release}
 
 Retry and circuit breaker are core's subcontracts, composed as they are; this model adds only
 what core does not define (the transport, the attempt timeout, the retry time budget,
-idempotency, fallback, compensation steps). Omitted sections get defaults: every effect is timed
+idempotency, fallback, credential refresh, compensation steps). Omitted sections get defaults: every effect is timed
 out, retried with core's defaults, guarded by a breaker with core's defaults and idempotent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -47,7 +48,9 @@ from omnibase_infra.resilience.effect.model_effect_step import ModelEffectStep
 from omnibase_infra.resilience.effect.model_effect_target import ModelEffectTarget
 from omnibase_infra.resilience.effect.model_idempotency_policy import ModelIdempotencyPolicy
 
-__all__ = ["ModelEffectPolicy"]
+__all__ = ["CredentialRefresh", "ModelEffectPolicy"]
+
+CredentialRefresh = Literal["auto", "vault", "oidc", "none"]
 
 
 def _default_retry() -> ModelRetrySubcontract:
@@ -87,8 +90,30 @@ class ModelEffectPolicy(BaseModel):
     retry: ModelRetrySubcontract | None = Field(default_factory=_default_retry)
     circuit_breaker: ModelCircuitBreakerSubcontract | None = Field(default_factory=_default_breaker)
     idempotency: ModelIdempotencyPolicy = Field(default_factory=ModelIdempotencyPolicy)
-    fallback: ModelEffectFallback | None = None
-    steps: tuple[ModelEffectStep, ...] = ()
+    fallback: ModelEffectFallback | None = Field(
+        default=None,
+        description="What answers when the dependency failed (after retries) or its circuit is "
+        "open: a static value, or another EFFECT node's handler by node name.",
+    )
+    credential_refresh: CredentialRefresh = Field(
+        default="auto",
+        description="Whose credentials the runtime refreshes when a call is rejected as "
+        "unauthenticated (then it retries the call once): `vault` (AppRole login again, or the "
+        "token reference read again), `oidc` (a new client-credentials token), `none`; `auto` "
+        "is `vault` for `transport: vault`, else `none`.",
+    )
+    steps: tuple[ModelEffectStep, ...] = Field(
+        default=(),
+        description="A multi-step effect: its steps in order, each with the compensation that "
+        "undoes it; on a failure the compensations of the completed steps run in reverse.",
+    )
+
+    @property
+    def refresher_kind(self) -> Literal["vault", "oidc"] | None:
+        """The credentials refreshed on an authentication failure (None: none)."""
+        if self.credential_refresh == "auto":
+            return "vault" if self.transport is EnumInfraTransportType.VAULT else None
+        return None if self.credential_refresh == "none" else self.credential_refresh
 
     @property
     def attempt_timeout_seconds(self) -> float:
