@@ -24,8 +24,9 @@
 
 Retry and circuit breaker are core's subcontracts, composed as they are; this model adds only
 what core does not define (the transport, the attempt timeout, the retry time budget,
-idempotency, fallback, credential refresh, compensation steps). Omitted sections get defaults: every effect is timed
-out, retried with core's defaults, guarded by a breaker with core's defaults and idempotent.
+idempotency, fallback, credential refresh, compensation steps). Omitted sections get defaults:
+every effect is timed out, retried with core's defaults, guarded by a breaker with core's
+defaults and idempotent.
 """
 
 from __future__ import annotations
