@@ -7,8 +7,9 @@ turning that event into a record-job intent (a count per key), an effect handing
 commands, and an effect that handles each slowly; both write what they did to files under
 ``$RTEST_OUT`` so a test can compare what was published with what was handled across a
 process boundary. ``deployment/``: the apply effect the shipped deployment workflow
-(``omnibase_infra.infra_nodes``) calls as a step. Tests add ``runtime_testnodes`` to the
-runtime's ``plugin_allowlist``.
+(``omnibase_infra.infra_nodes``) calls as a step. ``effects/``: a Vault read, a Valkey
+cache read falling back to a PostgreSQL read, a two-step transfer with compensation. Tests
+add ``runtime_testnodes`` to the runtime's ``plugin_allowlist``.
 """
 
 from pathlib import Path
@@ -16,3 +17,4 @@ from pathlib import Path
 PIPELINE_DIR = Path(__file__).parent / "pipeline"
 DRAIN_DIR = Path(__file__).parent / "drain"
 DEPLOYMENT_DIR = Path(__file__).parent / "deployment"
+EFFECTS_DIR = Path(__file__).parent / "effects"

@@ -1,0 +1,207 @@
+"""Resilience of user effects through the runtime, against real servers: a revoked Vault token
+refreshed by the runtime (``onex-infra run`` on AppRole), a Valkey cache effect answered by its
+PostgreSQL fallback effect, and a two-step effect whose failed second step undoes the first."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from process_support import spawned, write_config
+from runtime_support import ALLOWLIST, metric_samples
+from runtime_testnodes import EFFECTS_DIR
+from runtime_testnodes.effects.node_rt_vault_read_effect.handler import VAULT_READS_FILE
+from runtime_testnodes.files import read_lines
+from runtime_testnodes.models import ModelRtSlowWork, ModelRtTransfer
+
+from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
+from omnibase_infra.handlers.valkey.handler_valkey import HandlerValkey
+from omnibase_infra.handlers.valkey.model_valkey_settings import ModelValkeySettings
+from omnibase_infra.testing import eventually
+from omnibase_infra.testing.adapter_host import adapter_host
+from omnibase_infra.testing.servers.openbao import OpenBaoServer
+from omnibase_infra.testing.servers.valkey import ValkeyServer
+
+pytestmark = pytest.mark.integration
+
+VAULT_READ = "onex.cmd.rtest.vault-read.v1"
+ITEM_READ = "onex.cmd.rtest.item-read.v1"
+ITEM = "onex.evt.rtest.item-read.v1"
+TRANSFER = "onex.cmd.rtest.transfer.v1"
+OUTCOME = "onex.evt.rtest.transfer-outcome.v1"
+READ_POLICY = 'path "secret/data/rtest/*" { capabilities = ["read"] }'
+
+
+def _sum(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str) -> float:
+    return sum(value for (sample, _), value in samples.items() if sample == name)
+
+
+def _effect(
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, effect: str
+) -> float:
+    return samples.get((name, (("effect", effect),)), 0.0)
+
+
+async def test_a_revoked_vault_token_costs_one_failed_call_and_no_dead_letter(
+    tmp_path: Path, openbao_server: OpenBaoServer
+) -> None:
+    """With the runtime on AppRole, revoking its token mid-stream costs one failed attempt and
+    one re-login; every later read succeeds and nothing is dead-lettered."""
+    await openbao_server.create_policy("rtest-read", READ_POLICY)
+    role_id, secret_id = await openbao_server.create_approle(
+        "rtest-effects", policies=("rtest-read",)
+    )
+    await openbao_server.admin("POST", "secret/data/rtest/app", {"data": {"value": "v1"}})
+    config = write_config(
+        tmp_path / "runtime.yaml",
+        {
+            "contract_dirs": [str(EFFECTS_DIR / "node_rt_vault_read_effect")],
+            "use_entry_points": False,
+            "plugin_allowlist": [ALLOWLIST],
+            "postgres": {"mode": "disabled"},
+            "event_bus": {"retry": None},  # a failed message is dead-lettered at once
+            "vault": {
+                "url": openbao_server.url,
+                "approle_role_id": role_id,
+                "approle_secret_id": "env://RTEST_VAULT_SECRET_ID",
+            },
+        },
+    )
+    before, after = 10, 10
+    out = tmp_path / "out"
+    secret = secret_id.get_secret_value()
+    async with spawned(config, out, RTEST_VAULT_SECRET_ID=secret) as runtime:
+        await runtime.until_ready()
+        (line,) = runtime.events("ingress without authentication: bound to loopback only")
+        hub = httpx.AsyncClient(base_url=f"http://127.0.0.1:{runtime.port}", trust_env=False)
+        ingress = httpx.AsyncClient(base_url=str(line["url"]), trust_env=False)
+        async with hub, ingress:
+
+            async def settled(count: int) -> bool:
+                samples = metric_samples((await hub.get("/metrics")).text)
+                dead = _sum(samples, "onex_dispatch_dead_lettered_total")
+                return len(read_lines(out, VAULT_READS_FILE)) + dead >= count
+
+            for work_id in range(before + after):
+                if work_id == before:  # mid-stream: every token AppRole issued is revoked
+                    await openbao_server.admin("PUT", "sys/leases/revoke-prefix/auth/approle/login")
+                reply = await ingress.post(
+                    f"/v1/events/{VAULT_READ}",
+                    params={"payload_type": "ModelRtSlowWork"},
+                    json=ModelRtSlowWork(work_id=work_id, key="k").model_dump(),
+                )
+                assert reply.status_code == 202
+                await eventually(lambda n=work_id + 1: settled(n), f"read {work_id} settled")
+            samples = metric_samples((await hub.get("/metrics")).text)
+    reads = read_lines(out, VAULT_READS_FILE)
+    dead_letters = _sum(samples, "onex_dispatch_dead_lettered_total")
+    effect = "rt_vault_read_effect"
+    attempts = _effect(samples, "onex_effect_attempts_total", effect)
+    calls = _effect(samples, "onex_effect_calls_total", effect)
+    failures = _effect(samples, "onex_effect_failures_total", effect)
+    refreshes = _effect(samples, "onex_effect_credential_refreshes_total", effect)
+    failed_attempts = attempts - (calls - failures)
+    print(
+        f"\nrevoked Vault token (AppRole): {after} reads after the revocation, "
+        f"{failed_attempts:.0f} failed attempt(s), {refreshes:.0f} refresh(es), "
+        f"{dead_letters:.0f} dead letter(s); {len(reads)} of {before + after} reads succeeded"
+    )
+    assert dead_letters == 0
+    assert failed_attempts == 1
+    assert refreshes == 1
+    assert reads == [f"{n}:v1" for n in range(before + after)]
+
+
+@pytest_asyncio.fixture
+async def rtest_tables(postgres_handler: HandlerPostgres) -> HandlerPostgres:
+    """The tables of the fallback and transfer effects, in this test's database."""
+    await postgres_handler.execute("CREATE TABLE rtest_items (key text PRIMARY KEY, value text)")
+    await postgres_handler.execute(
+        "CREATE TABLE rtest_accounts (id text PRIMARY KEY, balance int NOT NULL)"
+    )
+    await postgres_handler.execute(
+        "CREATE TABLE rtest_compensations (account text NOT NULL, amount int NOT NULL)"
+    )
+    return postgres_handler
+
+
+@pytest_asyncio.fixture
+async def valkey_handler(valkey_server_fresh: ValkeyServer) -> AsyncIterator[HandlerValkey]:
+    """A started HandlerValkey on a Valkey of this test's own (the test may stop it)."""
+    handler = HandlerValkey(
+        ModelValkeySettings(
+            host=valkey_server_fresh.host,
+            port=valkey_server_fresh.port,
+            socket_timeout_seconds=1.0,
+            connect_timeout_seconds=1.0,
+        )
+    )
+    await handler.start()
+    try:
+        yield handler
+    finally:
+        await handler.close()
+
+
+async def test_a_cache_effect_answers_from_its_database_fallback_when_valkey_is_down(
+    rtest_tables: HandlerPostgres,
+    valkey_handler: HandlerValkey,
+    valkey_server_fresh: ValkeyServer,
+) -> None:
+    """``fallback: {kind: handler, handler: rt_db_read_effect}``: with Valkey up the cache
+    answers; with Valkey stopped the database effect answers on the same result topic."""
+    await valkey_handler.set("rtest:item:a", b"from-cache")
+    await rtest_tables.execute("INSERT INTO rtest_items VALUES ('a', 'from-db')")
+    services: dict[type[object], object] = {
+        HandlerValkey: valkey_handler,
+        HandlerPostgres: rtest_tables,
+    }
+    dirs = [EFFECTS_DIR / "node_rt_cache_read_effect", EFFECTS_DIR / "node_rt_db_read_effect"]
+    async with adapter_host(dirs, services=services, plugin_allowlist=[ALLOWLIST]) as harness:
+        await harness.watch(ITEM)
+        cached = await harness.request(ITEM_READ, ModelRtSlowWork(work_id=1, key="a"))
+        valkey_server_fresh.stop()
+        degraded = await harness.request(ITEM_READ, ModelRtSlowWork(work_id=2, key="a"))
+    assert (cached.topic, cached.get("value"), cached.get("source")) == (
+        ITEM,
+        "from-cache",
+        "cache",
+    )
+    assert (degraded.topic, degraded.get("value"), degraded.get("source")) == (
+        ITEM,
+        "from-db",
+        "db",
+    )
+
+
+async def test_a_failed_second_step_runs_the_first_steps_compensation(
+    rtest_tables: HandlerPostgres,
+) -> None:
+    """A transfer whose credit fails (no such account) is refunded: the balance is back, the
+    refund is recorded in PostgreSQL, and the outcome event names the failed and undone steps;
+    a transfer whose steps all succeed moves the amount."""
+    await rtest_tables.execute("INSERT INTO rtest_accounts VALUES ('alice', 100), ('bob', 0)")
+    dirs = [EFFECTS_DIR / "node_rt_transfer_effect"]
+    services: dict[type[object], object] = {HandlerPostgres: rtest_tables}
+    async with adapter_host(dirs, services=services, plugin_allowlist=[ALLOWLIST]) as harness:
+        await harness.watch(OUTCOME)
+        failed = await harness.request(
+            TRANSFER, ModelRtTransfer(source="alice", target="nobody", amount=30)
+        )
+        done = await harness.request(
+            TRANSFER, ModelRtTransfer(source="alice", target="bob", amount=40)
+        )
+    assert failed.topic == OUTCOME
+    assert failed.get("succeeded") is False
+    assert failed.get("failed_step") == "credit"
+    assert failed.get("compensated_steps") == ["debit"]
+    assert "no account nobody" in str(failed.get("error"))
+    assert done.get("succeeded") is True
+    assert done.get("completed_steps") == ["debit", "credit"]
+    balances = dict(await rtest_tables.fetch("SELECT id, balance FROM rtest_accounts"))
+    assert balances == {"alice": 60, "bob": 40}
+    refunds = await rtest_tables.fetch("SELECT account, amount FROM rtest_compensations")
+    assert [tuple(row) for row in refunds] == [("alice", 30)]
