@@ -25,6 +25,7 @@ from pydantic import BaseModel, JsonValue, ValidationError
 
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.event_bus.codec import first_validation_error
+from omnibase_infra.resilience.effect.model_effect_policy import ModelEffectPolicy
 from omnibase_infra.runtime.contracts.model_contract_route import ModelContractRoute
 
 __all__ = [
@@ -125,6 +126,9 @@ class _Routed(Protocol):
     @property
     def handler_config(self) -> dict[str, JsonValue] | None: ...
 
+    @property
+    def effect_policy(self) -> ModelEffectPolicy | None: ...
+
 
 def route_import_problems(
     contracts: Iterable[_Routed], allowlist: Sequence[str]
@@ -138,10 +142,11 @@ def route_import_problems(
     problems: list[ProtocolConfigurationError] = []
     for contract in contracts:
         file = str(contract.path)
+        steps = contract.effect_policy is not None and bool(contract.effect_policy.steps)
         for index, route in enumerate(contract.routes):
             field = f"handler_routing.handlers.{index}"
             problem = _handler_problem(
-                route, contract.handler_config, allowlist, f"{field}.handler", file
+                route, contract.handler_config, allowlist, f"{field}.handler", file, steps=steps
             )
             if problem is not None:
                 problems.append(problem)
@@ -179,9 +184,12 @@ def _handler_problem(
     allowlist: Sequence[str],
     where: str,
     file: str,
+    *,
+    steps: bool = False,
 ) -> ProtocolConfigurationError | None:
     """Why the route's handler class cannot serve (import, class, signature, its
-    ``handler_config``), else None."""
+    ``handler_config``), else None. A multi-step effect's handler (``steps``) registers its
+    steps' code (``step_actions``, ``step_compensations``) instead of ``handle``."""
     try:
         cls = load_class(
             route.handler_module, route.handler_class, allowlist, where=where, file=file
@@ -189,12 +197,8 @@ def _handler_problem(
     except ProtocolConfigurationError as exc:
         return exc
     named = f"{route.handler_module}.{route.handler_class}"
-    handle = getattr(cls, "handle", None)
-    if handle is None or not inspect.iscoroutinefunction(handle):
-        reason = f"{named} has no `async def handle(self, context)`"
-    elif len(_parameters(handle)) != 2:
-        reason = f"{named}.handle must take exactly one argument (the dispatch context)"
-    elif getattr(cls, "config_model", None) is not None:
+    reason = _entry_problem(cls, named, steps=steps)
+    if reason is None and getattr(cls, "config_model", None) is not None:
         if not _accepts_arguments(cls, 2):
             reason = f"{named}(container, config) cannot be called: it declares a config_model"
         else:
@@ -203,11 +207,27 @@ def _handler_problem(
             except ProtocolConfigurationError as exc:
                 return exc
             return None
-    elif not _accepts_arguments(cls, 1):
+    elif reason is None and not _accepts_arguments(cls, 1):
         reason = f"{named}(container) cannot be called: its __init__ must take the container"
-    else:
+    elif reason is None:
         return None
     return ProtocolConfigurationError(reason, file=file, field=where)
+
+
+def _entry_problem(cls: type, named: str, *, steps: bool) -> str | None:
+    """Why the runtime cannot call the handler class's entry points, else None."""
+    if steps:
+        wanted = ("step_actions", "step_compensations")
+        missing = [name for name in wanted if not callable(getattr(cls, name, None))]
+        if missing:
+            return f"{named} has no {' and '.join(missing)}, which error_handling.steps needs"
+        return None
+    handle = getattr(cls, "handle", None)
+    if handle is None or not inspect.iscoroutinefunction(handle):
+        return f"{named} has no `async def handle(self, context)`"
+    if len(_parameters(handle)) != 2:
+        return f"{named}.handle must take exactly one argument (the dispatch context)"
+    return None
 
 
 def _parameters(function: object) -> list[inspect.Parameter]:
