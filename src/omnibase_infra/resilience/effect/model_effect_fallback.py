@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, JsonValue, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 __all__ = ["ModelEffectFallback"]
 
@@ -23,9 +23,17 @@ class ModelEffectFallback(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    kind: Literal["static", "handler"]
-    value: JsonValue = None
-    handler: str | None = None
+    kind: Literal["static", "handler"] = Field(
+        description="`static`: answer `value`; `handler`: hand the message to the EFFECT node "
+        "named by `handler`."
+    )
+    value: JsonValue = Field(default=None, description="The static answer (`kind: static`).")
+    handler: str | None = Field(
+        default=None,
+        description="The node name of another EFFECT node the runtime loads, with one handler; "
+        "it answers under its own error_handling, and its result is published as this node's "
+        "(declare its result model here too). Fallbacks may chain but not form a cycle.",
+    )
 
     @model_validator(mode="after")
     def _kind_matches_fields(self) -> Self:
