@@ -3,8 +3,9 @@
 The contract (``handler_config``) declares the mount, the actions commands may ask for and the
 path prefixes they may name; anything else is answered with ``ModelVaultKvFailed`` before any
 request. ``HandlerVault`` authenticates (token or AppRole) and renews its token before it
-expires; a rejected token is refreshed once (a new AppRole login, or a lookup and renewal)
-and the action tried again. A failure the request caused (a check-and-set conflict, a refused
+expires; a rejected token is refreshed once by the runtime's executor (``credential_refresh``
+is ``auto`` and the transport ``vault``: a new AppRole login, or the token read again) and the
+action tried again. A failure the request caused (a check-and-set conflict, a refused
 path) is the failure event; an infrastructure failure is raised for the contract's retry,
 breaker and dead-letter policy (``nodes.adapters.failures``).
 """
@@ -18,7 +19,6 @@ from pydantic import BaseModel
 from omnibase_infra._core import ModelONEXContainer
 from omnibase_infra.dispatch.context import DispatchContext
 from omnibase_infra.dispatch.model_node_output import ModelNodeOutput
-from omnibase_infra.errors import InfraAuthenticationError
 from omnibase_infra.handlers.vault.handler_vault import HandlerVault
 from omnibase_infra.nodes.adapters.failures import (
     AdapterRequestError,
@@ -59,11 +59,9 @@ class HandlerVaultAdapter:
         assert isinstance(command, ModelVaultKvCommand)  # the route's input model
         try:
             self._check(command)
-            try:
-                result = await self._act(command)
-            except InfraAuthenticationError:
-                await self._vault.refresh_credentials()  # raises when it cannot
-                result = await self._act(command)
+            # A rejected token is the runtime's to refresh (credential_refresh: auto, transport
+            # vault): the executor logs in again once and calls this again.
+            result = await self._act(command)
         except Exception as error:
             if not is_request_failure(error):
                 raise  # the infrastructure's: retried, then dead-lettered
