@@ -7,6 +7,8 @@ compensation steps and handler fallbacks.
   then costs one refresh and one more attempt instead of the message. Asked for and not
   configured: the start fails naming the field.
 * ``steps``: the handler registers the steps' code by name (``effect_steps``).
+* ``outbox``: the handler runs in a transaction its result is committed with
+  (``effect_outbox``).
 * ``fallback: {kind: handler, handler: NODE}``: NODE is another EFFECT node the runtime loads;
   its guarded handler answers when this node's dependency failed. Checked by ``validate`` and
   at start (``fallback_problems``): the node exists, is an EFFECT with one handler and the
@@ -23,6 +25,7 @@ from pydantic import BaseModel
 from omnibase_infra._core import EnumNodeKind, ModelONEXContainer
 from omnibase_infra.dispatch.protocols import ProtocolMessageHandler
 from omnibase_infra.errors import ProtocolConfigurationError
+from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.resilience.compensation.model_compensation_result import ModelCompensationResult
 from omnibase_infra.resilience.effect.executor import EffectExecutor
 from omnibase_infra.resilience.effect.model_effect_policy import ModelEffectPolicy
@@ -34,6 +37,7 @@ from omnibase_infra.resilience.idempotency.protocol_idempotency_store import (
 )
 from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
 from omnibase_infra.runtime.effect_guard import GuardedEffectHandler
+from omnibase_infra.runtime.effect_outbox import OutboxedHandler
 from omnibase_infra.runtime.effect_steps import EffectStepsRunner, ProtocolEffectStepsHandler
 
 __all__ = ["bind_fallbacks", "fallback_problems", "guard_effect", "steps_handler_problem"]
@@ -69,7 +73,24 @@ def guard_effect(
         )
         return GuardedEffectHandler(None, executor, policy, steps=steps)
     # node_wiring checked ``handle`` (ProtocolMessageHandler is not runtime-checkable)
-    return GuardedEffectHandler(cast(ProtocolMessageHandler, handler), executor, policy)
+    message_handler = cast(ProtocolMessageHandler, handler)
+    if policy.outbox:
+        message_handler = OutboxedHandler(
+            message_handler, _postgres(container, str(contract.path)), contract.name, results
+        )
+    return GuardedEffectHandler(message_handler, executor, policy)
+
+
+def _postgres(container: ModelONEXContainer, file: str) -> HandlerPostgres:
+    """The runtime's PostgreSQL, which an outbox effect writes through."""
+    postgres = container.get_service_optional(HandlerPostgres)
+    if not isinstance(postgres, HandlerPostgres):
+        raise ProtocolConfigurationError(
+            "error_handling.outbox needs PostgreSQL, and postgres.mode is disabled",
+            file=file,
+            field="error_handling.outbox",
+        )
+    return postgres
 
 
 def steps_handler_problem(contract: ModelNodeContract, handler: object) -> str | None:

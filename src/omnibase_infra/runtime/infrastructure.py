@@ -29,6 +29,7 @@ from omnibase_infra.resilience.idempotency.protocol_idempotency_store import (
 from omnibase_infra.resilience.idempotency.store_memory import IdempotencyStoreInmemory
 from omnibase_infra.resilience.idempotency.store_postgres import IdempotencyStorePostgres
 from omnibase_infra.runtime.config import ModelRuntimeConfig
+from omnibase_infra.runtime.effect_outbox import OutboxRelayComponent
 from omnibase_infra.runtime.plugins.components import (
     DEFAULT_TICK_SECONDS,
     MigrationsComponent,
@@ -85,6 +86,7 @@ async def build_infrastructure(config: ModelRuntimeConfig) -> AsyncIterator[Mode
             infra.handlers.append(postgres)
             infra.services[HandlerPostgres] = postgres
             infra.components.append(MigrationsComponent(postgres))
+            infra.components.append(OutboxRelayComponent(postgres))
             infra.services[ProtocolIdempotencyStore] = IdempotencyStorePostgres(postgres)
         else:
             infra.services[ProtocolIdempotencyStore] = IdempotencyStoreInmemory()

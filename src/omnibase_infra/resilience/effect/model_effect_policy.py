@@ -19,14 +19,15 @@
       idempotency: {business_key_fields: [node_id]}   # on by default, keyed by envelope id
       fallback: {kind: static, value: {status: unknown}}   # or {kind: handler, handler: NODE}
       credential_refresh: auto      # vault | oidc | none; auto: vault for transport vault
+      outbox: false                 # true: the result committed with the handler's writes
       steps:                        # multi-step effects: compensation of each step
         - {name: reserve, compensation: release}
 
 Retry and circuit breaker are core's subcontracts, composed as they are; this model adds only
 what core does not define (the transport, the attempt timeout, the retry time budget,
-idempotency, fallback, credential refresh, compensation steps). Omitted sections get defaults:
-every effect is timed out, retried with core's defaults, guarded by a breaker with core's
-defaults and idempotent.
+idempotency, fallback, credential refresh, outbox, compensation steps). Omitted sections get
+defaults: every effect is timed out, retried with core's defaults, guarded by a breaker with
+core's defaults and idempotent.
 """
 
 from __future__ import annotations
@@ -103,6 +104,13 @@ class ModelEffectPolicy(BaseModel):
         "token reference read again), `oidc` (a new client-credentials token), `none`; `auto` "
         "is `vault` for `transport: vault`, else `none`.",
     )
+    outbox: bool = Field(
+        default=False,
+        description="Results through the transactional outbox: each attempt runs in one "
+        "PostgreSQL transaction (the handler writes through `outbox_transaction()`), the result "
+        "is written to `onex_outbox` in it and published by the runtime's relay. Needs "
+        "PostgreSQL.",
+    )
     steps: tuple[ModelEffectStep, ...] = Field(
         default=(),
         description="A multi-step effect: its steps in order, each with the compensation that "
@@ -155,6 +163,8 @@ class ModelEffectPolicy(BaseModel):
                     f"the longest a call may take ({longest}s), or a duplicate could run while "
                     "the first delivery is still working"
                 )
+        if self.outbox and self.steps:
+            raise ValueError("outbox and steps cannot be combined (steps commit one by one)")
         names = [step.name for step in self.steps]
         if len(set(names)) != len(names):
             raise ValueError("step names must be unique")

@@ -1,0 +1,1 @@
+"""A test effect; see contract.yaml."""
