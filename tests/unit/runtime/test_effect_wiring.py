@@ -15,6 +15,7 @@ from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.resilience.effect.model_effect_policy import ModelEffectPolicy
 from omnibase_infra.runtime.contracts.contract_loader import load_contract
 from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
+from omnibase_infra.runtime.effect_outbox import outbox_transaction
 from omnibase_infra.runtime.effect_wiring import fallback_problems, guard_effect
 
 ALLOWLIST = ("omnibase_infra", "tests_effect_nodes")
@@ -104,3 +105,26 @@ def test_auto_refreshes_vault_credentials_only_for_a_vault_transport() -> None:
         ).refresher_kind
         is None
     )
+
+
+def test_an_outbox_effect_needs_postgres_and_no_steps(tmp_path: Path) -> None:
+    """``outbox: true`` without PostgreSQL fails the start naming the field; outbox and
+    steps together are refused by the contract model (steps commit one by one)."""
+
+    class Handler:
+        async def handle(self, context: object) -> None:
+            """Never called."""
+
+    outboxed = _effect(tmp_path, "outboxed", outbox=True)
+    with pytest.raises(ProtocolConfigurationError) as raised:
+        guard_effect(outboxed, Handler(), ModelONEXContainer(), ())
+    assert raised.value.field == "error_handling.outbox"
+    with pytest.raises(ValueError, match="outbox and steps"):
+        ModelEffectPolicy.model_validate({"outbox": True, "steps": [{"name": "a"}]})
+
+
+def test_outbox_transaction_outside_an_outbox_effect_says_what_is_missing() -> None:
+    """A handler asking for the outbox transaction without ``outbox: true`` is told so."""
+    with pytest.raises(ProtocolConfigurationError) as raised:
+        outbox_transaction()
+    assert raised.value.field == "error_handling.outbox"
