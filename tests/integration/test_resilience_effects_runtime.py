@@ -16,6 +16,7 @@ import pytest_asyncio
 from process_support import spawned, write_config
 from runtime_support import ALLOWLIST, metric_samples
 from runtime_testnodes import EFFECTS_DIR
+from runtime_testnodes.effects.node_rt_result_audit_orchestrator.handler import RESULTS_SEEN_FILE
 from runtime_testnodes.effects.node_rt_vault_read_effect.handler import VAULT_READS_FILE
 from runtime_testnodes.files import read_lines
 from runtime_testnodes.models import ModelRtSlowWork, ModelRtTransfer
@@ -348,3 +349,71 @@ async def test_an_api_rejecting_the_service_token_gets_a_new_client_credentials_
     assert [reply.get("value") for reply in after] == [f"item-k{n}" for n in range(2, 7)]
     print(f"\nrevoked OIDC service token: {api.rejected} rejected call(s), 0 dead letters")
     assert api.rejected == 1
+
+
+async def test_run_serves_a_handler_fallback_and_compensation_from_contracts(
+    tmp_path: Path,
+    rtest_tables: HandlerPostgres,
+    postgres_dsn: str,
+    valkey_handler: HandlerValkey,
+    valkey_server_fresh: ValkeyServer,
+) -> None:
+    """``onex-infra run`` on Valkey and PostgreSQL starts with a handler fallback and a
+    multi-step contract: the cache answers, a failed transfer is refunded and its outcome
+    published, and with Valkey stopped the database effect answers instead."""
+    await valkey_handler.set("rtest:item:a", b"from-cache")
+    await rtest_tables.execute("INSERT INTO rtest_items VALUES ('a', 'from-db')")
+    await rtest_tables.execute("INSERT INTO rtest_accounts VALUES ('alice', 100)")
+    nodes = [
+        "node_rt_cache_read_effect",
+        "node_rt_db_read_effect",
+        "node_rt_transfer_effect",
+        "node_rt_result_audit_orchestrator",
+    ]
+    config = write_config(
+        tmp_path / "runtime.yaml",
+        {
+            "contract_dirs": [str(EFFECTS_DIR / node) for node in nodes],
+            "use_entry_points": False,
+            "plugin_allowlist": [ALLOWLIST],
+            "postgres": {"mode": "external", "dsn": "env://RTEST_PG_DSN"},
+            "valkey": {
+                "host": valkey_server_fresh.host,
+                "port": valkey_server_fresh.port,
+                "socket_timeout_seconds": 1.0,
+                "connect_timeout_seconds": 1.0,
+            },
+            "event_bus": {"retry": None},
+        },
+    )
+    out = tmp_path / "out"
+
+    def seen(topic: str) -> list[list[str]]:
+        lines = [line.split() for line in read_lines(out, RESULTS_SEEN_FILE)]
+        return [fields[1:] for fields in lines if fields[0] == topic]
+
+    async with spawned(config, out, RTEST_PG_DSN=postgres_dsn) as runtime:
+        await runtime.until_ready()
+        (line,) = runtime.events("ingress without authentication: bound to loopback only")
+        async with httpx.AsyncClient(base_url=str(line["url"]), trust_env=False) as ingress:
+
+            async def send(topic: str, payload: ModelRtSlowWork | ModelRtTransfer) -> None:
+                reply = await ingress.post(
+                    f"/v1/events/{topic}",
+                    params={"payload_type": type(payload).__name__},
+                    json=payload.model_dump(),
+                )
+                assert reply.status_code == 202
+
+            await send(ITEM_READ, ModelRtSlowWork(work_id=1, key="a"))
+            await eventually(lambda: seen(ITEM), "the cached item")
+            await send(TRANSFER, ModelRtTransfer(source="alice", target="nobody", amount=30))
+            await eventually(lambda: seen(OUTCOME), "the transfer's outcome")
+            valkey_server_fresh.stop()
+            await send(ITEM_READ, ModelRtSlowWork(work_id=2, key="a"))
+            await eventually(lambda: len(seen(ITEM)) == 2, "the item read after Valkey stopped")
+    assert seen(ITEM) == [["a", "from-cache", "cache"], ["a", "from-db", "db"]]
+    assert seen(OUTCOME) == [["credit", "debit"]]
+    assert await rtest_tables.fetchval("SELECT balance FROM rtest_accounts") == 100
+    refunds = await rtest_tables.fetch("SELECT account, amount FROM rtest_compensations")
+    assert [tuple(row) for row in refunds] == [("alice", 30)]

@@ -12,7 +12,7 @@ import pytest
 from process_support import RuntimeProcess, spawned, write_config
 from runtime_support import ALLOWLIST, metric_samples
 from runtime_testnodes import EFFECTS_DIR
-from runtime_testnodes.effects.node_rt_outbox_audit_orchestrator.handler import OUTBOX_SEEN_FILE
+from runtime_testnodes.effects.node_rt_result_audit_orchestrator.handler import RESULTS_SEEN_FILE
 from runtime_testnodes.files import read_lines
 from runtime_testnodes.models import ModelRtSlowWork
 
@@ -51,7 +51,7 @@ async def test_two_runtimes_relay_an_outbox_effect_s_events_once_each(
         {
             "contract_dirs": [
                 str(EFFECTS_DIR / "node_rt_outbox_order_effect"),
-                str(EFFECTS_DIR / "node_rt_outbox_audit_orchestrator"),
+                str(EFFECTS_DIR / "node_rt_result_audit_orchestrator"),
             ],
             "use_entry_points": False,
             "plugin_allowlist": [ALLOWLIST],
@@ -80,7 +80,8 @@ async def test_two_runtimes_relay_an_outbox_effect_s_events_once_each(
             await ingress.aclose()
 
         def seen() -> list[str]:
-            return [line.split()[0] for out in outs for line in read_lines(out, OUTBOX_SEEN_FILE)]
+            lines = [line.split() for out in outs for line in read_lines(out, RESULTS_SEEN_FILE)]
+            return [fields[1] for fields in lines if fields[0] == "onex.evt.rtest.order-placed.v1"]
 
         async def unsent() -> object:
             return await postgres_handler.fetchval(
