@@ -33,6 +33,7 @@ __all__ = [
     "check_module_allowed",
     "handler_config",
     "load_class",
+    "load_module",
     "route_import_problems",
 ]
 
@@ -80,6 +81,14 @@ def load_class(
     if not inspect.isclass(value):
         raise ProtocolConfigurationError(f"{module} has no class {name}", file=file, field=where)
     return value
+
+
+def load_module(
+    module: str, allowlist: Sequence[str], *, where: str, file: str | None = None
+) -> ModuleType:
+    """Import ``module`` if it is inside ``allowlist`` (checked before any import)."""
+    check_module_allowed(module, allowlist, where=where, file=file)
+    return _import(module, where=where, file=file)
 
 
 def _import(module: str, *, where: str, file: str | None) -> ModuleType:
