@@ -35,6 +35,7 @@ def _loaded(
         load_contracts,
     )
     from omnibase_infra.runtime.contracts.plugin_loader import DEFAULT_ALLOWLIST
+    from omnibase_infra.runtime.policies.loader import build_policy_registry
 
     try:
         loaded = load_config(config, contracts)
@@ -42,7 +43,10 @@ def _loaded(
         files = discover_contract_files(
             loaded.contract_dirs, allowlist=allowlist, use_entry_points=loaded.use_entry_points
         )
-        return loaded, allowlist, load_contracts(files, allowlist=allowlist)
+        policies = build_policy_registry(
+            loaded.policies, allowlist=allowlist, config_file=loaded.source_file
+        )
+        return loaded, allowlist, load_contracts(files, allowlist=allowlist, policies=policies)
     except ProtocolConfigurationError as exc:
         print_error("contract error", exc.message)
         raise typer.Exit(2) from None

@@ -14,6 +14,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     from omnibase_infra.runtime.config import ModelRuntimeConfig
     from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
+    from omnibase_infra.runtime.policies.registry import PolicyRegistry
 
 __all__ = ["ConfigOption", "ContractsOption", "load_config", "print_error", "register"]
 
@@ -98,6 +99,7 @@ def validate(
         route_import_problems,
     )
     from omnibase_infra.runtime.effect_wiring import fallback_problems
+    from omnibase_infra.runtime.policies.loader import build_policy_registry
 
     console = Console()
     try:
@@ -105,6 +107,10 @@ def validate(
         allowlist = (*DEFAULT_ALLOWLIST, *loaded.plugin_allowlist)
         files = discover_contract_files(
             loaded.contract_dirs, allowlist=allowlist, use_entry_points=loaded.use_entry_points
+        )
+        # A bad policy stops run before any contract loads; validate reports it the same way.
+        policies = build_policy_registry(
+            loaded.policies, allowlist=allowlist, config_file=loaded.source_file
         )
     except ProtocolConfigurationError as exc:  # nothing to validate: say why, as run does
         print_error("configuration error", exc.message)
@@ -114,14 +120,14 @@ def validate(
         table.add_column(column, overflow="fold")
     problems = 0
     try:
-        found = load_contracts(files, allowlist=allowlist)
+        found = load_contracts(files, allowlist=allowlist, policies=policies)
     except ContractLoadError as exc:
         for error in exc.errors:
             cells = (error.file or "", error.field or "", "contract", error.reason)
             table.add_row(*(escape(cell) for cell in cells))
         problems += len(exc.errors)
         # The valid contracts still get their imports checked: every problem in one run.
-        found = [c for path in files if (c := _loads_alone(path, allowlist)) is not None]
+        found = [c for path in files if (c := _loads_alone(path, allowlist, policies)) is not None]
     for rule, errors in (
         ("import", route_import_problems(found, allowlist)),
         ("workflow", [*compute_result_problems(found), *declarative_problems(found)]),
@@ -146,13 +152,15 @@ def validate(
     )
 
 
-def _loads_alone(path: Path, allowlist: tuple[str, ...]) -> ModelNodeContract | None:
+def _loads_alone(
+    path: Path, allowlist: tuple[str, ...], policies: PolicyRegistry
+) -> ModelNodeContract | None:
     """The contract of ``path`` if it is valid on its own, else None (its error is listed)."""
     from omnibase_infra.errors import ProtocolConfigurationError
     from omnibase_infra.runtime.contracts.contract_loader import load_contract
 
     try:
-        return load_contract(path, allowlist=allowlist)
+        return load_contract(path, allowlist=allowlist, policies=policies)
     except ProtocolConfigurationError:
         return None
 

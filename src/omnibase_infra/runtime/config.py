@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     JsonValue,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -48,6 +49,7 @@ from omnibase_infra.runtime.plugins.node_plugins import (
     validate_node_settings,
 )
 from omnibase_infra.runtime.plugins.protocol_node_plugin import ProtocolNodePlugin
+from omnibase_infra.runtime.policies.model_policy_settings import ModelPolicySettings
 from omnibase_infra.runtime.safe_yaml import load_yaml_mapping
 
 __all__ = [
@@ -196,12 +198,25 @@ class ModelRuntimeConfig(BaseSettings):
         "validated by the plugin's own model; a plugin's section may also sit at the top "
         "level under its name (the form before nodes:)",
     )
+    policies: ModelPolicySettings = Field(
+        default_factory=ModelPolicySettings,
+        description="named, versioned retry/circuit_breaker/timeout policies contracts refer "
+        "to as name@version (docs/patterns/policy-registry.md)",
+    )
     tracing: ModelTracingSettings = Field(default_factory=ModelTracingSettings)
     shutdown_grace_seconds: float = Field(default=10.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console", "auto"] = Field(
         default="auto", description="auto: console lines on a terminal, else JSON lines"
     )
+
+    # The YAML file this config was read from (None: environment and arguments only).
+    _source_file: str | None = PrivateAttr(default=None)
+
+    @property
+    def source_file(self) -> str | None:
+        """The YAML file this config was read from, if any (names policies defined in it)."""
+        return self._source_file
 
     @model_validator(mode="before")
     @classmethod
@@ -282,6 +297,7 @@ def load_runtime_config(path: Path | None = None, **overrides: JsonValue) -> Mod
     except ProtocolConfigurationError as exc:
         origin = _origin(exc.field, file, overrides)
         raise ProtocolConfigurationError(exc.reason, file=origin, field=exc.field) from None
+    config._source_file = str(source) if source is not None else None
     return config
 
 

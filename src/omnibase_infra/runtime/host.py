@@ -41,6 +41,8 @@ from omnibase_infra.runtime.http.hub import create_hub_app
 from omnibase_infra.runtime.http.server import HubServer
 from omnibase_infra.runtime.node_wiring import build_routes
 from omnibase_infra.runtime.plugins.protocol_runtime_component import ProtocolRuntimeComponent
+from omnibase_infra.runtime.policies.loader import build_policy_registry
+from omnibase_infra.runtime.policies.registry import PolicyRegistry
 from omnibase_infra.runtime.progress_watchdog import ConsumerProgressWatchdog
 
 __all__ = ["RuntimeHostProcess"]
@@ -97,6 +99,7 @@ class RuntimeHostProcess:
         self._services = dict(services or {})
         self._routers = list(routers)
         self.contracts: list[ModelNodeContract] = []
+        self.policies = PolicyRegistry()
         self._groups = ConsumerGroups(self.bus, self.engine)
         self.watchdog = ConsumerProgressWatchdog(
             self.bus,
@@ -179,20 +182,30 @@ class RuntimeHostProcess:
     async def _start(self) -> None:
         await self._serve_hub()
         with self.boot.step("contracts") as facts:
+            # Policies first, frozen: contracts resolve their references in what is final.
+            self.policies = await asyncio.to_thread(
+                build_policy_registry,
+                self.config.policies,
+                allowlist=self.allowlist,
+                config_file=self.config.source_file,
+            )
             self.contracts = await asyncio.to_thread(
                 load_node_contracts,
                 self.config.contract_dirs,
                 allowlist=self.allowlist,
                 use_entry_points=self.config.use_entry_points,
                 exclude=self._exclude_nodes,
+                policies=self.policies,
             )
             facts["nodes"] = len(self.contracts)
+            facts["policies"] = len(self.policies.entries())
         await self.bus.start()
         services: dict[type[object], object] = {
             EventBusBase: self.bus,
             MessageDispatchEngine: self.engine,
             # Nodes read contracts and their settings from the container, never the host.
             ModelLoadedContracts: ModelLoadedContracts(contracts=tuple(self.contracts)),
+            PolicyRegistry: self.policies,
         }
         for handler in self.handlers:
             services[type(handler)] = handler

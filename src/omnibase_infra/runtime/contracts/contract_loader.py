@@ -41,6 +41,8 @@ from omnibase_infra.runtime.contracts.model_contract_result import ModelContract
 from omnibase_infra.runtime.contracts.model_contract_route import ModelContractRoute
 from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
 from omnibase_infra.runtime.contracts.plugin_loader import check_module_allowed
+from omnibase_infra.runtime.policies.references import resolve_policy_references
+from omnibase_infra.runtime.policies.registry import PolicyRegistry
 from omnibase_infra.runtime.safe_yaml import load_yaml_mapping
 
 __all__ = [
@@ -197,14 +199,19 @@ def _entry_point_roots(allowlist: Sequence[str]) -> list[Path]:
     return roots
 
 
-def load_contracts(paths: Iterable[Path], *, allowlist: Sequence[str]) -> list[ModelNodeContract]:
-    """Load every contract or none: raises ``ContractLoadError`` listing every problem."""
+def load_contracts(
+    paths: Iterable[Path], *, allowlist: Sequence[str], policies: PolicyRegistry | None = None
+) -> list[ModelNodeContract]:
+    """Load every contract or none: raises ``ContractLoadError`` listing every problem.
+
+    ``policies``: the registry ``error_handling`` references resolve in (None: an empty one).
+    """
     contracts: list[ModelNodeContract] = []
     errors: list[ProtocolConfigurationError] = []
     names: dict[str, Path] = {}
     for path in paths:
         try:
-            contract = load_contract(path, allowlist=allowlist)
+            contract = load_contract(path, allowlist=allowlist, policies=policies)
         except ProtocolConfigurationError as exc:
             errors.append(exc)
             continue
@@ -230,25 +237,28 @@ def load_node_contracts(
     allowlist: Sequence[str],
     use_entry_points: bool,
     exclude: Mapping[str, str],
+    policies: PolicyRegistry | None = None,
 ) -> list[ModelNodeContract]:
     """Discover and load every contract (all or none), leaving out the ``exclude``d nodes
     (name -> why, logged)."""
     files = discover_contract_files(
         directories, allowlist=allowlist, use_entry_points=use_entry_points
     )
-    contracts = load_contracts(files, allowlist=allowlist)
+    contracts = load_contracts(files, allowlist=allowlist, policies=policies)
     for contract in contracts:
         if contract.name in exclude:
             _log.info("node left out", node=contract.name, reason=exclude[contract.name])
     return [contract for contract in contracts if contract.name not in exclude]
 
 
-def load_contract(path: Path, *, allowlist: Sequence[str]) -> ModelNodeContract:
+def load_contract(
+    path: Path, *, allowlist: Sequence[str], policies: PolicyRegistry | None = None
+) -> ModelNodeContract:
     """Load and validate one contract file (see module docstring for the rules)."""
     file = str(path)
     data = load_yaml_mapping(path)
     archetype = _archetype(data, file)
-    effect_policy = _effect_policy(data, archetype, file)
+    effect_policy, policy_refs = _effect_policy(data, archetype, file, policies)
     fsm_binding = _fsm_binding(data, archetype, file)
     handler_config = _handler_config(data, file)
     definition = _validate_core(_CORE_MODELS[archetype], data, file)
@@ -270,6 +280,7 @@ def load_contract(path: Path, *, allowlist: Sequence[str]) -> ModelNodeContract:
         fsm_binding=fsm_binding,
         results=results,
         handler_config=handler_config,
+        policy_refs=policy_refs,
     )
 
 
@@ -335,9 +346,13 @@ def _results(
 
 
 def _effect_policy(
-    data: dict[str, JsonValue], archetype: EnumNodeKind, file: str
-) -> ModelEffectPolicy | None:
-    """Pop and validate the ``error_handling`` section (EFFECT contracts only).
+    data: dict[str, JsonValue],
+    archetype: EnumNodeKind,
+    file: str,
+    policies: PolicyRegistry | None,
+) -> tuple[ModelEffectPolicy | None, dict[str, str]]:
+    """Pop and validate the ``error_handling`` section (EFFECT contracts only), its policy
+    references resolved in ``policies``; also ``{field: name@version}`` of those references.
 
     Core's effect contract has no place for it, so it is removed before core validates the
     rest; it is made of core's retry and circuit-breaker subcontracts.
@@ -350,10 +365,22 @@ def _effect_policy(
                 file=file,
                 field="error_handling",
             )
-        return None
-    if section is not None and not isinstance(section, dict):
+        return None, {}
+    if section is None:
+        return ModelEffectPolicy.from_contract_section(None, file=file), {}
+    if not isinstance(section, dict):
         raise ProtocolConfigurationError("must be a mapping", file=file, field="error_handling")
-    return ModelEffectPolicy.from_contract_section(section, file=file)
+    resolved, used = resolve_policy_references(section, _or_empty(policies), file=file)
+    return ModelEffectPolicy.from_contract_section(resolved, file=file), used
+
+
+def _or_empty(policies: PolicyRegistry | None) -> PolicyRegistry:
+    """``policies``, else an empty frozen registry (every reference is then unknown)."""
+    if policies is not None:
+        return policies
+    empty = PolicyRegistry()
+    empty.freeze()
+    return empty
 
 
 def _fsm_binding(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from omnibase_infra._core import EnumNodeKind, ModelContractBase
 from omnibase_infra.declarative.model_fsm_binding import ModelFsmBinding
@@ -35,3 +35,5 @@ class ModelNodeContract(BaseModel):
     results: tuple[ModelContractResult, ...] = ()
     # The ``handler_config`` section, validated by the handler's ``config_model`` at wiring.
     handler_config: dict[str, JsonValue] | None = None
+    # ``error_handling`` fields that named a registered policy: field -> name@version.
+    policy_refs: dict[str, str] = Field(default_factory=dict)
