@@ -40,6 +40,18 @@ _BOUNDS: dict[tuple[str, str], float] = {
 _SUBCONTRACT_VERSION = {"major": 1, "minor": 0, "patch": 0}
 
 
+class ModelFrozenRetrySubcontract(ModelRetrySubcontract):
+    """Core's retry subcontract, immutable: one instance is shared by every referring effect."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class ModelFrozenCircuitBreakerSubcontract(ModelCircuitBreakerSubcontract):
+    """Core's circuit-breaker subcontract, immutable (shared like the retry body)."""
+
+    model_config = ConfigDict(frozen=True)
+
+
 class ModelPolicyDefinition(BaseModel):
     """A policy: its name, version and kind, and the body of that kind (and no other)."""
 
@@ -49,10 +61,10 @@ class ModelPolicyDefinition(BaseModel):
     version: str = Field(pattern=_SEMVER, description="Semantic version, e.g. 1.0.0.")
     kind: EnumPolicyKind = Field(description="retry, circuit_breaker or timeout.")
     description: str = Field(default="", max_length=500)
-    retry: ModelRetrySubcontract | None = Field(
+    retry: ModelFrozenRetrySubcontract | None = Field(
         default=None, description="kind retry: core's retry subcontract (version optional)."
     )
-    circuit_breaker: ModelCircuitBreakerSubcontract | None = Field(
+    circuit_breaker: ModelFrozenCircuitBreakerSubcontract | None = Field(
         default=None,
         description="kind circuit_breaker: core's circuit-breaker subcontract (version optional).",
     )
