@@ -73,7 +73,9 @@ def test_references_resolve_to_the_registered_numbers(tmp_path: Path) -> None:
     )
     contract = load_contract(path, allowlist=ALLOW, policies=_registry())
     policy = contract.effect_policy
-    assert policy is not None and policy.retry is not None and policy.circuit_breaker is not None
+    assert policy is not None
+    assert policy.retry is not None
+    assert policy.circuit_breaker is not None
     assert policy.max_attempts == 6  # std-retry@1 is 1.1.0: max_retries 5
     assert policy.circuit_breaker.failure_threshold == 7
     assert (policy.timeout_seconds, policy.max_elapsed_seconds) == (2, 9)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from pydantic import JsonValue, ValidationError
 from structlog.testing import capture_logs
 
@@ -80,7 +81,7 @@ def test_explicit_policy_allowlist_narrows_the_plugin_allowlist(modules: Path) -
 
 
 def test_allowlisted_module_gives_data_and_is_registered(modules: Path) -> None:
-    """An allowlisted module's ONEX_POLICIES mappings are validated and registered by name@version."""
+    """An allowlisted module's ONEX_POLICIES mappings are validated and registered."""
     _module_that_marks(
         modules,
         "polmods.good",
@@ -132,8 +133,6 @@ def test_values_out_of_bounds_stop_the_config_naming_file_and_field(
     """A policy out of the runtime's bounds fails the config load with file, field and reason."""
     config = tmp_path / "runtime.yaml"
     definition: dict[str, JsonValue] = {"name": "p", "version": "1.0.0", **body}
-    import yaml
-
     config.write_text(yaml.safe_dump({"policies": {"definitions": [definition]}}))
     with pytest.raises(ProtocolConfigurationError) as caught:
         load_runtime_config(config)
@@ -181,7 +180,8 @@ def test_duplicate_version_with_different_content_is_refused() -> None:
         registry.register(_retry(retries=5), source="b.yaml")
     assert "a.yaml" in caught.value.reason
     kept = registry.entries()["std@1.0.0"].definition.retry
-    assert kept is not None and kept.max_retries == 2
+    assert kept is not None
+    assert kept.max_retries == 2
 
 
 def test_every_registration_is_logged_once_with_source_and_hash() -> None:
@@ -191,7 +191,8 @@ def test_every_registration_is_logged_once_with_source_and_hash() -> None:
         assert registry.register(_retry(), source="a.yaml")
         assert not registry.register(_retry(), source="a.yaml")
     (line,) = [log for log in logs if log["event"] == "policy registered"]
-    assert line["policy"] == "std" and line["version"] == "1.0.0"
+    assert line["policy"] == "std"
+    assert line["version"] == "1.0.0"
     assert line["source"] == "a.yaml"
     assert line["sha256"] == _retry().content_hash()
 
