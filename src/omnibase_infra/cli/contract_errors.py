@@ -132,6 +132,11 @@ _EXAMPLES: tuple[tuple[str, _Base, Callable[[dict[str, JsonValue]], None]], ...]
         _effect,
         _set("error_handling", {"timeout_seconds": 30, "idempotency": {"lease_seconds": 10}}),
     ),
+    (
+        "a reference to a policy the config does not register",
+        _effect,
+        _set("error_handling", {"retry": {"policy": "standard-http@1"}}),
+    ),
 )
 
 

@@ -148,7 +148,11 @@ def _sections() -> list[str]:
         "",
         "EFFECT contracts only; this package's extension, removed before core validates the "
         "rest. Left out, every effect is timed out, retried, guarded by a breaker and "
-        "idempotent with these defaults. ",
+        "idempotent with these defaults. `retry`, `circuit_breaker` and `timeout` may instead "
+        "name a registered policy, `{policy: name@version}` (`name@1` is the highest 1.x.y; "
+        "`timeout` stands for `timeout_seconds` and `max_elapsed_seconds`); an unknown one is "
+        "a contract error. Policies are declared in the runtime config's `policies` section "
+        "(docs/patterns/policy-registry.md). ",
     )
     for name in ("retry", "circuit_breaker", "idempotency", "fallback", "steps"):
         lines += _model_section(f"error_handling.{name}", _field_model(policy, name), "")
