@@ -20,9 +20,13 @@ import json
 import re
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from omnibase_infra._core import ModelCircuitBreakerSubcontract, ModelRetrySubcontract
+from omnibase_infra._core import (
+    ModelCircuitBreakerSubcontract,
+    ModelOnexError,
+    ModelRetrySubcontract,
+)
 from omnibase_infra.runtime.policies.enum_policy_kind import EnumPolicyKind
 from omnibase_infra.runtime.policies.model_timeout_policy import ModelTimeoutPolicy
 
@@ -52,6 +56,23 @@ class ModelFrozenCircuitBreakerSubcontract(ModelCircuitBreakerSubcontract):
     model_config = ConfigDict(frozen=True)
 
 
+_BODIES: dict[str, type[BaseModel]] = {
+    "retry": ModelFrozenRetrySubcontract,
+    "circuit_breaker": ModelFrozenCircuitBreakerSubcontract,
+}
+
+
+def _core_rules(key: str, model: type[BaseModel], body: dict[str, object]) -> None:
+    """Core's cross-field rules raise its own error, which pydantic would not catch: turn it
+    into a ValueError so the config names the field. Field errors are left to pydantic."""
+    try:
+        model.model_validate(body)
+    except ValidationError:
+        return
+    except ModelOnexError as exc:
+        raise ValueError(f"{key}: {exc.message}") from None
+
+
 class ModelPolicyDefinition(BaseModel):
     """A policy: its name, version and kind, and the body of that kind (and no other)."""
 
@@ -79,10 +100,13 @@ class ModelPolicyDefinition(BaseModel):
         if not isinstance(data, dict):
             return data
         patched = dict(data)
-        for key in ("retry", "circuit_breaker"):
+        for key, model in _BODIES.items():
             body = patched.get(key)
-            if isinstance(body, dict) and "version" not in body:
-                patched[key] = {"version": _SUBCONTRACT_VERSION, **body}
+            if not isinstance(body, dict):
+                continue
+            if "version" not in body:
+                body = patched[key] = {"version": _SUBCONTRACT_VERSION, **body}
+            _core_rules(key, model, body)
         return patched
 
     @model_validator(mode="after")

@@ -125,6 +125,10 @@ def test_module_cannot_bypass_validation_with_an_unvalidated_instance(modules: P
         ({"kind": "timeout", "timeout": {"timeout_seconds": 601}}, "less than or equal to 600"),
         ({"kind": "timeout", "timeout": {"timeout_seconds": 0}}, "greater than 0"),
         ({"kind": "retry", "timeout": {"timeout_seconds": 1}}, "takes a 'retry' section"),
+        (
+            {"kind": "circuit_breaker", "circuit_breaker": {"failure_threshold": 50}},
+            "should be at least 2x failure_threshold",
+        ),
     ],
 )
 def test_values_out_of_bounds_stop_the_config_naming_file_and_field(
