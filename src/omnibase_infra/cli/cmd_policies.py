@@ -60,7 +60,9 @@ def policies_list(
             "kind": entry.definition.kind.value,
             "source": entry.source,
             "sha256": entry.sha256,
-            "settings": entry.definition.body().model_dump(mode="json", exclude_defaults=True),
+            "settings": entry.definition.body().model_dump(
+                mode="json", exclude_defaults=True, exclude={"version"}
+            ),
             "used_by": list(used_by.get(policy_id, [])),
         }
         for policy_id, entry in sorted(registry.entries().items())
