@@ -6,7 +6,10 @@
     └── RuntimeHostError                    OPERATION_FAILED        500
         ├── ProtocolConfigurationError      INVALID_CONFIGURATION   400
         │   ├── ContractLoadError           (runtime: contract loading, every file/field/reason)
-        │   └── DataDirInUseError           (handlers.postgres: embedded data dir owned)
+        │   ├── DataDirInUseError           (handlers.postgres: embedded data dir owned)
+        │   └── PolicyRegistryError         (runtime.policies: a policy or reference refused)
+        │       ├── PolicyRegistryFrozenError  (a registration after the start)
+        │       └── PolicyConflictError     (name@version given another content)
         ├── SecretResolutionError           RESOURCE_NOT_FOUND      404
         ├── InfraConnectionError            transport-aware code    503  retriable
         ├── InfraTimeoutError               TIMEOUT_ERROR           504  retriable
