@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from process_support import spawned, write_config
+from process_support import RuntimeProcess, spawned, write_config
 
 from omnibase_infra.testing import eventually
 
@@ -90,7 +90,18 @@ _POLICIES = {
 }
 _TIMEOUT_FILE = {
     "policies": [
-        {"name": "short", "version": "1.0.0", "kind": "timeout", "timeout": {"timeout_seconds": 5}}
+        {"name": "short", "version": "1.0.0", "kind": "timeout", "timeout": {"timeout_seconds": 5}},
+        {
+            "name": "two-deliveries",
+            "version": "1.0.0",
+            "kind": "routing",
+            "routing": {
+                "max_attempts": 2,
+                "outage_budget_seconds": 0,
+                "base_delay_seconds": 0.1,
+                "max_delay_seconds": 0.2,
+            },
+        },
     ]
 }
 
@@ -129,8 +140,11 @@ def _contract(retry_reference: str) -> dict[str, object]:
     }
 
 
-def _setup(tmp_path: Path, retry_reference: str = "quick-retry@1") -> tuple[Path, Path, Path]:
-    """Nodes package, policy file and config under ``tmp_path``: (config, contract, code root)."""
+def _setup(
+    tmp_path: Path, retry_reference: str = "quick-retry@1", **bus: object
+) -> tuple[Path, Path, Path]:
+    """Nodes package, policy file and config under ``tmp_path``: (config, contract, code root);
+    ``bus``: more ``event_bus`` settings."""
     root = tmp_path / "code"
     package = root / "poltest_nodes"
     node = package / "node_pol_flaky_effect"
@@ -151,7 +165,7 @@ def _setup(tmp_path: Path, retry_reference: str = "quick-retry@1") -> tuple[Path
             "contract_dirs": [str(package)],
             "plugin_allowlist": ["poltest_nodes"],
             "postgres": {"mode": "disabled"},
-            "event_bus": {"retry": None},
+            "event_bus": bus or {"retry": None},
             "policies": {**_POLICIES, "files": [str(policy_file)]},
         },
     )
@@ -183,7 +197,12 @@ async def test_validate_and_policies_list_show_the_registered_policies(tmp_path:
     code, output = await _cli(root, "policies", "list", "--config", str(config), "-o", "json")
     assert code == 0, output
     rows = {row["policy"]: row for row in yaml.safe_load(output)}
-    assert set(rows) == {"quick-retry@1.0.0", "tolerant-breaker@1.0.0", "short@1.0.0"}
+    assert set(rows) == {
+        "quick-retry@1.0.0",
+        "tolerant-breaker@1.0.0",
+        "short@1.0.0",
+        "two-deliveries@1.0.0",
+    }
     assert rows["quick-retry@1.0.0"]["used_by"] == ["pol_flaky_effect (error_handling.retry)"]
     assert rows["quick-retry@1.0.0"]["source"] == str(config)
     assert rows["short@1.0.0"]["source"] == str(tmp_path / "timeouts.yaml")
@@ -209,6 +228,31 @@ async def test_unknown_reference_fails_validate_and_run_naming_file_and_field(
     assert f"{contract}: error_handling.retry.policy: unknown policy quick-retry@2" in flat
 
 
+async def _dead_letter_one(runtime: RuntimeProcess) -> str:
+    """Send one command that the flaky effect fails; wait until it is dead-lettered; the
+    metrics page then."""
+    warning = await runtime.until_logged("ingress without authentication: bound to loopback only")
+    async with httpx.AsyncClient(base_url=str(warning["url"]), trust_env=False) as client:
+        reply = await client.post(
+            f"/v1/events/{TOPIC}", params={"payload_type": "ModelPolWork"}, json={"work_id": 1}
+        )
+    assert reply.status_code == 202
+    hub = f"http://127.0.0.1:{runtime.port}"
+    async with httpx.AsyncClient(base_url=hub, trust_env=False) as client:
+
+        async def dead_lettered() -> bool:
+            text = (await client.get("/metrics")).text
+            return any(
+                line.startswith("onex_dispatch_dead_lettered_total{")
+                and TOPIC in line
+                and not line.endswith(" 0.0")
+                for line in text.splitlines()
+            )
+
+        await eventually(dead_lettered, "the failing command to be dead-lettered")
+        return (await client.get("/metrics")).text
+
+
 async def test_run_applies_the_referenced_retry_policy(tmp_path: Path) -> None:
     """``run`` logs each policy registration once and retries a failing effect exactly as the
     referenced policy says (1 + max_retries attempts, in the handler's file and the metrics)
@@ -222,32 +266,30 @@ async def test_run_applies_the_referenced_retry_policy(tmp_path: Path) -> None:
             "quick-retry",
             "short",
             "tolerant-breaker",
+            "two-deliveries",
         ]
         assert all(len(str(line["sha256"])) == 64 for line in registered)
-        warning = await runtime.until_logged(
-            "ingress without authentication: bound to loopback only"
-        )
-        async with httpx.AsyncClient(base_url=str(warning["url"]), trust_env=False) as client:
-            reply = await client.post(
-                f"/v1/events/{TOPIC}", params={"payload_type": "ModelPolWork"}, json={"work_id": 1}
-            )
-        assert reply.status_code == 202
-        hub = f"http://127.0.0.1:{runtime.port}"
-        async with httpx.AsyncClient(base_url=hub, trust_env=False) as client:
-
-            async def dead_lettered() -> bool:
-                text = (await client.get("/metrics")).text
-                return any(
-                    line.startswith("onex_dispatch_dead_lettered_total{")
-                    and TOPIC in line
-                    and not line.endswith(" 0.0")
-                    for line in text.splitlines()
-                )
-
-            await eventually(dead_lettered, "the failing command to be dead-lettered")
-            metrics = (await client.get("/metrics")).text
+        metrics = await _dead_letter_one(runtime)
         runtime.signal()
         assert await runtime.exit_code() == 0
     attempts = (out / "attempts.txt").read_text().splitlines()
     assert len(attempts) == 3  # quick-retry@1.0.0: max_retries 2
     assert 'onex_effect_attempts_total{effect="pol_flaky_effect"} 3.0' in metrics
+
+
+async def test_run_routes_failed_messages_by_the_referenced_routing_policy(
+    tmp_path: Path,
+) -> None:
+    """With ``event_bus.retry_policy`` naming a routing policy of 2 deliveries, the failing
+    command is delivered twice (each under the effect's 3 attempts) before the DLQ."""
+    config, _, root = _setup(tmp_path, retry_policy="two-deliveries@1")
+    out = tmp_path / "out"
+    async with spawned(config, out, PYTHONPATH=str(root), POL_OUT=str(out)) as runtime:
+        await runtime.until_ready()
+        metrics = await _dead_letter_one(runtime)
+        runtime.signal()
+        assert await runtime.exit_code() == 0
+    attempts = (out / "attempts.txt").read_text().splitlines()
+    assert len(attempts) == 6  # two deliveries x (1 + quick-retry's max_retries 2)
+    assert 'onex_effect_attempts_total{effect="pol_flaky_effect"} 6.0' in metrics
+    assert 'reason="attempts_exhausted"' in metrics

@@ -34,6 +34,7 @@ def policies_list(
         load_contracts,
     )
     from omnibase_infra.runtime.policies.loader import build_policy_registry
+    from omnibase_infra.runtime.policies.routing import routing_policy
 
     try:
         loaded = load_config(config, contracts)
@@ -45,10 +46,13 @@ def policies_list(
             loaded.contract_dirs, allowlist=allowlist, use_entry_points=loaded.use_entry_points
         )
         found = load_contracts(files, allowlist=allowlist, policies=registry)
+        routing = routing_policy(loaded, file=loaded.source_file or "runtime config")
     except ProtocolConfigurationError as exc:
         print_error("policy error", exc.message)
         raise typer.Exit(2) from None
     used_by: dict[str, list[str]] = {}
+    if routing is not None:
+        used_by[routing.policy_id] = ["runtime config (event_bus.retry_policy)"]
     for contract in found:
         for field, policy_id in sorted(contract.policy_refs.items()):
             used_by.setdefault(policy_id, []).append(f"{contract.name} ({field})")

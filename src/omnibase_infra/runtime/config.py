@@ -50,6 +50,7 @@ from omnibase_infra.runtime.plugins.node_plugins import (
 )
 from omnibase_infra.runtime.plugins.protocol_node_plugin import ProtocolNodePlugin
 from omnibase_infra.runtime.policies.model_policy_settings import ModelPolicySettings
+from omnibase_infra.runtime.policies.routing import resolve_routing_policy
 from omnibase_infra.runtime.safe_yaml import load_yaml_mapping
 
 __all__ = [
@@ -86,6 +87,11 @@ class ModelEventBusSettings(BaseModel):
         default_factory=ModelRetrySettings,
         description="delayed retries through retry topics before the DLQ (null: DLQ at once)",
     )
+    retry_policy: str | None = Field(
+        default=None,
+        description="name@version of a routing policy declared in policies.definitions or "
+        "policies.files, used instead of retry (give one of the two)",
+    )
     partitions: int = Field(default=4, ge=1, le=1024)
     in_flight_per_partition: int = Field(
         default=16,
@@ -110,6 +116,12 @@ class ModelEventBusSettings(BaseModel):
         "for this long is stuck: an alarm, and /ready answers 503 naming it",
     )
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
+
+    @model_validator(mode="after")
+    def _retry_or_its_policy(self) -> ModelEventBusSettings:
+        if self.retry_policy is not None and "retry" in self.model_fields_set:
+            raise ValueError("give event_bus.retry or event_bus.retry_policy, not both")
+        return self
 
 
 class ModelPostgresRuntimeSettings(BaseModel):
@@ -297,6 +309,7 @@ def load_runtime_config(path: Path | None = None, **overrides: JsonValue) -> Mod
     except ProtocolConfigurationError as exc:
         origin = _origin(exc.field, file, overrides)
         raise ProtocolConfigurationError(exc.reason, file=origin, field=exc.field) from None
+    config = resolve_routing_policy(config, file=_origin("event_bus.retry_policy", file, overrides))
     config._source_file = str(source) if source is not None else None
     return config
 

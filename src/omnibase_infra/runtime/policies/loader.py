@@ -23,7 +23,7 @@ from omnibase_infra.runtime.policies.model_policy_settings import ModelPolicySet
 from omnibase_infra.runtime.policies.registry import PolicyRegistry
 from omnibase_infra.runtime.safe_yaml import load_yaml_mapping
 
-__all__ = ["MODULE_EXPORT", "build_policy_registry"]
+__all__ = ["MODULE_EXPORT", "build_policy_registry", "read_policy_file"]
 
 MODULE_EXPORT = "ONEX_POLICIES"
 
@@ -51,7 +51,7 @@ def build_policy_registry(
     for index, definition in enumerate(settings.definitions):
         registry.register(definition, source=source, field=f"policies.definitions.{index}")
     for path in settings.files:
-        for index, definition in enumerate(_read_file(path)):
+        for index, definition in enumerate(read_policy_file(path)):
             registry.register(definition, source=str(path), field=f"policies.{index}")
     trusted = settings.allowlist if settings.allowlist is not None else allowlist
     for index, module in enumerate(settings.modules):
@@ -62,7 +62,7 @@ def build_policy_registry(
     return registry
 
 
-def _read_file(path: Path) -> list[ModelPolicyDefinition]:
+def read_policy_file(path: Path) -> list[ModelPolicyDefinition]:
     """The policies of one YAML file; a bad one raises naming the file and the field."""
     data = load_yaml_mapping(path)
     try:

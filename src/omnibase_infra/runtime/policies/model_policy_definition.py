@@ -4,13 +4,14 @@
 
     name: standard-http          # lower case, digits and '-': never a module path
     version: 1.0.0               # semantic version; contracts refer to it as standard-http@1
-    kind: retry                  # retry | circuit_breaker | timeout
+    kind: retry                  # retry | circuit_breaker | timeout | routing
     retry: {max_retries: 2, base_delay_seconds: 0.2}
 
 The body under the key named by ``kind`` is core's subcontract for ``retry`` and
-``circuit_breaker`` (its ``version`` may be left out) and ``ModelTimeoutPolicy`` for
-``timeout``. On top of core's own bounds a policy is held to the runtime's (``_BOUNDS``): a
-registry entry every effect may share must not allow a retry storm or an hour-long attempt.
+``circuit_breaker`` (its ``version`` may be left out), ``ModelTimeoutPolicy`` for ``timeout``
+and the bus's ``ModelRetrySettings`` for ``routing``. On top of their own bounds a policy is
+held to the runtime's (``_BOUNDS``): a registry entry every effect may share must not allow a
+retry storm or an hour-long attempt.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from omnibase_infra._core import (
     ModelOnexError,
     ModelRetrySubcontract,
 )
+from omnibase_infra.dispatch.model_retry_settings import ModelRetrySettings
 from omnibase_infra.runtime.policies.enum_policy_kind import EnumPolicyKind
 from omnibase_infra.runtime.policies.model_timeout_policy import ModelTimeoutPolicy
 
@@ -40,6 +42,7 @@ _BOUNDS: dict[tuple[str, str], float] = {
     ("retry", "max_delay_seconds"): 300,
     ("retry", "base_delay_seconds"): 60,
     ("retry", "timeout_per_attempt_seconds"): 600,
+    ("routing", "max_delay_seconds"): 300,
 }
 _SUBCONTRACT_VERSION = {"major": 1, "minor": 0, "patch": 0}
 
@@ -59,12 +62,15 @@ class ModelFrozenCircuitBreakerSubcontract(ModelCircuitBreakerSubcontract):
 _BODIES: dict[str, type[BaseModel]] = {
     "retry": ModelFrozenRetrySubcontract,
     "circuit_breaker": ModelFrozenCircuitBreakerSubcontract,
+    "routing": ModelRetrySettings,
 }
+_VERSIONED = frozenset({"retry", "circuit_breaker"})
 
 
 def _core_rules(key: str, model: type[BaseModel], body: dict[str, object]) -> None:
-    """Core's cross-field rules raise its own error, which pydantic would not catch: turn it
-    into a ValueError so the config names the field. Field errors are left to pydantic."""
+    """Core's (and the bus settings') cross-field rules raise their own error, which pydantic
+    would not catch: turn it into a ValueError so the config names the field. Field errors are
+    left to pydantic."""
     try:
         model.model_validate(body)
     except ValidationError:
@@ -80,7 +86,7 @@ class ModelPolicyDefinition(BaseModel):
 
     name: str = Field(pattern=f"^{POLICY_NAME_PATTERN}$", description="The policy's name.")
     version: str = Field(pattern=_SEMVER, description="Semantic version, e.g. 1.0.0.")
-    kind: EnumPolicyKind = Field(description="retry, circuit_breaker or timeout.")
+    kind: EnumPolicyKind = Field(description="retry, circuit_breaker, timeout or routing.")
     description: str = Field(default="", max_length=500)
     retry: ModelFrozenRetrySubcontract | None = Field(
         default=None, description="kind retry: core's retry subcontract (version optional)."
@@ -91,6 +97,10 @@ class ModelPolicyDefinition(BaseModel):
     )
     timeout: ModelTimeoutPolicy | None = Field(
         default=None, description="kind timeout: timeout_seconds, max_elapsed_seconds."
+    )
+    routing: ModelRetrySettings | None = Field(
+        default=None,
+        description="kind routing: the bus's failed-message retries (like event_bus.retry).",
     )
 
     @model_validator(mode="before")
@@ -104,7 +114,7 @@ class ModelPolicyDefinition(BaseModel):
             body = patched.get(key)
             if not isinstance(body, dict):
                 continue
-            if "version" not in body:
+            if key in _VERSIONED and "version" not in body:
                 body = patched[key] = {"version": _SUBCONTRACT_VERSION, **body}
             _core_rules(key, model, body)
         return patched

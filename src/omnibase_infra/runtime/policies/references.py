@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, JsonValue
 
-from omnibase_infra.runtime.policies.enum_policy_kind import EnumPolicyKind
+from omnibase_infra.runtime.policies.enum_policy_kind import EFFECT_POLICY_KINDS, EnumPolicyKind
 from omnibase_infra.runtime.policies.errors import PolicyRegistryError
 from omnibase_infra.runtime.policies.model_timeout_policy import ModelTimeoutPolicy
 from omnibase_infra.runtime.policies.registry import PolicyRegistry
@@ -38,7 +38,7 @@ def resolve_policy_references(
     """
     resolved: dict[str, JsonValue | BaseModel] = dict(section)
     used: dict[str, str] = {}
-    for kind in EnumPolicyKind:
+    for kind in EFFECT_POLICY_KINDS:
         key = kind.value
         if key not in section:
             continue

@@ -32,9 +32,11 @@ _log = get_logger(__name__)
 class PolicyRegistry:
     """Named, versioned policies; read-only once frozen."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, log: bool = True) -> None:
+        """``log=False``: a scratch registry (the config's own look-ups) that logs nothing."""
         self._entries: dict[str, ModelPolicyEntry] = {}
         self._frozen = False
+        self._log = log
 
     @property
     def frozen(self) -> bool:
@@ -74,6 +76,8 @@ class PolicyRegistry:
             )
         entry = ModelPolicyEntry(definition=definition, source=source, sha256=digest)
         self._entries[policy_id] = entry
+        if not self._log:
+            return True
         _log.info(
             "policy registered",
             policy=definition.name,
