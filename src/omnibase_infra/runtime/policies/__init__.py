@@ -5,5 +5,6 @@ from YAML files it names (``policies.files``) or from allowlisted modules that e
 ``ONEX_POLICIES`` (``policies.modules``). Each is validated at load, registered once under
 ``name@version`` (logged with its source and content hash) and the registry is frozen before
 any contract is loaded. A contract refers to one by ``name@version`` instead of repeating its
-numbers; the config's ``event_bus.retry_policy`` names a routing policy (``routing``). The trust model is docs/patterns/policy-registry.md.
+numbers; the config's ``event_bus.retry_policy`` names a routing policy (``routing``). The
+trust model is docs/patterns/policy-registry.md.
 """
