@@ -12,7 +12,10 @@ settings, run interleaved in every repeat:
   in-memory exporter, which is emptied between runs.
 
 It prints each setting's messages per second and its time per message over ``off`` (targets:
-unsampled <= 1.05x, sampled <= 1.30x), with the machine's load beside them.
+unsampled <= 1.05x, sampled <= 1.30x), with the machine's load beside them. For the sampled
+setting it also times the SDK's own span (``start_as_current_span`` with the same attributes,
+processor and exporter, nothing else) in every repeat: what sampling adds per message over
+``off`` against that bare span says how much of the cost is ours and how much the SDK's.
 """
 
 from __future__ import annotations
@@ -21,9 +24,13 @@ import argparse
 import asyncio
 import gc
 import statistics
+import time
 
 import uvloop
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 
 from bench_dispatch import _messages, runtime_throughput
 from bench_report import ModelBenchFigure, load_average, load_line, record
@@ -54,6 +61,26 @@ async def _timed(setting: str, messages: list[tuple[bytes, bytes, dict[str, str]
         exporter.clear()
 
 
+def _bare_span_seconds(count: int) -> float:
+    """Seconds for ``count`` bare SDK spans, as the consumer span is made, and nothing else."""
+    provider = TracerProvider()
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("bench")
+    attributes = {
+        "messaging.destination.name": "onex.cmd.bench.do-nothing.v1",
+        "messaging.consumer.group.name": "bench",
+        "onex.node": "bench",
+    }
+    began = time.perf_counter()
+    for _ in range(count):
+        with tracer.start_as_current_span("process", kind=SpanKind.CONSUMER, attributes=attributes):
+            pass
+    took = time.perf_counter() - began
+    provider.shutdown()
+    return took
+
+
 async def main(count: int, repeats: int) -> None:
     """Run the settings ``repeats`` times, interleaved, print the table and record it."""
     load_before = load_average()
@@ -64,10 +91,13 @@ async def main(count: int, repeats: int) -> None:
     freeze_boot_heap()
     seconds: dict[str, list[float]] = {"off": [], "unsampled": [], "sampled": []}
     order = list(seconds)
+    bare_span: list[float] = []
     for repeat in range(repeats):
         for setting in order if repeat % 2 == 0 else order[::-1]:
             gc.collect()
             seconds[setting].append(await _timed(setting, messages))
+        gc.collect()
+        bare_span.append(_bare_span_seconds(count))
         print(
             f"  repeat {repeat + 1}/{repeats}: "
             + ", ".join(f"{s} {count / seconds[s][-1]:,.0f}/s" for s in order),
@@ -100,6 +130,22 @@ async def main(count: int, repeats: int) -> None:
             f"time/message vs off {statistics.median(ratios):.2f}x "
             f"({min(ratios):.2f}-{max(ratios):.2f}){verdict}"
         )
+    extra = [(s - o) / count * 1e6 for s, o in zip(seconds["sampled"], seconds["off"], strict=True)]
+    span = [b / count * 1e6 for b in bare_span]
+    shares = [e / b for e, b in zip(extra, span, strict=True)]
+    print(
+        f"  sampled adds {statistics.median(extra):.1f} µs per message over off; the SDK's bare "
+        f"span costs {statistics.median(span):.1f} µs ({statistics.median(shares):.2f}x of it)"
+    )
+    figures.append(
+        ModelBenchFigure(
+            what="what sampling adds per message, against the OpenTelemetry SDK's own bare span",
+            measured=f"**{statistics.median(shares):.2f}x** "
+            f"({min(shares):.2f}-{max(shares):.2f}x): "
+            f"{statistics.median(extra):.1f} µs added per message",
+            baseline=f"bare SDK span {statistics.median(span):.1f} µs",
+        )
+    )
     record("bench_tracing", load_before, figures)
 
 
