@@ -26,8 +26,20 @@ from omnibase_infra._core import (
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.event_bus.topics import parse_topic
 from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
+from omnibase_infra.runtime.documents.model_contract_graph import (
+    EnumGraphNodeKind,
+    ModelContractGraph,
+    ModelGraphEdge,
+    ModelGraphNode,
+)
 
-__all__ = ["GraphFormat", "has_graph", "missing_graph_reason", "render_contract_graph"]
+__all__ = [
+    "GraphFormat",
+    "contract_graph",
+    "has_graph",
+    "missing_graph_reason",
+    "render_contract_graph",
+]
 
 GraphFormat = Literal["mermaid", "dot"]
 
@@ -40,6 +52,11 @@ _STATE_STYLES = {  # Mermaid classDef per marked kind of state
     "terminal": "stroke-width:3px",
     "terminal_like": "stroke-dasharray:5 3",
     "error": "stroke:#b00020,stroke-width:2px",
+}
+_MARKED_KINDS: dict[str, EnumGraphNodeKind] = {
+    "terminal": "terminal",
+    "terminal_like": "terminal_like",
+    "error": "error",
 }
 
 
@@ -96,6 +113,32 @@ def render_contract_graph(contract: ModelNodeContract, fmt: GraphFormat) -> str:
     return "\n".join([f"digraph {_dq(contract.name)} {{", *_dot_title(title), *lines, "}"]) + "\n"
 
 
+def contract_graph(contract: ModelNodeContract) -> ModelContractGraph:
+    """The contract's FSM or workflow as nodes and edges (what the text formats draw).
+
+    Raises ``ProtocolConfigurationError`` when the contract declares neither.
+    """
+    fsm, workflow = _fsm(contract), _workflow(contract)
+    if fsm is not None:
+        return ModelContractGraph(
+            node_name=contract.name,
+            kind="fsm",
+            title=f"FSM {fsm.state_machine_name} v{fsm.state_machine_version}",
+            nodes=tuple(_fsm_nodes(fsm)),
+            edges=tuple(_fsm_edges(fsm)),
+        )
+    if workflow is not None:
+        nodes, edges = _workflow_structure(contract, workflow)
+        return ModelContractGraph(
+            node_name=contract.name,
+            kind="workflow",
+            title=f"workflow {workflow.workflow_metadata.workflow_name}",
+            nodes=tuple(nodes),
+            edges=tuple(edges),
+        )
+    raise ProtocolConfigurationError(missing_graph_reason(contract), file=str(contract.path))
+
+
 # -- FSM ------------------------------------------------------------------------------------------
 
 
@@ -121,6 +164,25 @@ def _state_marks(fsm: ModelFSMSubcontract) -> dict[str, str]:
 def _trigger_label(transition: ModelFSMStateTransition) -> str:
     guards = [c.expression or c.condition_name for c in transition.conditions]
     return transition.trigger + (f" [{' and '.join(guards)}]" if guards else "")
+
+
+def _fsm_nodes(fsm: ModelFSMSubcontract) -> list[ModelGraphNode]:
+    marks = _state_marks(fsm)
+    nodes = [ModelGraphNode(id="[*]", label="", kind="start")]
+    for state in fsm.states:
+        kind = _MARKED_KINDS.get(marks.get(state.state_name, ""), "state")
+        nodes.append(ModelGraphNode(id=state.state_name, label=state.state_name, kind=kind))
+    if any(t.from_state == _ANY_STATE for t in fsm.transitions):
+        nodes.append(ModelGraphNode(id=_ANY_STATE, label="any state", kind="any_state"))
+    return nodes
+
+
+def _fsm_edges(fsm: ModelFSMSubcontract) -> list[ModelGraphEdge]:
+    edges: dict[tuple[str, str], list[str]] = {("[*]", fsm.initial_state): []}
+    for transition in fsm.transitions:
+        pair = (transition.from_state, transition.to_state)
+        edges.setdefault(pair, []).append(_trigger_label(transition))
+    return [ModelGraphEdge(source=s, target=t, label=", ".join(x)) for (s, t), x in edges.items()]
 
 
 def _fsm_mermaid(fsm: ModelFSMSubcontract) -> list[str]:
@@ -213,6 +275,28 @@ def _published(
     rules = _rule_topics(workflow.coordination_rules)
     topics = [*contract.publish_topics, *(t for t in rules if t not in contract.publish_topics)]
     return [(topic, rules.get(topic, "")) for topic in topics]
+
+
+def _workflow_structure(
+    contract: ModelNodeContract, workflow: ModelContractWorkflowDefinition
+) -> tuple[list[ModelGraphNode], list[ModelGraphEdge]]:
+    me = contract.name
+    nodes = [ModelGraphNode(id=me, label=me, kind="orchestrator")]
+    edges: list[ModelGraphEdge] = []
+    for topic in contract.subscribe_topics:
+        nodes.append(ModelGraphNode(id=f"in:{topic}", label=topic, kind="topic_in"))
+        edges.append(ModelGraphEdge(source=f"in:{topic}", target=me))
+    steps = {node.node_id for node in workflow.execution_graph.nodes}
+    for node in workflow.execution_graph.nodes:
+        label = f"{node.node_id} ({node.node_type})"
+        nodes.append(ModelGraphNode(id=f"step:{node.node_id}", label=label, kind="step"))
+        for source in node.depends_on or [me]:
+            source_id = f"step:{source}" if source in steps else source
+            edges.append(ModelGraphEdge(source=source_id, target=f"step:{node.node_id}"))
+    for topic, rule in _published(contract, workflow):
+        nodes.append(ModelGraphNode(id=f"out:{topic}", label=topic, kind="topic_out"))
+        edges.append(ModelGraphEdge(source=me, target=f"out:{topic}", label=rule))
+    return nodes, edges
 
 
 def _workflow_mermaid(
