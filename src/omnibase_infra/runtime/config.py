@@ -43,6 +43,7 @@ from omnibase_infra.handlers.vault.model_vault_settings import ModelVaultSetting
 from omnibase_infra.ingress.model_ingress_settings import ModelIngressSettings
 from omnibase_infra.observability.model_tracing_settings import ModelTracingSettings
 from omnibase_infra.runtime.contracts.plugin_loader import DEFAULT_ALLOWLIST
+from omnibase_infra.runtime.dashboard.model_dashboard_settings import ModelDashboardSettings
 from omnibase_infra.runtime.plugins.node_plugins import (
     discover_node_plugins,
     node_sections_at_the_top,
@@ -187,6 +188,7 @@ class ModelRuntimeConfig(BaseSettings):
     http: ModelHttpSettings = Field(default_factory=ModelHttpSettings)
     event_bus: ModelEventBusSettings = Field(default_factory=ModelEventBusSettings)
     ingress: ModelIngressSettings = Field(default_factory=ModelIngressSettings)
+    dashboard: ModelDashboardSettings = Field(default_factory=ModelDashboardSettings)
     postgres: ModelPostgresRuntimeSettings = Field(default_factory=ModelPostgresRuntimeSettings)
     discovery: ModelDiscoveryRuntimeSettings = Field(default_factory=ModelDiscoveryRuntimeSettings)
     vault: ModelVaultSettings | None = Field(

@@ -132,6 +132,7 @@ class _Launch:
         if config.event_bus.kind == "kafka" and not (kafka.sasl_password or kafka.ssl_key_password):
             first = await self._join_first(stack)
         await asyncio.to_thread(_import_runtime)
+        from omnibase_infra.runtime.dashboard.component import dashboard_components
         from omnibase_infra.runtime.host import RuntimeHostProcess
         from omnibase_infra.runtime.http.hub import create_hub_app
         from omnibase_infra.runtime.http.server import HubServer
@@ -152,7 +153,11 @@ class _Launch:
             bus=infra.bus,
             handlers=infra.handlers,
             services=infra.services,
-            components=[*infra.components, *ingress_components(config.ingress)],
+            components=[
+                *infra.components,
+                *ingress_components(config.ingress),
+                *dashboard_components(config),
+            ],
             exclude_nodes=infra.exclude_nodes,
             hub=self._hub,
             boot=self._boot,
@@ -227,6 +232,7 @@ _RUNTIME_MODULES = (
     "omnibase_infra.runtime.infrastructure",
     "omnibase_infra.runtime.host",
     "omnibase_infra.runtime.ingress_component",
+    "omnibase_infra.runtime.dashboard.component",
 )
 
 

@@ -230,6 +230,25 @@ class RegistrationStorage:
         )
         return {str(row["state"]): int(row["n"]) for row in rows}
 
+    async def fleet_rows(self) -> list[tuple[str, str, str, int, datetime | None]]:
+        """(state, storage status, discovery status, registrations, latest heartbeat) for
+        each combination present: the fleet counted in one aggregate query."""
+        rows = await self._postgres.fetch(
+            "SELECT state, storage_status, discovery_status, count(*) AS n, "
+            "max(last_heartbeat_at) AS latest FROM onex_registrations "
+            "GROUP BY state, storage_status, discovery_status"
+        )
+        return [
+            (
+                str(row["state"]),
+                str(row["storage_status"]),
+                str(row["discovery_status"]),
+                int(row["n"]),
+                row["latest"],
+            )
+            for row in rows
+        ]
+
     async def overdue(
         self, *, heartbeat_before: datetime, ack_before: datetime, limit: int = 500
     ) -> list[ModelRegistrationRecord]:

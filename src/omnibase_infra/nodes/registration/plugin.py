@@ -53,6 +53,8 @@ class RegistrationPlugin:
         from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
         from omnibase_infra.nodes.node_registry_effect.storage import RegistrationStorage
         from omnibase_infra.nodes.registration.component import RegistrationComponent
+        from omnibase_infra.nodes.registration.fleet_source import RegistrationFleetSource
+        from omnibase_infra.runtime.dashboard.protocol_fleet_source import ProtocolFleetSource
 
         assert isinstance(settings, ModelRegistrationSettings)  # validated with settings_model
         postgres = services.get(HandlerPostgres)
@@ -61,10 +63,12 @@ class RegistrationPlugin:
                 tick_interval_seconds=settings.tick_interval_seconds,
                 unavailable="postgres.mode is disabled and registration needs registration.storage",
             )
+        storage = RegistrationStorage(postgres)
         return ModelNodePluginBuild(
             services={
                 ModelRegistrationSettings: settings,
-                RegistrationStorage: RegistrationStorage(postgres),
+                RegistrationStorage: storage,
+                ProtocolFleetSource: RegistrationFleetSource(storage),
             },
             components=[RegistrationComponent()],
             tick_interval_seconds=settings.tick_interval_seconds,
