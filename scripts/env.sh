@@ -91,7 +91,23 @@ install_node_tools() {
         --loglevel=error >&2)
     touch "$stamp"
 }
+# The dashboard's browser test drives Debian's chromium (Playwright's own browser download
+# needs the internet): installed as root with apt when missing; otherwise the test skips,
+# naming why.
+install_browser() {
+    [ -x /usr/bin/chromium ] && return 0
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        echo "warning: /usr/bin/chromium missing: the dashboard's browser test needs it" \
+            "(apt-get install chromium, as root)" >&2
+        return 0
+    fi
+    echo "Installing chromium (the dashboard's browser test)" >&2
+    { apt-get install -y -q chromium >/dev/null 2>&1 \
+        || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; }; } \
+        || echo "warning: apt-get install chromium failed: the browser test will skip" >&2
+}
 if [ "$EXTRA" = "dev" ]; then
     install_node_tools
+    install_browser
 fi
 export PY

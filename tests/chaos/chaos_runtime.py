@@ -102,6 +102,7 @@ class RuntimeProcess:
             **os.environ,
             "HOME": str(workdir),
             "ONEX_INGRESS__PORT": "0",  # runtimes run side by side: each ingress on a free port
+            "ONEX_DASHBOARD__PORT": "0",  # and each dashboard
             **(env or {}),
         }
         self._process: asyncio.subprocess.Process | None = None

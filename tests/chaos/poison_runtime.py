@@ -134,7 +134,12 @@ def chaos_runtime() -> Iterator[ChaosRuntime]:
                 stdin=subprocess.DEVNULL,
                 stdout=sink,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "HOME": str(directory), "ONEX_INGRESS__PORT": "0"},
+                env={
+                    **os.environ,
+                    "HOME": str(directory),
+                    "ONEX_INGRESS__PORT": "0",
+                    "ONEX_DASHBOARD__PORT": "0",
+                },
             )
         runtime = ChaosRuntime(process, tansu, config, log, port)
         try:

@@ -201,6 +201,7 @@ async def _spawn(workdir: Path, name: str, config: Path, env: dict[str, str]) ->
                 "HOME": str(workdir),
                 "COLUMNS": "300",
                 "ONEX_INGRESS__PORT": "0",
+                "ONEX_DASHBOARD__PORT": "0",
                 **env,
             },
         )
@@ -348,7 +349,13 @@ async def _cli_output(*args: str, env: dict[str, str] | None = None) -> str:
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "COLUMNS": "300", "ONEX_INGRESS__PORT": "0", **(env or {})},
+        env={
+            **os.environ,
+            "COLUMNS": "300",
+            "ONEX_INGRESS__PORT": "0",
+            "ONEX_DASHBOARD__PORT": "0",
+            **(env or {}),
+        },
     )
     try:
         async with asyncio.timeout(120):

@@ -133,6 +133,7 @@ def runtime_env(out: Path, **extra: str) -> dict[str, str]:
         "HOME": str(out),
         "COLUMNS": "500",
         "ONEX_INGRESS__PORT": "0",  # runtimes run side by side: each ingress on a free port
+        "ONEX_DASHBOARD__PORT": "0",  # and each dashboard
         **extra,
     }
 

@@ -32,6 +32,7 @@ async def _cli(tmp_path: Path, *args: str) -> tuple[int, str]:
         "HOME": str(tmp_path),
         "COLUMNS": "400",
         "ONEX_INGRESS__PORT": "0",  # runtimes run side by side: each ingress on a free port
+        "ONEX_DASHBOARD__PORT": "0",  # and each dashboard
     }
     process = await asyncio.create_subprocess_exec(
         CLI,

@@ -50,6 +50,7 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
         "COLUMNS": "400",  # one line per message: the assertions read whole sentences
         "ONEX_LOG_LEVEL": "INFO",
         "ONEX_INGRESS__PORT": "0",  # runtimes run side by side: each ingress on a free port
+        "ONEX_DASHBOARD__PORT": "0",  # and each dashboard
         **extra,
     }
 

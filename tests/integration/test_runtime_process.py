@@ -81,6 +81,7 @@ def _env(out: Path, **extra: str) -> dict[str, str]:
         "HOME": str(out),  # the user data dir of anything the runtime might create
         "COLUMNS": "500",  # rich tables unfolded, so file/field/reason stay on one line
         "ONEX_INGRESS__PORT": "0",  # runtimes run side by side: each ingress on a free port
+        "ONEX_DASHBOARD__PORT": "0",  # and each dashboard
         **extra,
     }
 

@@ -1,16 +1,16 @@
 """Draws a contract graph (``contract_graph``) as inline SVG, laid out here, server-side.
 
-Layered left to right: a node's column is its distance from the graph's entry (the FSM's
-start, the workflow's subscribed topics), published topics in the last column. Edges are
-gentle curves (so the two directions between a pair of states stay apart), self-loops arcs
-above their state. Each FSM state carries a count element (``data-k``) the page's script
-updates from the live stream. Every text is escaped; nothing here does I/O.
+Layered left to right: a node's column is the longest path to it from the graph's entries
+(the FSM's start, the workflow's subscribed topics), the edges that close a cycle left out.
+Edges are curves (so the two directions between a pair of states stay apart; an edge back
+arcs wide), self-loops arcs above their state. Each FSM state carries a count element
+(``data-k``) the page's script updates from the live stream. Every text is escaped;
+nothing here does I/O.
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
@@ -65,18 +65,23 @@ def count_key(node_name: str, state: str) -> str:
 def render_graph_svg(graph: ModelContractGraph, counts: Mapping[str, int] | None = None) -> str:
     """``graph`` as one ``<svg>`` element; FSM states show ``counts`` (0 when absent)."""
     counted = graph.kind == "fsm"
-    boxes = _layout(graph, counted)
+    back = _back_edges(graph)
+    boxes = _layout(graph, counted, back)
+    edges = [_edge(edge, boxes, (edge.source, edge.target) in back) for edge in graph.edges]
     width = max((b.x + b.w for b in boxes.values()), default=0.0) + _MARGIN
-    height = max((b.y + b.h for b in boxes.values()), default=0.0) + _MARGIN
+    top = min([0.0, *(e[1] - _MARGIN for e in edges)])  # loops and arcs reach past the boxes
+    bottom = max([*(b.y + b.h for b in boxes.values()), *(e[2] for e in edges)]) + _MARGIN
+    height = bottom - top
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="graph" role="img" '
-        f'width="{width:.0f}" height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
+        f'width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="0 {top:.0f} {width:.0f} {height:.0f}" '
         f'aria-label="{escape(graph.node_name)}: {escape(graph.title)}">',
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
         'fill="#555"/></marker></defs>',
     ]
-    parts.extend(_edge(edge, boxes) for edge in graph.edges)
+    parts.extend(e[0] for e in edges)
     for node in graph.nodes:
         parts.append(_node(graph.node_name, node, boxes[node.id], counted, counts or {}))
     parts.append("</svg>")
@@ -90,35 +95,69 @@ def _size(node: ModelGraphNode, counted: bool) -> tuple[float, float]:
     return width, 44.0 if counted else 28.0
 
 
-def _ranks(graph: ModelContractGraph) -> dict[str, int]:
-    """Each node's column: its BFS distance from the nodes nothing points at."""
-    incoming = {edge.target for edge in graph.edges if edge.source != edge.target}
+def _back_edges(graph: ModelContractGraph) -> set[tuple[str, str]]:
+    """Edges that close a cycle, found by a depth-first walk from the graph's entries."""
     out: dict[str, list[str]] = {}
     for edge in graph.edges:
-        out.setdefault(edge.source, []).append(edge.target)
-    rank = {node.id: 0 for node in graph.nodes if node.id not in incoming}
-    queue = deque(rank)
-    while queue:
-        current = queue.popleft()
-        for target in out.get(current, []):
-            if target not in rank:
-                rank[target] = rank[current] + 1
-                queue.append(target)
-    last = max(rank.values(), default=0)
-    for node in graph.nodes:  # unreachable from an entry: after the rest
-        rank.setdefault(node.id, last + 1)
-    inner = [rank[n.id] for n in graph.nodes if n.kind != "topic_out"]
-    for node in graph.nodes:
-        if node.kind == "topic_out":
-            rank[node.id] = max(inner, default=0) + 1
+        if edge.source != edge.target:
+            out.setdefault(edge.source, []).append(edge.target)
+    incoming = {edge.target for edge in graph.edges if edge.source != edge.target}
+    entries = [n.id for n in graph.nodes if n.id not in incoming]
+    order = entries + [n.id for n in graph.nodes if n.id in incoming]
+    back: set[tuple[str, str]] = set()
+    done: set[str] = set()
+    on_path: set[str] = set()
+    for root in order:
+        if root in done:
+            continue
+        stack = [(root, iter(out.get(root, [])))]
+        on_path.add(root)
+        while stack:
+            current, targets = stack[-1]
+            target = next(targets, None)
+            if target is None:
+                stack.pop()
+                on_path.discard(current)
+                done.add(current)
+            elif target in on_path:
+                back.add((current, target))
+            elif target not in done:
+                on_path.add(target)
+                stack.append((target, iter(out.get(target, []))))
+    return back
+
+
+def _ranks(graph: ModelContractGraph, back: set[tuple[str, str]]) -> dict[str, int]:
+    """Each node's column: the longest path to it from an entry, cycles' back edges left out."""
+    forward = [
+        (e.source, e.target)
+        for e in graph.edges
+        if e.source != e.target and (e.source, e.target) not in back
+    ]
+    rank = {node.id: 0 for node in graph.nodes}
+    for _ in range(len(graph.nodes)):  # Bellman-Ford style: the forward edges form a DAG
+        changed = False
+        for source, target in forward:
+            if rank[target] < rank[source] + 1:
+                rank[target] = rank[source] + 1
+                changed = True
+        if not changed:
+            break
     return rank
 
 
-def _layout(graph: ModelContractGraph, counted: bool) -> dict[str, _Box]:
-    ranks = _ranks(graph)
+def _layout(
+    graph: ModelContractGraph, counted: bool, back: set[tuple[str, str]]
+) -> dict[str, _Box]:
+    ranks = _ranks(graph, back)
     columns: dict[int, list[ModelGraphNode]] = {}
     for node in graph.nodes:
         columns.setdefault(ranks[node.id], []).append(node)
+    for r, column in columns.items():  # published topics above and below the steps they flank
+        topics = [n for n in column if n.kind == "topic_out"]
+        rest = [n for n in column if n.kind != "topic_out"]
+        half = len(topics) // 2
+        columns[r] = [*topics[:half], *rest, *topics[half:]]
     sizes = {node.id: _size(node, counted) for node in graph.nodes}
     heights = {
         r: sum(sizes[n.id][1] for n in ns) + _ROW_GAP * (len(ns) - 1) for r, ns in columns.items()
@@ -146,24 +185,34 @@ def _clip(box: _Box, dx: float, dy: float) -> tuple[float, float]:
     return box.cx + dx * scale, box.cy + dy * scale
 
 
-def _edge(edge: ModelGraphEdge, boxes: Mapping[str, _Box]) -> str:
+def _edge(edge: ModelGraphEdge, boxes: Mapping[str, _Box], back: bool) -> tuple[str, float, float]:
+    """The edge's SVG and the highest and lowest y it may reach."""
     source, target = boxes[edge.source], boxes[edge.target]
     label = escape(edge.label)
     title = f"<title>{escape(edge.source)} → {escape(edge.target)}: {label}</title>"
     if edge.source == edge.target:
         x0, x1, y = source.cx - 12, source.cx + 12, source.y
-        path = f"M{x0:.1f},{y:.1f} C{x0 - 14:.1f},{y - 34:.1f} {x1 + 14:.1f},{y - 34:.1f} {x1:.1f},{y:.1f}"
+        path = (
+            f"M{x0:.1f},{y:.1f} C{x0 - 14:.1f},{y - 34:.1f} {x1 + 14:.1f},{y - 34:.1f} "
+            f"{x1:.1f},{y:.1f}"
+        )
         text_x, text_y = source.cx, y - 30
+        reach = (y - 40, y)
     else:
         dx, dy = target.cx - source.cx, target.cy - source.cy
         length = math.hypot(dx, dy) or 1.0
-        bend = min(40.0, 0.12 * length)
         mx, my = (source.cx + target.cx) / 2, (source.cy + target.cy) / 2
-        qx, qy = mx - dy / length * bend, my + dx / length * bend  # control point
+        if back:  # an edge back arcs under the states it passes
+            lowest = max(source.y + source.h, target.y + target.h)
+            qx, qy = mx, lowest + min(0.25 * length, 140.0)
+        else:  # a forward one bends a little, so the two directions of a pair stay apart
+            bend = min(40.0, 0.12 * length)
+            qx, qy = mx - dy / length * bend, my + dx / length * bend  # control point
         x0, y0 = _clip(source, qx - source.cx, qy - source.cy)
         x1, y1 = _clip(target, qx - target.cx, qy - target.cy)
         path = f"M{x0:.1f},{y0:.1f} Q{qx:.1f},{qy:.1f} {x1:.1f},{y1:.1f}"
         text_x, text_y = (x0 + 2 * qx + x1) / 4, (y0 + 2 * qy + y1) / 4 - 3
+        reach = (min(y0, qy, y1), max(y0, qy, y1))
     parts = [
         f'<g class="edge">{title}<path d="{path}" fill="none" stroke="#777" '
         'stroke-width="1.2" marker-end="url(#arrow)"/>'
@@ -174,7 +223,7 @@ def _edge(edge: ModelGraphEdge, boxes: Mapping[str, _Box]) -> str:
             f'class="edge-label">{label}</text>'
         )
     parts.append("</g>")
-    return "".join(parts)
+    return "".join(parts), reach[0], reach[1]
 
 
 def _node(

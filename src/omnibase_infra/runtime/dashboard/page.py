@@ -32,17 +32,18 @@ main{padding:12px 18px}
 .summary{display:flex;gap:28px;margin-bottom:12px}
 .summary div{background:#fff;border:1px solid #dde;border-radius:6px;padding:8px 14px}
 .summary b{display:block;font-size:22px}
-.panels{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:12px}
+.panels{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:12px;align-items:start}
+.panel-lag{grid-column:span 2}
 section{background:#fff;border:1px solid #dde;border-radius:6px;padding:8px 12px}
 section h2{font-size:13px;margin:0 0 6px}
 table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:2px 8px 2px 0;border-bottom:1px solid #eee}
+th,td{text-align:left;padding:2px 8px 2px 0;border-bottom:1px solid #eee;overflow-wrap:anywhere}
 td.open{color:#b00020;font-weight:bold}td.half_open{color:#a66b00}td.closed{color:#2a7a2a}
 .empty{color:#888;margin:2px 0}
 .error{color:#b00020}
 .graphs section{margin-top:12px;overflow-x:auto}
 svg.graph text{font:11px ui-monospace,monospace;fill:#222}
-svg.graph text.edge-label{font-size:9px;fill:#555}
+svg.graph text.edge-label{font-size:9px;fill:#444;paint-order:stroke;stroke:#fff;stroke-width:3px}
 svg.graph text.count{font-size:13px;font-weight:bold;fill:#0b4f9c}
 """
 
@@ -86,8 +87,8 @@ def render_page(
     fleet = snapshot.fleet
     reducer = fleet.reducer if fleet is not None else None
     panels = "".join(
-        f'<section><h2>{escape(heading)}</h2><div id="{panel}">{view.tables[panel]}</div>'
-        "</section>"
+        f'<section class="panel-{panel}"><h2>{escape(heading)}</h2>'
+        f'<div id="{panel}">{view.tables[panel]}</div></section>'
         for panel, heading in PANELS.items()
     )
     drawn = "".join(

@@ -110,9 +110,7 @@ def _cell(text: str, key: str, css: str = "") -> _Cell:
     return _Cell(f'<td data-k="{escape(key)}"{css_attribute}>{escape(text)}</td>')
 
 
-def _table(
-    heads: Sequence[str], rows: Iterable[Sequence[str | _Cell]], empty: str
-) -> str:
+def _table(heads: Sequence[str], rows: Iterable[Sequence[str | _Cell]], empty: str) -> str:
     body = [
         "<tr>"
         + "".join(c.html if isinstance(c, _Cell) else f"<td>{escape(c)}</td>" for c in row)

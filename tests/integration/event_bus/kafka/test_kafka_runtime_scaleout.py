@@ -114,6 +114,7 @@ async def _start_runtime(
         "SCALEOUT_OUT": str(out),
         "HOME": str(tmp_path),
         "ONEX_INGRESS__PORT": "0",  # runtimes run side by side: each ingress on a free port
+        "ONEX_DASHBOARD__PORT": "0",  # and each dashboard
     }
     process = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).parent / "onex-infra"),
