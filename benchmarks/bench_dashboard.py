@@ -15,8 +15,9 @@ registrations`` rows over the states the table holds, as ``test_registry_pages``
   fresh page loads the dashboard: first contentful paint (the browser's own paint timing,
   from navigation start) and the first live update received over SSE.
 
-Medians with min-max over repeats; the machine's load average before and after. Target:
-first paint <= 1 s with 10k registrations.
+Medians with min-max over repeats; the machine's load average before and after; the run is
+recorded in ``benchmarks/results/bench_dashboard.json`` (``render_measured.py`` puts it in the
+README). Target: first paint <= 1 s with 10k registrations.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import httpx
 import yaml
 from playwright.async_api import async_playwright
 
+from bench_report import ModelBenchFigure, load_average, load_line, record
 from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
 
 CLI = str(Path(sys.executable).parent / "onex-infra")
@@ -53,6 +55,7 @@ SELECT gen_random_uuid(), 'node-' || lpad(i::text, 6, '0'), 'effect', '1.0.0',
     now() - (i % 600) * interval '1 second', now(), 1
 FROM generate_series(1, $1) AS i
 """
+TARGET_PAINT_SECONDS = 1.0
 _FLEET_SQL = (
     "SELECT state, storage_status, discovery_status, count(*) AS n, max(last_heartbeat_at) "
     "FROM onex_registrations GROUP BY state, storage_status, discovery_status"
@@ -62,8 +65,8 @@ _FLEET_SQL = (
 def _spread(values: Sequence[float], unit: str = "ms", scale: float = 1000.0) -> str:
     scaled = [v * scale for v in values]
     return (
-        f"{statistics.median(scaled):8.1f} {unit} "
-        f"(min {min(scaled):.1f}, max {max(scaled):.1f}, n={len(scaled)})"
+        f"{statistics.median(scaled):.1f} {unit} "
+        f"({min(scaled):.1f}-{max(scaled):.1f}, n={len(scaled)})"
     )
 
 
@@ -95,13 +98,16 @@ async def _runtime(workdir: Path, dsn: str) -> AsyncIterator[tuple[str, str]]:
     )
     assert process.stderr is not None
     hub = dashboard = ""
+    seen: list[bytes] = []
     drain: asyncio.Task[bytes] | None = None
     try:
         async with asyncio.timeout(120):
             while not (hub and dashboard):
                 line = await process.stderr.readline()
                 if not line:
-                    raise RuntimeError("the runtime exited before it was ready")
+                    tail = b"".join(seen[-30:]).decode(errors="replace")
+                    raise RuntimeError(f"the runtime exited before it was ready:\n{tail}")
+                seen.append(line)
                 with contextlib.suppress(ValueError):
                     record = json.loads(line)
                     if record.get("event") == "dashboard listening":
@@ -118,7 +124,7 @@ async def _runtime(workdir: Path, dsn: str) -> AsyncIterator[tuple[str, str]]:
             drain.cancel()
 
 
-async def _server(dashboard: str, hub: str, dsn: str, repeats: int) -> None:
+async def _server(dashboard: str, hub: str, dsn: str, repeats: int) -> ModelBenchFigure:
     page_times: list[float] = []
     snapshot_times: list[float] = []
     sql_times: list[float] = []
@@ -152,9 +158,21 @@ async def _server(dashboard: str, hub: str, dsn: str, repeats: int) -> None:
     print(f"GET / (fleet counted again)            {_spread(page_times)}")
     print(f"GET /api/snapshot (fleet counted again) {_spread(snapshot_times)}")
     print(f"fleet query alone (GROUP BY)           {_spread(sql_times)}")
+    return ModelBenchFigure(
+        what=f"dashboard GET / with {registrations_of(registry)} registrations, fleet counted "
+        "again (page and one live event in bytes)",
+        measured=f"**{_spread(page_times)}**; page {len(page.content):,} B, event {len(event):,} B",
+        baseline=f"the fleet's GROUP BY alone {_spread(sql_times)}",
+    )
 
 
-async def _browser(dashboard: str, repeats: int) -> None:
+def registrations_of(registry: dict[str, object]) -> str:
+    """The registry's total, with thousands separated."""
+    total = registry["total"]
+    return f"{total:,}" if isinstance(total, int) else str(total)
+
+
+async def _browser(dashboard: str, repeats: int, registrations: int) -> list[ModelBenchFigure]:
     paints: list[float] = []
     loads: list[float] = []
     updates: list[float] = []
@@ -184,10 +202,27 @@ async def _browser(dashboard: str, repeats: int) -> None:
     print(f"first contentful paint                 {_spread(paints)}")
     print(f"load event                             {_spread(loads)}")
     print(f"first live update (SSE) seen by        {_spread(updates)}")
+    paint = statistics.median(paints)
+    return [
+        ModelBenchFigure(
+            what=f"dashboard first contentful paint, {registrations:,} registrations "
+            "(Debian's chromium, fresh context each)",
+            measured=f"**{_spread(paints)}**; load event {_spread(loads)}",
+            baseline="-",
+            target=f"<= {TARGET_PAINT_SECONDS:.0f} s",
+            met=paint <= TARGET_PAINT_SECONDS,
+        ),
+        ModelBenchFigure(
+            what="dashboard first live update (SSE) after navigation",
+            measured=f"**{_spread(updates)}**",
+            baseline="-",
+        ),
+    ]
 
 
 async def main(registrations: int, repeats: int) -> None:
-    print(f"load average before: {os.getloadavg()}; cores: {os.cpu_count()}")
+    load_before = load_average()
+    print(load_line())
     workdir = Path(tempfile.mkdtemp(prefix="onex-bench-dashboard-"))
     server = EmbeddedPostgres(workdir / "pg", fast=True)
     await server.start()
@@ -201,12 +236,13 @@ async def main(registrations: int, repeats: int) -> None:
                 await connection.execute("ANALYZE onex_registrations")
             finally:
                 await connection.close()
-            await _server(dashboard, hub, dsn, repeats)
-            await _browser(dashboard, repeats)
+            figures = [await _server(dashboard, hub, dsn, repeats)]
+            figures += await _browser(dashboard, repeats, registrations)
     finally:
         await server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-    print(f"load average after: {os.getloadavg()}")
+    print(load_line())
+    record("bench_dashboard", load_before, figures)
 
 
 if __name__ == "__main__":
