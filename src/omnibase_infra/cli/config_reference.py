@@ -7,6 +7,8 @@ compares the file with this output, so the reference cannot drift from the code.
 
 from __future__ import annotations
 
+import typing
+
 from pydantic import BaseModel
 
 from omnibase_infra.cli.model_tables import (
@@ -33,26 +35,40 @@ configuration a runtime would start with.
 """
 
 
-def _section(model: type[BaseModel], path: tuple[str, ...], out: list[str]) -> None:
-    """Append the table of ``model`` at ``path``, then the sections of its nested models."""
+def _section(
+    model: type[BaseModel], path: tuple[str, ...], out: list[str], *, item: bool = False
+) -> None:
+    """Append the table of ``model`` at ``path``, then the sections of its nested models.
+
+    ``item``: the model is an item of a list, which a variable can only set whole (as JSON, by
+    the list's own variable), so its keys have no variable of their own.
+    """
     title = ".".join(path) if path else "top level"
     doc = first_paragraph(model)
     out += [f"## `{title}`" if path else "## Top level", "", doc, ""]
     out += ["| key | variable | type | default | description |", "|---|---|---|---|---|"]
-    nested: list[tuple[str, type[BaseModel]]] = []
+    nested: list[tuple[str, type[BaseModel], bool]] = []
     for name, field in model.model_fields.items():
         key = ".".join((*path, name))
-        variable = "ONEX_" + "__".join((*path, name)).upper()
+        variable = "-" if item else "`ONEX_" + "__".join((*path, name)).upper() + "`"
         child = nested_model(field.annotation)
+        listed = _is_list(field.annotation)
         if child is not None:
-            nested.append((name, child))
-            if field.default is not None:
+            nested.append((f"{name}[]" if listed else name, child, item or listed))
+            if field.default is not None and not listed:
                 continue  # always present: its own section says the rest
-        row = (f"`{key}`", f"`{variable}`", type_name(field.annotation), default_text(field))
+        row = (f"`{key}`", variable, type_name(field.annotation), default_text(field))
         out.append("| " + " | ".join((*row, cell(field.description))) + " |")
     out.append("")
-    for name, child in nested:
-        _section(child, (*path, name), out)
+    for name, child, in_list in nested:
+        _section(child, (*path, name), out, item=in_list)
+
+
+def _is_list(annotation: object) -> bool:
+    """Whether a field holds a list or tuple (directly or as ``list[...] | None``)."""
+    candidates = typing.get_args(annotation) if typing.get_origin(annotation) is not None else ()
+    origins = {typing.get_origin(annotation), *(typing.get_origin(c) for c in candidates)}
+    return bool(origins & {list, tuple})
 
 
 def render_config_reference(model: type[BaseModel]) -> str:
