@@ -218,6 +218,12 @@ class ModelRuntimeConfig(BaseSettings):
         "to as name@version (docs/patterns/policy-registry.md)",
     )
     tracing: ModelTracingSettings = Field(default_factory=ModelTracingSettings)
+    startup: Literal["degraded", "fail_fast"] = Field(
+        default="degraded",
+        description="a configured dependency (PostgreSQL, Valkey, Consul) that is down at start: "
+        "degraded starts not ready naming it and connects when it comes up (Vault: the start "
+        "waits for it, other secrets may live there); fail_fast stops the start (exit 1)",
+    )
     shutdown_grace_seconds: float = Field(default=10.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console", "auto"] = Field(

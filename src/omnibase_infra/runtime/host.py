@@ -35,8 +35,9 @@ from omnibase_infra.runtime.container_wiring import wire_infrastructure_services
 from omnibase_infra.runtime.contracts.contract_loader import load_node_contracts
 from omnibase_infra.runtime.contracts.model_loaded_contracts import ModelLoadedContracts
 from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
+from omnibase_infra.runtime.dependencies import RuntimeDependencies
 from omnibase_infra.runtime.heap import freeze_boot_heap
-from omnibase_infra.runtime.http.health_checks import bus_check, failing, handler_check
+from omnibase_infra.runtime.http.health_checks import bus_check, failing
 from omnibase_infra.runtime.http.hub import create_hub_app
 from omnibase_infra.runtime.http.server import HubServer
 from omnibase_infra.runtime.node_wiring import build_routes
@@ -54,6 +55,8 @@ _log = get_logger(__name__)
 _TEARDOWN_SECONDS = 2.0
 # How often a runtime that started not ready checks whether it became ready (to log it).
 _READY_WATCH_SECONDS = 1.0
+# How often the host itself retries dependencies down at start when no health monitor does.
+_RECOVER_SECONDS = 2.0
 
 
 class RuntimeHostProcess:
@@ -96,6 +99,10 @@ class RuntimeHostProcess:
         self.container = ModelONEXContainer()
         self.handlers = list(handlers)
         self.components = list(components)
+        self.dependencies = RuntimeDependencies(
+            self.handlers, fail_fast=config.startup == "fail_fast"
+        )
+        self._recovering: asyncio.Task[None] | None = None
         self._services = dict(services or {})
         self._routers = list(routers)
         self.contracts: list[ModelNodeContract] = []
@@ -177,6 +184,12 @@ class RuntimeHostProcess:
         finally:
             self.boot.done()
         self._started = True
+        if self.dependencies.pending and not self.dependencies.driven:
+            # No health monitor reconnects them: the host retries on its own.
+            self._recovering = asyncio.create_task(
+                self.dependencies.run(_RECOVER_SECONDS, self._stop_requested),
+                name="runtime-recover",
+            )
         await self._announce()
 
     async def _start(self) -> None:
@@ -206,6 +219,8 @@ class RuntimeHostProcess:
             # Nodes read contracts and their settings from the container, never the host.
             ModelLoadedContracts: ModelLoadedContracts(contracts=tuple(self.contracts)),
             PolicyRegistry: self.policies,
+            # The health monitor pings and reconnects through it (the runtime knows no node).
+            RuntimeDependencies: self.dependencies,
         }
         for handler in self.handlers:
             services[type(handler)] = handler
@@ -219,14 +234,16 @@ class RuntimeHostProcess:
         joins = asyncio.create_task(self._join(), name="runtime-join")
         try:
             with self.boot.step("handlers") as facts:
-                for handler in self.handlers:
-                    await handler.start()
+                await self.dependencies.start_handlers()
                 facts["handlers"] = [handler.handler_name for handler in self.handlers]
             with self.boot.step("components") as facts:
-                for component in self.components:
-                    await component.start(self)
+                await self.dependencies.start_components(self.components, self)
                 facts["components"] = [component.name for component in self.components]
-            self.engine.release()
+            if self.dependencies.pending:
+                # Degraded start: nothing is handled until what was down at start is up.
+                self.dependencies.on_recovered(self.engine.release)
+            else:
+                self.engine.release()
             await joins
             await self.watchdog.start()
         except BaseException:
@@ -289,10 +306,8 @@ class RuntimeHostProcess:
 
         While starting, the report names what the start still waits for.
         """
-        pinged = await asyncio.gather(
-            bus_check(self.bus), *(handler_check(h) for h in self.handlers)
-        )
-        checks = (*pinged, self.watchdog.check())
+        bus, handlers = await asyncio.gather(bus_check(self.bus), self.dependencies.checks())
+        checks = (bus, *handlers, self.watchdog.check())
         if self._stopping:
             return ModelReadinessReport(ready=False, status="stopping", checks=checks)
         if not self._started:
@@ -406,10 +421,11 @@ class RuntimeHostProcess:
         With a ``deadline``, a step still running then (one stuck behind a handler that never
         returns) is abandoned, so the process still exits.
         """
-        watch, self._ready_watch = self._ready_watch, None
-        if watch is not None:
-            watch.cancel()
-            await asyncio.gather(watch, return_exceptions=True)
+        for task in (self._ready_watch, self._recovering):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._ready_watch = self._recovering = None
         policy = self.engine.failure_policy
         steps: list[Callable[[], Awaitable[object]]] = [
             self.watchdog.stop,

@@ -10,12 +10,14 @@ clock, registration's router and call for introspection).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from omnibase_infra.errors import is_dependency_unavailable
 from omnibase_infra.event_bus.base import EventBusBase
 from omnibase_infra.handlers.discovery.handler_discovery_local import HandlerDiscoveryLocal
 from omnibase_infra.handlers.discovery.protocol_service_discovery import ProtocolServiceDiscovery
@@ -36,6 +38,7 @@ from omnibase_infra.runtime.plugins.components import (
     RuntimeTicker,
 )
 from omnibase_infra.runtime.plugins.protocol_runtime_component import ProtocolRuntimeComponent
+from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.runtime.secrets import (
     is_secret_reference,
     resolve_secret,
@@ -51,6 +54,10 @@ if TYPE_CHECKING:
 __all__ = ["ModelInfrastructure", "build_infrastructure"]
 
 EMBEDDED_DATABASE = "onex"
+# How often a degraded start asks a Vault that was down again.
+_VAULT_RETRY_SECONDS = 1.0
+
+_log = get_logger(__name__)
 
 
 @dataclass
@@ -147,11 +154,31 @@ async def _vault(
             else None
         ),
     )
-    await vault.start()
     stack.push_async_callback(vault.close)
+    await _start_vault(vault, wait=config.startup == "degraded")
     infra.handlers.append(vault)
     infra.services[HandlerVault] = vault
     return vault
+
+
+async def _start_vault(vault: HandlerVault, *, wait: bool) -> None:
+    """Start Vault; degraded, a Vault that is down is waited for (other secret references may
+    point into it), ``/ready`` naming it meanwhile."""
+    logged = False
+    while True:
+        try:
+            await vault.start()
+        except Exception as exc:
+            if not wait or not is_dependency_unavailable(exc):
+                raise
+            if not logged:
+                _log.warning("vault down at start, waiting for it", error=str(exc))
+                logged = True
+            await asyncio.sleep(_VAULT_RETRY_SECONDS)
+            continue
+        if logged:
+            _log.info("dependency connected", dependency=vault.handler_name)
+        return
 
 
 async def _http_client(
