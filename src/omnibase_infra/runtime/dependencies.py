@@ -15,7 +15,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
-from omnibase_infra.errors import is_dependency_unavailable
+from omnibase_infra.errors import (
+    InfraConnectionError,
+    InfraTimeoutError,
+    InfraUnavailableError,
+    is_dependency_unavailable,
+)
 from omnibase_infra.handlers.protocol_infra_handler import ProtocolInfraHandler
 from omnibase_infra.models.model_health_check_result import ModelHealthCheckResult
 from omnibase_infra.observability.logging import get_logger
@@ -101,7 +106,7 @@ class RuntimeDependencies:
             try:
                 await component.start(host)
             except Exception as exc:
-                if self._fail_fast or not self._pending or not is_dependency_unavailable(exc):
+                if self._fail_fast or not self._pending or not _needs_a_dependency(exc):
                     raise
                 _log.warning(
                     "component waits for a dependency",
@@ -198,6 +203,13 @@ class RuntimeDependencies:
         )
         extra = tuple(check for provider in self._providers for check in provider())
         return (*pinged, *waiting, *extra)
+
+
+def _needs_a_dependency(exc: BaseException) -> bool:
+    """Whether a component's start failed on a dependency (a pending handler says it is not
+    started with a non-retriable ``InfraUnavailableError``: retrying it alone cannot help)."""
+    infra = InfraConnectionError | InfraTimeoutError | InfraUnavailableError
+    return isinstance(exc, infra) or is_dependency_unavailable(exc)
 
 
 def _describe(exc: BaseException) -> str:

@@ -8,8 +8,9 @@ commands, and an effect that handles each slowly; both write what they did to fi
 ``$RTEST_OUT`` so a test can compare what was published with what was handled across a
 process boundary. ``deployment/``: the apply effect the shipped deployment workflow
 (``omnibase_infra.infra_nodes``) calls as a step. ``effects/``: a Vault read, a Valkey
-cache read falling back to a PostgreSQL read, a two-step transfer with compensation. Tests
-add ``runtime_testnodes`` to the runtime's ``plugin_allowlist``.
+cache read falling back to a PostgreSQL read, a two-step transfer with compensation.
+``health/``: a compute recording the health monitor's events in ``$RTEST_OUT/health.txt``.
+Tests add ``runtime_testnodes`` to the runtime's ``plugin_allowlist``.
 """
 
 from pathlib import Path
@@ -18,3 +19,4 @@ PIPELINE_DIR = Path(__file__).parent / "pipeline"
 DRAIN_DIR = Path(__file__).parent / "drain"
 DEPLOYMENT_DIR = Path(__file__).parent / "deployment"
 EFFECTS_DIR = Path(__file__).parent / "effects"
+HEALTH_DIR = Path(__file__).parent / "health"

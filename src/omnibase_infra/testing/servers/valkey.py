@@ -120,6 +120,14 @@ class ValkeyServer:
         """Stop the server by its PID."""
         self.process.stop()
 
+    def start_again(self, startup_timeout_seconds: float = 20.0) -> None:
+        """Start the stopped server again, same port and settings (empty: it saves nothing)."""
+        self.process.start()
+        password = self.password.get_secret_value() if self.password is not None else None
+        self.process.wait_ready(
+            functools.partial(_pong, self.port, password), startup_timeout_seconds
+        )
+
 
 def _pong(port: int, password: str | None) -> bool:
     """One PING round trip."""
