@@ -118,6 +118,11 @@ _FACES: dict[str, list[str]] = {
         "ModelCircuitBreakerState",
         "circuit_breaker_transition",
     ],
+    "omnibase_infra.nodes.node_infrastructure_health_monitor_orchestrator": [
+        "ModelDependencyHealthChanged",
+        "ModelDependencyProbe",
+        "ModelHealthMonitorSettings",
+    ],
     "omnibase_infra.nodes.registration.models": [
         "EnumBackendStatus",
         "EnumRegistrationIntentKind",

@@ -25,6 +25,7 @@ from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
 from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.handlers.postgres.model_postgres_settings import ModelPostgresSettings
 from omnibase_infra.handlers.protocol_infra_handler import ProtocolInfraHandler
+from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.resilience.idempotency.protocol_idempotency_store import (
     ProtocolIdempotencyStore,
 )
@@ -38,7 +39,6 @@ from omnibase_infra.runtime.plugins.components import (
     RuntimeTicker,
 )
 from omnibase_infra.runtime.plugins.protocol_runtime_component import ProtocolRuntimeComponent
-from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.runtime.secrets import (
     is_secret_reference,
     resolve_secret,

@@ -5,7 +5,6 @@ runs the schedule, ``plugin.py`` the node plugin that adds it to a runtime.
 """
 
 from omnibase_infra.nodes.node_infrastructure_health_monitor_orchestrator.model_dependency_health_changed import (  # noqa: E501
-    TOPIC_DEPENDENCY_HEALTH_CHANGED,
     ModelDependencyHealthChanged,
 )
 from omnibase_infra.nodes.node_infrastructure_health_monitor_orchestrator.model_dependency_probe import (  # noqa: E501
@@ -16,7 +15,6 @@ from omnibase_infra.nodes.node_infrastructure_health_monitor_orchestrator.model_
 )
 
 __all__ = [
-    "TOPIC_DEPENDENCY_HEALTH_CHANGED",
     "ModelDependencyHealthChanged",
     "ModelDependencyProbe",
     "ModelHealthMonitorSettings",

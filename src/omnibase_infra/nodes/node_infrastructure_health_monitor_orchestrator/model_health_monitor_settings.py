@@ -21,8 +21,12 @@ class ModelHealthMonitorSettings(BaseModel):
     interval_seconds: float = Field(
         default=5.0, gt=0, le=3600, description="seconds between two rounds of probes"
     )
-    failure_threshold: int = Field(default=3, ge=1, le=100)
-    success_threshold: int = Field(default=1, ge=1, le=10)
+    failure_threshold: int = Field(
+        default=3, ge=1, le=100, description="failed probes in a row that open a breaker"
+    )
+    success_threshold: int = Field(
+        default=1, ge=1, le=10, description="good probes that close a half-open breaker"
+    )
     open_seconds: int = Field(
         default=10, ge=10, le=300, description="an open breaker's wait before the next probe"
     )

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from omnibase_infra._core import (
@@ -71,7 +71,7 @@ class _Watched:
     """What the monitor carries for one dependency between rounds."""
 
     healthy: bool | None = None
-    breaker: ModelCircuitBreakerState = ModelCircuitBreakerState()
+    breaker: ModelCircuitBreakerState = field(default_factory=ModelCircuitBreakerState)
 
 
 class HealthMonitorComponent:
@@ -227,6 +227,4 @@ async def _publish(host: ProtocolComponentHost, event: ModelDependencyHealthChan
             envelope, TOPIC_DEPENDENCY_HEALTH_CHANGED, event.dependency.encode()
         )
     except Exception as exc:  # the bus itself may be the dependency that is down
-        _log.warning(
-            "health change not published", dependency=event.dependency, error=str(exc)
-        )
+        _log.warning("health change not published", dependency=event.dependency, error=str(exc))

@@ -99,8 +99,9 @@ def test_package_document_has_every_topic_operation_and_model() -> None:
     assert isinstance(document["operations"], dict)
     assert set(document["operations"]) == uses
     assert isinstance(document["channels"], dict)
-    # registration 12, four adapter nodes 3 each, the Keycloak adapter 10 (4 cmd, 6 evt)
-    assert len(document["channels"]) == 34
+    # registration 12, four adapter nodes 3 each, the Keycloak adapter 10 (4 cmd, 6 evt), the
+    # health monitor 1
+    assert len(document["channels"]) == 35
     assert document["asyncapi"] == "3.0.0"
     introspection = "onex.evt.platform.node-introspection.v1"
     assert _messages(document, introspection) == [
