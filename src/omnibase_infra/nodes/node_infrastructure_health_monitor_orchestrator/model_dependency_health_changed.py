@@ -25,8 +25,8 @@ class ModelDependencyHealthChanged(BaseModel):
 
     dependency: str
     healthy: bool
-    previous_healthy: bool | None
+    previous_healthy: bool | None = None
     breaker_state: EnumCircuitBreakerState
-    previous_breaker_state: EnumCircuitBreakerState | None
+    previous_breaker_state: EnumCircuitBreakerState | None = None
     observed_at: datetime
     detail: str | None = None

@@ -77,8 +77,12 @@ class _Watched:
 class HealthMonitorComponent:
     """Runs the monitor's rounds with the host (a runtime component; see module docstring)."""
 
-    def __init__(self, settings: ModelHealthMonitorSettings) -> None:
+    def __init__(
+        self, settings: ModelHealthMonitorSettings, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        """``clock``: the breaker's time (monotonic seconds; tests pass a manual one)."""
         self._settings = settings
+        self._clock = clock
         self._breaker = ModelCircuitBreakerSubcontract(
             version=ModelSemVer(major=1, minor=0, patch=0),
             failure_threshold=settings.failure_threshold,
@@ -175,7 +179,7 @@ class HealthMonitorComponent:
             ModelCircuitBreakerComputeInput(
                 config=self._breaker,
                 state=watched.breaker,
-                event=ModelCircuitBreakerEvent(kind=kind, at=time.monotonic()),
+                event=ModelCircuitBreakerEvent(kind=kind, at=self._clock()),
             )
         )
         watched.breaker = decision.state
