@@ -39,7 +39,7 @@ from omnibase_infra.errors import (
 )
 from omnibase_infra.event_bus.base import EventBusBase
 from omnibase_infra.runtime.config import ModelRuntimeConfig, load_runtime_config
-from omnibase_infra.runtime.container_wiring import wire_infrastructure_services
+from omnibase_infra.runtime.container_wiring import wire_infrastructure_services_async
 from omnibase_infra.runtime.contracts.model_loaded_contracts import ModelLoadedContracts
 from omnibase_infra.runtime.host import RuntimeHostProcess
 from omnibase_infra.runtime.http.hub import create_hub_app
@@ -240,12 +240,12 @@ async def test_a_double_registered_for_a_type_replaces_the_runtime_service() -> 
 
 
 async def test_wiring_the_same_type_again_replaces_the_earlier_instance() -> None:
-    """``wire_infrastructure_services`` has replace semantics: the last instance of a type wins
+    """``wire_infrastructure_services_async`` has replace semantics: the last instance of a type wins
     (core's registry alone would keep resolving the first)."""
     container = ModelONEXContainer()
     first, second = RecordingSink(), RecordingSink()
-    await wire_infrastructure_services(container, {ProtocolRtSink: first})
-    await wire_infrastructure_services(container, {ProtocolRtSink: second})
+    await wire_infrastructure_services_async(container, {ProtocolRtSink: first})
+    await wire_infrastructure_services_async(container, {ProtocolRtSink: second})
     assert container.get_service(ProtocolRtSink) is second  # type: ignore[type-abstract]
 
 
@@ -254,9 +254,9 @@ async def test_two_types_with_the_same_name_are_refused() -> None:
     would resolve one for the other: it is refused naming both."""
     other = type("ProtocolRtSink", (), {"__module__": "somewhere.else"})
     container = ModelONEXContainer()
-    await wire_infrastructure_services(container, {ProtocolRtSink: RecordingSink()})
+    await wire_infrastructure_services_async(container, {ProtocolRtSink: RecordingSink()})
     with pytest.raises(ProtocolConfigurationError) as caught:
-        await wire_infrastructure_services(container, {other: object()})
+        await wire_infrastructure_services_async(container, {other: object()})
     assert "somewhere.else.ProtocolRtSink" in caught.value.message
     assert "runtime_testnodes.protocol_rt_sink.ProtocolRtSink" in caught.value.message
 

@@ -118,6 +118,15 @@ _FACES: dict[str, list[str]] = {
         "ModelCircuitBreakerState",
         "circuit_breaker_transition",
     ],
+    # The seeds' name of the breaker node (an import alias, no contract).
+    "omnibase_infra.nodes.node_event_bus_circuit_breaker_compute": [
+        "EnumCircuitBreakerEventKind",
+        "ModelCircuitBreakerComputeInput",
+        "ModelCircuitBreakerDecision",
+        "ModelCircuitBreakerEvent",
+        "ModelCircuitBreakerState",
+        "circuit_breaker_transition",
+    ],
     "omnibase_infra.nodes.node_infrastructure_health_monitor_orchestrator": [
         "ModelDependencyHealthChanged",
         "ModelDependencyProbe",

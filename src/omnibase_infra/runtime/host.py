@@ -31,7 +31,7 @@ from omnibase_infra.observability.logging import configure_logging, get_logger
 from omnibase_infra.runtime.boot import BootProgress
 from omnibase_infra.runtime.config import ModelRuntimeConfig
 from omnibase_infra.runtime.consumer_groups import ConsumerGroups
-from omnibase_infra.runtime.container_wiring import wire_infrastructure_services
+from omnibase_infra.runtime.container_wiring import wire_infrastructure_services_async
 from omnibase_infra.runtime.contracts.contract_loader import load_node_contracts
 from omnibase_infra.runtime.contracts.model_loaded_contracts import ModelLoadedContracts
 from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
@@ -225,7 +225,7 @@ class RuntimeHostProcess:
         for handler in self.handlers:
             services[type(handler)] = handler
         services.update(self._services)
-        await wire_infrastructure_services(self.container, services)
+        await wire_infrastructure_services_async(self.container, services)
         for route in build_routes(self.contracts, self.container, self.allowlist):
             self.engine.add_route(route)
         # The groups join (seconds on Kafka) while handlers and components start; no message
