@@ -1,7 +1,7 @@
 """The names the platform's seeds (001-004) use resolve where a real counterpart exists.
 
 Which 003/004 node names resolve, and why the others do not, is listed in
-docs/seed-names.md; this pins the ones that must.
+docs/reference/seed-names.md; this pins the ones that must.
 """
 
 from __future__ import annotations
