@@ -196,6 +196,7 @@ def test_asyncapi_of_the_package_is_a_valid_document(
         "node_consul_adapter_effect",
         "node_webhook_effect",
         "node_keycloak_adapter_effect",
+        "node_infrastructure_health_monitor_orchestrator",
     ):
         contract = load_contract(
             PACKAGE_NODES / node / "contract.yaml", allowlist=DEFAULT_ALLOWLIST
