@@ -4,7 +4,8 @@ A runtime whose PostgreSQL is down at start serves ``/ready`` 503 naming it and 
 it is up (``startup: degraded``, the default); ``startup: fail_fast`` exits 1 with one line.
 The health monitor (``node_infrastructure_health_monitor_orchestrator``) publishes a
 health-changed event when Valkey stops and again when it is back, recorded by a test node
-subscribed to the topic. Real servers: PostgreSQL 18 (embedded), Valkey.
+subscribed to the topic. A Vault (OpenBao) down at start is waited for, named by /ready.
+Real servers: PostgreSQL 18 (embedded), Valkey, OpenBao.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from runtime_testnodes.files import read_lines
 
 from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
 from omnibase_infra.testing import eventually, free_port
+from omnibase_infra.testing.servers.openbao import OpenBaoServer
 from omnibase_infra.testing.servers.valkey import ValkeyServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -189,3 +191,32 @@ async def test_monitor_publishes_health_changed_when_valkey_stops_and_comes_back
         assert down["previous_healthy"] is True
         assert up["previous_healthy"] is False
         assert up["breaker_state"] == "closed"
+
+
+async def test_vault_down_at_start_is_waited_for_and_named_by_ready(
+    tmp_path: Path, openbao_server_fresh: OpenBaoServer
+) -> None:
+    """With Vault down at start the start waits for it, /ready answering 503 with pending
+    naming vault; once OpenBao is back the runtime becomes ready."""
+    openbao_server_fresh.stop()
+    config = write_config(
+        tmp_path / "runtime.yaml",
+        {
+            "postgres": {"mode": "disabled"},
+            "vault": {"url": openbao_server_fresh.url, "token": "env://RTEST_VAULT_TOKEN"},
+        },
+    )
+    token = openbao_server_fresh.root_token.get_secret_value()
+    async with spawned(config, tmp_path / "out", RTEST_VAULT_TOKEN=token) as runtime:
+
+        def waits_for_vault(probe: ModelProbe) -> bool:
+            pending = (probe.ready_body or {}).get("pending")
+            return probe.ready == 503 and "vault" in " ".join(
+                pending if isinstance(pending, list) else []
+            )
+
+        await runtime.until(waits_for_vault, "/ready 503 pending vault")
+        await runtime.until_logged("vault down at start, waiting for it")
+        await asyncio.to_thread(openbao_server_fresh.start_again)
+        await runtime.until_ready()
+        assert token not in json.dumps(runtime.lines)

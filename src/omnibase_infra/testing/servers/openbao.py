@@ -91,6 +91,12 @@ class OpenBaoServer:
         """Stop the server by its PID."""
         self.process.stop()
 
+    def start_again(self, startup_timeout_seconds: float = 30.0) -> None:
+        """Start the stopped server again: same port and root token, empty (dev mode keeps
+        nothing)."""
+        self.process.start()
+        self.process.wait_ready(functools.partial(_healthy, self.url), startup_timeout_seconds)
+
     async def admin(
         self, method: str, path: str, body: dict[str, JsonValue] | None = None
     ) -> dict[str, JsonValue]:
