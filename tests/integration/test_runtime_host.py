@@ -240,8 +240,8 @@ async def test_a_double_registered_for_a_type_replaces_the_runtime_service() -> 
 
 
 async def test_wiring_the_same_type_again_replaces_the_earlier_instance() -> None:
-    """``wire_infrastructure_services_async`` has replace semantics: the last instance of a type wins
-    (core's registry alone would keep resolving the first)."""
+    """``wire_infrastructure_services_async`` has replace semantics: the last instance of a
+    type wins (core's registry alone would keep resolving the first)."""
     container = ModelONEXContainer()
     first, second = RecordingSink(), RecordingSink()
     await wire_infrastructure_services_async(container, {ProtocolRtSink: first})
