@@ -23,6 +23,7 @@ RESOLVING_NODES = (
     "node_postgres_adapter_effect",
     "node_vault_adapter_effect",
     "node_consul_adapter_effect",
+    "node_keycloak_adapter_effect",
     "node_webhook_effect",
 )
 
