@@ -3,8 +3,10 @@
 Start: serve ``/health`` at once (``/ready`` answers 503 naming what is pending), discover and
 validate every contract (all or nothing), import the handlers they name (allowlist only), wire
 the routes, then join every node's consumer group, concurrently and while the handlers and
-components start (deliveries are held until they are up). ``runtime ready`` is logged only
-when ``/ready`` would say so; otherwise the log says what fails. Stop (SIGTERM/SIGINT): refuse
+components start (deliveries are held until they are up; with ``startup: degraded`` a
+dependency down at start is left pending, named by ``/ready``, and deliveries wait until
+``RuntimeDependencies`` has connected it). ``runtime ready`` is logged only when ``/ready``
+would say so; otherwise the log says what fails. Stop (SIGTERM/SIGINT): refuse
 new work, drain what the bus already accepted and leave the consumer groups (offsets committed)
 within the grace period, then close handlers and stop serving; ``drained`` is true only when
 nothing begun was cut short, every handled message was committed and every publish acked.
