@@ -7,7 +7,9 @@ admitted probe pings the dependency, or, for one down at start, reconnects it fi
 outcome is fed back (SUCCESS/FAILURE) and the node's decision is the new breaker state. A
 change of health or breaker state is published on ``TOPIC_DEPENDENCY_HEALTH_CHANGED``; a round
 that changes nothing publishes nothing. ``/ready`` gets one check, ``health_monitor``, naming
-each breaker's state: unhealthy while a breaker is not closed.
+each breaker's state and failing when the rounds stop coming. The breakers pace the probes;
+they do not gate readiness: each dependency's own check, pinged on every ``/ready``, does, so a
+runtime is ready again as soon as its dependency answers, not ``open_seconds`` later.
 
 Why not a workflow step over the bus: the workflow's COMPUTE steps run per message, in one
 consumer group shared by every runtime of a service, so a probe of one runtime's dependency
@@ -59,6 +61,8 @@ __all__ = ["NODE_NAME", "HealthMonitorComponent"]
 
 NODE_NAME = "node_infrastructure_health_monitor_orchestrator"
 EVENT_BUS = "event_bus"
+# A round slower than this (and than three intervals) means the monitor is stuck.
+_STALL_SECONDS = 30.0
 _CHECK_NAME = "health_monitor"
 
 _log = get_logger(__name__)
@@ -92,6 +96,7 @@ class HealthMonitorComponent:
         )
         self._watched: dict[str, _Watched] = {}
         self._task: asyncio.Task[None] | None = None
+        self._since: float | None = None  # the start, then the end of the last round
 
     @property
     def name(self) -> str:
@@ -102,6 +107,7 @@ class HealthMonitorComponent:
         """Take over reconnecting, add the breaker check to ``/ready``, start the rounds."""
         dependencies = host.container.get_service(RuntimeDependencies)
         dependencies.driven = True
+        self._since = self._clock()
         dependencies.add_checks(self.checks)
         self._task = asyncio.create_task(self._run(host, dependencies), name="health-monitor")
 
@@ -114,13 +120,17 @@ class HealthMonitorComponent:
                 await task
 
     def checks(self) -> tuple[ModelHealthCheckResult, ...]:
-        """``health_monitor``: each breaker's state; unhealthy while one is not closed."""
-        if not self._watched:
+        """``health_monitor``: each breaker's state; unhealthy when the monitor has stalled
+        (no round completed for three intervals, and at least 30 s)."""
+        if self._since is None:
             return ()
         states = {name: watched.breaker.state for name, watched in sorted(self._watched.items())}
         detail = "breakers: " + ", ".join(f"{name} {s.value}" for name, s in states.items())
-        healthy = all(s is EnumCircuitBreakerState.CLOSED for s in states.values())
-        return (ModelHealthCheckResult(name=_CHECK_NAME, healthy=healthy, detail=detail),)
+        quiet = self._clock() - self._since
+        if quiet > max(3 * self._settings.interval_seconds, _STALL_SECONDS):
+            stalled = f"no round completed for {quiet:.0f} s; {detail}"
+            return (ModelHealthCheckResult(name=_CHECK_NAME, healthy=False, detail=stalled),)
+        return (ModelHealthCheckResult(name=_CHECK_NAME, healthy=True, detail=detail),)
 
     async def _run(self, host: ProtocolComponentHost, dependencies: RuntimeDependencies) -> None:
         while True:
@@ -143,6 +153,7 @@ class HealthMonitorComponent:
         for event in outcomes:
             if event is not None:
                 await _publish(host, event)
+        self._since = self._clock()
 
     async def _observe(self, name: str, probe: Probe) -> ModelDependencyHealthChanged | None:
         watched = self._watched.setdefault(name, _Watched())

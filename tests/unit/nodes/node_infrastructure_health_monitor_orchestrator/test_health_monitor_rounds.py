@@ -99,7 +99,7 @@ async def test_a_stop_and_a_return_each_publish_one_event_and_the_breaker_paces_
     (down,) = seen
     assert (down.healthy, down.previous_healthy, down.breaker_state.value) == (False, True, "open")
     (check,) = monitor.checks()
-    assert check.healthy is False
+    assert check.healthy is True  # the breaker paces probes; valkey's own check gates /ready
     assert "valkey open" in str(check.detail)
     pings = valkey.pings
     valkey.up = True
@@ -136,3 +136,15 @@ async def test_a_dependency_down_at_start_is_reconnected_by_the_monitor() -> Non
     assert dependencies.pending == ()
     assert postgres.started
     assert seen[1].healthy is True
+
+
+async def test_a_stalled_monitor_fails_its_ready_check() -> None:
+    """No round completed for three intervals (at least 30 s): `health_monitor` is unhealthy."""
+    clock = ManualClock()
+    monitor, dependencies, host, _ = await _monitor(SwitchHandler("valkey"), clock)
+    await monitor.round(host, dependencies)  # type: ignore[arg-type]
+    assert monitor.checks()[0].healthy is True
+    clock.advance(31.0)
+    (check,) = monitor.checks()
+    assert check.healthy is False
+    assert "no round completed for 31 s" in str(check.detail)
