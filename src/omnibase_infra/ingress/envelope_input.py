@@ -19,7 +19,13 @@ from omnibase_infra.event_bus.codec import JsonEnvelope, error_reason, new_json_
 from omnibase_infra.event_bus.topics import parse_topic
 from omnibase_infra.ingress.errors import IngressRequestError, field_error
 
-__all__ = ["PUBLISHABLE_KINDS", "check_topic", "correlation_id_of", "envelope_of"]
+__all__ = [
+    "PUBLISHABLE_KINDS",
+    "check_payload_type",
+    "check_topic",
+    "correlation_id_of",
+    "envelope_of",
+]
 
 # Commands and facts come from outside; intents are reducers' outputs, DLQ and retry topics the
 # runtime's own.
@@ -63,6 +69,14 @@ def correlation_id_of(header: str | None) -> UUID | None:
         raise _unprocessable(["header", "x-correlation-id"], "not a UUID") from None
 
 
+def check_payload_type(payload_type: str) -> None:
+    """Refuse (422, ``query.payload_type``) what is not a type name."""
+    if _PAYLOAD_TYPE.fullmatch(payload_type) is None:
+        raise _unprocessable(
+            ["query", "payload_type"], "a type name (letters, digits, '_' and '.')"
+        )
+
+
 def envelope_of(
     body: bytes, *, payload_type: str | None, correlation_id: UUID | None, producer: str
 ) -> JsonEnvelope:
@@ -78,10 +92,7 @@ def envelope_of(
         if envelope.correlation_id is None:
             envelope = envelope.model_copy(update={"correlation_id": correlation_id or uuid4()})
         return envelope
-    if _PAYLOAD_TYPE.fullmatch(payload_type) is None:
-        raise _unprocessable(
-            ["query", "payload_type"], "a type name (letters, digits, '_' and '.')"
-        )
+    check_payload_type(payload_type)
     try:
         payload = _JSON.validate_json(body)
     except ValidationError as exc:

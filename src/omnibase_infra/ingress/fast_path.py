@@ -1,9 +1,9 @@
-"""``POST /v1/events/{topic}`` straight on ASGI, in front of the FastAPI app.
+"""``POST /v1/events/{topic}`` and ``.../batch`` straight on ASGI, in front of the FastAPI app.
 
 The route is the ingress's hot path: answered here from the raw ASGI scope, it skips the
 framework's per-request work (middleware layers, dependency solving, request objects), which
 cost several times the publish itself. Every other request (``/docs``, ``/openapi.json``)
-goes on to the app, whose route of the same path documents this one and answers the same way.
+goes on to the app, whose routes of the same paths document these and answer the same way.
 """
 
 from __future__ import annotations
@@ -13,15 +13,16 @@ from collections.abc import AsyncIterator
 from urllib.parse import parse_qs
 
 from pydantic import JsonValue
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from omnibase_infra.ingress.core import IngressCore
 from omnibase_infra.ingress.errors import IngressRequestError
 from omnibase_infra.sanitize import sanitize_text
 
-__all__ = ["EVENTS_PREFIX", "IngressFastPath", "refusal_body"]
+__all__ = ["BATCH_SUFFIX", "EVENTS_PREFIX", "IngressFastPath", "is_event_post", "refusal_body"]
 
 EVENTS_PREFIX = "/v1/events/"
+BATCH_SUFFIX = "/batch"  # a topic has no '/': ``/v1/events/{topic}/batch`` is unambiguous
 _JSON = (b"content-type", b"application/json")
 
 
@@ -33,29 +34,35 @@ def refusal_body(exc: IngressRequestError) -> dict[str, JsonValue]:
     return body
 
 
-class IngressFastPath:
-    """Pure ASGI middleware answering POSTs under ``/v1/events/`` with ``IngressCore``."""
+def is_event_post(scope: Scope) -> bool:
+    """Whether the request is a POST under ``/v1/events/`` (what ``IngressFastPath`` answers)."""
+    return (
+        scope["type"] == "http"
+        and scope["method"] == "POST"
+        and str(scope.get("path", "")).startswith(EVENTS_PREFIX)
+    )
 
-    def __init__(self, app: ASGIApp, core: IngressCore) -> None:
-        self._app = app
+
+class IngressFastPath:
+    """Answers POSTs under ``/v1/events/`` with ``IngressCore`` on raw ASGI."""
+
+    def __init__(self, core: IngressCore) -> None:
         self._core = core
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope.get("path", "")
-        if (
-            scope["type"] != "http"
-            or scope["method"] != "POST"
-            or not path.startswith(EVENTS_PREFIX)
-        ):
-            await self._app(scope, receive, send)
-            return
+        """Answer one event POST (``is_event_post(scope)``)."""
+        path: str = scope["path"]
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         query = parse_qs(scope["query_string"].decode("latin-1"))
         client = scope.get("client")
+        topic = path[len(EVENTS_PREFIX) :]
+        accept = self._core.accept
+        if topic.endswith(BATCH_SUFFIX):
+            topic, accept = topic[: -len(BATCH_SUFFIX)], self._core.accept_batch
         extra: dict[str, str] = {}
         try:
-            content = await self._core.accept(
-                path[len(EVENTS_PREFIX) :],
+            content = await accept(
+                topic,
                 headers,
                 query["payload_type"][0] if "payload_type" in query else None,
                 client[0] if client else None,

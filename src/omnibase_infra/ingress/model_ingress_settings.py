@@ -22,7 +22,8 @@ def is_loopback_host(host: str) -> bool:
 
 
 class ModelIngressSettings(BaseModel):
-    """``POST /v1/events/{topic}`` on ``host:port``; without ``auth`` loopback only."""
+    """``POST /v1/events/{topic}`` (and ``.../batch``) on ``host:port``; without ``auth``
+    loopback only. A batch's events count one by one against the rate limit."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
@@ -31,6 +32,14 @@ class ModelIngressSettings(BaseModel):
     port: int = Field(default=8083, ge=0, le=65535, description="0 picks a free port")
     max_body_bytes: int = Field(
         default=256 * 1024, ge=1024, description="larger request bodies are refused with 413"
+    )
+    max_batch_events: int = Field(
+        default=1000, ge=1, description="events in one batch POST; more are refused with 413"
+    )
+    max_batch_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description="batch request bodies larger than this are refused with 413",
     )
     rate_per_second: float = Field(
         default=20_000.0, gt=0, description="per client (token subject, else address): refill"

@@ -1,5 +1,5 @@
-"""The OpenAPI description of ``POST /v1/events/{topic}`` (read from the raw request, so
-declared here rather than inferred from a signature)."""
+"""The OpenAPI description of ``POST /v1/events/{topic}`` and ``.../batch`` (read from the raw
+request, so declared here rather than inferred from a signature)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ from typing import Final
 
 from pydantic import JsonValue
 
-__all__ = ["EVENT_PARAMETERS", "EVENT_REQUEST_BODY", "EVENT_RESPONSES"]
+__all__ = [
+    "BATCH_REQUEST_BODY",
+    "BATCH_RESPONSES",
+    "EVENT_PARAMETERS",
+    "EVENT_REQUEST_BODY",
+    "EVENT_RESPONSES",
+]
 
 _REFUSAL: Final[dict[str, JsonValue]] = {
     "type": "object",
@@ -73,4 +79,30 @@ EVENT_RESPONSES: Final[dict[int | str, dict[str, JsonValue]]] = {
     422: _refusal("wrong shape: topic, payload_type, X-Correlation-ID or body (field paths)"),
     429: _refusal("per-client rate limit: retry after the Retry-After header's seconds"),
     503: _refusal("the bus did not accept the event"),
+}
+
+BATCH_REQUEST_BODY: Final[dict[str, JsonValue]] = {
+    "required": True,
+    "description": "a JSON array, or NDJSON (Content-Type: application/x-ndjson, one document a "
+    "line), of core's envelopes, or of bare payloads with payload_type; at most "
+    "ingress.max_batch_events items and ingress.max_batch_bytes bytes. X-Correlation-ID is the "
+    "correlation id of every item that has none",
+    "content": {
+        "application/json": {"schema": {"type": "array", "items": {}}},
+        "application/x-ndjson": {"schema": {"type": "string"}},
+    },
+}
+
+BATCH_RESPONSES: Final[dict[int | str, dict[str, JsonValue]]] = {
+    **EVENT_RESPONSES,
+    413: _refusal(
+        "body larger than ingress.max_batch_bytes, or more items than "
+        "ingress.max_batch_events (or ingress.rate_burst)"
+    ),
+    422: _refusal(
+        "wrong shape: topic, payload_type, X-Correlation-ID or any item (body.<index>.<path>, "
+        "every bad item listed); nothing of the batch was published"
+    ),
+    429: _refusal("per-client rate limit (each event counts): nothing of the batch published"),
+    503: _refusal("the bus did not accept every event (those before the failure may be on it)"),
 }

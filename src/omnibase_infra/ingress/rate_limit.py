@@ -28,16 +28,22 @@ class TokenBucketLimiter:
         # key -> (tokens left, when they were counted)
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
-    def take(self, key: str) -> float:
-        """Take one token for ``key``: 0.0 when granted, else the seconds until one is due."""
+    @property
+    def burst(self) -> int:
+        """The bucket size: the most tokens one take can be granted."""
+        return int(self._burst)
+
+    def take(self, key: str, cost: int = 1) -> float:
+        """Take ``cost`` tokens for ``key`` (all or none): 0.0 when granted, else the seconds
+        until they are due (``cost`` past the burst is never granted: see ``burst``)."""
         now = self._clock()
         tokens, then = self._buckets.pop(key, (self._burst, now))
         tokens = min(self._burst, tokens + (now - then) * self._rate)
         wait = 0.0
-        if tokens >= 1.0:
-            tokens -= 1.0
+        if tokens >= cost:
+            tokens -= cost
         else:
-            wait = (1.0 - tokens) / self._rate
+            wait = (cost - tokens) / self._rate
         self._buckets[key] = (tokens, now)
         if len(self._buckets) > self._max_clients:
             self._buckets.popitem(last=False)

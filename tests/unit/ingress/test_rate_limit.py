@@ -35,3 +35,16 @@ def test_the_client_table_is_bounded() -> None:
     limiter.take("c")  # forgets a
     assert limiter.take("b") > 0.0
     assert limiter.take("a") == 0.0
+
+
+def test_a_batch_takes_its_count_all_or_none() -> None:
+    """A take of 3 tokens is granted from a bucket of 4, then refused (nothing taken) until
+    the bucket holds 3 again."""
+    clock = ManualClock()
+    limiter = TokenBucketLimiter(1.0, 4, clock=clock)
+    assert limiter.take("a", 3) == 0.0
+    assert limiter.take("a", 3) == pytest.approx(2.0)
+    assert limiter.take("a", 1) == 0.0
+    clock.advance(3.0)
+    assert limiter.take("a", 3) == 0.0
+    assert limiter.burst == 4
