@@ -78,6 +78,57 @@ async def test_send_through_the_ingress_prints_the_ids_and_the_node_handles_it(
     assert str(sink.recorded[0].job.job_id) == job_id
 
 
+async def test_send_ndjson_goes_in_batches_and_every_event_is_handled(tmp_path: Path) -> None:
+    """``--data @events.ndjson --batch-size 2`` sends 5 events through the batch route (three
+    requests), prints all 5 ids in order, and every job is recorded."""
+    sink = RecordingSink()
+    jobs = [start_job(key=f"nd-{i}", seq=i) for i in range(5)]
+    path = tmp_path / "events.ndjson"
+    path.write_text("".join(json.dumps(job) + "\n" for job in jobs))
+    async with ingress_host(sink) as (_, client):
+        code, out, err = await _send(
+            TOPIC_START_JOB,
+            "--payload-type",
+            "ModelRtStartJob",
+            "--data",
+            f"@{path}",
+            "--batch-size",
+            "2",
+            "--ingress",
+            str(client.base_url),
+            "-o",
+            "json",
+        )
+        assert code == 0, err
+        await eventually(lambda: len(sink.recorded) >= 5, "every job recorded")
+    accepted = json.loads(out)
+    assert accepted["count"] == 5
+    assert len({e["envelope_id"] for e in accepted["events"]}) == 5
+    assert {str(r.job.job_id) for r in sink.recorded} == {str(j["job_id"]) for j in jobs}
+
+
+async def test_send_ndjson_with_a_bad_line_names_its_index_in_the_file(tmp_path: Path) -> None:
+    """Envelopes, the fourth one bad, with ``--batch-size 2``: exit 2 naming body.3 (the
+    file's index, not the batch's), and saying the first two events went in."""
+    path = tmp_path / "events.ndjson"
+    lines = ['{"payload": 1}', '{"payload": 2}', '{"payload": 3}', '{"envelope_id": "x"}']
+    path.write_text("\n".join(lines))
+    async with ingress_host(RecordingSink()) as (_, client):
+        code, _, err = await _send(
+            TOPIC_START_JOB,
+            "--data",
+            f"@{path}",
+            "--batch-size",
+            "2",
+            "--ingress",
+            str(client.base_url),
+        )
+    assert code == 2
+    assert "refused (HTTP 422)" in err
+    assert "body.3" in " ".join(err.split())
+    assert "first 2 events were accepted" in " ".join(err.split())
+
+
 async def test_send_refused_for_a_wrong_shape_exits_2_naming_the_field(tmp_path: Path) -> None:
     """A topic of a kind outsiders may not send to: exit 2 with the ingress's reason."""
     async with ingress_host(RecordingSink()) as (_, client):
