@@ -1,7 +1,7 @@
 """The ingress's overhead: POST to dispatched against a direct in-process publish (not a test).
 
     .venv/bin/python benchmarks/bench_ingress.py [--events 20000] [--repeats 5]
-        [--connections 16]
+        [--connections 16] [--batch 100]
 
 A server process, pinned to one core, holds what ``onex-infra run`` holds on the local profile
 for this path: the in-memory bus (the runtime's defaults), the dispatch engine with one no-op
@@ -12,8 +12,11 @@ The same events (a small bare payload with its payload type) go, interleaved in 
 - **direct**: inside the server, ``new_json_envelope`` + ``bus.publish`` of each event (what a
   producer in the process does), until the node has handled all of them;
 - **ingress**: from this process (pinned to the other core), ``POST /v1/events/{topic}?
-  payload_type=...`` over ``--connections`` keep-alive httpx connections, until the server says
-  the node handled all of them;
+  payload_type=...`` over ``--connections`` keep-alive connections (``http_load``: a minimal
+  HTTP/1.1 client, one request in flight a connection), until the server says the node
+  handled all of them;
+- **batch**: the same events, ``--batch`` a request, to ``POST /v1/events/{topic}/batch``
+  (a JSON array of the bare payloads);
 - **bare HTTP**: the same POSTs to a second port of the server, answered by the least an HTTP
   ingress must do (an ASGI middleware at the ingress's place: read the body, ``json.loads``,
   wrap, publish, 202; no checks): the floor of one HTTP request per event on this machine.
@@ -46,6 +49,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bench_dispatch import ModelBenchPayload
 from bench_report import ModelBenchFigure, load_average, load_line, record
+from http_load import post_all, post_request
 from omnibase_infra._core import EnumNodeKind
 from omnibase_infra.dispatch.context import DispatchContext
 from omnibase_infra.dispatch.engine import MessageDispatchEngine, make_route
@@ -55,6 +59,7 @@ from omnibase_infra.ingress.app import create_ingress_app
 from omnibase_infra.ingress.model_ingress_settings import ModelIngressSettings
 from omnibase_infra.runtime.heap import freeze_boot_heap
 from omnibase_infra.runtime.http.server import HubServer
+from omnibase_infra.runtime.ingress_component import ingress_server
 
 TOPIC = "onex.cmd.bench.do-nothing.v1"
 NODE = "bench_noop_compute"
@@ -160,8 +165,10 @@ async def _serve(conn: Connection) -> None:
 
     bare_app = FastAPI()
     bare_app.add_middleware(BareIngress, bus=bus)
-    server = HubServer(app, "127.0.0.1", 0, name="bench ingress", setting="--")
-    bare = HubServer(bare_app, "127.0.0.1", 0, name="bench bare ingress", setting="--")
+    server = ingress_server(app, "127.0.0.1", 0)
+    bare = HubServer(
+        bare_app, "127.0.0.1", 0, name="bench bare ingress", setting="--", proxy_headers=False
+    )
     ports = (await server.start(), await bare.start())
     freeze_boot_heap()
     conn.send(ports)
@@ -187,28 +194,25 @@ async def _stats(client: httpx.AsyncClient) -> tuple[int, float]:
 
 
 async def ingress_run(
-    client: httpx.AsyncClient,
-    count: int,
-    connections: int,
-    poster: httpx.AsyncClient | None = None,
+    client: httpx.AsyncClient, port: int, count: int, connections: int, batch: int = 0
 ) -> tuple[float, float]:
-    """(wall seconds, server CPU seconds) to POST ``count`` events until all are handled
-    (``poster``: the client of the port to POST to, else ``client``)."""
-    post = (poster or client).post
-    bodies = [json.dumps(_payload(i)).encode() for i in range(count)]
+    """(wall seconds, server CPU seconds) to POST ``count`` events to ``port`` until all are
+    handled: one event a request, or (``batch``) that many a request to the batch route."""
+    query = f"?payload_type={PAYLOAD_TYPE}"
+    if batch:
+        path = f"/v1/events/{TOPIC}/batch{query}"
+        requests = [
+            post_request(
+                path, json.dumps([_payload(i) for i in range(s, min(s + batch, count))]).encode()
+            )
+            for s in range(0, count, batch)
+        ]
+    else:
+        path = f"/v1/events/{TOPIC}{query}"
+        requests = [post_request(path, json.dumps(_payload(i)).encode()) for i in range(count)]
     handled_before, cpu_before = await _stats(client)
-    url = f"/v1/events/{TOPIC}"
-    params = {"payload_type": PAYLOAD_TYPE}
-    headers = {"content-type": "application/json"}
     began = time.perf_counter()
-
-    async def worker(start: int) -> None:
-        for body in bodies[start::connections]:
-            reply = await post(url, content=body, params=params, headers=headers)
-            if reply.status_code != 202:
-                raise SystemExit(f"ingress answered {reply.status_code}: {reply.text}")
-
-    await asyncio.gather(*(worker(i) for i in range(connections)))
+    await post_all(port, requests, min(connections, len(requests)))
     while (await _stats(client))[0] < handled_before + count:  # noqa: ASYNC110 - another process
         await asyncio.sleep(0.001)
     seconds = time.perf_counter() - began
@@ -227,25 +231,25 @@ def _spread(values: list[float], fmt: Callable[[float], str]) -> str:
 
 
 async def main(
-    count: int, repeats: int, connections: int, ports: tuple[int, int]
+    count: int, repeats: int, connections: int, batch: int, ports: tuple[int, int]
 ) -> list[ModelBenchFigure]:
     """Run every variant ``repeats`` times, interleaved, print the table; its figures."""
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    results: dict[str, list[tuple[float, float]]] = {"ingress": [], "bare": [], "direct": []}
-    async with (
-        httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{ports[0]}", limits=limits, timeout=60, trust_env=False
-        ) as client,
-        httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{ports[1]}", limits=limits, timeout=60, trust_env=False
-        ) as bare,
-    ):
+    results: dict[str, list[tuple[float, float]]] = {
+        "ingress": [],
+        "batch": [],
+        "bare": [],
+        "direct": [],
+    }
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{ports[0]}", timeout=600, trust_env=False
+    ) as client:
 
         async def run(variant: str, events: int) -> tuple[float, float]:
             if variant == "direct":
                 return await direct_run(client, events)
+            port = ports[1] if variant == "bare" else ports[0]
             return await ingress_run(
-                client, events, connections, bare if variant == "bare" else None
+                client, port, events, connections, batch if variant == "batch" else 0
             )
 
         for variant in results:  # warm-up
@@ -262,11 +266,15 @@ async def main(
                 ),
                 flush=True,
             )
-    return _report(results, count, repeats, connections)
+    return _report(results, count, repeats, connections, batch)
 
 
 def _report(
-    results: dict[str, list[tuple[float, float]]], count: int, repeats: int, connections: int
+    results: dict[str, list[tuple[float, float]]],
+    count: int,
+    repeats: int,
+    connections: int,
+    batch: int,
 ) -> list[ModelBenchFigure]:
     def micro(value: float) -> str:
         return f"{value:.1f}"
@@ -276,6 +284,7 @@ def _report(
 
     names = {
         "ingress": "ingress: POST -> dispatched",
+        "batch": f"ingress batch of {batch}: POST -> dispatched",
         "bare": "bare HTTP: POST -> dispatched",
         "direct": "direct: publish -> dispatched",
     }
@@ -294,46 +303,51 @@ def _report(
     print(f"{count:,} events x {repeats} repeats, {connections} keep-alive connections")
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
-    ingress = results["ingress"]
 
-    def ratios(other: str) -> list[float]:
-        return [i[1] / o[1] for i, o in zip(ingress, results[other], strict=True)]
+    def ratios(variant: str, other: str) -> list[float]:
+        return [v[1] / o[1] for v, o in zip(results[variant], results[other], strict=True)]
 
-    median_ratio = statistics.median(ratios("direct"))
-    median_rate = statistics.median([count / s for s, _ in ingress])
-    per_core = statistics.median([count / c for _, c in ingress])
     print()
     print(
-        f"ingress / direct server CPU per event: {_spread(ratios('direct'), _times)}; "
-        f"ingress / bare HTTP: {_spread(ratios('bare'), _times)}"
-    )
-    ratio_met = "met" if median_ratio <= TARGET_RATIO else "MISSED"
-    rate_met = "met" if median_rate >= TARGET_PER_SECOND else "MISSED"
-    core_met = "met" if per_core >= TARGET_PER_SECOND else "MISSED"
-    print(
-        f"targets: <= {TARGET_RATIO}x direct: {ratio_met} ({median_ratio:.2f}x); "
-        f">= {TARGET_PER_SECOND:,}/s through the port: {rate_met} ({median_rate:,.0f}/s wall; "
-        f"per server core {core_met}: {per_core:,.0f} per CPU second)"
+        f"ingress / direct server CPU per event: {_spread(ratios('ingress', 'direct'), _times)}; "
+        f"batch / direct: {_spread(ratios('batch', 'direct'), _times)}; "
+        f"ingress / bare HTTP: {_spread(ratios('ingress', 'bare'), _times)}"
     )
     direct_cpu = statistics.median([c / count * 1e6 for _, c in results["direct"]])
-    return [
-        ModelBenchFigure(
-            what="ingress POST -> dispatched (server CPU per event vs an in-process publish)",
-            measured=f"**{_spread(ratios('direct'), _times)}**, "
-            f"{_spread(ratios('bare'), _times)} of the bare HTTP floor",
-            baseline=f"direct publish -> dispatched {direct_cpu:.0f} µs/event",
-            target=f"<= {TARGET_RATIO}x",
-            met=median_ratio <= TARGET_RATIO,
-        ),
-        ModelBenchFigure(
-            what=f"ingress events per server CPU second, {connections} keep-alive connections",
-            measured=f"**{per_core:,.0f}**/CPU s ({median_rate:,.0f}/s wall)",
-            baseline=f"direct {statistics.median([count / c for _, c in results['direct']]):,.0f}"
-            "/CPU s",
-            target=f">= {TARGET_PER_SECOND:,}/s on one core",
-            met=per_core >= TARGET_PER_SECOND,
-        ),
-    ]
+    direct_rate = statistics.median([count / c for _, c in results["direct"]])
+    figures: list[ModelBenchFigure] = []
+    for variant, how in (("ingress", "one event a request"), ("batch", f"batches of {batch}")):
+        median_ratio = statistics.median(ratios(variant, "direct"))
+        wall = statistics.median([count / s for s, _ in results[variant]])
+        per_core = statistics.median([count / c for _, c in results[variant]])
+        print(
+            f"targets, {how}: <= {TARGET_RATIO}x direct: "
+            f"{'met' if median_ratio <= TARGET_RATIO else 'MISSED'} ({median_ratio:.2f}x); "
+            f">= {TARGET_PER_SECOND:,}/s on one server core: "
+            f"{'met' if per_core >= TARGET_PER_SECOND else 'MISSED'} ({per_core:,.0f} per CPU "
+            f"second; {wall:,.0f}/s wall)"
+        )
+        bare = f", {_spread(ratios('ingress', 'bare'), _times)} of the bare HTTP floor"
+        figures += [
+            ModelBenchFigure(
+                what=f"ingress POST -> dispatched, {how} (server CPU per event vs an "
+                "in-process publish)",
+                measured=f"**{_spread(ratios(variant, 'direct'), _times)}**"
+                + (bare if variant == "ingress" else ""),
+                baseline=f"direct publish -> dispatched {direct_cpu:.0f} µs/event",
+                target=f"<= {TARGET_RATIO}x",
+                met=median_ratio <= TARGET_RATIO,
+            ),
+            ModelBenchFigure(
+                what=f"ingress events per server CPU second, {how}, {connections} keep-alive "
+                "connections",
+                measured=f"**{per_core:,.0f}**/CPU s ({wall:,.0f}/s wall)",
+                baseline=f"direct {direct_rate:,.0f}/CPU s",
+                target=f">= {TARGET_PER_SECOND:,}/s on one core",
+                met=per_core >= TARGET_PER_SECOND,
+            ),
+        ]
+    return figures
 
 
 def _times(value: float) -> str:
@@ -345,6 +359,7 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--batch", type=int, default=100, help="events a batch request")
     arguments = parser.parse_args()
     cores = sorted(os.sched_getaffinity(0))
     server_core, client_core = cores[0], cores[-1]
@@ -361,7 +376,13 @@ if __name__ == "__main__":
         print(f"server on core {server_core} (ports {bound}), client on core {client_core}")
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             figures = runner.run(
-                main(arguments.events, arguments.repeats, arguments.connections, bound)
+                main(
+                    arguments.events,
+                    arguments.repeats,
+                    arguments.connections,
+                    arguments.batch,
+                    bound,
+                )
             )
     finally:
         ours.send("stop")

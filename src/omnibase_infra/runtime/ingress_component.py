@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from fastapi import FastAPI
+
 from omnibase_infra.handlers.oidc.handler_keycloak import HandlerKeycloak
 from omnibase_infra.ingress.app import create_ingress_app
 from omnibase_infra.ingress.auth import IngressAuthenticator
@@ -15,7 +17,7 @@ from omnibase_infra.runtime.http.server import HubServer
 if TYPE_CHECKING:
     from omnibase_infra.runtime.plugins.protocol_component_host import ProtocolComponentHost
 
-__all__ = ["IngressComponent", "ingress_components"]
+__all__ = ["IngressComponent", "ingress_components", "ingress_server"]
 
 _log = get_logger(__name__)
 
@@ -23,6 +25,12 @@ _log = get_logger(__name__)
 def ingress_components(settings: ModelIngressSettings) -> list[IngressComponent]:
     """The ingress component when ``ingress.enabled``, else none."""
     return [IngressComponent(settings)] if settings.enabled else []
+
+
+def ingress_server(app: FastAPI, host: str, port: int) -> HubServer:
+    """The ingress's HTTP server: no ``X-Forwarded-For`` trusted, so a client on the host cannot
+    pick the address its rate limit is counted under (and no per-request proxy middleware)."""
+    return HubServer(app, host, port, name="ingress", setting="ingress.port", proxy_headers=False)
 
 
 class IngressComponent:
@@ -50,9 +58,7 @@ class IngressComponent:
                 self._keycloak, settings.auth.roles, settings.auth.oidc.audience or ()
             )
         app = create_ingress_app(host.bus, settings, authenticator)
-        self._server = HubServer(
-            app, settings.host, settings.port, name="ingress", setting="ingress.port"
-        )
+        self._server = ingress_server(app, settings.host, settings.port)
         self.port = await self._server.start()
         if authenticator is None:
             _log.warning(

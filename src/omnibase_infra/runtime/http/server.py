@@ -35,8 +35,11 @@ class HubServer:
         *,
         name: str = "hub",
         setting: str = "http.port",
+        proxy_headers: bool = True,
     ) -> None:
-        """``name`` and ``setting`` (the config field of the port) are for a failed bind."""
+        """``name`` and ``setting`` (the config field of the port) are for a failed bind;
+        ``proxy_headers``: trust ``X-Forwarded-For`` from loopback peers (uvicorn's default)."""
+        self._proxy_headers = proxy_headers
         self._app = app
         self._name = name
         self._setting = setting
@@ -71,7 +74,13 @@ class HubServer:
             ) from exc
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
-            self._app, log_level="warning", access_log=False, lifespan="off", server_header=False
+            self._app,
+            http="httptools",  # the C parser (h11 is pure Python): a dependency, not a guess
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+            proxy_headers=self._proxy_headers,
         )
         self._server = _EmbeddedServer(config)
         self._task = asyncio.create_task(
