@@ -53,7 +53,8 @@ class IngressFastPath:
         """Answer one event POST (``is_event_post(scope)``)."""
         path: str = scope["path"]
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        query = parse_qs(scope["query_string"].decode("latin-1"))
+        raw_query: bytes = scope["query_string"]
+        query = parse_qs(raw_query.decode("latin-1")) if raw_query else {}
         client = scope.get("client")
         topic = path[len(EVENTS_PREFIX) :]
         accept = self._core.accept
