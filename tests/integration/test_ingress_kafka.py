@@ -44,3 +44,33 @@ async def test_event_posted_to_the_ingress_is_handled_through_kafka(
             "the job recorded through Kafka",
         )
     assert UUID(reply.json()["correlation_id"]) == correlation
+
+
+async def test_batch_posted_to_the_ingress_is_handled_through_kafka(
+    tansu_server: TansuServer,
+) -> None:
+    """A batch of 10 payloads is 202 with 10 ids, and every job is recorded after the round
+    trip through the broker (the Kafka bus's publish_batch)."""
+    environment = f"ingress-batch-{uuid4().hex[:8]}"
+    bus = EventBusKafka(
+        make_kafka_settings(tansu_server.bootstrap_servers), environment=environment
+    )
+    sink = RecordingSink()
+    jobs = [start_job(key=f"{environment}-{i}", seq=i) for i in range(10)]
+    async with ingress_host(
+        sink, bus=bus, environment=environment, event_bus={"kind": "kafka", "retry": None}
+    ) as (_, client):
+        reply = await client.post(
+            f"/v1/events/{TOPIC_START_JOB}/batch",
+            params={"payload_type": "ModelRtStartJob"},
+            json=jobs,
+        )
+        assert reply.status_code == 202, reply.text
+
+        # The topic is shared with the module's other test: only this batch's keys count.
+        def ours() -> set[str]:
+            return {str(r.job.job_id) for r in sink.recorded if r.job.key.startswith(environment)}
+
+        await eventually(lambda: len(ours()) >= 10, "every job recorded through Kafka")
+    assert reply.json()["count"] == 10
+    assert ours() == {str(j["job_id"]) for j in jobs if isinstance(j, dict)}
