@@ -13,8 +13,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+# Bound now (it imports only asyncio): a lazy name here would be shadowed by the submodule of
+# the same name once anything imports ``omnibase_infra.testing.eventually``, and
+# ``from omnibase_infra.testing import eventually`` would then give the module.
+from omnibase_infra.testing.eventually import eventually
+
 if TYPE_CHECKING:
-    from omnibase_infra.testing.eventually import eventually
     from omnibase_infra.testing.fixtures.kafka import (
         TopicFactory,
         make_kafka_settings,
@@ -72,7 +76,6 @@ _WHERE = {
     "TopicFactory": "fixtures.kafka",
     "ValkeyServer": "servers.valkey",
     "error_surface": "leak_check",
-    "eventually": "eventually",
     "free_port": "ports",
     "free_port_pair": "ports",
     "make_kafka_settings": "fixtures.kafka",
