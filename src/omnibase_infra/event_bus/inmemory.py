@@ -10,9 +10,14 @@
   bounded, growing delay (holding back the later messages of its key).
 - A new group starts at ``auto_offset_reset`` (earliest retained or latest); a group that
   rejoins resumes from its committed offset.
-- Memory is bounded: ``publish`` waits while any active group lags ``capacity`` messages
-  behind on the partition (backpressure), and consumed history beyond ``retention`` messages
-  per partition is dropped. A value over ``max_message_bytes`` is refused, as Kafka refuses it.
+- Memory is bounded in messages and in bytes (key, value and headers). Undelivered: ``publish``
+  waits while an active group lags ``capacity`` messages, or ``capacity_bytes`` bytes less
+  the new message, behind on the partition (backpressure; a group with nothing undelivered
+  always takes one message); after ``publish_timeout_seconds`` it raises
+  ``InfraUnavailableError`` (retriable): an undelivered message is never dropped, the
+  publisher learns that its own was not taken. Consumed history is trimmed, oldest first, to
+  ``retention`` messages and ``retention_bytes`` bytes per partition. A value over
+  ``max_message_bytes`` is refused, as Kafka refuses it.
 - A message its subscriber parks (``BusMessage.park``: its failure could not be made durable)
   holds the partition and is delivered again only every ``park_seconds``, with an alarm.
 """
@@ -75,7 +80,10 @@ class EventBusInmemory(EventBusBase):
         *,
         partitions: int = 4,
         capacity: int = 1024,
+        capacity_bytes: int = 16 * 1024 * 1024,
         retention: int = 10_000,
+        retention_bytes: int = 8 * 1024 * 1024,
+        publish_timeout_seconds: float | None = 30.0,
         in_flight_per_partition: int = 16,
         max_message_bytes: int | None = None,
         park_seconds: float = 30.0,
@@ -91,11 +99,23 @@ class EventBusInmemory(EventBusBase):
             raise ProtocolConfigurationError(
                 "park_seconds and max_message_bytes must be > 0", field="event_bus"
             )
+        if capacity_bytes < 1 or retention_bytes < 0:
+            raise ProtocolConfigurationError(
+                "capacity_bytes must be >= 1 and retention_bytes >= 0", field="event_bus"
+            )
+        if publish_timeout_seconds is not None and publish_timeout_seconds <= 0:
+            raise ProtocolConfigurationError(
+                "publish_timeout_seconds must be > 0 (or None: wait without end)",
+                field="event_bus.publish_timeout_seconds",
+            )
         super().__init__(environment=environment, group=group)
         self._partition_count = partitions
         self._in_flight = in_flight_per_partition
         self._capacity = capacity
+        self._capacity_bytes = capacity_bytes
         self._retention = retention
+        self._retention_bytes = retention_bytes
+        self._publish_timeout = publish_timeout_seconds
         self._max_bytes = max_message_bytes
         self._park_seconds = park_seconds
         # (topic, group, partition) -> offset of the message the partition is parked at.
@@ -122,7 +142,10 @@ class EventBusInmemory(EventBusBase):
         value: bytes,
         headers: Mapping[str, str] | ProtocolEventBusHeaders | None = None,
     ) -> None:
-        """Append to the key's partition, waiting while an active group lags ``capacity``."""
+        """Append to the key's partition, waiting while an active group lags too far behind.
+
+        Raises ``InfraUnavailableError`` when no room came within ``publish_timeout_seconds``.
+        """
         if self._closed:
             raise InfraUnavailableError("event bus is closed", operation="publish", topic=topic)
         if self._max_bytes is not None and len(value) > self._max_bytes:
@@ -136,11 +159,47 @@ class EventBusInmemory(EventBusBase):
             zlib.crc32(key) % self._partition_count if key is not None else next(state.round_robin)
         )
         partition = state.partitions[index]
-        while self._lag(state, index) >= self._capacity:
-            await partition.space.wait()
-        partition.log.append(Record(key, value, normalize_headers(headers)))
+        record = Record(key, value, normalize_headers(headers))
+        if not self._has_room(state, index, record.size):
+            await self._wait_for_room(state, index, record.size)
+        partition.append(record)
         self._trim(state, index)
         partition.new_data.fire()
+
+    def _has_room(self, state: Topic, index: int, size: int) -> bool:
+        """Whether every active group is within both bounds with ``size`` more bytes."""
+        partition = state.partitions[index]
+        for group in state.groups.values():
+            if not group.members:
+                continue
+            committed = group.committed[index]
+            if partition.end - committed >= self._capacity:
+                return False
+            undelivered = partition.bytes_from(committed)
+            if undelivered and undelivered + size > self._capacity_bytes:
+                return False
+        return True
+
+    async def _wait_for_room(self, state: Topic, index: int, size: int) -> None:
+        """Back-pressure: wait for the groups to consume, at most ``publish_timeout_seconds``."""
+        partition = state.partitions[index]
+
+        async def room() -> None:
+            while not self._has_room(state, index, size):
+                await partition.space.wait()
+
+        try:
+            await asyncio.wait_for(room(), self._publish_timeout)
+        except TimeoutError:
+            raise InfraUnavailableError(
+                f"event bus full: partition {index} of {state.name} has had more undelivered "
+                f"than event_bus.capacity ({self._capacity} messages) or capacity_bytes "
+                f"({self._capacity_bytes} bytes) for {self._publish_timeout} s; "
+                "the message was not published",
+                operation="publish",
+                topic=state.name,
+                retriable=True,
+            ) from None
 
     def _create_topic(self, topic: str) -> Topic:
         parse_topic(topic)  # validates the name once per topic
@@ -158,18 +217,22 @@ class EventBusInmemory(EventBusBase):
         return lag
 
     def _trim(self, state: Topic, index: int) -> None:
+        """Drop the oldest consumed records past ``retention`` (messages or bytes)."""
         partition = state.partitions[index]
-        excess = len(partition.log) - self._retention
-        if excess <= 0:
+        if (
+            len(partition.log) <= self._retention
+            and partition.retained_bytes <= self._retention_bytes
+        ):
             return
         floor = min(
             (g.committed[index] for g in state.groups.values() if g.members),
             default=partition.end,
         )
-        while excess > 0 and partition.base < floor:
-            partition.log.popleft()
-            partition.base += 1
-            excess -= 1
+        while partition.base < floor and (
+            len(partition.log) > self._retention
+            or partition.retained_bytes > self._retention_bytes
+        ):
+            partition.drop_oldest()
 
     # -- consuming ----------------------------------------------------------------------------
 
@@ -370,6 +433,11 @@ class EventBusInmemory(EventBusBase):
         """How many messages the topic currently holds in memory (for tests of the bound)."""
         state = self._topics.get(topic)
         return 0 if state is None else sum(len(p.log) for p in state.partitions)
+
+    def retained_bytes(self, topic: str) -> int:
+        """How many bytes (keys, values, headers) the topic currently holds in memory."""
+        state = self._topics.get(topic)
+        return 0 if state is None else sum(p.retained_bytes for p in state.partitions)
 
     async def wait_idle(self) -> None:
         """Wait until every active group has consumed everything published so far."""

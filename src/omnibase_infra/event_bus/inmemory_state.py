@@ -15,13 +15,23 @@ __all__ = ["Group", "Member", "Partition", "Record", "Signal", "Topic"]
 class Record:
     """One retained message of a partition (shared by all groups; copied per delivery)."""
 
-    __slots__ = ("headers", "key", "timestamp", "value")
+    __slots__ = ("end_bytes", "headers", "key", "size", "timestamp", "value")
 
     def __init__(self, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
         self.key = key
         self.value = value
         self.headers = headers
         self.timestamp = time.time()
+        self.size = record_size(key, value, headers)
+        self.end_bytes = 0  # the partition's byte count up to and including this record
+
+
+def record_size(key: bytes | None, value: bytes, headers: dict[str, str]) -> int:
+    """The bytes a message counts for against the bus's byte bounds: key, value and headers."""
+    size = len(value) + (len(key) if key is not None else 0)
+    for name, text in headers.items():
+        size += len(name) + len(text)
+    return size
 
 
 class Signal:
@@ -54,11 +64,18 @@ class Signal:
 
 
 class Partition:
-    __slots__ = ("base", "log", "new_data", "space")
+    """A partition's retained log, with its byte count kept as running totals.
+
+    Each record notes the partition's byte total up to and including itself, so the bytes
+    between any retained offset and the end (a group's undelivered bytes) cost one lookup.
+    """
+
+    __slots__ = ("base", "end_bytes", "log", "new_data", "space")
 
     def __init__(self) -> None:
         self.log: deque[Record] = deque()
         self.base = 0  # offset of log[0]
+        self.end_bytes = 0  # bytes of every record ever appended
         self.new_data = Signal()
         self.space = Signal()
 
@@ -66,6 +83,29 @@ class Partition:
     def end(self) -> int:
         """The offset the next appended message will get."""
         return self.base + len(self.log)
+
+    def append(self, record: Record) -> None:
+        """Add ``record`` at the end."""
+        self.end_bytes += record.size
+        record.end_bytes = self.end_bytes
+        self.log.append(record)
+
+    def bytes_from(self, offset: int) -> int:
+        """The bytes of the retained records from ``offset`` (at least ``base``) to the end."""
+        if offset >= self.end:
+            return 0
+        record = self.log[max(offset, self.base) - self.base]
+        return self.end_bytes - record.end_bytes + record.size
+
+    @property
+    def retained_bytes(self) -> int:
+        """The bytes of every retained record."""
+        return self.bytes_from(self.base)
+
+    def drop_oldest(self) -> None:
+        """Drop the oldest retained record."""
+        self.log.popleft()
+        self.base += 1
 
 
 class Member:

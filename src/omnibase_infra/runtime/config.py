@@ -101,8 +101,36 @@ class ModelEventBusSettings(BaseModel):
         description="in-memory bus: messages of a partition delivered at once, concurrently "
         "across keys, in order per key (the Kafka bus: event_bus.kafka.in_flight_per_partition)",
     )
-    capacity: int = Field(default=1024, ge=1, description="max lag per group and partition")
-    retention: int = Field(default=10_000, ge=0)
+    capacity: int = Field(
+        default=1024,
+        ge=1,
+        description="in-memory bus: undelivered messages per group and partition before "
+        "publish waits (back-pressure)",
+    )
+    capacity_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="in-memory bus: undelivered bytes (keys, values, headers) per group and "
+        "partition before publish waits; a group with nothing undelivered always takes one "
+        "message",
+    )
+    publish_timeout_seconds: float | None = Field(
+        default=30.0,
+        gt=0,
+        description="in-memory bus: how long publish waits for room before it fails with a "
+        "retriable 'event bus full' error (null: wait without end); nothing undelivered is "
+        "ever dropped",
+    )
+    retention: int = Field(
+        default=10_000,
+        ge=0,
+        description="in-memory bus: consumed messages kept per partition (oldest dropped)",
+    )
+    retention_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=0,
+        description="in-memory bus: consumed bytes kept per partition (oldest dropped)",
+    )
     max_message_bytes: int = Field(default=1024 * 1024, ge=1024)
     park_seconds: float = Field(
         default=30.0,

@@ -138,7 +138,10 @@ class RuntimeHostProcess:
             return EventBusInmemory(
                 partitions=config.event_bus.partitions,
                 capacity=config.event_bus.capacity,
+                capacity_bytes=config.event_bus.capacity_bytes,
                 retention=config.event_bus.retention,
+                retention_bytes=config.event_bus.retention_bytes,
+                publish_timeout_seconds=config.event_bus.publish_timeout_seconds,
                 in_flight_per_partition=config.event_bus.in_flight_per_partition,
                 max_message_bytes=config.event_bus.max_message_bytes,
                 park_seconds=config.event_bus.park_seconds,
