@@ -85,6 +85,41 @@ async def test_a_slow_node_holds_producers_back_and_memory_stays_bounded() -> No
     assert sorted(r.job.seq for r in sink.recorded) == list(range(total))
 
 
+async def test_the_byte_bound_from_the_config_holds_producers_back_and_loses_nothing() -> None:
+    """With event_bus.capacity_bytes and retention_bytes set in the runtime config (and the
+    message bound far away), a slow node keeps each topic within partitions x capacity_bytes
+    of retained bytes, the producer waits, and every job is recorded."""
+    partitions, capacity_bytes, total = 2, 2048, 200
+    config = node_config(
+        event_bus={
+            "retry": None,
+            "partitions": partitions,
+            "capacity": 10_000,
+            "capacity_bytes": capacity_bytes,
+            "retention_bytes": 0,
+        }
+    )
+    sink = RecordingSink(delay=0.002)
+    topics = (TOPIC_START_JOB, TOPIC_JOB_STARTED, TOPIC_RECORD_JOB)
+    peak = dict.fromkeys(topics, 0)
+    async with running_host(config, sink=sink) as host:
+        bus = in_memory_bus(host)
+
+        async def watch() -> None:
+            while True:
+                for topic in topics:
+                    peak[topic] = max(peak[topic], bus.retained_bytes(topic))
+                await asyncio.sleep(0)
+
+        watcher = asyncio.create_task(watch())
+        for seq in range(total):
+            await publish_start_job(bus, key=KEYS[seq % len(KEYS)], seq=seq)
+        await eventually(lambda: len(sink.recorded) == total, f"{total} recorded jobs")
+        watcher.cancel()
+    assert all(0 < peak[topic] <= partitions * capacity_bytes for topic in topics), peak
+    assert sorted(r.job.seq for r in sink.recorded) == list(range(total))
+
+
 async def test_correlation_id_is_carried_across_publish_dispatch_publish() -> None:
     """The command's correlation id is on the event the orchestrator published and on the
     intent the reducer emitted, and each message names the envelope that caused it."""
