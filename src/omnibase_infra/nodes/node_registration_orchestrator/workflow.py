@@ -92,6 +92,11 @@ class RegistrationWorkflow:
         """The registry effect (its storage answers queries)."""
         return self._effect
 
+    def cached_node_ids(self) -> frozenset[UUID]:
+        """The nodes the projection holds now (at most ``nodes.registration.cache_size``);
+        any other node's registration is read from storage when a trigger needs it."""
+        return frozenset(self._cache)
+
     async def run(
         self,
         node_id: UUID,
