@@ -82,7 +82,7 @@ class EventBusInmemory(EventBusBase):
         capacity: int = 1024,
         capacity_bytes: int = 16 * 1024 * 1024,
         retention: int = 10_000,
-        retention_bytes: int = 8 * 1024 * 1024,
+        retention_bytes: int = 1024 * 1024,
         publish_timeout_seconds: float | None = 30.0,
         in_flight_per_partition: int = 16,
         max_message_bytes: int | None = None,
@@ -434,10 +434,10 @@ class EventBusInmemory(EventBusBase):
         state = self._topics.get(topic)
         return 0 if state is None else sum(len(p.log) for p in state.partitions)
 
-    def retained_bytes(self, topic: str) -> int:
-        """How many bytes (keys, values, headers) the topic currently holds in memory."""
-        state = self._topics.get(topic)
-        return 0 if state is None else sum(p.retained_bytes for p in state.partitions)
+    def retained_bytes(self, topic: str | None = None) -> int:
+        """How many bytes (keys, values, headers) the topic (None: every topic) holds now."""
+        states = self._topics.values() if topic is None else [self._topics.get(topic)]
+        return sum(p.retained_bytes for state in states if state for p in state.partitions)
 
     async def wait_idle(self) -> None:
         """Wait until every active group has consumed everything published so far."""

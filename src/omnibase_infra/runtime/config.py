@@ -127,7 +127,7 @@ class ModelEventBusSettings(BaseModel):
         description="in-memory bus: consumed messages kept per partition (oldest dropped)",
     )
     retention_bytes: int = Field(
-        default=8 * 1024 * 1024,
+        default=1024 * 1024,
         ge=0,
         description="in-memory bus: consumed bytes kept per partition (oldest dropped)",
     )
