@@ -79,6 +79,7 @@ class DiscoveryLocalCatalog:
         self._catalog_index = 1
         self._kv_index = 1
         self._service_index: dict[str, int] = {}
+        self._instances: dict[str, int] = {}  # service name -> how many instances carry it
         self._services: dict[str, ServiceRecord] = {}
         self._checks: dict[str, CheckRecord] = {}
         self._kv: dict[str, ModelKvEntry] = {}
@@ -208,6 +209,10 @@ class DiscoveryLocalCatalog:
             modify_index=index,
             check_ids=new_ids + kept_ids,
         )
+        if existing is None or existing.registration.name != registration.name:
+            if existing is not None:
+                self._forget_instance(existing.registration.name)
+            self._instances[registration.name] = self._instances.get(registration.name, 0) + 1
         self._service_index[registration.name] = index
         self._catalog_index = index
         self._notify()
@@ -303,6 +308,15 @@ class DiscoveryLocalCatalog:
         self._timers.push(
             now + check.spec.ttl_seconds, EnumTimerKind.TTL, check.check_id, check.ttl_generation
         )
+        self._timers.compact(self._timer_is_live, 4 * len(self._checks) + 64)
+
+    def _timer_is_live(self, kind: EnumTimerKind, check_id: str, generation: int) -> bool:
+        """Whether a timer entry can still fire (its check exists, its generation is current)."""
+        check = self._checks.get(check_id)
+        if check is None:
+            return False
+        current = check.ttl_generation if kind is EnumTimerKind.TTL else check.reap_generation
+        return generation == current
 
     def _arm_reap(self, check: CheckRecord, now: float) -> None:
         check.reap_generation = next(self._generations)
@@ -311,6 +325,7 @@ class DiscoveryLocalCatalog:
             self._timers.push(
                 now + after, EnumTimerKind.REAP, check.check_id, check.reap_generation
             )
+            self._timers.compact(self._timer_is_live, 4 * len(self._checks) + 64)
 
     def _set_status(
         self, check: CheckRecord, status: EnumCheckStatus, output: str, now: float
@@ -349,7 +364,18 @@ class DiscoveryLocalCatalog:
         index = self._bump()
         self._service_index[service.registration.name] = index
         self._catalog_index = index
+        self._forget_instance(service.registration.name)
         return True
+
+    def _forget_instance(self, name: str) -> None:
+        """One instance fewer carries ``name``; with the last, its index goes too (its reads
+        then follow the catalog index, which is already at least as high)."""
+        left = self._instances.get(name, 1) - 1
+        if left > 0:
+            self._instances[name] = left
+            return
+        self._instances.pop(name, None)
+        self._service_index.pop(name, None)
 
     async def _poll(self, check: CheckRecord) -> None:
         """Run an HTTP check now and every interval until the check is removed."""

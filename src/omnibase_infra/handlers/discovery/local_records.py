@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -111,6 +111,19 @@ class DeadlineHeap:
     def push(self, deadline: float, kind: EnumTimerKind, check_id: str, generation: int) -> None:
         """Schedule ``kind`` for ``check_id`` at ``deadline`` (valid while ``generation`` is)."""
         heapq.heappush(self.heap, (deadline, next(self.sequence), kind, check_id, generation))
+
+    def compact(self, live: Callable[[EnumTimerKind, str, int], bool], floor: int) -> None:
+        """Drop the entries ``live`` says are stale once there are over ``floor`` of them.
+
+        Every TTL pass re-arms its check and a removed check leaves its timers behind: without
+        this the heap would keep one entry per pass until the old deadlines come round.
+        Rebuilding only past twice the live size keeps the cost per push constant.
+        """
+        if len(self.heap) <= floor:
+            return
+        # In place: ``refresh`` may be popping from this very list when a push compacts it.
+        self.heap[:] = [entry for entry in self.heap if live(entry[2], entry[3], entry[4])]
+        heapq.heapify(self.heap)
 
 
 def service_view(service: ServiceRecord, checks: Mapping[str, CheckRecord]) -> CatalogServiceView:
