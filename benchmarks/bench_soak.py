@@ -27,7 +27,6 @@ sampled after every ``--nodes / --samples`` registrations, once the bus is idle.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import os
 import shutil
@@ -132,9 +131,7 @@ async def soak(nodes: int, live: int, batch: int, cache_size: int, samples: int)
             None,
             http={"enabled": False},
             postgres={"mode": "external", "dsn": f"env://{_DSN_VARIABLE}"},
-            nodes={
-                "registration": {"tick_interval_seconds": 86_400.0, "cache_size": cache_size}
-            },
+            nodes={"registration": {"tick_interval_seconds": 86_400.0, "cache_size": cache_size}},
             log_level="ERROR",
         )
         async with build_infrastructure(config) as infra:
@@ -226,7 +223,8 @@ def _report(rss: _Samples, nodes: int, live: int) -> list[ModelBenchFigure]:
     return [
         ModelBenchFigure(
             what=f"RSS growth, second half of a {nodes}-registration soak ({live} live)",
-            measured=f"{growth * 100:+.1f}% ({middle / 2**20:.0f} -> {samples[-1] / 2**20:.0f} MiB)",
+            measured=f"{growth * 100:+.1f}% "
+            f"({middle / 2**20:.0f} -> {samples[-1] / 2**20:.0f} MiB)",
             baseline=f"{rss.before / 2**20:.0f} MiB before the first registration",
             target=f"< {TARGET_GROWTH * 100:.0f}%",
             met=growth < TARGET_GROWTH,
@@ -259,9 +257,7 @@ def main() -> None:
         f"soak: {args.nodes} registrations, {args.live} live, batches of {args.batch}, "
         f"cache_size {args.cache_size}"
     )
-    rss = run_event_loop(
-        soak(args.nodes, args.live, args.batch, args.cache_size, args.samples)
-    )
+    rss = run_event_loop(soak(args.nodes, args.live, args.batch, args.cache_size, args.samples))
     figures = _report(rss, args.nodes, args.live)
     print(load_line())
     record("bench_soak", load_before, figures)

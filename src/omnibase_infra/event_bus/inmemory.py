@@ -229,8 +229,7 @@ class EventBusInmemory(EventBusBase):
             default=partition.end,
         )
         while partition.base < floor and (
-            len(partition.log) > self._retention
-            or partition.retained_bytes > self._retention_bytes
+            len(partition.log) > self._retention or partition.retained_bytes > self._retention_bytes
         ):
             partition.drop_oldest()
 
