@@ -164,7 +164,7 @@ class _Launch:
         )
         await self._host.start()
         if early is not None:
-            left = await early.discard_early_joins()  # what the host did not adopt
+            left = await early.discard_early_joins(wait=False)  # what the host did not adopt
             _log.info("early joins", adopted=self._early_groups - len(left), left=left)
         if first is not None:
             await first.close()  # its joins were handed on and are adopted or left
@@ -200,7 +200,8 @@ class _Launch:
         if first is not None:
             bus.take_early_joins(first)
         bus.join_early(groups)
-        await bus.discard_early_joins(keep=groups)
+        # Left in the background: a join under way is left only once the broker answers it.
+        await bus.discard_early_joins(keep=groups, wait=False)
         self._early_groups = len(groups)
         return bus
 

@@ -27,13 +27,16 @@ is fetched). ``subscribe_group`` on such a group with the same topics and reset 
 that member and resumes it with the callbacks; a group that differs leaves and joins afresh,
 and so does one whose early join failed (the failure is dropped: the subscription's own join
 fails or succeeds exactly as it would have without an early join).
-``discard_early_joins`` leaves the groups nobody adopted.
+``discard_early_joins`` leaves the groups nobody adopted, in the background if asked (a join
+under way can only be left once the broker answers it, seconds on Tansu: a start must not
+wait for that); ``close`` waits for those leaves.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, NamedTuple
 
 from omnibase_infra._core import EnumConsumerGroupPurpose
@@ -82,6 +85,8 @@ class EventBusKafka(EventBusBase):
         self._left = ModelBusStopReport()  # what members that stopped left behind
         # Groups joining early (``join_early``), not adopted yet: their topics, reset, join.
         self._early: dict[str, _EarlyJoin] = {}
+        # Early groups nobody adopted, being left (a join under way is left once answered).
+        self._leaving: dict[str, asyncio.Task[None]] = {}
 
     @property
     def settings(self) -> ModelKafkaSettings:
@@ -259,13 +264,36 @@ class EventBusKafka(EventBusBase):
             if join.done() and not join.cancelled() and join.exception() is None
         )
 
-    async def discard_early_joins(self, keep: Collection[str] = ()) -> list[str]:
+    async def discard_early_joins(
+        self, keep: Collection[str] = (), *, wait: bool = True
+    ) -> list[str]:
         """Leave every group joined early that no ``subscribe_group`` adopted, but those in
-        ``keep`` (idempotent); returns the groups left."""
+        ``keep`` (idempotent); returns the groups left.
+
+        A join under way is left only once the broker answers it (Tansu holds a JoinGroup for
+        half the session timeout), so ``wait=False`` returns at once and the groups are left
+        in the background (``leaving_groups``); ``wait=True`` and ``close`` wait for every
+        leave, those begun before included.
+        """
         left = [group for group in self._early if group not in keep]
-        early = [self._early.pop(group) for group in left]
-        await asyncio.gather(*(_leave_early(join) for join in early))
+        for group in left:
+            leave = asyncio.create_task(
+                _leave_early(self._early.pop(group)), name=f"kafka-leave:{group}"
+            )
+            self._leaving[group] = leave
+            leave.add_done_callback(partial(self._left_early, group))
+        if wait:
+            await asyncio.gather(*self._leaving.values())
         return left
+
+    def _left_early(self, group: str, leave: asyncio.Task[None]) -> None:
+        if self._leaving.get(group) is leave:
+            del self._leaving[group]
+
+    @property
+    def leaving_groups(self) -> tuple[str, ...]:
+        """The early groups being left in the background (``discard_early_joins``)."""
+        return tuple(self._leaving)
 
     async def _stop_member(self, member: KafkaGroupMember) -> None:
         """Stop ``member`` and add what it left behind to the stop report."""

@@ -118,6 +118,36 @@ async def test_groups_nobody_adopts_are_left_by_discard(
         await leave()
 
 
+async def test_a_discard_without_waiting_returns_while_the_join_is_answered_then_leaves(
+    kafka_bus: EventBusKafka, unique_topic: TopicFactory
+) -> None:
+    """``discard_early_joins(wait=False)`` on a join still under way returns with the group
+    being left in the background (a start does not wait for the broker to answer the join),
+    and once that leave finished a later member gets all partitions and reads from the start."""
+    topic, group = unique_topic(), _group("background")
+    await kafka_bus.publish(topic, None, b"kept")
+    kafka_bus.join_early({group: ([topic], "earliest")})
+    assert await kafka_bus.discard_early_joins(wait=False) == [group]
+    assert kafka_bus.early_groups == ()
+    assert kafka_bus.leaving_groups == (group,)
+    await kafka_bus.discard_early_joins()  # waits for every leave under way
+    assert kafka_bus.leaving_groups == ()
+    got: list[bytes] = []
+
+    async def record(message: BusMessage) -> None:
+        got.append(message.value)
+
+    leave = await kafka_bus.subscribe_group(
+        {topic: record}, group_id=group, auto_offset_reset="earliest"
+    )
+    try:
+        (member,) = kafka_bus.members
+        assert len(member.assigned) == kafka_bus.settings.partitions
+        await eventually(lambda: got == [b"kept"])
+    finally:
+        await leave()
+
+
 async def test_an_early_join_that_cannot_reach_the_broker_fails_the_subscription() -> None:
     """With no broker listening, the early join fails and the subscription's own join then
     raises its typed timeout naming the servers; no member and no early group is left."""
