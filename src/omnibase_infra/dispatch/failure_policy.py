@@ -25,7 +25,6 @@ dead-lettered again. Retries are made one of two ways:
 from __future__ import annotations
 
 import asyncio
-import zlib
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 
@@ -35,6 +34,7 @@ from pydantic import ValidationError
 from omnibase_infra.dispatch.model_retry_settings import ModelRetrySettings
 from omnibase_infra.dispatch.model_retry_state import ModelRetryState
 from omnibase_infra.dispatch.retry_report import RetryReport
+from omnibase_infra.dispatch.retry_topics import retry_topic_for
 from omnibase_infra.enums import EnumDispatchOutcome, EnumTopicKind
 from omnibase_infra.errors import (
     EnvelopeValidationError,
@@ -51,7 +51,7 @@ from omnibase_infra.event_bus.headers import (
     HEADER_RETRY_STATE,
 )
 from omnibase_infra.event_bus.message import BusMessage
-from omnibase_infra.event_bus.topics import build_topic, parse_topic
+from omnibase_infra.event_bus.topics import parse_topic
 from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.observability.metrics import REGISTRY
 
@@ -64,7 +64,6 @@ __all__ = [
 
 _log = get_logger(__name__)
 
-_MAX_SEGMENT = 64
 # Messages redelivered in place that the policy remembers at most (their attempts, first failure).
 _MAX_HELD = 65_536
 
@@ -87,18 +86,6 @@ _DEAD_LETTERED = Counter(
 def _report_interval(settings: ModelRetrySettings) -> float:
     """Summary interval: longer than any retry delay, so a quiet interval means settled."""
     return max(10.0, settings.max_delay_seconds * 1.5 + 1.0)
-
-
-def retry_topic_for(topic: str, level: int) -> str:
-    """The retry topic of retry ``level`` (>= 2, see ``ModelRetrySettings.level_of``)."""
-    parsed = parse_topic(topic)
-    suffix = f"-retry{level}"
-    event = parsed.event
-    if len(event) + len(suffix) > _MAX_SEGMENT:
-        # Keep names valid for long events: a prefix plus a checksum of the whole event.
-        digest = f"{zlib.crc32(event.encode()):08x}"
-        event = f"{event[: _MAX_SEGMENT - len(suffix) - len(digest) - 1]}-{digest}"
-    return build_topic(parsed.kind, parsed.producer, f"{event}{suffix}", parsed.version)
 
 
 def read_retry_state(message: BusMessage) -> ModelRetryState | None:

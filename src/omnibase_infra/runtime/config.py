@@ -33,7 +33,6 @@ from pydantic_settings import (
 
 from omnibase_infra.dispatch.model_retry_settings import ModelRetrySettings
 from omnibase_infra.errors import ProtocolConfigurationError
-from omnibase_infra.event_bus.codec import first_validation_error
 from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.handlers.consul.model_consul_settings import ModelConsulSettings
 from omnibase_infra.handlers.http.model_http_client_settings import ModelHttpClientSettings
@@ -53,6 +52,7 @@ from omnibase_infra.runtime.plugins.protocol_node_plugin import ProtocolNodePlug
 from omnibase_infra.runtime.policies.model_policy_settings import ModelPolicySettings
 from omnibase_infra.runtime.policies.routing import resolve_routing_policy
 from omnibase_infra.runtime.safe_yaml import load_yaml_mapping
+from omnibase_infra.validation_errors import first_validation_error
 
 __all__ = [
     "ModelDiscoveryRuntimeSettings",

@@ -4,82 +4,21 @@ A join on Kafka is a broker round of seconds (Tansu holds every JoinGroup for ha
 timeout), so the groups join concurrently and a start waits for the slowest one, not for their
 sum. ``pending`` names the groups not joined yet (``/ready`` shows them while starting).
 
-``expected_groups`` predicts those groups from the contracts' YAML alone (no core model, no
-handler import), so a Kafka runtime can begin joining them while the rest of its start runs
-(``EventBusKafka.join_early``); the real join adopts each early member that matches.
+``runtime.expected_groups`` predicts those groups from the contracts' YAML alone, so a Kafka
+runtime can begin joining them while the rest of its start runs (``EventBusKafka.join_early``);
+the real join adopts each early member that matches.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
 
-from pydantic import JsonValue, ValidationError
-
-from omnibase_infra._core import EnumConsumerGroupPurpose
 from omnibase_infra.dispatch.engine import MessageDispatchEngine
-from omnibase_infra.dispatch.failure_policy import RetryFailurePolicy, retry_topic_for
+from omnibase_infra.dispatch.failure_policy import RetryFailurePolicy
 from omnibase_infra.dispatch.retry_consumer import RetryConsumer
-from omnibase_infra.errors import ProtocolConfigurationError
-from omnibase_infra.event_bus.base import EventBusBase, OffsetReset
-from omnibase_infra.models.model_node_identity import ModelNodeIdentity
-from omnibase_infra.runtime.config import ModelRuntimeConfig
-from omnibase_infra.runtime.contracts.contract_loader import discover_contract_files
-from omnibase_infra.runtime.contracts.plugin_loader import DEFAULT_ALLOWLIST
-from omnibase_infra.runtime.safe_yaml import load_yaml_mapping
+from omnibase_infra.event_bus.base import EventBusBase
 
-__all__ = ["ConsumerGroups", "ExpectedGroups", "expected_groups"]
-
-ExpectedGroups = dict[str, tuple[list[str], OffsetReset]]
-
-
-def expected_groups(config: ModelRuntimeConfig, exclude: Mapping[str, str]) -> ExpectedGroups:
-    """The groups a host of ``config`` will join, with topics and reset policy, as far as the
-    contracts' YAML tells (blocking file reads). A guess, never a check: empty when a contract
-    cannot be read (the real load reports it), and a wrong guess only costs a join."""
-    allowlist = (*DEFAULT_ALLOWLIST, *config.plugin_allowlist)
-    try:
-        files = discover_contract_files(
-            config.contract_dirs, allowlist=allowlist, use_entry_points=config.use_entry_points
-        )
-        groups: ExpectedGroups = {}
-        for file in files:
-            data = load_yaml_mapping(file)
-            name = data.get("name")
-            topics = _routed_topics(data)
-            if isinstance(name, str) and name not in exclude and topics:
-                identity = ModelNodeIdentity(
-                    env=config.environment, service=config.service, node_name=name
-                )
-                group = EventBusBase.consumer_group_id(
-                    identity, EnumConsumerGroupPurpose.CONSUME, None
-                )
-                groups[group] = (topics, config.event_bus.auto_offset_reset)
-        retry = config.event_bus.retry
-        if retry is not None:  # one retry group per node (see ``ConsumerGroups.join``)
-            levels = range(2, retry.last_level + 1)
-            for group, (topics, _) in list(groups.items()):
-                retries = [retry_topic_for(topic, level) for topic in topics for level in levels]
-                if retries:
-                    groups[f"{group}.retry"] = (retries, "earliest")
-    except (ProtocolConfigurationError, OSError, ValidationError):
-        return {}
-    return groups
-
-
-def _routed_topics(data: Mapping[str, JsonValue]) -> list[str]:
-    """The topics a contract's handlers are routed from (each handler's, else all)."""
-    bus, routing = data.get("event_bus"), data.get("handler_routing")
-    subscribed = bus.get("subscribe_topics") if isinstance(bus, dict) else None
-    handlers = routing.get("handlers") if isinstance(routing, dict) else None
-    if not isinstance(subscribed, list) or not isinstance(handlers, list):
-        return []
-    topics: dict[str, None] = {}
-    for entry in handlers:
-        topic = entry.get("topic") if isinstance(entry, dict) else None
-        routed: Sequence[JsonValue] = subscribed if topic is None else [topic]
-        topics.update(dict.fromkeys(str(t) for t in routed))
-    return list(topics)
+__all__ = ["ConsumerGroups"]
 
 
 class ConsumerGroups:

@@ -39,7 +39,7 @@ from omnibase_infra.runtime.config import ModelRuntimeConfig
 if TYPE_CHECKING:
     # Imported when the start needs them (``_import_runtime``): the groups join meanwhile.
     from omnibase_infra.event_bus.kafka.bus import EventBusKafka
-    from omnibase_infra.runtime.consumer_groups import ExpectedGroups
+    from omnibase_infra.runtime.expected_groups import ExpectedGroups
     from omnibase_infra.runtime.host import RuntimeHostProcess
     from omnibase_infra.runtime.http.server import HubServer
     from omnibase_infra.runtime.infrastructure import ModelInfrastructure
@@ -190,7 +190,7 @@ class _Launch:
         nodes the host will not run. The bus that joins, on Kafka."""
         # Imported only on Kafka, like the bus: librdkafka is not needed by the local profile.
         from omnibase_infra.event_bus.kafka.bus import EventBusKafka
-        from omnibase_infra.runtime.consumer_groups import expected_groups
+        from omnibase_infra.runtime.expected_groups import expected_groups
 
         bus = infra.bus
         if not isinstance(bus, EventBusKafka):
@@ -215,7 +215,7 @@ class _Launch:
 def _first_joins(config: ModelRuntimeConfig) -> tuple[EventBusKafka, ExpectedGroups]:
     """A Kafka bus of ``config`` and the groups its contracts' YAML names (every node's)."""
     from omnibase_infra.event_bus.kafka.bus import EventBusKafka
-    from omnibase_infra.runtime.consumer_groups import expected_groups
+    from omnibase_infra.runtime.expected_groups import expected_groups
 
     bus = EventBusKafka(config.event_bus.kafka, environment=config.environment)
     return bus, expected_groups(config, {})

@@ -7,7 +7,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from omnibase_infra.handlers.httpx_support import safe_url
 from omnibase_infra.http_url import check_http_url
 
 __all__ = ["ASYMMETRIC_JWT_ALGORITHMS", "ModelKeycloakSettings"]
@@ -110,4 +109,8 @@ class ModelKeycloakSettings(BaseModel):
     @property
     def target_name(self) -> str:
         """Where calls go, for errors and logs."""
+        # Here, not at the top: the runtime config imports this model (ingress settings), and
+        # httpx is not needed before a Kafka runtime's groups begin joining.
+        from omnibase_infra.handlers.httpx_support import safe_url
+
         return safe_url(self.issuer_url)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from omnibase_infra.handlers.httpx_support import safe_url
 from omnibase_infra.http_url import check_http_url
 
 __all__ = ["ModelVaultSettings"]
@@ -77,4 +76,8 @@ class ModelVaultSettings(BaseModel):
     @property
     def target_name(self) -> str:
         """Where calls go, for errors and logs (no credentials)."""
+        # Here, not at the top: the runtime config imports this model, and httpx is not needed
+        # before a Kafka runtime's groups begin joining.
+        from omnibase_infra.handlers.httpx_support import safe_url
+
         return safe_url(self.url)

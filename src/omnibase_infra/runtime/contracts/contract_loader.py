@@ -11,10 +11,7 @@ modules inside the import allowlist. Every error names the file, the field and t
 
 from __future__ import annotations
 
-import importlib.metadata
-import importlib.util
 import logging
-import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -33,10 +30,14 @@ from omnibase_infra._core import (
 from omnibase_infra.declarative.model_fsm_binding import FSM_BINDING_SECTION, ModelFsmBinding
 from omnibase_infra.enums import EnumTopicKind
 from omnibase_infra.errors import ProtocolConfigurationError
-from omnibase_infra.event_bus.codec import first_validation_error
 from omnibase_infra.event_bus.topics import parse_topic
 from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.resilience.effect.model_effect_policy import ModelEffectPolicy
+from omnibase_infra.runtime.contracts.contract_files import (
+    CONTRACT_FILE_NAME,
+    ENTRY_POINT_GROUP,
+    discover_contract_files,
+)
 from omnibase_infra.runtime.contracts.model_contract_result import ModelContractResult
 from omnibase_infra.runtime.contracts.model_contract_route import ModelContractRoute
 from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
@@ -44,6 +45,7 @@ from omnibase_infra.runtime.contracts.plugin_loader import check_module_allowed
 from omnibase_infra.runtime.policies.references import resolve_policy_references
 from omnibase_infra.runtime.policies.registry import PolicyRegistry
 from omnibase_infra.runtime.safe_yaml import load_yaml_mapping
+from omnibase_infra.validation_errors import first_validation_error
 
 __all__ = [
     "ARCHETYPES",
@@ -57,9 +59,6 @@ __all__ = [
     "load_contracts",
     "load_node_contracts",
 ]
-
-CONTRACT_FILE_NAME = "contract.yaml"
-ENTRY_POINT_GROUP = "onex.nodes"
 
 ARCHETYPES: dict[str, EnumNodeKind] = {
     "EFFECT_GENERIC": EnumNodeKind.EFFECT,
@@ -109,94 +108,6 @@ class ContractLoadError(ProtocolConfigurationError):
             field=errors[0].field if len(errors) == 1 else None,
         )
         self.errors = list(errors)
-
-
-def discover_contract_files(
-    directories: Iterable[Path], *, allowlist: Sequence[str], use_entry_points: bool = True
-) -> list[Path]:
-    """Every ``contract.yaml`` under the configured directories and entry-point packages.
-
-    Entry-point packages are located with ``find_spec`` (no import, so no code runs) and must be
-    inside the allowlist. A file reached through a symlink that leaves its root is refused, and
-    so is a symlinked directory that leaves it (``_refuse_links_out``).
-    """
-    roots = [Path(d) for d in directories]
-    if use_entry_points:
-        roots.extend(_entry_point_roots(allowlist))
-    found: dict[Path, None] = {}
-    for root in roots:
-        resolved_root = root.resolve()
-        if not resolved_root.is_dir():
-            raise ProtocolConfigurationError(
-                "contract directory does not exist", file=str(root), field="contract_dirs"
-            )
-        _refuse_links_out(resolved_root, [r.resolve() for r in roots])
-        for path in sorted(resolved_root.rglob(CONTRACT_FILE_NAME)):
-            real = path.resolve()
-            if not real.is_relative_to(resolved_root):
-                raise ProtocolConfigurationError(
-                    f"resolves outside its contract directory {resolved_root} "
-                    "(path traversal through a symlink)",
-                    file=str(path),
-                )
-            found[real] = None
-    return list(found)
-
-
-def _refuse_links_out(root: Path, roots: Sequence[Path]) -> None:
-    """Refuse a symlinked directory under ``root`` that leads outside every contract
-    directory (``roots``), naming the fix.
-
-    Not followed, and not skipped in silence (``rglob`` does not enter symlinked directories):
-    what the runtime loads stays what ``contract_dirs`` names, the trust boundary the operator
-    drew with the plugin allowlist. A link into a configured directory adds nothing (its
-    contracts are found through the real path), so it is left alone.
-    """
-    for directory, subdirectories, _ in os.walk(root):
-        for name in subdirectories:
-            link = Path(directory) / name
-            if not link.is_symlink():
-                continue
-            target = link.resolve()
-            if not any(target.is_relative_to(allowed) for allowed in roots):
-                raise ProtocolConfigurationError(
-                    f"is a symlink to a directory outside the contract directories ({target}); "
-                    f"symlinked directories are not followed: add {target} to contract_dirs "
-                    "(or --contracts) to load its contracts",
-                    file=str(link),
-                    field="contract_dirs",
-                )
-
-
-def _entry_point_roots(allowlist: Sequence[str]) -> list[Path]:
-    """Directories of the allowlisted ``onex.nodes`` entry points; others are skipped.
-
-    Every installed distribution can declare entry points (core declares its own tooling
-    nodes), so one outside the allowlist is not an error: it is simply not trusted.
-    """
-    roots: list[Path] = []
-    skipped: list[str] = []
-    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            check_module_allowed(entry.value, allowlist, where=f"entry point {entry.name}")
-        except ProtocolConfigurationError:
-            skipped.append(entry.value)
-            continue
-        spec = importlib.util.find_spec(entry.value)
-        locations = spec.submodule_search_locations if spec else None
-        if not locations:
-            raise ProtocolConfigurationError(
-                f"entry point {entry.name} = {entry.value} is not a package with contracts",
-                field=ENTRY_POINT_GROUP,
-            )
-        roots.extend(Path(location) for location in locations)
-    if skipped:
-        _log.info(
-            "entry-point node packages not in plugin_allowlist were skipped (add to trust)",
-            count=len(skipped),
-            first=skipped[0],
-        )
-    return roots
 
 
 def load_contracts(

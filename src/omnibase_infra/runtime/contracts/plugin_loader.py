@@ -19,14 +19,18 @@ import traceback
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, JsonValue, ValidationError
 
 from omnibase_infra.errors import ProtocolConfigurationError
-from omnibase_infra.event_bus.codec import first_validation_error
-from omnibase_infra.resilience.effect.model_effect_policy import ModelEffectPolicy
 from omnibase_infra.runtime.contracts.model_contract_route import ModelContractRoute
+from omnibase_infra.validation_errors import first_validation_error
+
+if TYPE_CHECKING:
+    # An annotation only: the runtime config imports this module before a Kafka runtime's
+    # groups begin joining.
+    from omnibase_infra.resilience.effect.model_effect_policy import ModelEffectPolicy
 
 __all__ = [
     "DEFAULT_ALLOWLIST",

@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 from pydantic import BaseModel, JsonValue, ValidationError
 
 from omnibase_infra.errors import ProtocolConfigurationError
-from omnibase_infra.event_bus.codec import first_validation_error
 from omnibase_infra.runtime.contracts.plugin_loader import DEFAULT_ALLOWLIST, check_module_allowed
 from omnibase_infra.runtime.plugins.protocol_node_plugin import ProtocolNodePlugin
+from omnibase_infra.validation_errors import first_validation_error
 
 __all__ = [
     "NODE_PLUGIN_GROUP",

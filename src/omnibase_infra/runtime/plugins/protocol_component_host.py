@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from fastapi import APIRouter
+if TYPE_CHECKING:
+    # Annotations only: the runtime config imports this protocol (through the node plugins)
+    # before a Kafka runtime's groups begin joining, and fastapi and the container cost
+    # ~0.3 s there.
+    from fastapi import APIRouter
 
-from omnibase_infra._core import ModelONEXContainer
-from omnibase_infra.event_bus.base import EventBusBase
+    from omnibase_infra._core import ModelONEXContainer
+    from omnibase_infra.event_bus.base import EventBusBase
 
 __all__ = ["ProtocolComponentHost"]
 
