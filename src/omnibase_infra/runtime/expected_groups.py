@@ -9,7 +9,7 @@ adopts each early member that matches.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from pydantic import JsonValue, ValidationError
@@ -26,7 +26,7 @@ from omnibase_infra.runtime.safe_yaml import load_yaml_mapping
 if TYPE_CHECKING:
     from omnibase_infra.runtime.config import ModelRuntimeConfig
 
-__all__ = ["ExpectedGroups", "expected_groups"]
+__all__ = ["ExpectedGroups", "expected_groups", "node_group", "retry_group", "without_nodes"]
 
 ExpectedGroups = dict[str, tuple[list[str], OffsetReset]]
 
@@ -46,23 +46,41 @@ def expected_groups(config: ModelRuntimeConfig, exclude: Mapping[str, str]) -> E
             name = data.get("name")
             topics = _routed_topics(data)
             if isinstance(name, str) and name not in exclude and topics:
-                identity = ModelNodeIdentity(
-                    env=config.environment, service=config.service, node_name=name
-                )
-                group = EventBusBase.consumer_group_id(
-                    identity, EnumConsumerGroupPurpose.CONSUME, None
-                )
-                groups[group] = (topics, config.event_bus.auto_offset_reset)
+                groups[node_group(config, name)] = (topics, config.event_bus.auto_offset_reset)
         retry = config.event_bus.retry
         if retry is not None:  # one retry group per node (see ``ConsumerGroups.join``)
             levels = range(2, retry.last_level + 1)
             for group, (topics, _) in list(groups.items()):
                 retries = [retry_topic_for(topic, level) for topic in topics for level in levels]
                 if retries:
-                    groups[f"{group}.retry"] = (retries, "earliest")
+                    groups[retry_group(group)] = (retries, "earliest")
     except (ProtocolConfigurationError, OSError, ValidationError):
         return {}
     return groups
+
+
+def without_nodes(
+    groups: ExpectedGroups, config: ModelRuntimeConfig, nodes: Iterable[str]
+) -> ExpectedGroups:
+    """``groups`` less those of ``nodes`` (their group and retry group): the groups of
+    ``expected_groups(config, {})`` once the nodes left out are known, without reading the
+    contracts again."""
+    dropped: set[str] = set()
+    for node in nodes:
+        group = node_group(config, node)
+        dropped.update((group, retry_group(group)))
+    return {group: joined for group, joined in groups.items() if group not in dropped}
+
+
+def node_group(config: ModelRuntimeConfig, node: str) -> str:
+    """The consumer group of ``node`` in a runtime of ``config``."""
+    identity = ModelNodeIdentity(env=config.environment, service=config.service, node_name=node)
+    return EventBusBase.consumer_group_id(identity, EnumConsumerGroupPurpose.CONSUME, None)
+
+
+def retry_group(group: str) -> str:
+    """The retry group of a node's ``group`` (see ``ConsumerGroups.join``)."""
+    return f"{group}.retry"
 
 
 def _routed_topics(data: Mapping[str, JsonValue]) -> list[str]:

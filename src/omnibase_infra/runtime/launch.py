@@ -82,6 +82,7 @@ class _Launch:
         self._starting: asyncio.Task[RuntimeHostProcess] | None = None
         self._signal: int | None = None
         self._early_groups = 0  # how many Kafka groups began joining early
+        self._first_groups: ExpectedGroups = {}  # the groups the first joins began
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -175,6 +176,7 @@ class _Launch:
         settings, before anything else imports; the infrastructure's bus takes them over."""
         config = self._config
         bus, groups = await asyncio.to_thread(_first_joins, config)
+        self._first_groups = groups
         # Closed after the infrastructure's bus (which awaits the joins it took over) closed.
         stack.push_async_callback(bus.close)
         bus.join_early(groups)
@@ -190,12 +192,15 @@ class _Launch:
         nodes the host will not run. The bus that joins, on Kafka."""
         # Imported only on Kafka, like the bus: librdkafka is not needed by the local profile.
         from omnibase_infra.event_bus.kafka.bus import EventBusKafka
-        from omnibase_infra.runtime.expected_groups import expected_groups
+        from omnibase_infra.runtime.expected_groups import expected_groups, without_nodes
 
         bus = infra.bus
         if not isinstance(bus, EventBusKafka):
             return None
-        groups = await asyncio.to_thread(expected_groups, self._config, infra.exclude_nodes)
+        if first is not None:  # the contracts were read for the first joins
+            groups = without_nodes(self._first_groups, self._config, infra.exclude_nodes)
+        else:
+            groups = await asyncio.to_thread(expected_groups, self._config, infra.exclude_nodes)
         stack.push_async_callback(bus.discard_early_joins)  # a start that fails or is aborted
         if first is not None:
             bus.take_early_joins(first)

@@ -12,6 +12,7 @@ import os
 import stat
 from collections.abc import Hashable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from pydantic import JsonValue
@@ -23,8 +24,17 @@ __all__ = ["MAX_YAML_BYTES", "load_yaml_mapping", "not_regular_reason", "read_re
 MAX_YAML_BYTES = 1024 * 1024
 
 
-class _StrictSafeLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses duplicate mapping keys instead of keeping the last."""
+# libyaml's parser when PyYAML was built with it (its wheels are): the same safe constructors,
+# parsing ~6x faster. A Kafka runtime reads every contract before its consumer groups begin
+# joining, so the parse is on the boot's critical path. Its messages differ in wording only.
+if TYPE_CHECKING:
+    _SafeBase = yaml.SafeLoader  # the same interface
+else:
+    _SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictSafeLoader(_SafeBase):
+    """A safe loader that refuses duplicate mapping keys instead of keeping the last."""
 
 
 def _construct_mapping(loader: _StrictSafeLoader, node: yaml.MappingNode) -> dict[object, object]:
