@@ -29,11 +29,15 @@ interleaved, each repeat:
   topics with the runtime's default group settings, spawn to the last assignment: the bare
   cost of the joins (on Tansu a join is held for half the session timeout);
 - **kafka, package nodes**: ``onex-infra run`` on the Kafka bus with an embedded PostgreSQL and
-  the package's nodes (the registration orchestrator's group and its retry group), spawn to the
-  first 200 on ``/ready``; also the first 200 on ``/health`` and the time SIGTERM takes to exit
-  (the stop, against the default 10 s grace period);
+  the package's nodes (the groups of the registration orchestrator and the PostgreSQL adapter,
+  each with its retry group), spawn to the first 200 on ``/ready``; also the first 200 on
+  ``/health`` and the time SIGTERM takes to exit (the stop, against the default 10 s grace
+  period);
 - **kafka, +20 subscriptions**: the same plus a contract directory of 20 generated test nodes,
   each subscribing to a topic of its own (20 more groups and 20 more retry groups).
+
+The number of groups each baseline joins is read from the runtime's own log (its ``consumer
+groups`` boot phase, in the warm-up run), so the baseline always joins as many as the runtime.
 
 The machine's load average is printed before and after: on a shared machine absolute times
 move with it; the ratios, measured in the same run, move less.
@@ -43,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -262,8 +267,8 @@ handler_routing:
 """
 
 
-def _kafka_configs(work: Path, servers: str) -> dict[str, tuple[Path, dict[str, str], int]]:
-    """The Kafka variants: config, environment, and the consumer groups each joins."""
+def _kafka_configs(work: Path, servers: str) -> dict[str, tuple[Path, dict[str, str]]]:
+    """The Kafka variants: config and environment."""
     (work / "bench_probe.py").write_text(_PROBE_MODULE)
     probes = work / "probes"
     for index in range(PROBES):
@@ -283,11 +288,18 @@ def _kafka_configs(work: Path, servers: str) -> dict[str, tuple[Path, dict[str, 
         )
     )
     env = {**os.environ, "HOME": str(work), "PYTHONPATH": str(work)}
-    # The package's orchestrator and its retry group; each probe adds a group and a retry group.
-    return {
-        "kafka, package nodes": (package, env, 2),
-        "kafka, +20 subscriptions": (more, env, 2 + 2 * PROBES),
-    }
+    return {"kafka, package nodes": (package, env), "kafka, +20 subscriptions": (more, env)}
+
+
+def _joined_groups(log: Path) -> int:
+    """How many consumer groups the last runtime in ``log`` joined (its ``consumer groups``
+    boot phase), so the baseline joins as many as the runtime really does."""
+    for line in reversed(log.read_text(errors="replace").splitlines()):
+        with contextlib.suppress(ValueError):
+            record = json.loads(line)
+            if isinstance(record, dict) and record.get("phase") == "consumer groups":
+                return int(record["groups"])
+    raise RuntimeError("the runtime logged no 'consumer groups' boot phase")
 
 
 def _load() -> str:
@@ -304,12 +316,15 @@ def main_kafka(repeats: int) -> None:
     try:
         with TansuServer() as broker:
             servers = broker.bootstrap_servers
-            variants = _kafka_configs(work, servers)
-            for config, env, groups in variants.values():
+            configs = _kafka_configs(work, servers)
+            variants: dict[str, tuple[Path, dict[str, str], int]] = {}
+            for name, (config, env) in list(configs.items()):
+                timed_run(config, env, log)  # warm-up: initdb, topics, new groups
+                groups = _joined_groups(log)  # as many as the runtime joined, by its log
+                variants[name] = (config, env, groups)
                 prefix = f"base{groups}"
                 _create_topics(servers, [f"onex.evt.bench.{prefix}-{i}.v1" for i in range(groups)])
                 kafka_baseline(servers, prefix, groups)  # warm-up: new groups
-                timed_run(config, env, log)  # warm-up: initdb, topics, new groups
             results: dict[str, dict[str, list[float]]] = {
                 name: {"base": [], "health": [], "ready": [], "stop": []} for name in variants
             }
