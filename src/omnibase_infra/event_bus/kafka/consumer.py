@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
@@ -57,6 +59,11 @@ __all__ = ["KafkaGroupMember", "decode_headers"]
 _log = get_logger(__name__)
 
 _POLL_SECONDS = 0.1
+# A member joined early (unbound) polls in these slices inside one fetch, so its assignment is
+# seen and ``bind`` is taken up within one slice rather than one ``_POLL_SECONDS`` poll (that
+# delay is on a Kafka runtime's boot). The slices stay on the worker thread: no event-loop
+# round trip per slice.
+_UNBOUND_SLICE_SECONDS = 0.01
 _METADATA_TIMEOUT = 10.0
 
 T = TypeVar("T")
@@ -97,6 +104,8 @@ class KafkaGroupMember:
         self._callbacks = dict(callbacks)
         # Read and written on the worker thread only (``_on_assign``, ``_bind``, ``_fetch``).
         self._bound = bool(callbacks)
+        # Set by ``bind`` (event loop) so an unbound fetch on the worker returns at once.
+        self._bind_requested = threading.Event()
         self._consumer: Consumer | None = None
         self._offset_reset: OffsetReset = auto_offset_reset
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"kafka-{group_id[:40]}")
@@ -180,6 +189,7 @@ class KafkaGroupMember:
             )
         self._callbacks = dict(callbacks)
         self._settings = settings
+        self._bind_requested.set()  # the worker's unbound fetch returns: ``_bind`` runs next
         consumer = self._consumer
         if consumer is not None:
             await self._call(lambda: self._bind(consumer))
@@ -227,17 +237,29 @@ class KafkaGroupMember:
 
     def _fetch(self, consumer: Consumer) -> list[Message]:
         """Wait briefly for one message, then take what else is ready (no batch-fill wait)."""
+        if not self._bound:
+            self._serve_unbound(consumer)
+            return []
         first = consumer.poll(_POLL_SECONDS)
         if first is None:
-            return []
-        if not self._bound:
-            # Paused partitions fetch nothing; a message fetched in the instant before the
-            # pause is put back (the next fetch after ``bind`` starts at it).
-            self._rewind(consumer, [first, *consumer.consume(self._settings.max_batch, 0)])
             return []
         if self._settings.max_batch == 1:
             return [first]
         return [first, *consumer.consume(self._settings.max_batch - 1, 0)]
+
+    def _serve_unbound(self, consumer: Consumer) -> None:
+        """Serve the group (its rebalance callbacks) for up to ``_POLL_SECONDS``, in slices,
+        until ``bind`` is asked for or the member stops; fetch nothing."""
+        deadline = time.monotonic() + _POLL_SECONDS
+        while not self._bind_requested.is_set() and not self._stopping:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            message = consumer.poll(min(left, _UNBOUND_SLICE_SECONDS))
+            if message is not None:
+                # Paused partitions fetch nothing; a message fetched in the instant before the
+                # pause is put back (the next fetch after ``bind`` starts at it).
+                self._rewind(consumer, [message, *consumer.consume(self._settings.max_batch, 0)])
 
     @staticmethod
     def _rewind(consumer: Consumer, messages: list[Message]) -> None:
