@@ -15,13 +15,13 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from omnibase_infra._core import ModelOnexError
-from omnibase_infra.event_bus.codec import first_validation_error
 from omnibase_infra.runtime.contracts.plugin_loader import load_module
 from omnibase_infra.runtime.policies.errors import PolicyRegistryError
 from omnibase_infra.runtime.policies.model_policy_definition import ModelPolicyDefinition
 from omnibase_infra.runtime.policies.model_policy_settings import ModelPolicySettings
 from omnibase_infra.runtime.policies.registry import PolicyRegistry
 from omnibase_infra.runtime.safe_yaml import load_yaml_mapping
+from omnibase_infra.validation_errors import first_validation_error
 
 __all__ = ["MODULE_EXPORT", "build_policy_registry", "read_policy_file"]
 
