@@ -40,7 +40,8 @@ The number of groups each baseline joins is read from the runtime's own log (its
 groups`` boot phase, in the warm-up run), so the baseline always joins as many as the runtime.
 
 The machine's load average is printed before and after: on a shared machine absolute times
-move with it; the ratios, measured in the same run, move less.
+move with it; the ratios, measured in the same run, move less. The Kafka profile records its run
+in ``benchmarks/results/bench_boot.json`` (``bench_report``) for the README's measured table.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ import yaml
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from bench_report import ModelBenchFigure, load_average, record
 from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.testing import TansuServer
 
@@ -75,6 +77,7 @@ TEST_NODES = ROOT / "tests" / "integration"
 TARGET_SECONDS = 2.0
 TARGET_RSS_MB = 120.0
 KAFKA_TARGETS = {"kafka, package nodes": 5.0, "kafka, +20 subscriptions": 10.0}
+GRACE_SECONDS = 10.0  # the runtime's default stop grace period
 PROBES = 20
 
 
@@ -296,9 +299,9 @@ def _joined_groups(log: Path) -> int:
     boot phase), so the baseline joins as many as the runtime really does."""
     for line in reversed(log.read_text(errors="replace").splitlines()):
         with contextlib.suppress(ValueError):
-            record = json.loads(line)
-            if isinstance(record, dict) and record.get("phase") == "consumer groups":
-                return int(record["groups"])
+            entry = json.loads(line)
+            if isinstance(entry, dict) and entry.get("phase") == "consumer groups":
+                return int(entry["groups"])
     raise RuntimeError("the runtime logged no 'consumer groups' boot phase")
 
 
@@ -313,6 +316,7 @@ def main_kafka(repeats: int) -> None:
     log = work / "runtime.log"
     print(f"python {sys.version.split()[0]}, site-packages bytecode: {_bytecode_state()}")
     print(f"before: {_load()}")
+    load_before = load_average()
     try:
         with TansuServer() as broker:
             servers = broker.bootstrap_servers
@@ -367,11 +371,33 @@ def main_kafka(repeats: int) -> None:
                 f"{'met' if seconds <= target else 'MISSED'} ({seconds:.2f}s); stop <= grace "
                 f"10s: {'met' if stop <= 10 else 'MISSED'} (slowest {stop:.2f}s)"
             )
+        figures = [
+            _kafka_figure(name, results[name], variants[name][2], target)
+            for name, target in KAFKA_TARGETS.items()
+        ]
+        record("bench_boot", load_before, figures)
     except RuntimeError as exc:
         tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
         raise SystemExit(f"{exc}\n--- runtime log (tail) ---\n{tail}") from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _kafka_figure(
+    name: str, row: dict[str, list[float]], groups: int, target: float
+) -> ModelBenchFigure:
+    """One Kafka variant's row for the README's measured table."""
+    ratios = [r / b for r, b in zip(row["ready"], row["base"], strict=True)]
+    met = statistics.median(row["ready"]) <= target and max(row["stop"]) <= GRACE_SECONDS
+    return ModelBenchFigure(
+        what=f"boot to /ready on Kafka (Tansu), {name.removeprefix('kafka, ')} "
+        f"({groups} consumer groups), spawn to the first 200 (`--profile kafka`)",
+        measured=f"**{_spread(row['ready'], ' s')}**, x{statistics.median(ratios):.2f} of the "
+        f"baseline; /health {_spread(row['health'], ' s')}; stop {_spread(row['stop'], ' s')}",
+        baseline=f"{groups} raw groups joined at once {_spread(row['base'], ' s')}",
+        target=f"<= {target:.0f} s; stop <= {GRACE_SECONDS:.0f} s grace",
+        met=met,
+    )
 
 
 def _bytecode_state() -> str:
