@@ -281,6 +281,7 @@ def _kafka_configs(work: Path, servers: str) -> dict[str, tuple[Path, dict[str, 
     base: dict[str, object] = {
         "postgres": {"data_dir": str(work / "pg-kafka")},
         "event_bus": {"kind": "kafka", "kafka": {"bootstrap_servers": servers}},
+        "ingress": {"port": 0},  # any free port: 8083 may be another runtime's
     }
     package = work / "kafka.yaml"
     package.write_text(yaml.safe_dump(base))
