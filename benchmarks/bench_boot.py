@@ -376,7 +376,7 @@ def main_kafka(repeats: int) -> None:
             _kafka_figure(name, results[name], variants[name][2], target)
             for name, target in KAFKA_TARGETS.items()
         ]
-        record("bench_boot", load_before, figures)
+        record("bench_boot.kafka", load_before, figures)
     except RuntimeError as exc:
         tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
         raise SystemExit(f"{exc}\n--- runtime log (tail) ---\n{tail}") from None
@@ -399,6 +399,28 @@ def _kafka_figure(
         target=f"<= {target:.0f} s; stop <= {GRACE_SECONDS:.0f} s grace",
         met=met,
     )
+
+
+def _local_figures(
+    times: dict[str, list[float]], rss: dict[str, list[float]]
+) -> list[ModelBenchFigure]:
+    """The local profile's rows: boot to /ready against importing core's container, idle RSS."""
+    base = statistics.median(times["baseline"])
+    figures: list[ModelBenchFigure] = []
+    for name in rss:
+        seconds, memory = statistics.median(times[name]), statistics.median(rss[name])
+        ratios = [t / b for t, b in zip(times[name], times["baseline"], strict=True)]
+        figures.append(
+            ModelBenchFigure(
+                what=f"boot to /ready, {name}; idle RSS",
+                measured=f"**{_spread(times[name], ' s')}**, x{statistics.median(ratios):.2f} "
+                f"of the baseline; **{memory:.0f} MB**",
+                baseline=f"import omnibase_core.container {base:.2f} s",
+                target=f"<= {TARGET_SECONDS:g} s, <= {TARGET_RSS_MB:.0f} MB",
+                met=seconds <= TARGET_SECONDS and memory <= TARGET_RSS_MB,
+            )
+        )
+    return figures
 
 
 def _bytecode_state() -> str:
@@ -442,7 +464,9 @@ def main(repeats: int) -> None:
     """Warm up, run every variant ``repeats`` times interleaved, print the table."""
     work = Path(tempfile.mkdtemp(prefix="onex-bench-boot-"))
     log = work / "runtime.log"
+    load_before = load_average()
     print(f"python {sys.version.split()[0]}, site-packages bytecode: {_bytecode_state()}")
+    print(f"before: {_load()}")
     try:
         configs = _configs(work)
         cold = boot(*configs["local profile"], log)[0]  # initdb happens here
@@ -489,6 +513,8 @@ def main(repeats: int) -> None:
                 f"{'met' if memory <= TARGET_RSS_MB else 'MISSED'} ({memory:.0f} MB); "
                 f"baseline {base:.2f}s"
             )
+        print(f"after: {_load()}")
+        record("bench_boot.local", load_before, _local_figures(times, rss))
     except RuntimeError as exc:
         tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
         raise SystemExit(f"{exc}\n--- runtime log (tail) ---\n{tail}") from None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -75,8 +75,14 @@ class ModelInfrastructure:
 
 
 @contextlib.asynccontextmanager
-async def build_infrastructure(config: ModelRuntimeConfig) -> AsyncIterator[ModelInfrastructure]:
-    """Stand up what ``config`` asks for; the embedded server stops when the block exits."""
+async def build_infrastructure(
+    config: ModelRuntimeConfig, *, embedded: Awaitable[EmbeddedPostgres] | None = None
+) -> AsyncIterator[ModelInfrastructure]:
+    """Stand up what ``config`` asks for; the embedded server stops when the block exits.
+
+    ``embedded``: the embedded server's start, begun earlier by the caller (who then owns its
+    stop); awaited here instead of starting one.
+    """
     infra = ModelInfrastructure()
     async with contextlib.AsyncExitStack() as stack:
         vault = await _vault(config, infra, stack)
@@ -86,7 +92,7 @@ async def build_infrastructure(config: ModelRuntimeConfig) -> AsyncIterator[Mode
 
             kafka = await resolve_secret_fields(config.event_bus.kafka, vault=vault)
             infra.bus = EventBusKafka(kafka, environment=config.environment)
-        postgres_settings = await _postgres_settings(config, infra, stack, vault)
+        postgres_settings = await _postgres_settings(config, infra, stack, vault, embedded)
         if postgres_settings is not None:
             postgres = HandlerPostgres(postgres_settings)
             infra.postgres = postgres
@@ -212,6 +218,7 @@ async def _postgres_settings(
     infra: ModelInfrastructure,
     stack: contextlib.AsyncExitStack,
     vault: HandlerVault | None,
+    embedded: Awaitable[EmbeddedPostgres] | None,
 ) -> ModelPostgresSettings | None:
     settings = config.postgres
     if settings.mode == "disabled":
@@ -221,11 +228,14 @@ async def _postgres_settings(
         assert settings.dsn is not None  # the config model requires it in external mode
         dsn = await resolve_secret(settings.dsn, vault=vault)
         return ModelPostgresSettings.from_dsn(dsn.get_secret_value(), **pool)
-    server = EmbeddedPostgres(settings.data_dir, die_with_parent=True)
-    # Registered before the start: a start cancelled (a stop signal) or failing midway still
-    # stops the server it spawned.
-    stack.push_async_callback(server.stop)
-    await server.start()
+    if embedded is not None:
+        server = await embedded
+    else:
+        server = EmbeddedPostgres(settings.data_dir, die_with_parent=True)
+        # Registered before the start: a start cancelled (a stop signal) or failing midway
+        # still stops the server it spawned.
+        stack.push_async_callback(server.stop)
+        await server.start()
     infra.embedded_postgres = server
     await server.create_database(EMBEDDED_DATABASE, exist_ok=True)
     return server.settings(EMBEDDED_DATABASE, **pool)

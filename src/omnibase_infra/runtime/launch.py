@@ -39,6 +39,7 @@ from omnibase_infra.runtime.config import ModelRuntimeConfig
 if TYPE_CHECKING:
     # Imported when the start needs them (``_import_runtime``): the groups join meanwhile.
     from omnibase_infra.event_bus.kafka.bus import EventBusKafka
+    from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
     from omnibase_infra.runtime.expected_groups import ExpectedGroups
     from omnibase_infra.runtime.host import RuntimeHostProcess
     from omnibase_infra.runtime.http.server import HubServer
@@ -132,6 +133,7 @@ class _Launch:
         first = None
         if config.event_bus.kind == "kafka" and not (kafka.sasl_password or kafka.ssl_key_password):
             first = await self._join_first(stack)
+        embedded = self._start_embedded_postgres(stack)
         await asyncio.to_thread(_import_runtime)
         from omnibase_infra.runtime.dashboard.component import dashboard_components
         from omnibase_infra.runtime.host import RuntimeHostProcess
@@ -147,7 +149,7 @@ class _Launch:
                 )
                 facts["http_port"] = await self._hub.start()
         with self._boot.step("infrastructure", _infrastructure_waits(config)):
-            infra = await stack.enter_async_context(build_infrastructure(config))
+            infra = await stack.enter_async_context(build_infrastructure(config, embedded=embedded))
         early = await self._join_early(infra, first, stack)
         self._host = RuntimeHostProcess(
             config,
@@ -170,6 +172,29 @@ class _Launch:
         if first is not None:
             await first.close()  # its joins were handed on and are adopted or left
         return self._host
+
+    def _start_embedded_postgres(
+        self, stack: contextlib.AsyncExitStack
+    ) -> asyncio.Task[EmbeddedPostgres] | None:
+        """Begin the embedded server's start now, beside the imports that follow (it is the
+        local profile's slowest step); the infrastructure awaits it. None when not embedded."""
+        settings = self._config.postgres
+        if settings.mode != "embedded":
+            return None
+        from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
+
+        server = EmbeddedPostgres(settings.data_dir, die_with_parent=True)
+        # Stopped whatever happens to the start (LIFO: the task is cancelled first); a server
+        # that never started stops as a no-op.
+        stack.push_async_callback(server.stop)
+
+        async def start() -> EmbeddedPostgres:
+            await server.start()
+            return server
+
+        task = asyncio.create_task(start(), name="embedded-postgres-start")
+        stack.push_async_callback(_cancel_and_wait, task)
+        return task
 
     async def _join_first(self, stack: contextlib.AsyncExitStack) -> EventBusKafka:
         """Begin joining the groups the contracts' YAML names, on a bus of the configured
@@ -215,6 +240,14 @@ class _Launch:
         if self._host is not None:
             return await self._host.readiness()
         return self._boot.report()
+
+
+async def _cancel_and_wait(task: asyncio.Task[EmbeddedPostgres]) -> None:
+    """Cancel ``task`` if it is still running and wait for it to end (its error is the
+    start's to report, not the stop's)."""
+    task.cancel()
+    with contextlib.suppress(Exception, asyncio.CancelledError):
+        await task
 
 
 def _first_joins(config: ModelRuntimeConfig) -> tuple[EventBusKafka, ExpectedGroups]:
