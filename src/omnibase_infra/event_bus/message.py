@@ -3,14 +3,46 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Protocol
 
 from prometheus_client import Counter
 
 from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.observability.metrics import REGISTRY
 
-__all__ = ["BusMessage", "MessageCallback", "deliver_once", "redelivery_delay", "report_parked"]
+__all__ = [
+    "BusMessage",
+    "HeaderSource",
+    "MessageCallback",
+    "decode_raw_headers",
+    "deliver_once",
+    "redelivery_delay",
+    "report_parked",
+    "report_raised",
+]
+
+RawHeaders = Sequence[tuple[str, bytes | str | None]] | Mapping[str, bytes | str | None] | None
+
+
+class HeaderSource(Protocol):
+    """A consumed record whose headers are still bytes (a confluent-kafka ``Message``)."""
+
+    def headers(self) -> RawHeaders:
+        """The record's raw headers."""
+        ...
+
+
+def decode_raw_headers(raw: RawHeaders) -> dict[str, str]:
+    """Raw header pairs as the bus's string headers (undecodable bytes replaced)."""
+    if not raw:
+        return {}
+    pairs = raw.items() if isinstance(raw, Mapping) else raw
+    return {
+        name: value.decode("utf-8", "replace") if isinstance(value, bytes) else (value or "")
+        for name, value in pairs
+    }
+
 
 _log = get_logger(__name__)
 
@@ -33,12 +65,16 @@ class BusMessage:
     the subscriber could not even make the message's failure durable (its dead letter was not
     written): the bus holds the partition at it, raises an alarm, and tries it again only after
     a long pause.
+
+    Headers may come undecoded (``header_source``): they are decoded on first read, so a
+    subscriber that never looks at them never pays for it.
     """
 
     __slots__ = (
+        "_header_source",
+        "_headers",
         "_nacked",
         "_parked",
-        "headers",
         "key",
         "offset",
         "partition",
@@ -52,20 +88,38 @@ class BusMessage:
         topic: str,
         key: bytes | None,
         value: bytes,
-        headers: dict[str, str],
+        headers: dict[str, str] | None,
         partition: int = 0,
         offset: int = 0,
         timestamp: float = 0.0,
+        header_source: HeaderSource | None = None,
     ) -> None:
+        """``headers`` None with a ``header_source``: decoded from it when first read."""
         self.topic = topic
         self.key = key
         self.value = value
-        self.headers = headers
+        self._headers = headers
+        self._header_source = header_source
         self.partition = partition
         self.offset = offset
         self.timestamp = timestamp
         self._nacked = False
         self._parked = False
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The string headers (decoded from the record on first read)."""
+        headers = self._headers
+        if headers is None:
+            source = self._header_source
+            headers = self._headers = {} if source is None else decode_raw_headers(source.headers())
+            self._header_source = None
+        return headers
+
+    @headers.setter
+    def headers(self, value: dict[str, str]) -> None:
+        self._headers = value
+        self._header_source = None
 
     async def ack(self) -> None:
         """Acknowledge: the bus commits after the callback returns (the default)."""
@@ -109,15 +163,20 @@ async def deliver_once(callback: MessageCallback, message: BusMessage, *, group_
     except asyncio.CancelledError:
         raise
     except Exception as exc:
-        _log.warning(
-            "subscriber raised; redelivering",
-            topic=message.topic,
-            consumer_group=group_id,
-            offset=message.offset,
-            error_type=type(exc).__name__,
-        )
+        report_raised(message, exc, group_id=group_id)
         return False
     return not message.nacked
+
+
+def report_raised(message: BusMessage, error: Exception, *, group_id: str) -> None:
+    """The warning of a callback that raised (the message is delivered again)."""
+    _log.warning(
+        "subscriber raised; redelivering",
+        topic=message.topic,
+        consumer_group=group_id,
+        offset=message.offset,
+        error_type=type(error).__name__,
+    )
 
 
 def report_parked(message: BusMessage, *, group_id: str, pause_seconds: float) -> None:

@@ -30,10 +30,11 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextvars import ContextVar
+from contextvars import ContextVar, copy_context
 from functools import partial
+from types import CoroutineType
 from typing import TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -43,15 +44,17 @@ from omnibase_infra.event_bus.base import OffsetReset
 from omnibase_infra.event_bus.kafka.errors import kafka_context, translate_kafka_error
 from omnibase_infra.event_bus.kafka.logging import client_logger
 from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
-from omnibase_infra.event_bus.key_order import deliver_in_key_order
 from omnibase_infra.event_bus.message import (
     BusMessage,
     MessageCallback,
+    decode_raw_headers,
     deliver_once,
     redelivery_delay,
     report_parked,
+    report_raised,
 )
 from omnibase_infra.event_bus.model_consumer_position import ModelConsumerPosition
+from omnibase_infra.event_bus.partition_window import Begin, Resumed, deliver_in_window
 from omnibase_infra.observability.logging import get_logger
 
 __all__ = ["KafkaGroupMember", "decode_headers"]
@@ -75,14 +78,7 @@ _delivering: ContextVar[KafkaGroupMember | None] = ContextVar("kafka_delivering"
 
 def decode_headers(message: Message) -> dict[str, str]:
     """A consumed message's headers as the bus's string headers (undecodable bytes replaced)."""
-    raw = message.headers()
-    if not raw:
-        return {}
-    pairs = raw.items() if isinstance(raw, dict) else raw
-    return {
-        name: value.decode("utf-8", "replace") if isinstance(value, bytes) else (value or "")
-        for name, value in pairs
-    }
+    return decode_raw_headers(message.headers())
 
 
 class KafkaGroupMember:
@@ -343,29 +339,99 @@ class KafkaGroupMember:
         # One scope for the whole batch: every callback of this partition runs inside it.
         token = _delivering.set(self)
         try:
-            next_offset: int | None = None
-            step = self._settings.in_flight_per_partition
-            deliver = partial(self._deliver_until_taken, place)
-            for start in range(0, len(messages), step):
-                ready = messages[start : start + step]
-                delivered = await deliver_in_key_order(ready, _message_key, deliver)
-                if delivered:
-                    next_offset = (ready[delivered - 1].offset() or 0) + 1
-                    self._delivered[place] = next_offset
-                if delivered < len(ready):
-                    self.uncommitted += len(messages) - start - delivered
-                    break
-            return next_offset
+            callback = self._callbacks[place[0]]
+            delivered = await deliver_in_window(
+                messages,
+                _message_key,
+                partial(self._begin, place, callback),
+                self._settings.in_flight_per_partition,
+                partial(self._progress, place, messages),
+            )
         finally:
             _delivering.reset(token)
+        if delivered < len(messages):
+            self.uncommitted += len(messages) - delivered
+        if not delivered:
+            return None
+        next_offset = (messages[delivered - 1].offset() or 0) + 1
+        self._delivered[place] = next_offset
+        return next_offset
 
-    async def _deliver_until_taken(self, place: tuple[str, int], raw: Message) -> bool:
-        """Deliver ``raw`` until its callback takes it; False if the member stops first."""
+    def _progress(self, place: tuple[str, int], messages: list[Message], prefix: int) -> None:
+        """A long delivery's progress: the partition moved past its delivered prefix."""
+        if prefix:
+            self._delivered[place] = (messages[prefix - 1].offset() or 0) + 1
+
+    def _begin(self, place: tuple[str, int], callback: MessageCallback, raw: Message) -> Begin:
+        """Deliver ``raw`` as far as its callback goes without waiting (see partition_window).
+
+        True when the callback took it in place; False when the member is stopping; else the
+        rest of the delivery (it waited, or refused and gets the message again).
+        """
         if self._stopping:
             return False
-        offset = raw.offset() or 0
-        refused = await self._attempt(raw, place, offset)
-        if refused is None or await self._redeliver(raw, place, offset, refused):
+        topic, partition = place
+        message = BusMessage(
+            topic,
+            raw.key(),
+            raw.value() or b"",
+            None,
+            partition,
+            raw.offset() or 0,
+            raw.timestamp()[1] / 1000,
+            raw,
+        )
+        self.inflight += 1
+        if self.inflight > self.max_inflight:
+            self.max_inflight = self.inflight
+        awaitable = callback(message)
+        if type(awaitable) is not CoroutineType:
+            return self._finish(raw, place, message, awaitable)
+        # Its own context, as a task would have: what the callback sets (its correlation id)
+        # stays with this message, also when the rest of it runs later in a task.
+        context = copy_context()
+        try:
+            pending = context.run(awaitable.send, None)
+        except StopIteration:
+            self.inflight -= 1
+            if not message.nacked:
+                return True
+            return self._redeliver_refused(raw, place, message)
+        except Exception as exc:
+            self.inflight -= 1
+            report_raised(message, exc, group_id=self.group_id)
+            return self._redeliver_refused(raw, place, message)
+        except BaseException:
+            self.inflight -= 1
+            raise
+        return self._finish(raw, place, message, Resumed(awaitable, pending, context))
+
+    async def _finish(
+        self,
+        raw: Message,
+        place: tuple[str, int],
+        message: BusMessage,
+        rest: Awaitable[object],
+    ) -> bool:
+        """Await the rest of a callback that waited; True once the message was taken."""
+        try:
+            await rest
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            report_raised(message, exc, group_id=self.group_id)
+        else:
+            if not message.nacked:
+                return True
+        finally:
+            self.inflight -= 1
+        return await self._redeliver_refused(raw, place, message)
+
+    async def _redeliver_refused(
+        self, raw: Message, place: tuple[str, int], refused: BusMessage
+    ) -> bool:
+        """Deliver a refused message again until it is taken; False if the member stops."""
+        if await self._redeliver(raw, place, refused.offset, refused):
             return True
         self.cut_short += 1
         return False
@@ -382,10 +448,11 @@ class KafkaGroupMember:
             topic,
             raw.key(),
             raw.value() or b"",
-            decode_headers(raw),
+            None,
             partition,
             offset,
             raw.timestamp()[1] / 1000,
+            raw,
         )
         self.inflight += 1
         self.max_inflight = max(self.max_inflight, self.inflight)
