@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
-from contextvars import Context
 
 __all__ = ["Begin", "Resumed", "deliver_in_window"]
 
@@ -112,12 +111,13 @@ class _WindowRun[T]:
             if self.pending >= self.window:
                 await self._slot(index)
             item = items[index]
-            key = key_of(item)
-            chain = busy.get(key)
-            if chain is not None:  # an earlier message of this key is still being handled
-                chain[1].append(index)
-                self.pending += 1
-                continue
+            if busy:  # some key waits: its later messages queue behind it
+                key = key_of(item)
+                chain = busy.get(key)
+                if chain is not None:
+                    chain[1].append(index)
+                    self.pending += 1
+                    continue
             started = begin(item)
             if started is True:
                 continue
@@ -126,6 +126,7 @@ class _WindowRun[T]:
                 return
             self.pending += 1
             head = [index]
+            key = key_of(item)
             busy[key] = (head, deque())
             if index + 1 < len(items):
                 self.tasks.append(asyncio.create_task(self._drive(index + 1)))
@@ -180,33 +181,27 @@ class _WindowRun[T]:
 
 
 class Resumed[R]:
-    """Awaiting it finishes a coroutine started by hand (``ctx.run(coro.send, None)`` gave
-    ``pending``, what it waits on), every later step in the same context ``ctx``."""
+    """Awaiting it finishes a coroutine started by hand (``coro.send(None)`` gave
+    ``pending``, what it waits on), in the awaiting task, the task that started it."""
 
-    __slots__ = ("_context", "_coro", "_pending")
+    __slots__ = ("_coro", "_pending")
 
-    def __init__(self, coro: Coroutine[object, None, R], pending: object, context: Context) -> None:
+    def __init__(self, coro: Coroutine[object, None, R], pending: object) -> None:
         self._coro = coro
         self._pending = pending
-        self._context = context
 
     def __await__(self) -> Generator[object, None, R]:
-        coro, context, pending = self._coro, self._context, self._pending
-        while True:
+        coro = self._coro
+        try:
+            yield self._pending  # the awaiting task waits on it, then resumes the coroutine
+        except GeneratorExit:
+            coro.close()
+            raise
+        except BaseException as exc:  # thrown in (cancelled): into the coroutine
             try:
-                yield pending  # the awaiting task waits on it, then resumes us
-            except GeneratorExit:
-                coro.close()
-                raise
-            except BaseException as exc:  # thrown in (cancelled): into the coroutine
-                thrown: BaseException | None = exc
-            else:
-                thrown = None
-            try:
-                if thrown is None:
-                    pending = context.run(coro.send, None)
-                else:
-                    pending = context.run(coro.throw, thrown)
+                pending = coro.throw(exc)
             except StopIteration as stop:
-                result: R = stop.value
-                return result
+                thrown: R = stop.value
+                return thrown
+            return (yield from Resumed(coro, pending).__await__())
+        return (yield from coro.__await__())

@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextvars import ContextVar, copy_context
+from contextvars import ContextVar
 from functools import partial
 from types import CoroutineType
 from typing import TypeVar
@@ -387,11 +387,10 @@ class KafkaGroupMember:
         awaitable = callback(message)
         if type(awaitable) is not CoroutineType:
             return self._finish(raw, place, message, awaitable)
-        # Its own context, as a task would have: what the callback sets (its correlation id)
-        # stays with this message, also when the rest of it runs later in a task.
-        context = copy_context()
+        # Run in place, in the delivering task's context, as a chain of one key always was:
+        # the callbacks of a partition share it (the engine resets the correlation id it sets).
         try:
-            pending = context.run(awaitable.send, None)
+            pending = awaitable.send(None)
         except StopIteration:
             self.inflight -= 1
             if not message.nacked:
@@ -404,7 +403,7 @@ class KafkaGroupMember:
         except BaseException:
             self.inflight -= 1
             raise
-        return self._finish(raw, place, message, Resumed(awaitable, pending, context))
+        return self._finish(raw, place, message, Resumed(awaitable, pending))
 
     async def _finish(
         self,
