@@ -7,8 +7,10 @@
 - Every call into the (not thread-safe) librdkafka consumer runs on the member's own single
   worker thread, so the event loop never blocks and calls never race.
 - A batch holds at most ``max_batch`` messages; its partitions are delivered concurrently,
-  each partition ``in_flight_per_partition`` messages at a time, concurrently across keys and
-  in order per key (``key_order``; 1 delivers each partition strictly in order).
+  each through a sliding window of ``in_flight_per_partition`` unfinished messages, in order
+  per key (``partition_window``: a callback that finishes without waiting runs in place, no
+  task; only a key whose callback waits gets one; 1 delivers each partition strictly in
+  order). Headers are decoded only when a callback reads them.
 - The next offset of a partition is committed (synchronously, manual commits only) after the
   callbacks of it and of every message before it returned; a callback that raises or nacks
   gets the message again after a bounded growing delay (holding back the later messages of
