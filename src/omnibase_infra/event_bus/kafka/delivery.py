@@ -1,0 +1,232 @@
+"""How a Kafka group member delivers a fetched partition: in a window, in order per key.
+
+``KafkaDelivery`` is the delivering half of ``KafkaGroupMember`` (``consumer.py``, which
+fetches, commits and leaves): each partition of a batch goes through a sliding window of
+``in_flight_per_partition`` unfinished messages (``partition_window``: a callback that finishes
+without waiting runs in place, no task; only a key whose callback waits gets one). A callback
+that raises or nacks gets its message again after a bounded growing delay, holding back its
+key's later messages; a parked message is tried again every ``park_seconds`` with an alarm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from contextvars import ContextVar
+from functools import partial
+from types import CoroutineType
+
+from confluent_kafka import Message
+
+from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
+from omnibase_infra.event_bus.message import (
+    BusMessage,
+    MessageCallback,
+    deliver_once,
+    redelivery_delay,
+    report_parked,
+    report_raised,
+)
+from omnibase_infra.event_bus.partition_window import Begin, Resumed, deliver_in_window
+from omnibase_infra.observability.logging import get_logger
+
+__all__ = ["KafkaDelivery", "delivering"]
+
+_log = get_logger(__name__)
+
+# The member whose callback is running in this context: lets ``stop`` called from inside a
+# callback (a subscriber leaving, or closing the bus) return instead of awaiting itself.
+delivering: ContextVar[KafkaDelivery | None] = ContextVar("kafka_delivering", default=None)
+
+
+class KafkaDelivery:
+    """The delivery of fetched partitions (see module docstring); state is the member's."""
+
+    _settings: ModelKafkaSettings
+    _callbacks: dict[str, MessageCallback]
+    group_id: str
+    _stopping: bool
+    _stop_event: asyncio.Event
+    inflight: int
+    max_inflight: int
+    cut_short: int
+    uncommitted: int
+    _delivered: dict[tuple[str, int], int]
+    _parked: dict[tuple[str, int], int]
+
+    async def _deliver_partition(
+        self, place: tuple[str, int], messages: list[Message]
+    ) -> int | None:
+        """Deliver one partition's messages in order per key; the offset to commit (or None)."""
+        # One scope for the whole batch: every callback of this partition runs inside it.
+        token = delivering.set(self)
+        try:
+            callback = self._callbacks[place[0]]
+            delivered = await deliver_in_window(
+                messages,
+                _message_key,
+                partial(self._begin, place, callback),
+                self._settings.in_flight_per_partition,
+                partial(self._progress, place, messages),
+            )
+        finally:
+            delivering.reset(token)
+        if delivered < len(messages):
+            self.uncommitted += len(messages) - delivered
+        if not delivered:
+            return None
+        next_offset = (messages[delivered - 1].offset() or 0) + 1
+        self._delivered[place] = next_offset
+        return next_offset
+
+    def _progress(self, place: tuple[str, int], messages: list[Message], prefix: int) -> None:
+        """A long delivery's progress: the partition moved past its delivered prefix."""
+        if prefix:
+            self._delivered[place] = (messages[prefix - 1].offset() or 0) + 1
+
+    def _begin(self, place: tuple[str, int], callback: MessageCallback, raw: Message) -> Begin:
+        """Deliver ``raw`` as far as its callback goes without waiting (see partition_window).
+
+        True when the callback took it in place; False when the member is stopping; else the
+        rest of the delivery (it waited, or refused and gets the message again).
+        """
+        if self._stopping:
+            return False
+        topic, partition = place
+        message = BusMessage(
+            topic,
+            raw.key(),
+            raw.value() or b"",
+            None,
+            partition,
+            raw.offset() or 0,
+            raw.timestamp()[1] / 1000,
+            raw,
+        )
+        self.inflight += 1
+        if self.inflight > self.max_inflight:
+            self.max_inflight = self.inflight
+        awaitable = callback(message)
+        if type(awaitable) is not CoroutineType:
+            return self._finish(raw, place, message, awaitable)
+        # Run in place, in the delivering task's context, as a chain of one key always was:
+        # the callbacks of a partition share it (the engine resets the correlation id it sets).
+        try:
+            pending = awaitable.send(None)
+        except StopIteration:
+            self.inflight -= 1
+            if not message.nacked:
+                return True
+            return self._redeliver_refused(raw, place, message)
+        except Exception as exc:
+            self.inflight -= 1
+            report_raised(message, exc, group_id=self.group_id)
+            return self._redeliver_refused(raw, place, message)
+        except BaseException:
+            self.inflight -= 1
+            raise
+        return self._finish(raw, place, message, Resumed(awaitable, pending))
+
+    async def _finish(
+        self,
+        raw: Message,
+        place: tuple[str, int],
+        message: BusMessage,
+        rest: Awaitable[object],
+    ) -> bool:
+        """Await the rest of a callback that waited; True once the message was taken."""
+        try:
+            await rest
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            report_raised(message, exc, group_id=self.group_id)
+        else:
+            if not message.nacked:
+                return True
+        finally:
+            self.inflight -= 1
+        return await self._redeliver_refused(raw, place, message)
+
+    async def _redeliver_refused(
+        self, raw: Message, place: tuple[str, int], refused: BusMessage
+    ) -> bool:
+        """Deliver a refused message again until it is taken; False if the member stops."""
+        if await self._redeliver(raw, place, refused.offset, refused):
+            return True
+        self.cut_short += 1
+        return False
+
+    async def _attempt(
+        self, raw: Message, place: tuple[str, int], offset: int
+    ) -> BusMessage | None:
+        """One delivery of ``raw`` with fresh headers (a callback may change its copy).
+
+        None when the callback took it; else the refused message (it may be parked).
+        """
+        topic, partition = place
+        message = BusMessage(
+            topic,
+            raw.key(),
+            raw.value() or b"",
+            None,
+            partition,
+            offset,
+            raw.timestamp()[1] / 1000,
+            raw,
+        )
+        self.inflight += 1
+        self.max_inflight = max(self.max_inflight, self.inflight)
+        try:
+            taken = await deliver_once(self._callbacks[topic], message, group_id=self.group_id)
+        finally:
+            self.inflight -= 1
+        return None if taken else message
+
+    async def _redeliver(
+        self, raw: Message, place: tuple[str, int], offset: int, refused: BusMessage
+    ) -> bool:
+        """Deliver a message that failed once until it succeeds; False if the member stopped."""
+        failures = 1
+        while not self._stopping:
+            if refused.parked:
+                if self._parked.get(place) != offset:
+                    self._parked[place] = offset
+                    report_parked(
+                        refused, group_id=self.group_id, pause_seconds=self._settings.park_seconds
+                    )
+                delay = self._settings.park_seconds
+            else:
+                delay = redelivery_delay(
+                    failures,
+                    self._settings.redelivery_base_seconds,
+                    self._settings.redelivery_max_seconds,
+                )
+            if await self._pause(delay):
+                break
+            again = await self._attempt(raw, place, offset)
+            if again is None:
+                if self._parked.pop(place, None) is not None:
+                    _log.warning(
+                        "partition resumed",
+                        topic=place[0],
+                        consumer_group=self.group_id,
+                        partition=place[1],
+                    )
+                return True
+            refused = again
+            failures += 1
+        return False
+
+    async def _pause(self, seconds: float) -> bool:
+        """Wait ``seconds`` before a redelivery; True when the member is stopping meanwhile."""
+        try:
+            await asyncio.wait_for(self._stop_event.wait(), seconds)
+        except TimeoutError:
+            return self._stopping
+        return True
+
+
+def _message_key(message: Message) -> bytes | None:
+    key = message.key()
+    return key if isinstance(key, bytes) or key is None else key.encode()
