@@ -39,7 +39,6 @@ from types import TracebackType
 from typing import Self
 from urllib.parse import quote
 
-import asyncpg
 from pydantic import SecretStr
 
 from omnibase_infra.enums import EnumInfraTransportType
@@ -49,6 +48,7 @@ from omnibase_infra.errors import (
     ModelInfraErrorContext,
     ProtocolConfigurationError,
 )
+from omnibase_infra.handlers.postgres.embedded_admin import create_database, drop_database
 from omnibase_infra.handlers.postgres.embedded_lock import DataDirLock
 from omnibase_infra.handlers.postgres.embedded_process import (
     HOST,
@@ -65,6 +65,12 @@ from omnibase_infra.handlers.postgres.embedded_process import (
     system_user,
     write_private,
 )
+from omnibase_infra.handlers.postgres.embedded_ready import (
+    POSTGRES_SUPERUSER,
+    PasswordRejectedError,
+    ReadyDeadlineError,
+    wait_ready,
+)
 from omnibase_infra.handlers.postgres.model_postgres_settings import ModelPostgresSettings
 from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.sanitize import register_secret, sanitize_text
@@ -78,13 +84,10 @@ __all__ = [
 
 _log = get_logger(__name__)
 
-POSTGRES_SUPERUSER = "postgres"
 # Durability traded for speed: only when the caller asks (tests), never by default.
 _FAST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 _SETTING_NAME = re.compile(r"^[a-z][a-z0-9_.]*$")
-_DATABASE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _START_ATTEMPTS = 5
-_READY_POLL_SECONDS = 0.02
 # Early exits worth another attempt: another process took the port, or backends of a killed
 # postmaster still hold the old shared memory for a moment.
 _PORT_TAKEN = ("could not bind", "Address already in use", "could not create any TCP/IP sockets")
@@ -297,45 +300,13 @@ class EmbeddedPostgres:
 
     async def create_database(self, name: str, *, exist_ok: bool = False) -> None:
         """``CREATE DATABASE name`` (a lowercase identifier); ``exist_ok`` tolerates it existing."""
-        quoted = self._quoted_database(name)
-        connection = await self._admin_connection()
-        try:
-            if exist_ok and await connection.fetchval(
-                "SELECT 1 FROM pg_database WHERE datname = $1", name
-            ):
-                return
-            await connection.execute(f"CREATE DATABASE {quoted}")
-        finally:
-            await connection.close()
+        await create_database(
+            self.port, self.password, name, exist_ok=exist_ok, connect_seconds=self._startup_timeout
+        )
 
     async def drop_database(self, name: str) -> None:
         """``DROP DATABASE IF EXISTS name WITH (FORCE)``: its open sessions are terminated."""
-        quoted = self._quoted_database(name)
-        connection = await self._admin_connection()
-        try:
-            await connection.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
-        finally:
-            await connection.close()
-
-    def _quoted_database(self, name: str) -> str:
-        # CREATE/DROP DATABASE take no parameters: only a strict identifier is ever formatted.
-        if not _DATABASE_NAME.match(name) or name in ("postgres", "template0", "template1"):
-            raise ProtocolConfigurationError(
-                f"invalid database name {name!r}: use [a-z_][a-z0-9_]*, at most 63 characters",
-                field="database",
-            )
-        return f'"{name}"'
-
-    async def _admin_connection(self) -> asyncpg.Connection[asyncpg.Record]:
-        return await asyncpg.connect(
-            host=HOST,
-            port=self.port,
-            user=POSTGRES_SUPERUSER,
-            password=self.password.get_secret_value(),
-            database="postgres",
-            ssl=False,
-            timeout=self._startup_timeout,
-        )
+        await drop_database(self.port, self.password, name, connect_seconds=self._startup_timeout)
 
     # -- start-up steps ------------------------------------------------------------------
 
@@ -421,65 +392,27 @@ class EmbeddedPostgres:
         """None once our server answers a query; the log's new lines if it exited first."""
         process = self._process
         assert process is not None
-        # Short first: a process that took our port may accept and never answer, and our own
-        # server's exit (failed bind) is only noticed between attempts.
-        attempt_timeout = 0.25
-        while True:
-            if process.poll() is not None:
-                return self._read_log(log_offset)
-            try:
-                data_dir = await self._probe(min(attempt_timeout, deadline - time.monotonic()))
-            except asyncpg.InvalidAuthorizationSpecificationError as e:
-                # Another server on our port would reject the password too: is ours alive?
-                await asyncio.sleep(0.5)
-                if process.poll() is not None:
-                    return self._read_log(log_offset)
-                await self.stop()
-                raise InfraAuthenticationError(
-                    f"the cluster rejects the password in {self.password_path}",
-                    context=self._context("start"),
-                ) from e
-            except TimeoutError:
-                attempt_timeout = min(attempt_timeout * 2, 2.0)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                pass  # not listening yet, or still starting up
-            else:
-                # Another server answering on this port means ours is about to fail its bind.
-                if Path(data_dir) == self.data_dir and process.poll() is None:
-                    return None
-            if time.monotonic() > deadline:
-                await self.stop()
-                raise InfraUnavailableError(
-                    f"PostgreSQL did not answer within {self._startup_timeout:.0f}s; see "
-                    f"{self.log_path}",
-                    context=self._context("start"),
-                )
-            await asyncio.sleep(_READY_POLL_SECONDS)
-
-    async def _probe(self, connect_seconds: float) -> str:
-        """One login and query round trip; returns the answering server's data directory."""
-        connection = await asyncpg.connect(
-            host=HOST,
-            port=self.port,
-            user=POSTGRES_SUPERUSER,
-            password=self.password.get_secret_value(),
-            database="postgres",
-            ssl=False,
-            timeout=max(0.05, connect_seconds),
-        )
         try:
-            return str(await connection.fetchval("SELECT current_setting('data_directory')"))
-        finally:
-            await connection.close()
-
-    def _read_log(self, offset: int) -> str:
-        try:
-            with self.log_path.open("rb") as log:
-                log.seek(offset)
-                text = log.read().decode(errors="replace")
-        except OSError:
-            return ""
-        return sanitize_text("\n".join(text.splitlines()[-20:]))
+            return await wait_ready(
+                process,
+                port=self.port,
+                password=self.password,
+                data_dir=self.data_dir,
+                log_path=self.log_path,
+                log_offset=log_offset,
+                deadline=deadline,
+            )
+        except PasswordRejectedError as e:
+            raise InfraAuthenticationError(
+                f"the cluster rejects the password in {self.password_path}",
+                context=self._context("start"),
+            ) from e
+        except ReadyDeadlineError as e:
+            raise InfraUnavailableError(
+                f"PostgreSQL did not answer within {self._startup_timeout:.0f}s; see "
+                f"{self.log_path}",
+                context=self._context("start"),
+            ) from e
 
     def _discard_socket_dir(self) -> None:
         socket_dir, self._socket_dir = self._socket_dir, None
