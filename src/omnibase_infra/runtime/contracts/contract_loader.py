@@ -27,22 +27,24 @@ from omnibase_infra._core import (
     ModelContractReducer,
     ModelOnexError,
 )
-from omnibase_infra.declarative.model_fsm_binding import FSM_BINDING_SECTION, ModelFsmBinding
 from omnibase_infra.enums import EnumTopicKind
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.event_bus.topics import parse_topic
 from omnibase_infra.observability.logging import get_logger
-from omnibase_infra.resilience.effect.model_effect_policy import ModelEffectPolicy
 from omnibase_infra.runtime.contracts.contract_files import (
     CONTRACT_FILE_NAME,
     ENTRY_POINT_GROUP,
     discover_contract_files,
 )
+from omnibase_infra.runtime.contracts.contract_sections import (
+    pop_effect_policy,
+    pop_fsm_binding,
+    pop_handler_config,
+)
 from omnibase_infra.runtime.contracts.model_contract_result import ModelContractResult
 from omnibase_infra.runtime.contracts.model_contract_route import ModelContractRoute
 from omnibase_infra.runtime.contracts.model_node_contract import ModelNodeContract
 from omnibase_infra.runtime.contracts.plugin_loader import check_module_allowed
-from omnibase_infra.runtime.policies.references import resolve_policy_references
 from omnibase_infra.runtime.policies.registry import PolicyRegistry
 from omnibase_infra.runtime.safe_yaml import load_yaml_mapping
 from omnibase_infra.validation_errors import first_validation_error
@@ -169,9 +171,9 @@ def load_contract(
     file = str(path)
     data = load_yaml_mapping(path)
     archetype = _archetype(data, file)
-    effect_policy, policy_refs = _effect_policy(data, archetype, file, policies)
-    fsm_binding = _fsm_binding(data, archetype, file)
-    handler_config = _handler_config(data, file)
+    effect_policy, policy_refs = pop_effect_policy(data, archetype, file, policies)
+    fsm_binding = pop_fsm_binding(data, archetype, file)
+    handler_config = pop_handler_config(data, file)
     definition = _validate_core(_CORE_MODELS[archetype], data, file)
     subscribe, publish = _topics(data, archetype, file)
     routes = _routes(data, subscribe, allowlist, file)
@@ -193,18 +195,6 @@ def load_contract(
         handler_config=handler_config,
         policy_refs=policy_refs,
     )
-
-
-def _handler_config(data: dict[str, JsonValue], file: str) -> dict[str, JsonValue] | None:
-    """Pop the ``handler_config`` section: settings of the node's handlers (a mapping).
-
-    Core's contract models have no place for it; the handler class that takes it validates it
-    with its ``config_model`` when the runtime wires the node (``node_wiring``).
-    """
-    section = data.pop("handler_config", None)
-    if section is not None and not isinstance(section, dict):
-        raise ProtocolConfigurationError("must be a mapping", file=file, field="handler_config")
-    return section
 
 
 def _results(
@@ -254,61 +244,6 @@ def _results(
         seen[str(ref)] = topic
         results.append(ModelContractResult(topic=topic, model_module=module, model_name=name))
     return tuple(results)
-
-
-def _effect_policy(
-    data: dict[str, JsonValue],
-    archetype: EnumNodeKind,
-    file: str,
-    policies: PolicyRegistry | None,
-) -> tuple[ModelEffectPolicy | None, dict[str, str]]:
-    """Pop and validate the ``error_handling`` section (EFFECT contracts only), its policy
-    references resolved in ``policies``; also ``{field: name@version}`` of those references.
-
-    Core's effect contract has no place for it, so it is removed before core validates the
-    rest; it is made of core's retry and circuit-breaker subcontracts.
-    """
-    section = data.pop("error_handling", None)
-    if archetype is not EnumNodeKind.EFFECT:
-        if section is not None:
-            raise ProtocolConfigurationError(
-                f"only EFFECT contracts take error_handling, not {archetype.value}",
-                file=file,
-                field="error_handling",
-            )
-        return None, {}
-    if section is None:
-        return ModelEffectPolicy.from_contract_section(None, file=file), {}
-    if not isinstance(section, dict):
-        raise ProtocolConfigurationError("must be a mapping", file=file, field="error_handling")
-    resolved, used = resolve_policy_references(section, _or_empty(policies), file=file)
-    return ModelEffectPolicy.from_contract_section(resolved, file=file), used
-
-
-def _or_empty(policies: PolicyRegistry | None) -> PolicyRegistry:
-    """``policies``, else an empty frozen registry (every reference is then unknown)."""
-    if policies is not None:
-        return policies
-    empty = PolicyRegistry()
-    empty.freeze()
-    return empty
-
-
-def _fsm_binding(
-    data: dict[str, JsonValue], archetype: EnumNodeKind, file: str
-) -> ModelFsmBinding | None:
-    """Pop and validate ``fsm_binding`` (REDUCER contracts run by their FSM; core has no
-    place for it, so it is removed before core validates the rest)."""
-    section = data.pop(FSM_BINDING_SECTION, None)
-    if section is None:
-        return None
-    if archetype is not EnumNodeKind.REDUCER:
-        raise ProtocolConfigurationError(
-            f"only REDUCER contracts take {FSM_BINDING_SECTION}, not {archetype.value}",
-            file=file,
-            field=FSM_BINDING_SECTION,
-        )
-    return ModelFsmBinding.from_section(section, file=file)
 
 
 def _archetype(data: dict[str, JsonValue], file: str) -> EnumNodeKind:
