@@ -162,15 +162,15 @@ class HandlerDiscoveryLocal:
     ) -> ModelKvReadResult:
         """Read one key."""
         require_kv_key(key, "kv_get", _TRANSPORT)
-        await self._block(lambda: self._catalog.kv_index(key), blocking)
+        await self._block(lambda: self._catalog.kv.index(key), blocking)
         return ModelKvReadResult(
-            key=key, entry=self._catalog.kv_get(key), index=self._catalog.kv_index(key)
+            key=key, entry=self._catalog.kv.get(key), index=self._catalog.kv.index(key)
         )
 
     async def kv_list(self, prefix: str) -> tuple[ModelKvEntry, ...]:
         """Entries under ``prefix``, ordered by key."""
         require_kv_prefix(prefix, "kv_list", _TRANSPORT)
-        return tuple(self._catalog.kv_list(prefix))
+        return tuple(self._catalog.kv.list(prefix))
 
     async def kv_put(
         self, key: str, value: bytes, *, cas: int | None = None, flags: int = 0
@@ -178,10 +178,10 @@ class HandlerDiscoveryLocal:
         """Write a key, optionally check-and-set."""
         require_kv_key(key, "kv_put", _TRANSPORT)
         require_kv_write(value, cas, flags, "kv_put", _TRANSPORT)
-        return self._catalog.kv_put(key, bytes(value), flags=flags, cas=cas)
+        return self._catalog.kv.put(key, bytes(value), flags=flags, cas=cas)
 
     async def kv_delete(self, key: str, *, cas: int | None = None) -> bool:
         """Delete a key, optionally check-and-set."""
         require_kv_key(key, "kv_delete", _TRANSPORT)
         require_kv_write(b"", cas, 0, "kv_delete", _TRANSPORT)
-        return self._catalog.kv_delete(key, cas=cas)
+        return self._catalog.kv.delete(key, cas=cas)

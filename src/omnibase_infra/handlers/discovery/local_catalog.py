@@ -29,7 +29,6 @@ from collections.abc import Callable
 from omnibase_infra.handlers.discovery import (
     EnumCheckStatus,
     ModelDiscoveryCheck,
-    ModelKvEntry,
     ModelServiceRegistration,
 )
 from omnibase_infra.handlers.discovery.http_probe import (
@@ -37,6 +36,7 @@ from omnibase_infra.handlers.discovery.http_probe import (
     HTTP_CHECK_DEFAULT_TIMEOUT,
     HttpCheckProber,
 )
+from omnibase_infra.handlers.discovery.local_kv import DiscoveryLocalKv
 from omnibase_infra.handlers.discovery.local_records import (
     CatalogCheckView,
     CatalogServiceView,
@@ -77,16 +77,15 @@ class DiscoveryLocalCatalog:
         self.node_address = node_address
         self._index = 1
         self._catalog_index = 1
-        self._kv_index = 1
         self._service_index: dict[str, int] = {}
         self._instances: dict[str, int] = {}  # service name -> how many instances carry it
         self._services: dict[str, ServiceRecord] = {}
         self._checks: dict[str, CheckRecord] = {}
-        self._kv: dict[str, ModelKvEntry] = {}
         self._timers = DeadlineHeap()
         # One counter for every armed timer, so no entry of a replaced check can match a new one.
         self._generations = itertools.count(1)
         self._changed = asyncio.Event()
+        self.kv = DiscoveryLocalKv(bump=self._bump, notify=self._notify)
         self._closed = False
         self._prober = HttpCheckProber()
 
@@ -119,11 +118,6 @@ class DiscoveryLocalCatalog:
     def service_index(self, service_name: str) -> int:
         """The index of the latest change to ``service_name``'s instances or their checks."""
         return self._service_index.get(service_name, self._catalog_index)
-
-    def kv_index(self, key: str | None = None) -> int:
-        """``key``'s modify index, or the KV store's latest change when absent or not given."""
-        entry = self._kv.get(key) if key is not None else None
-        return entry.modify_index if entry is not None else self._kv_index
 
     async def block(self, index_of: Callable[[], int], min_index: int, wait_seconds: float) -> None:
         """Return once ``index_of()`` exceeds ``min_index``, or after ``wait_seconds``."""
@@ -392,44 +386,3 @@ class DiscoveryLocalCatalog:
             if self._set_status(check, status, output[:CHECK_OUTPUT_LIMIT], self.clock()):
                 self._notify()
             await asyncio.sleep(interval)
-
-    # ---- key/value -----------------------------------------------------------------------
-
-    def kv_get(self, key: str) -> ModelKvEntry | None:
-        """The entry at ``key``, or None."""
-        return self._kv.get(key)
-
-    def kv_list(self, prefix: str) -> list[ModelKvEntry]:
-        """Entries whose key starts with ``prefix``, ordered by key."""
-        return [self._kv[key] for key in sorted(self._kv) if key.startswith(prefix)]
-
-    def kv_put(self, key: str, value: bytes, *, flags: int = 0, cas: int | None = None) -> bool:
-        """Write ``key``; with ``cas`` only if its modify index matches (0: only if absent)."""
-        existing = self._kv.get(key)
-        if cas is not None:
-            current = existing.modify_index if existing is not None else 0
-            if current != cas:
-                return False
-        index = self._bump()
-        self._kv[key] = ModelKvEntry(
-            key=key,
-            value=value,
-            flags=flags,
-            create_index=existing.create_index if existing is not None else index,
-            modify_index=index,
-        )
-        self._kv_index = index
-        self._notify()
-        return True
-
-    def kv_delete(self, key: str, *, cas: int | None = None) -> bool:
-        """Delete ``key`` (absent: True); with ``cas`` only if its modify index matches."""
-        existing = self._kv.get(key)
-        if existing is None:
-            return True
-        if cas is not None and existing.modify_index != cas:
-            return False
-        del self._kv[key]
-        self._kv_index = self._bump()
-        self._notify()
-        return True

@@ -412,7 +412,7 @@ class FakeConsulAgent:
             raise _Reply(400, "Missing key name")
         cas = _uint_param(request, "cas")
         if request.method == "DELETE":
-            return JSONResponse(self._catalog.kv_delete(key, cas=cas))
+            return JSONResponse(self._catalog.kv.delete(key, cas=cas))
         value = await request.body()
         if len(value) > MAX_KV_VALUE_BYTES:
             raise _Reply(
@@ -421,16 +421,16 @@ class FakeConsulAgent:
                 f"{MAX_KV_VALUE_BYTES} bytes.",
             )
         flags = _uint_param(request, "flags") or 0
-        return JSONResponse(self._catalog.kv_put(key, value, flags=flags, cas=cas))
+        return JSONResponse(self._catalog.kv.put(key, value, flags=flags, cas=cas))
 
     async def _kv_get(self, request: Request, key: str) -> Response:
         recurse = _flag(request, "recurse")
         if recurse:
-            index = await self._block(request, lambda: self._catalog.kv_index())
-            entries = self._catalog.kv_list(key)
+            index = await self._block(request, lambda: self._catalog.kv.index())
+            entries = self._catalog.kv.list(key)
         else:
-            index = await self._block(request, lambda: self._catalog.kv_index(key))
-            entry = self._catalog.kv_get(key)
+            index = await self._block(request, lambda: self._catalog.kv.index(key))
+            entry = self._catalog.kv.get(key)
             entries = [entry] if entry is not None else []
         if not entries:
             return Response(status_code=404, headers={"X-Consul-Index": str(index)})
