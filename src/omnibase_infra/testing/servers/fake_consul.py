@@ -29,7 +29,6 @@ Consul in places (e.g. DeregisterCriticalServiceAfter under a minute is refused,
 from __future__ import annotations
 
 import asyncio
-import base64
 import random
 import time
 import uuid
@@ -46,27 +45,25 @@ from starlette.routing import Route
 
 from omnibase_infra.handlers.consul.wire import (
     SERVICE_DEFINITION,
-    ConsulCheckDefinition,
-    ConsulServiceDefinition,
     parse_go_duration,
 )
 from omnibase_infra.handlers.discovery import (
     EnumCheckStatus,
-    ModelDiscoveryCheck,
-    ModelKvEntry,
-    ModelServiceRegistration,
 )
 from omnibase_infra.handlers.discovery.arguments import MAX_KV_VALUE_BYTES
 from omnibase_infra.handlers.discovery.local_catalog import (
-    CatalogCheckView,
-    CatalogServiceView,
     Clock,
     DiscoveryLocalCatalog,
     EnumTtlUpdate,
 )
 from omnibase_infra.testing.servers.asgi_server import AsgiServerThread
+from omnibase_infra.testing.servers.fake_consul_wire import (
+    ConsulNodeShapes,
+    kv_pair,
+    registration_from_definition,
+)
 
-__all__ = ["FakeConsulAgent", "registration_from_definition"]
+__all__ = ["FakeConsulAgent"]
 
 _DEFAULT_WAIT = 300.0
 _MAX_WAIT = 600.0
@@ -110,6 +107,9 @@ class FakeConsulAgent:
         self.node_name = node_name
         self.node_id = str(uuid.uuid4())
         self._catalog = DiscoveryLocalCatalog(clock=clock, node_name=node_name)
+        self._shapes = ConsulNodeShapes(
+            self.node_id, node_name, self._catalog.node_address, datacenter
+        )
         self._server = AsgiServerThread(
             self._app(), name="fake-consul", on_stop=self._catalog.close
         )
@@ -264,7 +264,9 @@ class FakeConsulAgent:
         views = self._catalog.services(name, tag=request.query_params.get("tag"))
         if _flag(request, "passing"):
             views = [view for view in views if view.passing]
-        body: list[JsonValue] = [self._health_entry(view) for view in views] if visible else []
+        body: list[JsonValue] = (
+            [self._shapes.health_entry(view) for view in views] if visible else []
+        )
         return self._read_reply(body, index, filtered=not visible)
 
     async def _catalog_services(self, request: Request) -> Response:
@@ -280,7 +282,9 @@ class FakeConsulAgent:
         visible = self._read_allowed(request)
         index = await self._block(request, lambda: self._catalog.service_index(name))
         views = self._catalog.services(name, tag=request.query_params.get("tag"))
-        body: list[JsonValue] = [self._catalog_entry(view) for view in views] if visible else []
+        body: list[JsonValue] = (
+            [self._shapes.catalog_entry(view) for view in views] if visible else []
+        )
         return self._read_reply(body, index, filtered=not visible)
 
     def _read_allowed(self, request: Request) -> bool:
@@ -315,89 +319,6 @@ class FakeConsulAgent:
         if filtered:
             headers["X-Consul-Results-Filtered-By-ACLs"] = "true"
         return JSONResponse(body, headers=headers)
-
-    def _node(self) -> dict[str, JsonValue]:
-        return {
-            "ID": self.node_id,
-            "Node": self.node_name,
-            "Address": self._catalog.node_address,
-            "Datacenter": self.datacenter,
-            "TaggedAddresses": {"lan": self._catalog.node_address},
-            "Meta": {},
-            "CreateIndex": 1,
-            "ModifyIndex": 1,
-        }
-
-    def _health_entry(self, view: CatalogServiceView) -> JsonValue:
-        registration = view.registration
-        return {
-            "Node": self._node(),
-            "Service": {
-                "ID": registration.service_id,
-                "Service": registration.name,
-                "Tags": list(registration.tags),
-                "Address": registration.address or "",
-                "Meta": dict(registration.meta),
-                "Port": registration.port or 0,
-                "Weights": {"Passing": 1, "Warning": 1},
-                "EnableTagOverride": False,
-                "CreateIndex": view.create_index,
-                "ModifyIndex": view.modify_index,
-            },
-            "Checks": [self._serf_health(), *(self._check(check) for check in view.checks)],
-        }
-
-    def _catalog_entry(self, view: CatalogServiceView) -> JsonValue:
-        registration = view.registration
-        return {
-            "ID": self.node_id,
-            "Node": self.node_name,
-            "Address": self._catalog.node_address,
-            "Datacenter": self.datacenter,
-            "TaggedAddresses": {"lan": self._catalog.node_address},
-            "NodeMeta": {},
-            "ServiceID": registration.service_id,
-            "ServiceName": registration.name,
-            "ServiceTags": list(registration.tags),
-            "ServiceAddress": registration.address or "",
-            "ServicePort": registration.port or 0,
-            "ServiceMeta": dict(registration.meta),
-            "ServiceEnableTagOverride": False,
-            "CreateIndex": view.create_index,
-            "ModifyIndex": view.modify_index,
-        }
-
-    def _check(self, check: CatalogCheckView) -> JsonValue:
-        return {
-            "Node": self.node_name,
-            "CheckID": check.check_id,
-            "Name": check.name,
-            "Status": check.status.value,
-            "Notes": check.notes,
-            "Output": check.output,
-            "ServiceID": check.service_id,
-            "ServiceName": check.service_name,
-            "ServiceTags": list(check.service_tags),
-            "Type": check.kind,
-            "CreateIndex": check.create_index,
-            "ModifyIndex": check.modify_index,
-        }
-
-    def _serf_health(self) -> JsonValue:
-        return {
-            "Node": self.node_name,
-            "CheckID": "serfHealth",
-            "Name": "Serf Health Status",
-            "Status": "passing",
-            "Notes": "",
-            "Output": "Agent alive and reachable",
-            "ServiceID": "",
-            "ServiceName": "",
-            "ServiceTags": [],
-            "Type": "",
-            "CreateIndex": 1,
-            "ModifyIndex": 1,
-        }
 
     # ---- key/value -----------------------------------------------------------------------
 
@@ -434,54 +355,7 @@ class FakeConsulAgent:
             entries = [entry] if entry is not None else []
         if not entries:
             return Response(status_code=404, headers={"X-Consul-Index": str(index)})
-        return self._read_reply([_kv_pair(entry) for entry in entries], index, filtered=False)
-
-
-def registration_from_definition(definition: ConsulServiceDefinition) -> ModelServiceRegistration:
-    """Our model of a ``PUT /v1/agent/service/register`` body (ValueError/ValidationError)."""
-    checks = list(definition.get("Checks") or [])
-    single = definition.get("Check")
-    if single:
-        checks.insert(0, single)
-    return ModelServiceRegistration(
-        service_id=definition.get("ID") or definition["Name"],
-        name=definition["Name"],
-        address=definition.get("Address") or None,
-        port=definition.get("Port") or None,
-        tags=tuple(definition.get("Tags") or ()),
-        meta=dict(definition.get("Meta") or {}),
-        checks=tuple(_check_from_definition(check) for check in checks),
-    )
-
-
-def _check_from_definition(check: ConsulCheckDefinition) -> ModelDiscoveryCheck:
-    status = check.get("Status")
-    return ModelDiscoveryCheck(
-        check_id=check.get("CheckID") or None,
-        name=check.get("Name") or None,
-        ttl_seconds=_seconds(check.get("TTL")),
-        http_url=check.get("HTTP") or None,
-        interval_seconds=_seconds(check.get("Interval")),
-        timeout_seconds=_seconds(check.get("Timeout")),
-        deregister_critical_after_seconds=_seconds(check.get("DeregisterCriticalServiceAfter")),
-        initial_status=EnumCheckStatus(status) if status else None,
-        notes=check.get("Notes") or None,
-    )
-
-
-def _seconds(duration: str | None) -> float | None:
-    return parse_go_duration(duration) if duration else None
-
-
-def _kv_pair(entry: ModelKvEntry) -> JsonValue:
-    return {
-        "Key": entry.key,
-        "Value": base64.b64encode(entry.value).decode() if entry.value else None,
-        "Flags": entry.flags,
-        "CreateIndex": entry.create_index,
-        "ModifyIndex": entry.modify_index,
-        "LockIndex": 0,
-    }
+        return self._read_reply([kv_pair(entry) for entry in entries], index, filtered=False)
 
 
 def _flag(request: Request, name: str) -> bool:

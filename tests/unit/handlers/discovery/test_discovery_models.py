@@ -18,7 +18,7 @@ from omnibase_infra.handlers.discovery import (
     ModelDiscoveryCheck,
     ModelServiceRegistration,
 )
-from omnibase_infra.testing.servers.fake_consul import registration_from_definition
+from omnibase_infra.testing.servers.fake_consul_wire import registration_from_definition
 
 # ---- checks ------------------------------------------------------------------------------
 
