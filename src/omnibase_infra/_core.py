@@ -8,8 +8,9 @@ about a second, and the runtime only pays it when a node of that archetype is in
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from omnibase_infra.lazy_names import load_lazy_name
 
 if TYPE_CHECKING:
     from omnibase_core.container import ModelONEXContainer
@@ -162,9 +163,4 @@ __all__ = [
 
 def __getattr__(name: str) -> object:
     """Import a core name on first access and cache it on this module."""
-    module_name = _WHERE.get(name)
-    if module_name is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value: object = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
+    return load_lazy_name(__name__, name, _WHERE, globals())

@@ -10,8 +10,9 @@ nor any server's client library.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from omnibase_infra.lazy_names import load_lazy_name
 
 # Bound now (it imports only asyncio): a lazy name here would be shadowed by the submodule of
 # the same name once anything imports ``omnibase_infra.testing.eventually``, and
@@ -85,12 +86,7 @@ _WHERE = {
 
 def __getattr__(name: str) -> object:
     """Import a kit name on first access and cache it on this package."""
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value: object = getattr(importlib.import_module(f"{_PACKAGE}.{module}"), name)
-    globals()[name] = value
-    return value
+    return load_lazy_name(__name__, name, _WHERE, globals(), package=_PACKAGE)
 
 
 def __dir__() -> list[str]:
