@@ -17,15 +17,23 @@ The same events (a small bare payload with its payload type) go, interleaved in 
   handled all of them;
 - **batch**: the same events, ``--batch`` a request, to ``POST /v1/events/{topic}/batch``
   (a JSON array of the bare payloads);
-- **bare HTTP**: the same POSTs to a second port of the server, answered by the least an HTTP
-  ingress must do (an ASGI middleware at the ingress's place: read the body, ``json.loads``,
-  wrap, publish, 202; no checks): the floor of one HTTP request per event on this machine.
+- **bare HTTP**: the same POSTs to a second port of the server, served by the same HTTP server
+  as the ingress (``ingress_server``: uvicorn with httptools, the same settings) and answered by
+  the least an HTTP ingress must do, at the ingress's place (before the FastAPI app, as
+  ``fast_path``: read the body, ``json.loads``, wrap, publish, 202; no checks): the floor of one
+  HTTP request per event with this server on this machine;
+- **socket**: the same POSTs to a third port, a bare ``asyncio.Protocol`` on the same loop that
+  is no HTTP server (it splits the load client's requests by their ``content-length`` and writes
+  a canned 202) and does the same wrap and publish: what one loopback round trip per event costs
+  before any HTTP server runs (the kernel's reads and writes, the event loop's wake-ups).
 
 Per event: the server's CPU time (``time.process_time`` of the server process, so the client's
 cost is not counted) and the wall time. The ratios are the ingress's server CPU per event over
-the direct path's and over the bare HTTP floor's; events/s through the port is wall-clock (the
-client can be the limit on two cores: the server's events per CPU second say what one core of
-the server does). Medians over repeats with min-max; the machine's load average before and after.
+the direct path's and over the bare HTTP floor's; the two floors' over the direct path's say how
+much of the ratio is the HTTP server and how much the loopback round trip. Events/s through the
+port is wall-clock (the client can be the limit on two cores: the server's events per CPU second
+say what one core of the server does). Medians over repeats with min-max; the machine's load
+average before and after.
 """
 
 from __future__ import annotations
@@ -39,13 +47,14 @@ import statistics
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
+from typing import cast
 from uuid import uuid4
 
 import httpx
 import uvloop
 from fastapi import FastAPI
 from pydantic import BaseModel
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from bench_dispatch import ModelBenchPayload
 from bench_report import ModelBenchFigure, load_average, load_line, record
@@ -58,7 +67,6 @@ from omnibase_infra.event_bus.inmemory import EventBusInmemory
 from omnibase_infra.ingress.app import create_ingress_app
 from omnibase_infra.ingress.model_ingress_settings import ModelIngressSettings
 from omnibase_infra.runtime.heap import freeze_boot_heap
-from omnibase_infra.runtime.http.server import HubServer
 from omnibase_infra.runtime.ingress_component import ingress_server
 
 TOPIC = "onex.cmd.bench.do-nothing.v1"
@@ -98,16 +106,23 @@ class NoopHandler:
 # -- the server process ---------------------------------------------------------------------
 
 
-class BareIngress:
-    """The least an HTTP ingress does per POST: read, parse, wrap, publish, answer 202."""
+async def _publish_bare(bus: EventBusInmemory, body: bytes) -> None:
+    """What every floor does per event: parse, wrap, publish (no checks)."""
+    envelope = new_json_envelope(
+        json.loads(body), payload_type=PAYLOAD_TYPE, correlation_id=uuid4(), producer="bench"
+    )
+    await bus.publish(TOPIC, None, encode_envelope(envelope), envelope_headers(envelope))
 
-    def __init__(self, app: ASGIApp, bus: EventBusInmemory) -> None:
-        self._app = app
-        self._bus = bus
+
+class BareIngressApp(FastAPI):
+    """The least an HTTP ingress does per POST, where the ingress's fast path answers (before
+    the FastAPI app): read, parse, wrap, publish, answer 202."""
+
+    bus: EventBusInmemory | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
-            await self._app(scope, receive, send)
+        if self.bus is None or scope["type"] != "http" or scope["method"] != "POST":
+            await super().__call__(scope, receive, send)
             return
         chunks = []
         while True:
@@ -115,17 +130,48 @@ class BareIngress:
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
                 break
-        envelope = new_json_envelope(
-            json.loads(b"".join(chunks)),
-            payload_type=PAYLOAD_TYPE,
-            correlation_id=uuid4(),
-            producer="bench",
-        )
-        await self._bus.publish(TOPIC, None, encode_envelope(envelope), envelope_headers(envelope))
+        await _publish_bare(self.bus, b"".join(chunks))
         await send(
             {"type": "http.response.start", "status": 202, "headers": [(b"content-length", b"2")]}
         )
         await send({"type": "http.response.body", "body": b"{}"})
+
+
+_CANNED_202 = b"HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\n{}"
+
+
+class SocketFloor(asyncio.Protocol):
+    """No HTTP server: the load client's POSTs split by their ``content-length`` (which
+    ``http_load.post_request`` always sends), each body published, a canned 202 written."""
+
+    def __init__(self, bus: EventBusInmemory) -> None:
+        self._bus = bus
+        self._buffer = b""
+        self._transport: asyncio.Transport | None = None
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast("asyncio.Transport", transport)
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        while (end := self._buffer.find(b"\r\n\r\n")) >= 0:
+            at = self._buffer.find(b"content-length: ", 0, end)
+            length = int(self._buffer[at + 16 : self._buffer.find(b"\r\n", at)])
+            if len(self._buffer) < end + 4 + length:
+                return
+            body, self._buffer = (
+                self._buffer[end + 4 : end + 4 + length],
+                self._buffer[end + 4 + length :],
+            )
+            task = asyncio.ensure_future(self._answer(body))  # as a server runs its app: a task
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+    async def _answer(self, body: bytes) -> None:
+        await _publish_bare(self._bus, body)
+        if self._transport is not None:
+            self._transport.write(_CANNED_202)
 
 
 async def _serve(conn: Connection) -> None:
@@ -163,16 +209,18 @@ async def _serve(conn: Connection) -> None:
         await reached.wait()
         return {"seconds": time.perf_counter() - began, "cpu": time.process_time() - cpu}
 
-    bare_app = FastAPI()
-    bare_app.add_middleware(BareIngress, bus=bus)
+    bare_app = BareIngressApp()
+    bare_app.bus = bus
     server = ingress_server(app, "127.0.0.1", 0)
-    bare = HubServer(
-        bare_app, "127.0.0.1", 0, name="bench bare ingress", setting="--", proxy_headers=False
+    bare = ingress_server(bare_app, "127.0.0.1", 0)  # the same server, settings and all
+    socket_floor = await asyncio.get_running_loop().create_server(
+        lambda: SocketFloor(bus), "127.0.0.1", 0
     )
-    ports = (await server.start(), await bare.start())
+    ports = (await server.start(), await bare.start(), socket_floor.sockets[0].getsockname()[1])
     freeze_boot_heap()
     conn.send(ports)
     await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # until told to stop
+    socket_floor.close()
     await bare.stop()
     await server.stop()
     await engine.stop()
@@ -231,13 +279,14 @@ def _spread(values: list[float], fmt: Callable[[float], str]) -> str:
 
 
 async def main(
-    count: int, repeats: int, connections: int, batch: int, ports: tuple[int, int]
+    count: int, repeats: int, connections: int, batch: int, ports: tuple[int, int, int]
 ) -> list[ModelBenchFigure]:
     """Run every variant ``repeats`` times, interleaved, print the table; its figures."""
     results: dict[str, list[tuple[float, float]]] = {
         "ingress": [],
         "batch": [],
         "bare": [],
+        "socket": [],
         "direct": [],
     }
     async with httpx.AsyncClient(
@@ -247,7 +296,7 @@ async def main(
         async def run(variant: str, events: int) -> tuple[float, float]:
             if variant == "direct":
                 return await direct_run(client, events)
-            port = ports[1] if variant == "bare" else ports[0]
+            port = {"bare": ports[1], "socket": ports[2]}.get(variant, ports[0])
             return await ingress_run(
                 client, port, events, connections, batch if variant == "batch" else 0
             )
@@ -285,7 +334,8 @@ def _report(
     names = {
         "ingress": "ingress: POST -> dispatched",
         "batch": f"ingress batch of {batch}: POST -> dispatched",
-        "bare": "bare HTTP: POST -> dispatched",
+        "bare": "bare HTTP (same server): POST -> dispatched",
+        "socket": "socket floor (no HTTP): POST -> dispatched",
         "direct": "direct: publish -> dispatched",
     }
     rows = [("variant", "events/s (wall)", "server CPU µs/event", "events per server CPU s")]
@@ -311,7 +361,9 @@ def _report(
     print(
         f"ingress / direct server CPU per event: {_spread(ratios('ingress', 'direct'), _times)}; "
         f"batch / direct: {_spread(ratios('batch', 'direct'), _times)}; "
-        f"ingress / bare HTTP: {_spread(ratios('ingress', 'bare'), _times)}"
+        f"ingress / bare HTTP: {_spread(ratios('ingress', 'bare'), _times)}; "
+        f"bare HTTP / direct: {_spread(ratios('bare', 'direct'), _times)}; "
+        f"socket floor / direct: {_spread(ratios('socket', 'direct'), _times)}"
     )
     direct_cpu = statistics.median([c / count * 1e6 for _, c in results["direct"]])
     direct_rate = statistics.median([count / c for _, c in results["direct"]])
@@ -327,7 +379,11 @@ def _report(
             f"{'met' if per_core >= TARGET_PER_SECOND else 'MISSED'} ({per_core:,.0f} per CPU "
             f"second; {wall:,.0f}/s wall)"
         )
-        bare = f", {_spread(ratios('ingress', 'bare'), _times)} of the bare HTTP floor"
+        bare = (
+            f", {_spread(ratios('ingress', 'bare'), _times)} of the bare HTTP floor (same server;"
+            f" itself {_spread(ratios('bare', 'direct'), _times)} direct; a loopback socket round"
+            f" trip without HTTP {_spread(ratios('socket', 'direct'), _times)} direct)"
+        )
         figures += [
             ModelBenchFigure(
                 what=f"ingress POST -> dispatched, {how} (server CPU per event vs an "
@@ -371,7 +427,7 @@ if __name__ == "__main__":
     )
     server.start()
     try:
-        bound: tuple[int, int] = ours.recv()
+        bound: tuple[int, int, int] = ours.recv()
         os.sched_setaffinity(0, {client_core})
         print(f"server on core {server_core} (ports {bound}), client on core {client_core}")
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
