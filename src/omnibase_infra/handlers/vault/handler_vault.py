@@ -1,7 +1,8 @@
 """Vault/OpenBao handler: KV v2 secrets, token or AppRole auth, renewal and credential refresh.
 
 Speaks Vault's HTTP API over ``httpx.AsyncClient`` (``hvac`` is synchronous and would block the
-event loop). Errors are translated as in ``httpx_support``; in addition a 404 on a KV read is
+event loop) through ``VaultTransport`` (``transport.py``: the client, bodies, statuses); this
+module holds what is Vault's: KV v2 and the token's lifecycle. Errors are translated as in ``httpx_support``; in addition a 404 on a KV read is
 "no such secret" (``None``), a rejected AppRole login is an ``InfraAuthenticationError``, and a
 sealed or standby server (503/429) is an ``InfraUnavailableError``.
 
@@ -24,27 +25,15 @@ from pydantic import JsonValue, SecretStr
 from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import (
     InfraAuthenticationError,
-    InfraConnectionError,
     ModelInfraErrorContext,
     ProtocolConfigurationError,
     RuntimeHostError,
 )
-from omnibase_infra.handlers.httpx_support import (
-    error_for_status,
-    new_async_client,
-    read_bounded,
-    translate_transport_error,
-)
 from omnibase_infra.handlers.vault.model_vault_secret import ModelVaultSecret
 from omnibase_infra.handlers.vault.model_vault_settings import ModelVaultSettings
 from omnibase_infra.handlers.vault.token_lease import VaultTokenLease
-from omnibase_infra.handlers.vault.wire import (
-    as_object,
-    json_object,
-    json_or_empty,
-    vault_errors,
-    vault_path,
-)
+from omnibase_infra.handlers.vault.transport import VaultTransport
+from omnibase_infra.handlers.vault.wire import as_object, json_or_empty, vault_path
 from omnibase_infra.models.model_health_check_result import ModelHealthCheckResult
 from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.sanitize import register_secret
@@ -69,11 +58,8 @@ class HandlerVault:
         token_source: TokenSource | None = None,
     ) -> None:
         self._settings = settings
-        # Made once: every call's error context names it (parsing the URL costs ~20 µs).
-        self._target_name = settings.target_name
         self._token_source = token_source
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self._http = VaultTransport(settings, transport)
         self._lease = VaultTokenLease(settings.token)
         self._auth_lock = asyncio.Lock()
         if settings.approle_secret_id is not None:
@@ -101,18 +87,7 @@ class HandlerVault:
 
     async def start(self) -> None:
         """Open the client and authenticate: AppRole login, or a lookup of the given token."""
-        if self._client is None:
-            settings = self._settings
-            headers = {"X-Vault-Namespace": settings.namespace} if settings.namespace else {}
-            self._client = new_async_client(
-                base_url=settings.url,
-                timeout_seconds=settings.timeout_seconds,
-                connect_timeout_seconds=settings.connect_timeout_seconds,
-                tls_verify=settings.tls_verify,
-                ca_cert_path=settings.ca_cert_path,
-                headers=headers,
-                transport=self._transport,
-            )
+        self._http.open()
         if self._settings.uses_approle:
             await self.login_approle()
         elif self._lease.token is not None:
@@ -146,9 +121,7 @@ class HandlerVault:
 
     async def close(self) -> None:
         """Close the HTTP client; safe to call twice."""
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+        await self._http.close()
 
     # -- KV v2 -------------------------------------------------------------------------------
 
@@ -338,18 +311,14 @@ class HandlerVault:
 
     def _reply(self, response: httpx.Response, operation: str) -> dict[str, JsonValue]:
         """The JSON object Vault answered with (a protocol error when it is not one)."""
-        return json_object(response, self._context(operation))
+        return self._http.reply(response, operation)
 
     def _mount(self, mount: str | None) -> str:
         """The KV mount to use, validated like a path."""
         return vault_path(mount if mount is not None else self._settings.kv_mount)
 
     def _context(self, operation: str) -> ModelInfraErrorContext:
-        return ModelInfraErrorContext(
-            transport_type=EnumInfraTransportType.VAULT,
-            operation=operation,
-            target_name=self._target_name,
-        )
+        return self._http.context(operation)
 
     async def _send(
         self,
@@ -365,51 +334,27 @@ class HandlerVault:
         rejected_is_auth: bool = False,
         raise_for_status: bool = True,
     ) -> httpx.Response:
-        """Send one request and return the response with its body read (bounded).
+        """One request with the current token (``VaultTransport.send`` for the rest).
 
         ``auto_renew`` is off for the token's own lifecycle calls, which run under the auth lock.
-        Raises the translated error for transport failures and, unless told otherwise, for
-        error statuses: 404 passes through when ``not_found_ok`` and the server reported no
-        error text (KV's "no such secret"), and a 400 becomes an authentication error when
-        ``rejected_is_auth`` (a rejected login).
         """
-        client = self._client
-        context = self._context(operation)
-        if client is None:
-            raise InfraConnectionError("handler is not started", context=context)
         headers: dict[str, str] = {}
         if authenticated:
             if auto_renew:
                 await self._ensure_fresh_token()
             if self._lease.token is not None:
                 headers[_TOKEN_HEADER] = self._lease.token.get_secret_value()
-        request = client.build_request(
+        return await self._http.send(
             method,
             url,
-            params=params,
-            json=json_body,
+            operation=operation,
             headers=headers,
+            params=params,
+            json_body=json_body,
+            not_found_ok=not_found_ok,
+            rejected_is_auth=rejected_is_auth,
+            raise_for_status=raise_for_status,
         )
-        try:
-            response = await client.send(request, stream=True)
-        except httpx.HTTPError as e:
-            raise translate_transport_error(e, context) from e
-        body = await read_bounded(response, self._settings.max_response_bytes, context)
-        response = httpx.Response(
-            response.status_code, headers=response.headers, content=body, request=request
-        )
-        if response.status_code < 400 or not raise_for_status:
-            return response
-        detail = vault_errors(response)
-        if response.status_code == 404 and not_found_ok and not detail:
-            return response
-        if response.status_code == 404:
-            raise ProtocolConfigurationError(
-                f"Vault has no such route (is the mount right?): {detail}", context=context
-            )
-        if response.status_code == 400 and rejected_is_auth:
-            raise InfraAuthenticationError(f"login rejected: {detail}", context=context)
-        raise error_for_status(response.status_code, response.headers, context, detail=detail)
 
 
 def _elapsed_ms(started: float) -> float:
