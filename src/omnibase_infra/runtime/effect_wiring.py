@@ -26,6 +26,7 @@ from omnibase_infra._core import EnumNodeKind, ModelONEXContainer
 from omnibase_infra.dispatch.protocols import ProtocolMessageHandler
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
+from omnibase_infra.resilience.breaker.registry import CircuitBreakerRegistry
 from omnibase_infra.resilience.compensation.model_compensation_result import ModelCompensationResult
 from omnibase_infra.resilience.effect.executor import EffectExecutor
 from omnibase_infra.resilience.effect.model_effect_policy import ModelEffectPolicy
@@ -65,6 +66,9 @@ def guard_effect(
         idempotency_store=store,
         credential_refresher=_refresher(policy, container, str(contract.path)),
     )
+    breakers = container.get_service_optional(CircuitBreakerRegistry)
+    if isinstance(breakers, CircuitBreakerRegistry) and executor.breaker is not None:
+        breakers.register(contract.name, executor.breaker)  # the health monitor reads it
     if policy.steps:
         assert isinstance(handler, ProtocolEffectStepsHandler)  # steps_handler_problem
         publishes = any(model is ModelCompensationResult for model, _ in results)

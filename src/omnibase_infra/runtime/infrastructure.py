@@ -26,6 +26,7 @@ from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.handlers.postgres.model_postgres_settings import ModelPostgresSettings
 from omnibase_infra.handlers.protocol_infra_handler import ProtocolInfraHandler
 from omnibase_infra.observability.logging import get_logger
+from omnibase_infra.resilience.breaker.registry import CircuitBreakerRegistry
 from omnibase_infra.resilience.idempotency.protocol_idempotency_store import (
     ProtocolIdempotencyStore,
 )
@@ -84,6 +85,8 @@ async def build_infrastructure(
     stop); awaited here instead of starting one.
     """
     infra = ModelInfrastructure()
+    # Every breaker the nodes build (their executors'), read by the health monitor.
+    infra.services[CircuitBreakerRegistry] = CircuitBreakerRegistry()
     async with contextlib.AsyncExitStack() as stack:
         vault = await _vault(config, infra, stack)
         if config.event_bus.kind == "kafka":

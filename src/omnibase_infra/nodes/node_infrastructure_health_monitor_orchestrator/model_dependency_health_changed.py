@@ -19,6 +19,10 @@ class ModelDependencyHealthChanged(BaseModel):
 
     ``previous_healthy`` is None for the first observation (published only when unhealthy: a
     dependency down at start); ``detail`` is the sanitised reason of an unhealthy probe.
+
+    ``effect`` names the EFFECT node whose executor's breaker this is (``dependency`` is then
+    that breaker's service name, healthy only while it is closed); None: the monitor's own
+    probe of a dependency.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -30,3 +34,4 @@ class ModelDependencyHealthChanged(BaseModel):
     previous_breaker_state: EnumCircuitBreakerState | None = None
     observed_at: datetime
     detail: str | None = None
+    effect: str | None = None

@@ -7,7 +7,14 @@ admitted probe pings the dependency, or, for one down at start, reconnects it fi
 outcome is fed back (SUCCESS/FAILURE) and the node's decision is the new breaker state. A
 change of health or breaker state is published on ``TOPIC_DEPENDENCY_HEALTH_CHANGED``; a round
 that changes nothing publishes nothing. ``/ready`` gets one check, ``health_monitor``, naming
-each breaker's state and failing when the rounds stop coming. The breakers pace the probes;
+each breaker's state and failing when the rounds stop coming.
+
+The monitor's breakers are shown on ``onex_circuit_breaker_state`` (label: the dependency) like
+every other breaker. The breakers of the EFFECT nodes' executors (their contracts'
+``error_handling.circuit_breaker``, registered in the runtime's ``CircuitBreakerRegistry``) are
+read every round too: a change of one's state is published as a health-changed event naming
+the effect, and ``/ready``'s detail lists them. They gate nothing either: an open effect
+breaker already refuses that effect's calls. The breakers pace the probes;
 they do not gate readiness: each dependency's own check, pinged on every ``/ready``, does, so a
 runtime is ready again as soon as its dependency answers, not ``open_seconds`` later.
 
@@ -53,6 +60,11 @@ from omnibase_infra.nodes.node_infrastructure_health_monitor_orchestrator.model_
     ModelHealthMonitorSettings,
 )
 from omnibase_infra.observability.logging import get_logger
+from omnibase_infra.resilience.breaker.mixin import export_breaker_state
+from omnibase_infra.resilience.breaker.model_circuit_breaker_snapshot import (
+    ModelCircuitBreakerSnapshot,
+)
+from omnibase_infra.resilience.breaker.registry import CircuitBreakerRegistry
 from omnibase_infra.runtime.dependencies import RuntimeDependencies
 from omnibase_infra.runtime.http.health_checks import bus_check
 from omnibase_infra.runtime.plugins.protocol_component_host import ProtocolComponentHost
@@ -60,6 +72,7 @@ from omnibase_infra.runtime.plugins.protocol_component_host import ProtocolCompo
 __all__ = ["NODE_NAME", "HealthMonitorComponent"]
 
 NODE_NAME = "node_infrastructure_health_monitor_orchestrator"
+CLOSED = EnumCircuitBreakerState.CLOSED
 EVENT_BUS = "event_bus"
 # A round slower than this (and than three intervals) means the monitor is stuck.
 _STALL_SECONDS = 30.0
@@ -82,9 +95,14 @@ class HealthMonitorComponent:
     """Runs the monitor's rounds with the host (a runtime component; see module docstring)."""
 
     def __init__(
-        self, settings: ModelHealthMonitorSettings, *, clock: Callable[[], float] = time.monotonic
+        self,
+        settings: ModelHealthMonitorSettings,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        breakers: CircuitBreakerRegistry | None = None,
     ) -> None:
-        """``clock``: the breaker's time (monotonic seconds; tests pass a manual one)."""
+        """``clock``: the breaker's time (monotonic seconds; tests pass a manual one);
+        ``breakers``: the effect breakers to watch (default: the runtime's, at start)."""
         self._settings = settings
         self._clock = clock
         self._breaker = ModelCircuitBreakerSubcontract(
@@ -95,6 +113,8 @@ class HealthMonitorComponent:
             timeout_seconds=settings.open_seconds,
         )
         self._watched: dict[str, _Watched] = {}
+        self._effects: dict[str, EnumCircuitBreakerState] = {}  # effect breakers last seen
+        self._registry = breakers
         self._task: asyncio.Task[None] | None = None
         self._since: float | None = None  # the start, then the end of the last round
 
@@ -107,6 +127,9 @@ class HealthMonitorComponent:
         """Take over reconnecting, add the breaker check to ``/ready``, start the rounds."""
         dependencies = host.container.get_service(RuntimeDependencies)
         dependencies.driven = True
+        if self._registry is None:
+            registry = host.container.get_service_optional(CircuitBreakerRegistry)
+            self._registry = registry if isinstance(registry, CircuitBreakerRegistry) else None
         self._since = self._clock()
         dependencies.add_checks(self.checks)
         self._task = asyncio.create_task(self._run(host, dependencies), name="health-monitor")
@@ -126,6 +149,9 @@ class HealthMonitorComponent:
             return ()
         states = {name: watched.breaker.state for name, watched in sorted(self._watched.items())}
         detail = "breakers: " + ", ".join(f"{name} {s.value}" for name, s in states.items())
+        if self._effects:
+            effects = ", ".join(f"{name} {s.value}" for name, s in sorted(self._effects.items()))
+            detail += f"; effect breakers: {effects}"
         quiet = self._clock() - self._since
         if quiet > max(3 * self._settings.interval_seconds, _STALL_SECONDS):
             stalled = f"no round completed for {quiet:.0f} s; {detail}"
@@ -150,7 +176,7 @@ class HealthMonitorComponent:
         )
         if dependencies.pending:  # components still waiting once their handlers are back
             await dependencies.recover(())
-        for event in outcomes:
+        for event in [*outcomes, *self.effect_changes()]:
             if event is not None:
                 await _publish(host, event)
         self._since = self._clock()
@@ -180,7 +206,23 @@ class HealthMonitorComponent:
                 else EnumCircuitBreakerEventKind.FAILURE
             )
             self._decide(watched, outcome)
+        if watched.healthy is None or watched.breaker.state is not before:
+            export_breaker_state(name, watched.breaker.state)
         return self._change(watched, seen, before=before)
+
+    def effect_changes(self) -> list[ModelDependencyHealthChanged]:
+        """An event for each effect breaker whose state changed since the last round (a breaker
+        seen for the first time: only when it is not closed)."""
+        if self._registry is None:
+            return []
+        events: list[ModelDependencyHealthChanged] = []
+        for name, (owner, snapshot) in self._registry.snapshots().items():
+            before = self._effects.get(name)
+            self._effects[name] = snapshot.state
+            if snapshot.state is before or (before is None and snapshot.state is CLOSED):
+                continue
+            events.append(_effect_event(owner, snapshot, before))
+        return events
 
     def _decide(
         self, watched: _Watched, kind: EnumCircuitBreakerEventKind
@@ -222,6 +264,29 @@ class HealthMonitorComponent:
             observed_at=datetime.now(UTC),
             detail=seen.detail,
         )
+
+
+def _effect_event(
+    owner: str, snapshot: ModelCircuitBreakerSnapshot, before: EnumCircuitBreakerState | None
+) -> ModelDependencyHealthChanged:
+    """The health-changed event of an effect breaker that went from ``before`` to its state."""
+    state = snapshot.state
+    detail = f"{snapshot.consecutive_failures} failures in a row"
+    if snapshot.retry_after_seconds is not None:
+        detail += f", next call admitted in {snapshot.retry_after_seconds:.1f} s"
+    _log.info(
+        "effect breaker changed", effect=owner, dependency=snapshot.service_name, state=state.value
+    )
+    return ModelDependencyHealthChanged(
+        dependency=snapshot.service_name,
+        healthy=state is CLOSED,
+        previous_healthy=None if before is None else before is CLOSED,
+        breaker_state=state,
+        previous_breaker_state=before,
+        observed_at=datetime.now(UTC),
+        detail=None if state is CLOSED else detail,
+        effect=owner,
+    )
 
 
 def _probe(dependencies: RuntimeDependencies, handler: ProtocolInfraHandler) -> Probe:

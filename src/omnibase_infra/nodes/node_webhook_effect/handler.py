@@ -35,6 +35,7 @@ from omnibase_infra.nodes.node_webhook_effect.model_webhook_delivered import (
 )
 from omnibase_infra.nodes.node_webhook_effect.model_webhook_failed import ModelWebhookFailed
 from omnibase_infra.resilience.breaker.breaker import AsyncCircuitBreaker
+from omnibase_infra.resilience.breaker.registry import CircuitBreakerRegistry
 
 __all__ = ["HandlerWebhook"]
 
@@ -56,6 +57,10 @@ class HandlerWebhook:
             )
             for name in config.endpoints
         }
+        registry = container.get_service_optional(CircuitBreakerRegistry)
+        if isinstance(registry, CircuitBreakerRegistry):  # the health monitor reads them
+            for breaker in self._breakers.values():
+                registry.register("node_webhook_effect", breaker)
 
     async def handle(self, context: DispatchContext) -> ModelNodeOutput:
         """Deliver the command's event; the outcome is the node's result event."""

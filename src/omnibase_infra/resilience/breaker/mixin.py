@@ -53,7 +53,15 @@ from omnibase_infra.resilience.breaker.rules import (
     CircuitBreakerRules,
 )
 
-__all__ = ["CLOSED", "HALF_OPEN", "OPEN", "Clock", "MixinAsyncCircuitBreaker", "TransitionHook"]
+__all__ = [
+    "CLOSED",
+    "HALF_OPEN",
+    "OPEN",
+    "Clock",
+    "MixinAsyncCircuitBreaker",
+    "TransitionHook",
+    "export_breaker_state",
+]
 
 _log = get_logger(__name__)
 
@@ -86,6 +94,12 @@ _FAILURES = Counter(
     ["dependency"],
     registry=REGISTRY,
 )
+
+
+def export_breaker_state(dependency: str, state: EnumCircuitBreakerState) -> None:
+    """Show a breaker kept outside this mixin (the health monitor's, one per dependency it
+    probes) on ``onex_circuit_breaker_state``, beside the mixin's own."""
+    _STATE_GAUGE.labels(dependency=dependency).set(_STATE_VALUE[state])
 
 
 class MixinAsyncCircuitBreaker:

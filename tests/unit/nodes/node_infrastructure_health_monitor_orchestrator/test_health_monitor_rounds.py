@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from prometheus_client import generate_latest
+
 from omnibase_infra.enums import EnumInfraTransportType
 from omnibase_infra.errors import InfraConnectionError
 from omnibase_infra.event_bus.codec import decode_envelope
@@ -22,6 +24,9 @@ from omnibase_infra.nodes.node_infrastructure_health_monitor_orchestrator.model_
 from omnibase_infra.nodes.node_infrastructure_health_monitor_orchestrator.monitor import (
     HealthMonitorComponent,
 )
+from omnibase_infra.observability.metrics import REGISTRY
+from omnibase_infra.resilience.breaker.breaker import AsyncCircuitBreaker
+from omnibase_infra.resilience.breaker.registry import CircuitBreakerRegistry
 from omnibase_infra.runtime.dependencies import RuntimeDependencies
 from omnibase_infra.testing import ManualClock, eventually
 
@@ -67,7 +72,7 @@ class Host:
 
 
 async def _monitor(
-    handler: SwitchHandler, clock: ManualClock
+    handler: SwitchHandler, clock: ManualClock, breakers: CircuitBreakerRegistry | None = None
 ) -> tuple[HealthMonitorComponent, RuntimeDependencies, Host, list[ModelDependencyHealthChanged]]:
     bus = EventBusInmemory()
     await bus.start()
@@ -82,7 +87,8 @@ async def _monitor(
     )
     settings = ModelHealthMonitorSettings(failure_threshold=1, open_seconds=10)
     dependencies = RuntimeDependencies([handler], fail_fast=False)
-    return HealthMonitorComponent(settings, clock=clock), dependencies, Host(bus), seen
+    monitor = HealthMonitorComponent(settings, clock=clock, breakers=breakers)
+    return monitor, dependencies, Host(bus), seen
 
 
 async def test_a_stop_and_a_return_each_publish_one_event_and_the_breaker_paces_probes() -> None:
@@ -148,3 +154,48 @@ async def test_a_stalled_monitor_fails_its_ready_check() -> None:
     (check,) = monitor.checks()
     assert check.healthy is False
     assert "no round completed for 31 s" in str(check.detail)
+
+
+async def test_an_effect_breaker_opening_and_closing_is_announced_and_exported() -> None:
+    """An effect executor's breaker registered with the runtime: its opening is published as a
+    health-changed event naming the effect and listed by /ready's check, its closing again; the
+    monitor's own breakers are on onex_circuit_breaker_state beside it."""
+    clock = ManualClock()
+    breaker = AsyncCircuitBreaker(
+        "node_unit_monitor_effect", EnumInfraTransportType.HTTP, threshold=1, clock=clock
+    )
+    breakers = CircuitBreakerRegistry()
+    breakers.register("node_unit_monitor_effect", breaker)
+    valkey = SwitchHandler("valkey_unit_monitor")
+    monitor, dependencies, host, seen = await _monitor(valkey, clock, breakers)
+    await monitor.round(host, dependencies)  # type: ignore[arg-type]
+    assert seen == []  # a closed breaker seen first changes nothing
+    breaker.on_failure()
+    await monitor.round(host, dependencies)  # type: ignore[arg-type]
+    await eventually(lambda: len(seen) == 1)
+    (opened,) = seen
+    assert (opened.effect, opened.dependency, opened.healthy) == (
+        "node_unit_monitor_effect",
+        "node_unit_monitor_effect",
+        False,
+    )
+    assert opened.breaker_state.value == "open"
+    assert opened.previous_breaker_state is not None
+    assert (opened.previous_breaker_state.value, opened.previous_healthy) == ("closed", True)
+    assert "effect breakers: node_unit_monitor_effect open" in str(monitor.checks()[0].detail)
+    metrics = generate_latest(REGISTRY).decode()
+    assert 'onex_circuit_breaker_state{dependency="node_unit_monitor_effect"} 2.0' in metrics
+    assert 'onex_circuit_breaker_state{dependency="valkey_unit_monitor"} 0.0' in metrics
+    clock.advance(breaker.reset_timeout)
+    breaker.admit()  # the half-open probe
+    breaker.on_success()
+    await monitor.round(host, dependencies)  # type: ignore[arg-type]
+    await eventually(lambda: len(seen) == 2)
+    closed = seen[1]
+    assert (closed.effect, closed.healthy, closed.breaker_state.value) == (
+        "node_unit_monitor_effect",
+        True,
+        "closed",
+    )
+    assert closed.previous_breaker_state is not None
+    assert closed.previous_breaker_state.value == "open"
