@@ -2,9 +2,10 @@
 
 Speaks Vault's HTTP API over ``httpx.AsyncClient`` (``hvac`` is synchronous and would block the
 event loop) through ``VaultTransport`` (``transport.py``: the client, bodies, statuses); this
-module holds what is Vault's: KV v2 and the token's lifecycle. Errors are translated as in ``httpx_support``; in addition a 404 on a KV read is
-"no such secret" (``None``), a rejected AppRole login is an ``InfraAuthenticationError``, and a
-sealed or standby server (503/429) is an ``InfraUnavailableError``.
+module holds what is Vault's: KV v2 and the token's lifecycle. Errors are translated as in
+``httpx_support``; in addition a 404 on a KV read is "no such secret" (``None``), a rejected
+AppRole login is an ``InfraAuthenticationError``, and a sealed or standby server (503/429) is an
+``InfraUnavailableError``.
 
 The token is a ``SecretStr``, registered with the sanitiser as soon as it is known, sent only in
 the ``X-Vault-Token`` header, and never written to an error, a log line or a repr. A rejected
