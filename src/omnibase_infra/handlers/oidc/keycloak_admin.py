@@ -69,6 +69,8 @@ class KeycloakAdminApi:
         self._send = send
         self._token = token
         self._client_ids: dict[str, str] = {}  # clientId -> internal id (stable per client)
+        # Made once per operation: a context sanitises its fields (~16 regex substitutions).
+        self._contexts: dict[str, ModelInfraErrorContext] = {}
 
     # -- lookups -----------------------------------------------------------------------------
 
@@ -264,11 +266,15 @@ class KeycloakAdminApi:
         return body
 
     def _context(self, operation: str) -> ModelInfraErrorContext:
-        return ModelInfraErrorContext(
-            transport_type=EnumInfraTransportType.HTTP,
-            operation=f"keycloak_admin.{operation}",
-            target_name=self._settings.target_name,
-        )
+        context = self._contexts.get(operation)
+        if context is None:
+            context = ModelInfraErrorContext(
+                transport_type=EnumInfraTransportType.HTTP,
+                operation=f"keycloak_admin.{operation}",
+                target_name=self._settings.target_name,
+            )
+            self._contexts[operation] = context
+        return context
 
 
 def _mappings(user_id: str, client_internal_id: str | None = None) -> str:
