@@ -7,16 +7,16 @@ admitted probe pings the dependency, or, for one down at start, reconnects it fi
 outcome is fed back (SUCCESS/FAILURE) and the node's decision is the new breaker state. A
 change of health or breaker state is published on ``TOPIC_DEPENDENCY_HEALTH_CHANGED``; a round
 that changes nothing publishes nothing. ``/ready`` gets one check, ``health_monitor``, naming
-each breaker's state and failing when the rounds stop coming.
+each breaker's state and failing when the rounds stop coming. The breakers pace the probes;
+they do not gate readiness: each dependency's own check, pinged on every ``/ready``, does, so a
+runtime is ready again as soon as its dependency answers, not ``open_seconds`` later.
 
 The monitor's breakers are shown on ``onex_circuit_breaker_state`` (label: the dependency) like
 every other breaker. The breakers of the EFFECT nodes' executors (their contracts'
 ``error_handling.circuit_breaker``, registered in the runtime's ``CircuitBreakerRegistry``) are
 read every round too: a change of one's state is published as a health-changed event naming
 the effect, and ``/ready``'s detail lists them. They gate nothing either: an open effect
-breaker already refuses that effect's calls. The breakers pace the probes;
-they do not gate readiness: each dependency's own check, pinged on every ``/ready``, does, so a
-runtime is ready again as soon as its dependency answers, not ``open_seconds`` later.
+breaker already refuses that effect's calls.
 
 Why not a workflow step over the bus: the workflow's COMPUTE steps run per message, in one
 consumer group shared by every runtime of a service, so a probe of one runtime's dependency
@@ -72,7 +72,7 @@ from omnibase_infra.runtime.plugins.protocol_component_host import ProtocolCompo
 __all__ = ["NODE_NAME", "HealthMonitorComponent"]
 
 NODE_NAME = "node_infrastructure_health_monitor_orchestrator"
-CLOSED = EnumCircuitBreakerState.CLOSED
+_CLOSED = EnumCircuitBreakerState.CLOSED
 EVENT_BUS = "event_bus"
 # A round slower than this (and than three intervals) means the monitor is stuck.
 _STALL_SECONDS = 30.0
@@ -219,7 +219,7 @@ class HealthMonitorComponent:
         for name, (owner, snapshot) in self._registry.snapshots().items():
             before = self._effects.get(name)
             self._effects[name] = snapshot.state
-            if snapshot.state is before or (before is None and snapshot.state is CLOSED):
+            if snapshot.state is before or (before is None and snapshot.state is _CLOSED):
                 continue
             events.append(_effect_event(owner, snapshot, before))
         return events
@@ -279,12 +279,12 @@ def _effect_event(
     )
     return ModelDependencyHealthChanged(
         dependency=snapshot.service_name,
-        healthy=state is CLOSED,
-        previous_healthy=None if before is None else before is CLOSED,
+        healthy=state is _CLOSED,
+        previous_healthy=None if before is None else before is _CLOSED,
         breaker_state=state,
         previous_breaker_state=before,
         observed_at=datetime.now(UTC),
-        detail=None if state is CLOSED else detail,
+        detail=None if state is _CLOSED else detail,
         effect=owner,
     )
 
