@@ -26,14 +26,13 @@ import asyncio
 import shutil
 import statistics
 import tempfile
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
 import httpx
 from pydantic import SecretStr
 
+from bench_pairs import Call, interleaved
 from bench_report import ModelBenchFigure, load_average, load_line, record
 from omnibase_infra.handlers.oidc.handler_keycloak import HandlerKeycloak
 from omnibase_infra.handlers.oidc.model_keycloak_settings import ModelKeycloakSettings
@@ -54,60 +53,34 @@ from omnibase_infra.testing.adapter_host import adapter_host
 from omnibase_infra.testing.servers.keycloak_fake import FakeKeycloakServer
 from omnibase_infra.testing.servers.openbao import OpenBaoServer
 
-Call = Callable[[int], Awaitable[object]]
 NODES = Path(__file__).parents[1] / "src/omnibase_infra/nodes"
 TARGET_RATIO = 1.5
 PG_SQL = "SELECT current_setting('server_version') AS version"
 
 
-async def _time(call: Call, calls: int) -> tuple[float, list[float]]:
-    """Mean µs per call over ``calls`` sequential calls, and each call's µs."""
-    each: list[float] = []
-    began = time.perf_counter()
-    for i in range(calls):
-        t0 = time.perf_counter()
-        await call(i)
-        each.append((time.perf_counter() - t0) * 1e6)
-    return (time.perf_counter() - began) * 1e6 / calls, each
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 async def _pair(
     label: str, node_call: Call, raw_call: Call, calls: int, repeats: int
 ) -> ModelBenchFigure:
-    means: dict[str, list[float]] = {"node": [], "raw": []}
-    samples: dict[str, list[float]] = {"node": [], "raw": []}
-    variants = [("node", node_call), ("raw", raw_call)]
-    await _time(node_call, max(10, calls // 10))  # warm both: caches, pool connections
-    await _time(raw_call, max(10, calls // 10))
-    for repeat in range(repeats):
-        for name, call in variants if repeat % 2 == 0 else reversed(variants):
-            mean, each = await _time(call, calls)
-            means[name].append(mean)
-            samples[name].extend(each)
-    medians = {name: statistics.median(values) for name, values in means.items()}
+    times = await interleaved(
+        [("node", node_call), ("raw", raw_call)], calls, repeats, warm=max(10, calls // 10)
+    )
     for name in ("raw", "node"):
         print(
-            f"{label:<10} {name:<5} median {medians[name]:8.1f} µs "
-            f"(min {min(means[name]):8.1f}, max {max(means[name]):8.1f})  "
-            f"p50 {_pct(samples[name], 0.5):8.1f}  p99 {_pct(samples[name], 0.99):8.1f}"
+            f"{label:<10} {name:<5} median {times.median(name):8.1f} µs "
+            f"(min {min(times.means[name]):8.1f}, max {max(times.means[name]):8.1f})  "
+            f"p50 {times.pct(name, 0.5):8.1f}  p99 {times.pct(name, 0.99):8.1f}"
         )
-    p50 = {name: _pct(values, 0.5) for name, values in samples.items()}
     print(
-        f"{label:<10} ratio node/raw: medians {medians['node'] / medians['raw']:.2f}, "
-        f"p50 {p50['node'] / p50['raw']:.2f}  ({load_line()})\n"
+        f"{label:<10} ratio node/raw: medians {times.median('node') / times.median('raw'):.2f}, "
+        f"p50 {times.pct('node', 0.5) / times.pct('raw', 0.5):.2f}  ({load_line()})\n"
     )
-    ratios = [n / r for n, r in zip(means["node"], means["raw"], strict=True)]
+    ratios = times.ratios("node", "raw")
     ratio = statistics.median(ratios)
     return ModelBenchFigure(
         what=f"{label} adapter node round trip, cmd in -> evt out (in-memory bus) vs raw client",
         measured=f"**{ratio:.2f}x** ({min(ratios):.2f}-{max(ratios):.2f}x), "
-        f"{medians['node']:.0f} µs per call",
-        baseline=f"raw client {medians['raw']:.0f} µs per call",
+        f"{times.median('node'):.0f} µs per call",
+        baseline=f"raw client {times.median('raw'):.0f} µs per call",
         target=f"<= {TARGET_RATIO}x",
         met=ratio <= TARGET_RATIO,
     )

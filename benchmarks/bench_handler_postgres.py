@@ -20,65 +20,36 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
-import statistics
 import tempfile
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
 
+from bench_pairs import Call, interleaved
 from bench_report import ModelBenchFigure, load_average, load_line, record
 from omnibase_infra.handlers.postgres.embedded import EmbeddedPostgres
 from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
-
-Call = Callable[[int], Awaitable[object]]
-
-
-async def _time(call: Call, calls: int) -> tuple[float, list[float]]:
-    """Mean µs per call over ``calls`` sequential calls, and each call's µs."""
-    each: list[float] = []
-    began = time.perf_counter()
-    for i in range(calls):
-        t0 = time.perf_counter()
-        await call(i)
-        each.append((time.perf_counter() - t0) * 1e6)
-    return (time.perf_counter() - began) * 1e6 / calls, each
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def _pair(
     label: str, handler_call: Call, raw_call: Call, calls: int, repeats: int
 ) -> ModelBenchFigure:
-    means: dict[str, list[float]] = {"handler": [], "asyncpg": []}
-    samples: dict[str, list[float]] = {"handler": [], "asyncpg": []}
-    variants = [("handler", handler_call), ("asyncpg", raw_call)]
-    await _time(handler_call, calls // 10)  # warm both: statement caches, pool connections
-    await _time(raw_call, calls // 10)
-    for repeat in range(repeats):
-        for name, call in variants if repeat % 2 == 0 else reversed(variants):
-            mean, each = await _time(call, calls)
-            means[name].append(mean)
-            samples[name].extend(each)
-    medians = {name: statistics.median(values) for name, values in means.items()}
+    times = await interleaved(
+        [("handler", handler_call), ("asyncpg", raw_call)], calls, repeats, warm=calls // 10
+    )
     for name in ("asyncpg", "handler"):
         print(
-            f"{label:<28} {name:<8} median {medians[name]:7.1f} µs "
-            f"(min {min(means[name]):7.1f}, max {max(means[name]):7.1f})  "
-            f"p50 {_pct(samples[name], 0.5):7.1f}  p99 {_pct(samples[name], 0.99):8.1f}"
+            f"{label:<28} {name:<8} median {times.median(name):7.1f} µs "
+            f"(min {min(times.means[name]):7.1f}, max {max(times.means[name]):7.1f})  "
+            f"p50 {times.pct(name, 0.5):7.1f}  p99 {times.pct(name, 0.99):8.1f}"
         )
-    p50 = {name: _pct(values, 0.5) for name, values in samples.items()}
-    ratio_median = medians["handler"] / medians["asyncpg"]
-    ratio_p50 = p50["handler"] / p50["asyncpg"]
+    ratio_median = times.median("handler") / times.median("asyncpg")
+    ratio_p50 = times.pct("handler", 0.5) / times.pct("asyncpg", 0.5)
     print(f"{label:<28} ratio handler/asyncpg: medians {ratio_median:.3f}, p50 {ratio_p50:.3f}\n")
     return ModelBenchFigure(
         what=f"HandlerPostgres {label}, per call",
         measured=f"**{ratio_median:.2f}x** (p50 {ratio_p50:.2f}x)",
-        baseline=f"asyncpg pool {medians['asyncpg']:.1f} µs per call",
+        baseline=f"asyncpg pool {times.median('asyncpg'):.1f} µs per call",
     )
 
 

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import tempfile
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -30,6 +28,7 @@ import jwt
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
+from bench_pairs import interleaved
 from bench_report import ModelBenchFigure, load_average, load_line, record
 from omnibase_infra.handlers.oidc.handler_keycloak import HandlerKeycloak
 from omnibase_infra.handlers.oidc.model_keycloak_settings import ModelKeycloakSettings
@@ -39,57 +38,35 @@ from omnibase_infra.handlers.vault.handler_vault import HandlerVault
 from omnibase_infra.handlers.vault.model_vault_settings import ModelVaultSettings
 from omnibase_infra.testing import FakeKeycloakServer, OpenBaoServer, ValkeyServer
 
-Call = Callable[[], Awaitable[object]]
-
-
-async def _time_calls(call: Call, calls: int) -> tuple[float, list[float]]:
-    """Total seconds per call and the individual call times (seconds)."""
-    samples: list[float] = []
-    started = time.perf_counter()
-    for _ in range(calls):
-        t0 = time.perf_counter()
-        await call()
-        samples.append(time.perf_counter() - t0)
-    return (time.perf_counter() - started) / calls, samples
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+NoArgCall = Callable[[], Awaitable[object]]
 
 
 async def _pair(
-    title: str, baseline: Call, handler: Call, calls: int, repeats: int
+    title: str, baseline: NoArgCall, handler: NoArgCall, calls: int, repeats: int
 ) -> ModelBenchFigure:
     """Run baseline and handler interleaved; print medians, min-max, p50/p99 and the ratio."""
-    for call in (baseline, handler):  # warm up connections and caches
-        await _time_calls(call, max(10, calls // 20))
-    per_call: dict[str, list[float]] = {"baseline": [], "handler": []}
-    samples: dict[str, list[float]] = {"baseline": [], "handler": []}
-    for repeat in range(repeats):
-        order = [("baseline", baseline), ("handler", handler)]
-        if repeat % 2:
-            order.reverse()
-        for name, call in order:
-            mean, individual = await _time_calls(call, calls)
-            per_call[name].append(mean)
-            samples[name].extend(individual)
+    times = await interleaved(
+        [("baseline", lambda _: baseline()), ("handler", lambda _: handler())],
+        calls,
+        repeats,
+        warm=max(10, calls // 20),
+    )
     print(f"\n{title} ({calls} calls x {repeats} repeats)")
     print(f"  {'variant':<10} {'median us':>10} {'min-max us':>18} {'p50 us':>8} {'p99 us':>8}")
     for name in ("baseline", "handler"):
-        values = per_call[name]
+        values = times.means[name]
         print(
-            f"  {name:<10} {statistics.median(values) * 1e6:>10.1f} "
-            f"{min(values) * 1e6:>8.1f}-{max(values) * 1e6:<9.1f} "
-            f"{_pct(samples[name], 0.5) * 1e6:>8.1f} {_pct(samples[name], 0.99) * 1e6:>8.1f}"
+            f"  {name:<10} {times.median(name):>10.1f} "
+            f"{min(values):>8.1f}-{max(values):<9.1f} "
+            f"{times.pct(name, 0.5):>8.1f} {times.pct(name, 0.99):>8.1f}"
         )
-    ratio = statistics.median(per_call["handler"]) / statistics.median(per_call["baseline"])
+    ratio = times.median("handler") / times.median("baseline")
     print(f"  ratio handler/baseline (medians): {ratio:.2f}")
-    ratios = [h / b for h, b in zip(per_call["handler"], per_call["baseline"], strict=True)]
+    ratios = times.ratios("handler", "baseline")
     return ModelBenchFigure(
         what=f"{title}: handler vs raw client, per call",
         measured=f"**{ratio:.2f}x** ({min(ratios):.2f}-{max(ratios):.2f}x)",
-        baseline=f"raw client {statistics.median(per_call['baseline']) * 1e6:.1f} µs per call",
+        baseline=f"raw client {times.median('baseline'):.1f} µs per call",
     )
 
 
