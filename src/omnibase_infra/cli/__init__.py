@@ -24,6 +24,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "omnibase_infra.cli.cmd_config",
     "omnibase_infra.cli.cmd_schema",
     "omnibase_infra.cli.cmd_send",
+    "omnibase_infra.cli.cmd_tail",
     "omnibase_infra.cli.cmd_policies",
 )
 

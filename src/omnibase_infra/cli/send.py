@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ModelSendRequest",
     "read_data",
+    "refusal_of",
     "send_batch_to_ingress",
     "send_batch_to_kafka",
     "send_to_ingress",
@@ -124,7 +125,7 @@ async def send_to_ingress(
     async with httpx.AsyncClient(base_url=url, timeout=timeout_seconds, trust_env=False) as client:
         reply = await _post(client, f"/v1/events/{request.topic}", request.data, params, headers)
     if reply.status_code != 202:
-        raise _refusal(reply)
+        raise refusal_of(reply)
     return ModelIngressAccepted.model_validate_json(reply.content)
 
 
@@ -148,7 +149,7 @@ async def send_batch_to_ingress(
             path = f"/v1/events/{request.topic}/batch"
             reply = await _post(client, path, body, params, headers)
             if reply.status_code != 202:
-                raise _batch_refusal(_refusal(reply), start)
+                raise _batch_refusal(refusal_of(reply), start)
             accepted.extend(ModelIngressBatchAccepted.model_validate_json(reply.content).events)
     return ModelIngressBatchAccepted(
         topic=request.topic, count=len(accepted), events=tuple(accepted)
@@ -181,7 +182,8 @@ def _where(entry: dict[str, JsonValue]) -> str:
     return f"{where}: {entry.get('msg')}"
 
 
-def _refusal(reply: httpx.Response) -> IngressRequestError:
+def refusal_of(reply: httpx.Response) -> IngressRequestError:
+    """The ingress's refusal (its status, message, fields at fault, Retry-After) as an error."""
     try:
         body: JsonValue = reply.json()
     except ValueError:

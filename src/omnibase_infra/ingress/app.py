@@ -1,5 +1,5 @@
 """The ingress's HTTP API: ``POST /v1/events/{topic}`` (and ``.../batch``) into the bus,
-OpenAPI and ``/docs``.
+``GET /v1/events/{topic}/stream`` out of it (server-sent events), OpenAPI and ``/docs``.
 
 What a POST goes through is ``core.IngressCore``; ``fast_path`` answers it on raw ASGI before
 the app's own machinery (middleware stack, routing) is entered; the app's routes document the
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from omnibase_infra.event_bus.base import EventBusBase
@@ -29,7 +29,9 @@ from omnibase_infra.ingress.openapi_parts import (
     EVENT_PARAMETERS,
     EVENT_REQUEST_BODY,
     EVENT_RESPONSES,
+    STREAM_RESPONSES,
 )
+from omnibase_infra.ingress.stream import TopicStreams
 
 __all__ = ["create_ingress_app"]
 
@@ -43,6 +45,7 @@ class _IngressApp(FastAPI):
     """FastAPI with the event POSTs answered first, on raw ASGI (``fast_path``)."""
 
     fast_path: IngressFastPath | None = None
+    streams: TopicStreams | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.fast_path is not None and is_event_post(scope):
@@ -55,8 +58,9 @@ def create_ingress_app(
     bus: EventBusBase,
     settings: ModelIngressSettings,
     authenticator: IngressAuthenticator | None = None,
-) -> FastAPI:
-    """Build the ingress app publishing to ``bus`` (started by its owner)."""
+) -> _IngressApp:
+    """Build the ingress app publishing to ``bus`` (started by its owner); its owner closes
+    ``app.streams`` before stopping the server, so no open stream holds the stop."""
     app = _IngressApp(
         title="ONEX event ingress",
         summary="Send events into the ONEX bus",
@@ -66,6 +70,9 @@ def create_ingress_app(
     )
     core = IngressCore(bus, settings, authenticator)
     app.fast_path = IngressFastPath(core)
+    streams = app.streams = TopicStreams(
+        bus, max_streams=settings.max_streams, max_queued=settings.stream_queue_events
+    )
 
     async def answer(request: Request, accept: _Accept) -> Response:
         try:
@@ -104,6 +111,28 @@ def create_ingress_app(
         """Check every envelope (or bare payload) of a JSON array or NDJSON body, then publish
         them all in order; one bad item refuses the batch naming each item at fault."""
         return await answer(request, core.accept_batch)
+
+    @app.get(
+        "/v1/events/{topic}/stream",
+        response_class=StreamingResponse,
+        responses=STREAM_RESPONSES,
+        summary="Watch a topic: its events as server-sent events, as they arrive",
+    )
+    async def stream(request: Request, topic: str, from_beginning: bool = False) -> Response:
+        """Each event of the topic from now on (``from_beginning``: from the earliest the bus
+        holds) as a ``data:`` frame; a client too slow to keep up is sent ``event: dropped``."""
+        try:
+            await core.admit_stream(
+                topic, request.headers, request.client.host if request.client else None
+            )
+            frames = await streams.open(topic, from_beginning=from_beginning)
+        except IngressRequestError as exc:
+            return JSONResponse(refusal_body(exc), status_code=exc.status, headers=exc.headers)
+        return StreamingResponse(
+            frames,
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+        )
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:

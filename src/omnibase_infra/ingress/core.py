@@ -22,7 +22,12 @@ from omnibase_infra.event_bus.headers import HEADER_CORRELATION_ID, HEADER_ENVEL
 from omnibase_infra.handlers.oidc.model_token_claims import ModelTokenClaims
 from omnibase_infra.ingress.auth import IngressAuthenticator
 from omnibase_infra.ingress.batch_input import batch_envelopes_of, is_ndjson
-from omnibase_infra.ingress.envelope_input import check_topic, correlation_id_of, envelope_of
+from omnibase_infra.ingress.envelope_input import (
+    check_readable_topic,
+    check_topic,
+    correlation_id_of,
+    envelope_of,
+)
 from omnibase_infra.ingress.errors import IngressRequestError
 from omnibase_infra.ingress.model_ingress_settings import ModelIngressSettings
 from omnibase_infra.ingress.rate_limit import TokenBucketLimiter
@@ -131,6 +136,17 @@ class IngressCore:
         if self._auth is not None and claims is not None and not self._auth.allows(claims, topic):
             raise IngressRequestError(403, f"no role of this token may publish to {topic}")
         return client
+
+    async def admit_stream(
+        self, topic: str, headers: Mapping[str, str], client_host: str | None
+    ) -> None:
+        """Whether a client may read ``topic`` (``GET .../stream``): authenticated, rate limited
+        (one token), a topic of the grammar (of any kind), and a role of the token allowing it."""
+        claims = await self._authenticate(headers.get("authorization"))
+        self._take(f"sub:{claims.subject}" if claims is not None else f"addr:{client_host}", 1)
+        check_readable_topic(topic)
+        if self._auth is not None and claims is not None and not self._auth.allows(claims, topic):
+            raise IngressRequestError(403, f"no role of this token may read {topic}")
 
     def _take(self, client: str, cost: int) -> None:
         wait = self._limiter.take(client, cost) if cost > 0 else 0.0

@@ -22,6 +22,7 @@ from omnibase_infra.ingress.errors import IngressRequestError, field_error
 __all__ = [
     "PUBLISHABLE_KINDS",
     "check_payload_type",
+    "check_readable_topic",
     "check_topic",
     "correlation_id_of",
     "envelope_of",
@@ -57,6 +58,14 @@ def check_topic(topic: str) -> None:
         raise _unprocessable(
             ["path", "topic"], "retry topics are the runtime's own: publish to the topic itself"
         )
+
+
+def check_readable_topic(topic: str) -> None:
+    """Refuse (422, ``path.topic``) a name off the grammar; any kind may be read."""
+    try:
+        parse_topic(topic)
+    except ProtocolConfigurationError as exc:
+        raise _unprocessable(["path", "topic"], exc.message) from None
 
 
 def correlation_id_of(header: str | None) -> UUID | None:

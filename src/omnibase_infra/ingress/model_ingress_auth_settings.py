@@ -23,7 +23,8 @@ class ModelIngressAuthSettings(BaseModel):
         description="the provider (issuer_url, audience, algorithms...); validation only"
     )
     roles: dict[str, list[str]] = Field(
-        min_length=1, description="role -> topic patterns it may publish to (fnmatch style)"
+        min_length=1,
+        description="role -> topic patterns it may publish to and tail (fnmatch style)",
     )
 
     @field_validator("oidc")

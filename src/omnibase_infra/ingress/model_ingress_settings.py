@@ -22,8 +22,9 @@ def is_loopback_host(host: str) -> bool:
 
 
 class ModelIngressSettings(BaseModel):
-    """``POST /v1/events/{topic}`` (and ``.../batch``) on ``host:port``; without ``auth``
-    loopback only. A batch's events count one by one against the rate limit."""
+    """``POST /v1/events/{topic}`` (and ``.../batch``) and ``GET /v1/events/{topic}/stream`` on
+    ``host:port``; without ``auth`` loopback only. A batch's events count one by one against
+    the rate limit."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
@@ -47,6 +48,14 @@ class ModelIngressSettings(BaseModel):
     rate_burst: int = Field(default=20_000, ge=1, description="per client: bucket size")
     max_clients: int = Field(
         default=10_000, ge=1, description="rate-limit buckets kept (least recent dropped)"
+    )
+    max_streams: int = Field(
+        default=64, ge=1, description="open GET /v1/events/{topic}/stream streams (onex-infra tail)"
+    )
+    stream_queue_events: int = Field(
+        default=1000,
+        ge=1,
+        description="events queued per stream; a client falling further behind is dropped",
     )
     producer: str = Field(
         default="ingress",

@@ -1,5 +1,5 @@
-"""The OpenAPI description of ``POST /v1/events/{topic}`` and ``.../batch`` (read from the raw
-request, so declared here rather than inferred from a signature)."""
+"""The OpenAPI description of ``POST /v1/events/{topic}``, ``.../batch`` (read from the raw
+request, so declared here rather than inferred from a signature) and ``GET .../stream``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ __all__ = [
     "EVENT_PARAMETERS",
     "EVENT_REQUEST_BODY",
     "EVENT_RESPONSES",
+    "STREAM_RESPONSES",
 ]
 
 _REFUSAL: Final[dict[str, JsonValue]] = {
@@ -105,4 +106,19 @@ BATCH_RESPONSES: Final[dict[int | str, dict[str, JsonValue]]] = {
     ),
     429: _refusal("per-client rate limit (each event counts): nothing of the batch published"),
     503: _refusal("the bus did not accept every event (those before the failure may be on it)"),
+}
+
+STREAM_RESPONSES: Final[dict[int | str, dict[str, JsonValue]]] = {
+    200: {
+        "description": "text/event-stream: `event: subscribed`, then a `data:` frame per event "
+        "(topic, partition, offset, timestamp, key, headers, value), `: keep-alive` comments "
+        "while quiet; `event: dropped` when this client fell ingress.stream_queue_events behind, "
+        "`event: end` when the runtime stops",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    },
+    401: _refusal("no valid bearer token (auth configured)"),
+    403: _refusal("no role of the token may read the topic"),
+    422: _refusal("the topic is not onex.<evt|cmd|intent|dlq>.<producer>.<event>.v<N>"),
+    429: _refusal("per-client rate limit: retry after the Retry-After header's seconds"),
+    503: _refusal("ingress.max_streams streams are open, or the runtime is stopping"),
 }

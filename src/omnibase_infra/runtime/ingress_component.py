@@ -11,6 +11,7 @@ from omnibase_infra.handlers.oidc.handler_keycloak import HandlerKeycloak
 from omnibase_infra.ingress.app import create_ingress_app
 from omnibase_infra.ingress.auth import IngressAuthenticator
 from omnibase_infra.ingress.model_ingress_settings import ModelIngressSettings
+from omnibase_infra.ingress.stream import TopicStreams
 from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.runtime.http.server import HubServer
 
@@ -34,11 +35,12 @@ def ingress_server(app: FastAPI, host: str, port: int) -> HubServer:
 
 
 class IngressComponent:
-    """Serves ``POST /v1/events/{topic}`` on ``ingress.host:ingress.port``."""
+    """Serves ``POST /v1/events/{topic}`` and ``GET .../stream`` on ``ingress.host:port``."""
 
     def __init__(self, settings: ModelIngressSettings) -> None:
         self._settings = settings
         self._server: HubServer | None = None
+        self._streams: TopicStreams | None = None
         self._keycloak: HandlerKeycloak | None = None
         self.port: int | None = None
 
@@ -58,6 +60,7 @@ class IngressComponent:
                 self._keycloak, settings.auth.roles, settings.auth.oidc.audience or ()
             )
         app = create_ingress_app(host.bus, settings, authenticator)
+        self._streams = app.streams
         self._server = ingress_server(app, settings.host, settings.port)
         self.port = await self._server.start()
         if authenticator is None:
@@ -69,10 +72,16 @@ class IngressComponent:
             _log.info("ingress listening", url=f"http://{settings.host}:{self.port}", auth="oidc")
 
     async def stop(self) -> None:
-        """Stop accepting, finish open requests, close the token validator; idempotent."""
+        """End the open streams, stop accepting, finish open requests, close the token
+        validator; idempotent."""
+        streams, self._streams = self._streams, None
+        if streams is not None:
+            streams.close()  # an open stream would hold the server's stop until its client left
         server, self._server = self._server, None
         if server is not None:
             await server.stop()
+        if streams is not None:
+            await streams.wait_left()
         keycloak, self._keycloak = self._keycloak, None
         if keycloak is not None:
             await keycloak.close()

@@ -1,33 +1,32 @@
 """Reading Kafka DLQ topics: list, filter, and the newest version of each dead letter.
 
-Reading never joins a consumer group and never commits: it assigns each partition from its
-earliest retained offset and reads to its end, so listing is side-effect free. A dead letter
-replayed and failed again is in the DLQ more than once under one record id (``dlq.py``,
-lineage): a read returns only its newest version. Before reading, the cluster is probed within
-``probe_seconds``: no broker reachable fails at once with one error naming the bootstrap
-servers, and the client's own log lines stay off the terminal. (Replaying is
-``replay.py``.)
+Reading never joins a consumer group and never commits (``KafkaAssignedReader``): it assigns
+each partition from its earliest retained offset and reads to its end, so listing is
+side-effect free. A dead letter replayed and failed again is in the DLQ more than once under
+one record id (``dlq.py``, lineage): a read returns only its newest version. Before reading,
+the cluster is probed within ``probe_seconds``: no broker reachable fails at once with one
+error naming the bootstrap servers, and the client's own log lines stay off the terminal.
+(Replaying is ``replay.py``.)
 """
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
-from collections.abc import Iterable, Mapping
-from typing import Protocol
+from collections.abc import Iterable
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from pydantic import ValidationError
 
 from omnibase_infra.cli.dlq.model_kafka_dlq_entry import ModelKafkaDlqEntry
 from omnibase_infra.cli.dlq.model_kafka_dlq_filter import ModelKafkaDlqFilter
 from omnibase_infra.enums import EnumTopicKind
-from omnibase_infra.errors import InfraConnectionError, ProtocolConfigurationError
+from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.event_bus.dlq import ModelDlqRecord
 from omnibase_infra.event_bus.headers import HEADER_DLQ_RECORD
+from omnibase_infra.event_bus.kafka.assigned_reader import ClusterMetadata, KafkaAssignedReader
 from omnibase_infra.event_bus.kafka.consumer import decode_headers
-from omnibase_infra.event_bus.kafka.errors import kafka_context, translate_kafka_error
+from omnibase_infra.event_bus.kafka.errors import translate_kafka_error
 from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.topics import dlq_topic_for, parse_topic
 
@@ -39,32 +38,6 @@ _TIMEOUT = 10.0
 # records as one when answering ListOffsets), and a dead letter must not be missed for it.
 _QUIET_SECONDS = 0.5
 DEFAULT_PROBE_SECONDS = 5.0
-_PROBE_STEP_SECONDS = 0.5
-# Errors that say no broker can be reached at all: waiting longer will not help.
-_UNREACHABLE = frozenset(
-    {
-        KafkaError._ALL_BROKERS_DOWN,
-        KafkaError._RESOLVE,
-        KafkaError._AUTHENTICATION,
-        KafkaError.SASL_AUTHENTICATION_FAILED,
-        KafkaError._SSL,
-    }
-)
-
-
-class _ClusterMetadata(Protocol):
-    """What a read uses of the client's cluster metadata: the topic names."""
-
-    topics: Mapping[str, object]
-
-
-def _quiet_logger() -> logging.Logger:
-    """A logger that drops the client's lines: a CLI prints its own one-line error instead."""
-    logger = logging.getLogger("omnibase_infra.kafka.dlq_reader")
-    if not logger.handlers:
-        logger.addHandler(logging.NullHandler())
-    logger.propagate = False
-    return logger
 
 
 def _parse_record(headers: dict[str, str]) -> ModelDlqRecord | None:
@@ -77,56 +50,7 @@ def _parse_record(headers: dict[str, str]) -> ModelDlqRecord | None:
         return None
 
 
-class _Reader:
-    """A consumer that only assigns and never commits, with the client's errors collected."""
-
-    def __init__(self, settings: ModelKafkaSettings) -> None:
-        self.errors: list[KafkaError] = []
-        self.settings = settings
-        # A throwaway group id: the reader only assigns partitions and never commits.
-        self.consumer = Consumer(
-            {
-                **settings.common_config(),
-                "group.id": f"onex-dlq-reader-{uuid.uuid4().hex}",
-                "enable.auto.commit": False,
-                "enable.auto.offset.store": False,
-                "logger": _quiet_logger(),
-                "error_cb": self.errors.append,
-            }
-        )
-
-    def probe(self, seconds: float) -> _ClusterMetadata:
-        """The cluster's metadata within ``seconds``; fails at once when no broker answers."""
-        deadline = time.monotonic() + seconds
-        while True:
-            step = max(min(_PROBE_STEP_SECONDS, deadline - time.monotonic()), 0.05)
-            try:
-                metadata: _ClusterMetadata = self.consumer.list_topics(timeout=step)
-                return metadata
-            except KafkaException as exc:
-                self.consumer.poll(0)  # serves error_cb: what the client ran into meanwhile
-                if any(e.code() in _UNREACHABLE for e in self.errors):
-                    raise self._unreachable(self._reason()) from exc
-                if time.monotonic() >= deadline:
-                    raise self._unreachable(f"no answer within {seconds:g} s") from exc
-
-    def _reason(self) -> str:
-        """The most telling client error: a broker's own failure before the summary."""
-        specific = [e for e in self.errors if e.code() != KafkaError._ALL_BROKERS_DOWN]
-        return (specific or self.errors)[0].str()[:300]
-
-    def _unreachable(self, reason: str) -> InfraConnectionError:
-        return InfraConnectionError(
-            f"no Kafka broker reachable at {self.settings.bootstrap_servers}: {reason}",
-            context=kafka_context("dlq_read", self.settings.bootstrap_servers),
-        )
-
-    def close(self) -> None:
-        """Leave without committing anything."""
-        self.consumer.close()
-
-
-def _dlq_topic_names(metadata: _ClusterMetadata, original_topic: str | None) -> list[str]:
+def _dlq_topic_names(metadata: ClusterMetadata, original_topic: str | None) -> list[str]:
     wanted = dlq_topic_for(original_topic) if original_topic is not None else None
     found: list[str] = []
     for name in metadata.topics:
@@ -146,7 +70,7 @@ def dlq_topics(
     probe_seconds: float = DEFAULT_PROBE_SECONDS,
 ) -> list[str]:
     """The DLQ topics that exist (only ``original_topic``'s when given). Blocking."""
-    reader = _Reader(settings)
+    reader = KafkaAssignedReader(settings, purpose="dlq-reader", operation="dlq_read")
     try:
         return _dlq_topic_names(reader.probe(probe_seconds), original_topic)
     finally:
@@ -165,7 +89,7 @@ def read_dlq(
     ``limit`` bounds the distinct dead letters read (a version past it is not looked for).
     """
     entries: list[ModelKafkaDlqEntry] = []
-    reader = _Reader(settings)
+    reader = KafkaAssignedReader(settings, purpose="dlq-reader", operation="dlq_read")
     try:
         topics = _dlq_topic_names(reader.probe(probe_seconds), selection.topic)
         for topic in topics:
