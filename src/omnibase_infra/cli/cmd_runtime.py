@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -149,6 +150,22 @@ def validate(
         raise typer.Exit(1)
     console.print(
         f"[green]ok[/green]: {len(found)} contract(s), {len(python_files)} Python file(s) checked"
+    )
+    _print_whose(console, found, loaded.contract_dirs)
+
+
+def _print_whose(
+    console: Console, found: Sequence[ModelNodeContract], contract_dirs: Sequence[Path]
+) -> None:
+    """Which of the checked nodes came from the config's ``contract_dirs`` (one's own), and how
+    many are the runtime's own: a node missing from the first line was not found there."""
+    dirs = [d.resolve() for d in contract_dirs]
+    own = sorted(c.name for c in found if any(c.path.resolve().is_relative_to(d) for d in dirs))
+    console.print(
+        f"  from contract_dirs: {escape(', '.join(own)) if own else 'none'}", soft_wrap=True
+    )
+    console.print(
+        f"  built in: {len(found) - len(own)} (`onex-infra contracts list` shows every node)"
     )
 
 

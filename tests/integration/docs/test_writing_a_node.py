@@ -1,7 +1,9 @@
 """docs/writing-a-node.md stays true: every file it shows is the one in ``examples/greeter/``,
 and its commands run in order, from the repository root with a fresh HOME, against the real
 runtime (``onex-infra run`` with the example's ``runtime.yaml``: embedded PostgreSQL, ingress on
-8083), ending with the greetings written and the reducer's intents counted.
+8083), ending with the greetings written and the reducer's intents counted. The guide installs
+the copied package into this venv (``pip install -e``, no ``PYTHONPATH``); the test uninstalls
+it after.
 
 The guide's target is ten minutes for a newcomer; the test prints how long the commands took
 (never asserts it).
@@ -27,7 +29,7 @@ from test_doc_commands import _base_env, _kill_started, _run_block
 PAGE = DOCS / "writing-a-node.md"
 EXAMPLE = DOCS.parent / "examples" / "greeter"
 # A shown file: its path (relative to the example's folder) in bold code, then its fence.
-_SHOWN = re.compile(r"^\*\*`([^`]+)`\*\*\n\n```(?:python|yaml)\n(.*?)^```$", re.M | re.S)
+_SHOWN = re.compile(r"^\*\*`([^`]+)`\*\*\n\n```(?:python|yaml|toml)\n(.*?)^```$", re.M | re.S)
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -56,6 +58,24 @@ def _stop_started(home: Path) -> None:
                         break
                     time.sleep(0.5)
     _kill_started(home)
+
+
+async def _uninstall_greeter(env: dict[str, str]) -> None:
+    """Take the guide's editable install of ``greeter`` (its folder about to go) out of the
+    venv again."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "pip",
+        "uninstall",
+        "--yes",
+        "--quiet",
+        "greeter",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    await process.wait()
 
 
 def _example_files() -> set[str]:
@@ -91,7 +111,7 @@ async def test_guide_commands_run(capsys: pytest.CaptureFixture[str]) -> None:
     # meanwhile resets that root to 0700.
     home = Path(tempfile.mkdtemp(prefix="onex-guide-home-"))
     env = _base_env(home)
-    env.pop("PYTHONPATH", None)  # the guide sets its own
+    env.pop("PYTHONPATH", None)  # the guide installs its package instead
     took: list[tuple[str, float]] = []
     try:
         for block in blocks:
@@ -103,6 +123,7 @@ async def test_guide_commands_run(capsys: pytest.CaptureFixture[str]) -> None:
         greetings = (home / "greeter" / "greetings.txt").read_text(encoding="utf-8")
     finally:
         await asyncio.to_thread(_stop_started, home)
+        await _uninstall_greeter(env)
         shutil.rmtree(home, ignore_errors=True)
     assert greetings.splitlines() == ["Hello, Ada!", "Hello, Ada!", "Hello, Grace!"]
     with capsys.disabled():

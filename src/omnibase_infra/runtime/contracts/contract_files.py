@@ -35,11 +35,13 @@ def discover_contract_files(
     inside the allowlist. A file reached through a symlink that leaves its root is refused, and
     so is a symlinked directory that leaves it (``_refuse_links_out``).
     """
-    roots = [Path(d) for d in directories]
+    configured = [Path(d) for d in directories]
+    roots = list(configured)
     if use_entry_points:
         roots.extend(_entry_point_roots(allowlist))
     found: dict[Path, None] = {}
-    for root in roots:
+    for index, root in enumerate(roots):
+        before = len(found)
         resolved_root = root.resolve()
         if not resolved_root.is_dir():
             raise ProtocolConfigurationError(
@@ -55,7 +57,25 @@ def discover_contract_files(
                     file=str(path),
                 )
             found[real] = None
+        if index < len(configured):
+            _report_directory(root, list(found)[before:])
     return list(found)
+
+
+def _report_directory(root: Path, files: Sequence[Path]) -> None:
+    """Say which node folders a ``contract_dirs`` entry held: a node missing from the list was
+    not found there, and an entry holding none is most likely the wrong path."""
+    if not files:
+        _log.warning(
+            "no contract.yaml under this contract_dirs entry (relative paths are from the "
+            "folder onex-infra runs in)",
+            directory=str(root),
+            resolved=str(root.resolve()),
+        )
+        return
+    _log.info(
+        "contracts found", directory=str(root), nodes=sorted(path.parent.name for path in files)
+    )
 
 
 def _refuse_links_out(root: Path, roots: Sequence[Path]) -> None:
@@ -107,7 +127,8 @@ def _entry_point_roots(allowlist: Sequence[str]) -> list[Path]:
         roots.extend(Path(location) for location in locations)
     if skipped:
         _log.info(
-            "entry-point node packages not in plugin_allowlist were skipped (add to trust)",
+            "installed node packages not in plugin_allowlist were not loaded (list a package "
+            "there to load its nodes)",
             count=len(skipped),
             first=skipped[0],
         )
