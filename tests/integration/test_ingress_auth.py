@@ -161,3 +161,22 @@ async def test_rate_limit_counts_per_token_subject(oidc_provider: OidcProviderSe
         other = await _post(client, second)
     assert statuses == [202, 429]
     assert other.status_code == 202
+
+
+async def test_streams_are_read_under_the_same_roles(oidc_provider: OidcProviderServer) -> None:
+    """``GET .../stream``: a role whose pattern matches the topic gets the stream (its first
+    frame is ``subscribed``); a topic no role of the token matches is 403, no token is 401."""
+    token = await _token(oidc_provider, "olga", ["rtest-observer"])
+    bearer = {"Authorization": f"Bearer {token}"}
+    async with _authed(oidc_provider, RecordingSink()) as client:
+        async with client.stream(
+            "GET", "/v1/events/onex.evt.rtest.job-done.v1/stream", headers=bearer
+        ) as allowed:
+            assert allowed.status_code == 200
+            first = await anext(allowed.aiter_lines())
+        forbidden = await client.get(f"/v1/events/{TOPIC_START_JOB}/stream", headers=bearer)
+        anonymous = await client.get("/v1/events/onex.evt.rtest.job-done.v1/stream")
+    assert first == "event: subscribed"
+    assert forbidden.status_code == 403
+    assert anonymous.status_code == 401
+    assert token not in forbidden.text + anonymous.text
