@@ -116,7 +116,7 @@ def send(
         _errors.print(f"[red]cannot send:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
     except IngressRequestError as exc:
-        _refused(exc)
+        _refused(exc, payload_type)
     except ProtocolConfigurationError as exc:
         _errors.print(f"[red]configuration error:[/red] {escape(exc.message)}")
         raise typer.Exit(2) from None
@@ -153,9 +153,15 @@ async def _send_many(
     )
 
 
-def _refused(exc: IngressRequestError) -> NoReturn:
+def _refused(exc: IngressRequestError, payload_type: str | None) -> NoReturn:
     retry = f" (retry after {exc.headers['Retry-After']} s)" if "Retry-After" in exc.headers else ""
     _errors.print(f"[red]refused (HTTP {exc.status}):[/red] {escape(exc.message)}{retry}")
+    if exc.status == 422 and payload_type is None and exc.message.startswith("body"):
+        # The commonest slip: a bare payload sent without its type is read as an envelope.
+        _errors.print(
+            "without --payload-type the data must be a whole event envelope "
+            "(`onex-infra schema envelope`); for a bare payload give --payload-type MODEL"
+        )
     raise typer.Exit(2 if exc.status == 422 else 1)
 
 

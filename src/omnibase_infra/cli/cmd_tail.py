@@ -142,14 +142,37 @@ def _tail_kafka(
 
 
 def _line(event: ModelStreamEvent) -> str:
-    """One event on one line: time, partition@offset, payload type, correlation id, payload."""
+    """One event on one line: time, partition@offset, payload type, correlation id, payload;
+    a dead letter's reason after it."""
+    from omnibase_infra.event_bus.headers import (
+        HEADER_CORRELATION_ID,
+        HEADER_DLQ_RECORD,
+        HEADER_PAYLOAD_TYPE,
+    )
+
     value = event.value
     payload = value.get("payload", value) if isinstance(value, dict) else value
     stamp = event.timestamp.strftime("%H:%M:%S.%f")[:-3] if event.timestamp else "-"
-    payload_type = event.headers.get("onex-payload-type", "-")
-    correlation = event.headers.get("onex-correlation-id", "-")
+    payload_type = event.headers.get(HEADER_PAYLOAD_TYPE, "-")
+    correlation = event.headers.get(HEADER_CORRELATION_ID, "-")
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    return f"{stamp}  {event.partition}@{event.offset}  {payload_type}  {correlation}  {text}"
+    line = f"{stamp}  {event.partition}@{event.offset}  {payload_type}  {correlation}  {text}"
+    record = event.headers.get(HEADER_DLQ_RECORD)
+    return line if record is None else f"{line}  {_dead_letter_reason(record)}"
+
+
+def _dead_letter_reason(record: str) -> str:
+    """``dead-lettered: <error type>: <reason>`` from a DLQ record header (already sanitized
+    when it was written)."""
+    from pydantic import ValidationError
+
+    from omnibase_infra.event_bus.dlq import ModelDlqRecord
+
+    try:
+        parsed = ModelDlqRecord.model_validate_json(record)
+    except ValidationError:
+        return "dead-lettered (record unreadable)"
+    return f"dead-lettered: {parsed.error_type}: {parsed.error_message}"
 
 
 def register(app: typer.Typer) -> None:
