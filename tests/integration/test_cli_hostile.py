@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from runtime_testnodes import PIPELINE_DIR
+from runtime_testnodes import DRAIN_DIR, PIPELINE_DIR
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -165,3 +165,22 @@ async def test_validate_on_a_bad_config_exits_2_without_a_traceback(tmp_path: Pa
     assert code == 2
     assert "Traceback" not in output
     assert "http.port" in output
+
+
+async def test_validate_names_the_nodes_of_contract_dirs_and_warns_of_an_empty_one(
+    tmp_path: Path,
+) -> None:
+    """``validate`` on a config with one node directory and one holding no contract: exit 0,
+    the node named under ``from contract_dirs``, and a warning naming the empty entry (a
+    wrong path otherwise loads nothing in silence)."""
+    empty = tmp_path / "no-contracts-here"
+    empty.mkdir()
+    config = _config(tmp_path, DRAIN_DIR)
+    values = yaml.safe_load(config.read_text())
+    values["contract_dirs"].append(str(empty))
+    config.write_text(yaml.safe_dump(values))
+    code, output = await _cli(tmp_path, "validate", "--config", str(config))
+    assert code == 0
+    assert "from contract_dirs: rt_burst_orchestrator, rt_slow_effect" in output
+    assert "no contract.yaml under this contract_dirs entry" in output
+    assert str(empty) in output

@@ -146,6 +146,18 @@ async def test_send_refused_for_a_wrong_shape_exits_2_naming_the_field(tmp_path:
     assert "path.topic" in err
 
 
+async def test_a_bare_payload_sent_without_its_type_says_to_give_it() -> None:
+    """A bare payload with no ``--payload-type`` is read as an envelope and refused (exit 2);
+    the error says to give ``--payload-type``."""
+    async with ingress_host(RecordingSink()) as (_, client):
+        code, _, err = await _send(
+            TOPIC_START_JOB, "--data", json.dumps(start_job()), "--ingress", str(client.base_url)
+        )
+    assert code == 2
+    assert "refused (HTTP 422)" in err
+    assert "for a bare payload give --payload-type" in " ".join(err.split())
+
+
 async def test_send_with_a_token_reference_authenticates_and_never_prints_it(
     oidc_provider: OidcProviderServer, tmp_path: Path
 ) -> None:
