@@ -62,3 +62,33 @@ async def test_run_serves_the_ingress_and_says_it_has_no_auth(tmp_path: Path) ->
         assert await runtime.exit_code() == 0
     assert reply.status_code == 202
     assert url.startswith("http://127.0.0.1:")
+
+
+async def test_run_refuses_a_payload_type_no_node_takes_naming_the_taken_ones(
+    tmp_path: Path,
+) -> None:
+    """On the local profile the ingress answers 422 for a payload type that no node of the
+    runtime takes on the topic (it would only reach the DLQ), naming the types that are taken,
+    and still accepts the taken type."""
+    config = _drain_config(tmp_path)
+    async with running_runtime(tmp_path, config, RTEST_BURST="0", RTEST_DELAY="0") as runtime:
+        (warning,) = runtime.events("ingress without authentication: bound to loopback only")
+        async with httpx.AsyncClient(base_url=str(warning["url"]), trust_env=False) as client:
+            wrong = await client.post(
+                "/v1/events/onex.cmd.rtest.slow-work.v1",
+                params={"payload_type": "ModelRtSlowWrok"},
+                json={"work_id": 1, "key": "a"},
+            )
+            taken = await client.post(
+                "/v1/events/onex.cmd.rtest.slow-work.v1",
+                params={"payload_type": "ModelRtSlowWork"},
+                json={"work_id": 1, "key": "a"},
+            )
+        runtime.signal()
+        assert await runtime.exit_code() == 0
+    assert taken.status_code == 202
+    assert wrong.status_code == 422
+    (detail,) = wrong.json()["detail"]
+    assert detail["loc"] == ["query", "payload_type"]
+    assert "it takes ModelRtSlowWork" in detail["msg"]
+    assert not runtime.events("message dead-lettered")

@@ -111,7 +111,8 @@ async def test_send_ndjson_with_a_bad_line_names_its_index_in_the_file(tmp_path:
     """Envelopes, the fourth one bad, with ``--batch-size 2``: exit 2 naming body.3 (the
     file's index, not the batch's), and saying the first two events went in."""
     path = tmp_path / "events.ndjson"
-    lines = ['{"payload": 1}', '{"payload": 2}', '{"payload": 3}', '{"envelope_id": "x"}']
+    typed = [{"payload_type": "ModelRtStartJob", "payload": start_job(seq=i)} for i in range(3)]
+    lines = [*(json.dumps(envelope) for envelope in typed), '{"envelope_id": "x"}']
     path.write_text("\n".join(lines))
     async with ingress_host(RecordingSink()) as (_, client):
         code, _, err = await _send(

@@ -58,9 +58,11 @@ def create_ingress_app(
     bus: EventBusBase,
     settings: ModelIngressSettings,
     authenticator: IngressAuthenticator | None = None,
+    routed: Mapping[str, frozenset[str]] | None = None,
 ) -> _IngressApp:
     """Build the ingress app publishing to ``bus`` (started by its owner); its owner closes
-    ``app.streams`` before stopping the server, so no open stream holds the stop."""
+    ``app.streams`` before stopping the server, so no open stream holds the stop. ``routed``
+    (topic -> payload types its nodes take): other types on those topics are refused (422)."""
     app = _IngressApp(
         title="ONEX event ingress",
         summary="Send events into the ONEX bus",
@@ -68,7 +70,7 @@ def create_ingress_app(
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    core = IngressCore(bus, settings, authenticator)
+    core = IngressCore(bus, settings, authenticator, routed)
     app.fast_path = IngressFastPath(core)
     streams = app.streams = TopicStreams(
         bus, max_streams=settings.max_streams, max_queued=settings.stream_queue_events

@@ -31,6 +31,7 @@ from omnibase_infra.ingress.envelope_input import (
 from omnibase_infra.ingress.errors import IngressRequestError
 from omnibase_infra.ingress.model_ingress_settings import ModelIngressSettings
 from omnibase_infra.ingress.rate_limit import TokenBucketLimiter
+from omnibase_infra.ingress.routed_types import check_routed
 from omnibase_infra.observability.logging import get_logger
 
 __all__ = ["IngressCore"]
@@ -47,7 +48,11 @@ class IngressCore:
         bus: EventBusBase,
         settings: ModelIngressSettings,
         authenticator: IngressAuthenticator | None,
+        routed: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
+        # routed: the payload types this runtime's nodes take per topic, when the bus is its
+        # own (in-memory); on a shared bus another runtime may take any type.
+        self._routed = routed
         self._bus = bus
         self._settings = settings
         self._auth = authenticator
@@ -74,6 +79,10 @@ class IngressCore:
             correlation_id=correlation_id_of(headers.get("x-correlation-id")),
             producer=self._settings.producer,
         )
+        if self._routed is not None:
+            check_routed(
+                self._routed, topic, envelope.payload_type, in_query=payload_type is not None
+            )
         headers_out = envelope_headers(envelope)
         await self._publish(topic, encode_envelope(envelope), headers_out)
         # Built by hand (the hot path): the topic passed its grammar and the ids are UUIDs'
@@ -112,6 +121,11 @@ class IngressCore:
             raise IngressRequestError(
                 413, f"the batch holds more events than ingress.rate_burst ({self._limiter.burst})"
             )
+        if self._routed is not None:
+            for envelope in envelopes:
+                check_routed(
+                    self._routed, topic, envelope.payload_type, in_query=payload_type is not None
+                )
         self._take(client, len(envelopes) - 1)
         await self._publish_batch(
             topic, [(None, encode_envelope(e), envelope_headers(e)) for e in envelopes]

@@ -11,6 +11,7 @@ from omnibase_infra.handlers.oidc.handler_keycloak import HandlerKeycloak
 from omnibase_infra.ingress.app import create_ingress_app
 from omnibase_infra.ingress.auth import IngressAuthenticator
 from omnibase_infra.ingress.model_ingress_settings import ModelIngressSettings
+from omnibase_infra.ingress.routed_types import routed_types_of
 from omnibase_infra.ingress.stream import TopicStreams
 from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.runtime.http.server import HubServer
@@ -59,7 +60,7 @@ class IngressComponent:
             authenticator = IngressAuthenticator(
                 self._keycloak, settings.auth.roles, settings.auth.oidc.audience or ()
             )
-        app = create_ingress_app(host.bus, settings, authenticator)
+        app = create_ingress_app(host.bus, settings, authenticator, _routed_types(host))
         self._streams = app.streams
         self._server = ingress_server(app, settings.host, settings.port)
         self.port = await self._server.start()
@@ -85,3 +86,18 @@ class IngressComponent:
         keycloak, self._keycloak = self._keycloak, None
         if keycloak is not None:
             await keycloak.close()
+
+
+def _routed_types(host: ProtocolComponentHost) -> dict[str, frozenset[str]] | None:
+    """On the runtime's own in-memory bus, the payload types its nodes take per topic (a type
+    no node takes would only reach the DLQ); None on a shared bus (Kafka), where another
+    runtime's nodes may take it."""
+    from omnibase_infra.dispatch.engine import MessageDispatchEngine
+    from omnibase_infra.event_bus.inmemory import EventBusInmemory
+
+    if not isinstance(host.bus, EventBusInmemory):
+        return None
+    engine = host.container.get_service_optional(MessageDispatchEngine)
+    if not isinstance(engine, MessageDispatchEngine):
+        return None
+    return routed_types_of((route.topic, route.payload_type) for route in engine.routes)
