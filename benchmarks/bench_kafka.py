@@ -1,6 +1,11 @@
 """Kafka bus end to end on a real Tansu broker vs a raw confluent-kafka loop (not a test).
 
     .venv/bin/python benchmarks/bench_kafka.py [--messages 20000] [--repeats 5]
+    .venv/bin/python benchmarks/bench_kafka.py --consumers 2 [--messages 60000] [--repeats 3]
+
+``--consumers N`` measures scale-out instead: N real ``onex-infra run`` processes in one
+consumer group draining a pre-filled 6-partition topic against one runtime, interleaved, with
+each process's and the broker's CPU (see ``bench_kafka_scale``). Without it:
 
 Each run streams ``--messages`` envelopes (same bytes for both variants) through a fresh
 4-partition topic: produce -> consume -> decode the envelope once -> no-op handler -> commit.
@@ -32,6 +37,7 @@ import uuid
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+import bench_kafka_scale
 from bench_report import ModelBenchFigure, load_average, load_line, record
 from omnibase_infra._core import EnumNodeKind
 from omnibase_infra.dispatch import DispatchContext, MessageDispatchEngine, ModelNodeOutput
@@ -294,9 +300,20 @@ def _summary(name: str, runs: list[tuple[float, float, float]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--messages", type=int, default=20_000)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--messages", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument(
+        "--consumers",
+        type=int,
+        default=None,
+        help="measure N runtimes in one consumer group against one runtime instead",
+    )
     args = parser.parse_args()
+    if args.consumers is not None:
+        bench_kafka_scale.main(args.consumers, args.messages or 60_000, args.repeats or 3)
+        return
+    args.messages = args.messages or 20_000
+    args.repeats = args.repeats or 5
     load_before = load_average()
     print(f"before: {load_line()}")
     values = _payloads(args.messages)
