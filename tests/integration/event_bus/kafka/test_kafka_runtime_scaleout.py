@@ -1,9 +1,12 @@
-"""Scale-out of `onex-infra run`: runtimes in one consumer group; kill -9 one; lose nothing.
+"""Scale-out of `onex-infra run`: runtimes in one consumer group share its partitions.
 
-Three runtime processes load the same node (a COMPUTE contract whose handler appends each
-message's sequence number to a file of its process) with the Kafka bus of the production
-profile's settings. Messages are published while they run, one runtime is killed with SIGKILL
-mid-stream, and every message must still be handled by some runtime.
+Runtime processes load the same node (a COMPUTE contract whose handler appends each message's
+sequence number to a file of its process) with the Kafka bus of the production profile's
+settings, while messages are published:
+
+- three runtimes, one killed with SIGKILL mid-stream: every message is still handled;
+- one runtime, a second joining mid-stream (a rebalance while the first is delivering): the
+  partitions are split and every message is handled exactly once.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ class ProbeHandler:
 '''
 
 _CONTRACT = """
-name: scaleout_probe_compute
+name: {name}
 contract_version: {{major: 1, minor: 0, patch: 0}}
 description: Records every message it handles.
 node_type: COMPUTE_GENERIC
@@ -94,6 +97,46 @@ def _config(settings: ModelKafkaSettings, contracts: Path) -> dict[str, object]:
     }
 
 
+def _node(settings: ModelKafkaSettings, topic: str, tmp_path: Path, name: str) -> tuple[Path, Path]:
+    """Write the probe node's module, contract and runtime config; (config, module dir).
+
+    Each test names its node (so its consumer group) for itself: a group reused right after
+    all its members left was seen to hold a new member's join for over 90 s on Tansu.
+    """
+    modules = tmp_path / "modules"
+    modules.mkdir()
+    (modules / "scaleout_probe.py").write_text(
+        _HANDLER
+        + "\n\nfrom pydantic import BaseModel\n\n\nclass ModelIn(BaseModel):\n    seq: int\n\n\n"
+        "class ModelOut(BaseModel):\n    seq: int\n",
+        encoding="utf-8",
+    )
+    contracts = tmp_path / "contracts" / f"node_{name}"
+    contracts.mkdir(parents=True)
+    (contracts / "contract.yaml").write_text(
+        _CONTRACT.format(topic=topic, name=name), encoding="utf-8"
+    )
+    config = tmp_path / "runtime.yaml"
+    config.write_text(json.dumps(_config(settings, contracts.parent)), encoding="utf-8")
+    return config, modules
+
+
+async def _stop(
+    runtimes: list[asyncio.subprocess.Process], drains: list[asyncio.Task[None]]
+) -> None:
+    """SIGTERM every runtime still running (SIGKILL after 30 s) and finish reading its log."""
+    for runtime in runtimes:
+        if runtime.returncode is None:
+            os.kill(runtime.pid, signal.SIGTERM)
+    for runtime in runtimes:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(runtime.wait(), 30)
+        if runtime.returncode is None:
+            os.kill(runtime.pid, signal.SIGKILL)
+            await runtime.wait()
+    await asyncio.gather(*drains, return_exceptions=True)
+
+
 def _handled(outs: list[Path]) -> list[str]:
     return [
         line
@@ -125,12 +168,20 @@ async def _start_runtime(
         env=env,
     )
     assert process.stderr is not None
-    async with asyncio.timeout(90):
-        while True:
-            line = await process.stderr.readline()
-            assert line, f"runtime exited with {await process.wait()} before it was ready"
-            if b'"runtime ready"' in line:
-                break
+    log: list[bytes] = []
+    try:
+        async with asyncio.timeout(90):
+            while True:
+                line = await process.stderr.readline()
+                assert line, f"runtime exited with {await process.wait()} before it was ready"
+                log.append(line)
+                if b'"runtime ready"' in line:
+                    break
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        tail = b"".join(log[-15:]).decode(errors="replace")
+        raise AssertionError(f"runtime not ready after 90 s; its log ends:\n{tail}") from None
     # Keep draining its log so a full pipe never blocks it.
     drains.append(asyncio.create_task(_drain(process)))
     return process
@@ -147,19 +198,7 @@ async def test_killed_runtime_loses_no_message(
 ) -> None:
     """Three runtimes share the node's partitions; after kill -9 of one, all are handled."""
     topic = unique_topic()
-    modules = tmp_path / "modules"
-    modules.mkdir()
-    (modules / "scaleout_probe.py").write_text(
-        _HANDLER
-        + "\n\nfrom pydantic import BaseModel\n\n\nclass ModelIn(BaseModel):\n    seq: int\n\n\n"
-        "class ModelOut(BaseModel):\n    seq: int\n",
-        encoding="utf-8",
-    )
-    contracts = tmp_path / "contracts" / "node_scaleout_probe_compute"
-    contracts.mkdir(parents=True)
-    (contracts / "contract.yaml").write_text(_CONTRACT.format(topic=topic), encoding="utf-8")
-    config = tmp_path / "runtime.yaml"
-    config.write_text(json.dumps(_config(kafka_settings, contracts.parent)), encoding="utf-8")
+    config, modules = _node(kafka_settings, topic, tmp_path, "scaleout_probe_compute")
     outs = [tmp_path / f"runtime-{i}.txt" for i in range(RUNTIMES)]
     publisher = EventBusKafka(kafka_settings)
     await publisher.start()
@@ -178,16 +217,7 @@ async def test_killed_runtime_loses_no_message(
                 await runtimes[0].wait()
         await eventually(lambda: expected <= set(_handled(outs)), timeout=120)
     finally:
-        for runtime in runtimes:
-            if runtime.returncode is None:
-                os.kill(runtime.pid, signal.SIGTERM)
-        for runtime in runtimes:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(runtime.wait(), 30)
-            if runtime.returncode is None:
-                os.kill(runtime.pid, signal.SIGKILL)
-                await runtime.wait()
-        await asyncio.gather(*drains, return_exceptions=True)
+        await _stop(runtimes, drains)
         await publisher.close()
     handled = _handled(outs)
     counts = [len(_handled([out])) for out in outs]
@@ -196,3 +226,48 @@ async def test_killed_runtime_loses_no_message(
     assert counts[0] > 0  # the killed runtime was consuming
     assert runtimes[0].returncode == -signal.SIGKILL
     assert all(r.returncode == 0 for r in runtimes[1:])  # the others stopped cleanly
+
+
+async def test_second_runtime_joining_mid_stream_splits_exactly_once(
+    kafka_settings: ModelKafkaSettings, unique_topic: TopicFactory, tmp_path: Path
+) -> None:
+    """A runtime joining a group whose member is delivering takes over some partitions, and
+    no message is handled twice or lost across that rebalance (graceful handover)."""
+    topic = unique_topic()
+    config, modules = _node(kafka_settings, topic, tmp_path, "scaleout_join_probe_compute")
+    outs = [tmp_path / f"runtime-{i}.txt" for i in range(2)]
+    publisher = EventBusKafka(kafka_settings)
+    await publisher.start()
+    runtimes: list[asyncio.subprocess.Process] = []
+    drains: list[asyncio.Task[None]] = []
+    joined = asyncio.Event()
+
+    async def publish() -> int:
+        # A steady stream the whole time the second runtime boots and joins (so the first one
+        # is delivering through the rebalance), then MESSAGES more with both in the group.
+        sent, last = 0, None
+        while last is None or sent < last:
+            envelope = JsonEnvelope(payload={"seq": sent}, payload_type="ModelIn")
+            await publisher.publish_envelope(envelope, topic, str(sent).encode())
+            sent += 1
+            if last is None and joined.is_set():
+                last = sent + MESSAGES
+            await asyncio.sleep(0.002)
+        return sent
+
+    try:
+        runtimes.append(await _start_runtime(config, outs[0], modules, tmp_path, drains))
+        publishing = asyncio.create_task(publish())
+        await eventually(lambda: len(_handled(outs[:1])) >= 50, timeout=60)
+        runtimes.append(await _start_runtime(config, outs[1], modules, tmp_path, drains))
+        joined.set()
+        total = await publishing
+        await eventually(lambda: len(_handled(outs)) >= total, timeout=120)
+    finally:
+        await _stop(runtimes, drains)
+        await publisher.close()
+    handled = _handled(outs)
+    counts = [len(_handled([out])) for out in outs]
+    assert sorted(handled, key=int) == [str(i) for i in range(total)], counts
+    assert all(counts), counts  # the group split the partitions between both
+    assert [r.returncode for r in runtimes] == [0, 0]
