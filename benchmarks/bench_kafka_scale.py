@@ -443,7 +443,7 @@ def _report(
         # Each runtime as fast as alone, on cores of its own, the broker on the rest.
         needed = n * busy + n * single * c_b
         print(
-            f"  projected with cores to spare: {n} runtimes ~{n * single:,.0f} msg/s, needing "
+            f"  projected with cores to spare: {n} runtime(s) ~{n * single:,.0f} msg/s, needing "
             f"~{needed:.1f} cores ({n * busy:.1f} runtimes + {n * single * c_b:.1f} broker)"
         )
     ratio = statistics.median(ratios)
