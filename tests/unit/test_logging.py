@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Iterator
 from uuid import uuid4
 
 import pytest
 
 from omnibase_infra.correlation import correlation_scope
-from omnibase_infra.observability.logging import configure_logging, get_logger
+from omnibase_infra.observability.logging import configure_logging, get_logger, level_enabled
 from omnibase_infra.sanitize import register_secret
 
 
@@ -169,3 +170,15 @@ def test_console_format_is_sanitised_too(capsys: pytest.CaptureFixture[str]) -> 
     assert "ConsolePw-1212" not in captured
     assert "ct-3434" not in captured
     assert "postgresql://***@h/db" in captured
+
+
+def test_level_enabled_follows_the_configured_level() -> None:
+    """``level_enabled`` (asked by hot paths before building a line) answers for the level
+    of the last ``configure_logging`` call: INFO off under ERROR, on again under INFO."""
+    assert level_enabled(logging.INFO)
+    assert not level_enabled(logging.DEBUG)
+    configure_logging(level="ERROR")
+    assert not level_enabled(logging.INFO)
+    assert level_enabled(logging.ERROR)
+    configure_logging(level="INFO")
+    assert level_enabled(logging.INFO)

@@ -77,3 +77,30 @@ async def test_fleet_acks_its_node_after_skipping_garbage_and_foreign_ids() -> N
     assert client.active.is_set()
     await fleet.close()
     await bus.close()
+
+
+async def test_fleet_marks_only_its_own_node_active() -> None:
+    """A became-active event that is not JSON, names no UUID or names another node leaves the
+    node waiting (and is not redelivered); the one naming it marks it active."""
+    bus = EventBusInmemory()
+    await bus.start()
+    fleet = NodeFleet(bus, group_id="fleet-active-test")
+    client = fleet.add(
+        NodeRegistrationClient(bus, ModelNodeDescription(node_name="n2", capability="x.y"))
+    )
+    await fleet.listen()
+
+    def active(node_id: str) -> bytes:
+        return json.dumps({"payload": {"node_id": node_id, "to_state": "active"}}).encode()
+
+    for garbage in (b"{not json", active("not-a-uuid"), active(str(uuid4()))):
+        await bus.publish(TOPIC_NODE_ACTIVE, None, garbage)
+    async with asyncio.timeout(10):
+        await bus.wait_idle()
+    assert not client.active.is_set()
+    await bus.publish(TOPIC_NODE_ACTIVE, None, active(str(client.node_id)))
+    async with asyncio.timeout(10):
+        await bus.wait_idle()
+    assert client.active.is_set()
+    await fleet.close()
+    await bus.close()

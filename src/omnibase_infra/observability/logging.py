@@ -18,7 +18,13 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 from omnibase_infra.correlation import current_correlation_id
 from omnibase_infra.sanitize import sanitize_text, sanitize_value
 
-__all__ = ["LogFormat", "configure_logging", "get_logger", "set_trace_ids_hook"]
+__all__ = [
+    "LogFormat",
+    "configure_logging",
+    "get_logger",
+    "level_enabled",
+    "set_trace_ids_hook",
+]
 
 LogFormat = Literal["json", "console", "auto"]
 
@@ -93,6 +99,15 @@ def _stderr_logger(*_: object) -> structlog.PrintLogger:
     return structlog.PrintLogger(sys.stderr)
 
 
+_level = logging.INFO  # the level of the last configure_logging call
+
+
+def level_enabled(level: int) -> bool:
+    """Whether lines at ``level`` are written: hot paths ask before building a line's fields
+    (a structlog logger binds itself on every call, even for a level it then drops)."""
+    return level >= _level
+
+
 def configure_logging(level: str = "INFO", fmt: LogFormat = "json") -> None:
     """Configure structlog, and route the standard library's loggers through the same chain.
 
@@ -106,6 +121,8 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "json") -> None:
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
     numeric_level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    global _level
+    _level = numeric_level
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         _logger_key,

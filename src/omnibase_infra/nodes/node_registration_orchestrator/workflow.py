@@ -17,6 +17,7 @@ for failures that retrying cannot fix.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,7 +62,7 @@ from omnibase_infra.nodes.registration.models.model_registration_settings import
     ModelRegistrationSettings,
 )
 from omnibase_infra.nodes.registration.models.model_registry_result import ModelRegistryResult
-from omnibase_infra.observability.logging import get_logger
+from omnibase_infra.observability.logging import get_logger, level_enabled
 
 __all__ = ["RegistrationWorkflow", "WorkflowOutcome"]
 
@@ -111,11 +112,12 @@ class RegistrationWorkflow:
         # A node missing from the projection that introspects is most likely new: reduce it
         # as unregistered without reading storage; a conflict on write says otherwise.
         optimistic = trigger is EnumRegistrationTrigger.INTROSPECTED
+        key = str(node_id)  # the announcements' partition key, formatted once per trigger
         with self._node_lock(node_id) as lock:
             async with lock:
                 for attempt in range(1, _CONFLICT_RETRIES + 1):
                     record = await self._current(node_id, load=not optimistic or attempt > 1)
-                    step = _Step(node_id, at, cause_id, correlation_id)
+                    step = _Step(node_id, at, cause_id, correlation_id, key)
                     try:
                         return await self._advance(step, record, trigger, request)
                     except RegistrationConflictError:
@@ -235,13 +237,10 @@ class RegistrationWorkflow:
     ) -> list[ModelOutgoingMessage]:
         """The events a reduction announced, on the topics the contract maps them to."""
         events: list[ModelOutgoingMessage] = []
+        key = step.key
         for name in reduction.announcements:
             payload = self._payload(name, step, reduction, record, reason)
-            events.append(
-                ModelOutgoingMessage(
-                    topic=self._topics[name], payload=payload, key=str(step.node_id)
-                )
-            )
+            events.append(ModelOutgoingMessage(topic=self._topics[name], payload=payload, key=key))
         return events
 
     def _payload(
@@ -296,6 +295,7 @@ class _Step(NamedTuple):
     at: datetime
     cause_id: UUID
     correlation_id: UUID
+    key: str  # str(node_id)
 
 
 def _log_transition(
@@ -304,11 +304,11 @@ def _log_transition(
     """One INFO line for a state change once it is recorded (never for a failed attempt, whose
     retry logs it; never for a trigger that leaves the state as it was, like a heartbeat)."""
     old_state, new_state = reduction.step.old_state, reduction.step.new_state
-    if not reduction.step.success or old_state == new_state:
+    if not reduction.step.success or old_state == new_state or not level_enabled(logging.INFO):
         return
     _log.info(
         "registration state changed",
-        node_id=str(step.node_id),
+        node_id=step.key,
         from_state=old_state,
         to_state=new_state,
         trigger=trigger.value,

@@ -94,17 +94,22 @@ class RegistryEffect:
             storage, discovery = _removed(storage), _removed(discovery)
         elif intent.kind is EnumRegistrationIntentKind.REGISTER:
             return await self._settle_registration(intent, correlation_id, storage, discovery)
-        return ModelRegistryResult(storage=storage, discovery=discovery)
+        return ModelRegistryResult(storage=storage, discovery=discovery, compensated=False)
 
     def _refused(self) -> ModelRegistryResult | None:
         """The result of a registration not attempted because a backend's circuit is open."""
-        outcomes: dict[str, ModelBackendOutcome] = {}
-        for capability, executor in (
+        executors = (
             (CAPABILITY_STORAGE, self._storage_executor),
             (CAPABILITY_DISCOVERY, self._discovery_executor),
-        ):
-            breaker = executor.breaker
-            wait = 0.0 if breaker is None else breaker.refusing_for
+        )
+        waits = [
+            0.0 if executor.breaker is None else executor.breaker.refusing_for
+            for _, executor in executors
+        ]
+        if not any(wait > 0 for wait in waits):
+            return None  # the usual case, asked for every registration: no outcome to build
+        outcomes: dict[str, ModelBackendOutcome] = {}
+        for (capability, _), wait in zip(executors, waits, strict=True):
             status = EnumBackendStatus.FAILED if wait > 0 else EnumBackendStatus.UNKNOWN
             outcomes[capability] = ModelBackendOutcome(
                 capability=capability,
@@ -114,8 +119,6 @@ class RegistryEffect:
                 error=f"circuit open for another {wait:.1f} s" if wait > 0 else None,
                 unavailable=wait > 0,
             )
-        if not any(outcome.unavailable for outcome in outcomes.values()):
-            return None
         return ModelRegistryResult(
             storage=outcomes[CAPABILITY_STORAGE], discovery=outcomes[CAPABILITY_DISCOVERY]
         )
@@ -130,7 +133,7 @@ class RegistryEffect:
         """Compensate a half-made registration so no backend keeps what the other lacks."""
         ok = EnumBackendStatus.OK
         if (storage.status is ok) == (discovery.status is ok):
-            return ModelRegistryResult(storage=storage, discovery=discovery)
+            return ModelRegistryResult(storage=storage, discovery=discovery, compensated=False)
         if storage.status is ok:
             undo = await _attempt(
                 CAPABILITY_STORAGE,

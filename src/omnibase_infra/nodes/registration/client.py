@@ -224,6 +224,30 @@ class _RegistryAnswer(BaseModel):
     payload: dict[str, JsonValue]
 
 
+class _NodeRef(BaseModel):
+    """The node an answer is for (all a became-active event tells a node)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    node_id: UUID
+
+
+class _ActiveAnswer(BaseModel):
+    """A became-active envelope as a node reads it: the node it names (one JSON pass)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    payload: _NodeRef
+
+
+class _AcceptedAnswer(BaseModel):
+    """A registration-accepted envelope as a node reads it: the typed event (one JSON pass)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    payload: ModelNodeRegistrationAccepted
+
+
 class NodeFleet:
     """Many simulated nodes in one process, sharing one subscription per registry topic."""
 
@@ -259,28 +283,26 @@ class NodeFleet:
         self._unsubscribe.clear()
 
     async def _on_message(self, message: BusMessage) -> None:
+        # Invalid answers are not for us to judge (the registry's own consumers dead-letter):
+        # a node ignores what it cannot read, and an answer for a node that is not ours.
+        topic = message.topic
         try:
-            payload = _RegistryAnswer.model_validate_json(message.value).payload
-        except ValidationError:  # not for us to judge: the registry's own consumers dead-letter
-            return
-        if message.topic == TOPIC_REQUEST_INTROSPECTION:
-            await self._reintrospect(payload)
-            return
-        raw = payload.get("node_id")
-        try:
-            client = self._nodes.get(UUID(str(raw))) if raw else None
-        except ValueError:  # not a node id: not an answer for any of ours
-            return
-        if client is None:
-            return
-        if message.topic == TOPIC_NODE_ACTIVE:
-            client.on_active()
-            return
-        try:
-            accepted = ModelNodeRegistrationAccepted.model_validate(payload)
+            if topic == TOPIC_NODE_ACTIVE:
+                node_id = _ActiveAnswer.model_validate_json(message.value).payload.node_id
+                client = self._nodes.get(node_id)
+                if client is not None:
+                    client.on_active()
+                return
+            if topic == TOPIC_REQUEST_INTROSPECTION:
+                payload = _RegistryAnswer.model_validate_json(message.value).payload
+                await self._reintrospect(payload)
+                return
+            accepted = _AcceptedAnswer.model_validate_json(message.value).payload
         except ValidationError:
             return
-        await client.on_accepted(accepted)
+        client = self._nodes.get(accepted.node_id)
+        if client is not None:
+            await client.on_accepted(accepted)
 
     async def _reintrospect(self, payload: dict[str, JsonValue]) -> None:
         target, requester = payload.get("node_id"), payload.get("requester_id")
