@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from fastapi import APIRouter
 
@@ -47,6 +47,7 @@ from omnibase_infra.runtime.plugins.protocol_runtime_component import ProtocolRu
 from omnibase_infra.runtime.policies.loader import build_policy_registry
 from omnibase_infra.runtime.policies.registry import PolicyRegistry
 from omnibase_infra.runtime.progress_watchdog import ConsumerProgressWatchdog
+from omnibase_infra.runtime.shutdown import StopStep, drain, pending_messages, run_stop_steps
 
 __all__ = ["RuntimeHostProcess"]
 
@@ -357,14 +358,20 @@ class RuntimeHostProcess:
         began = time.monotonic()
         grace = self.config.shutdown_grace_seconds
         deadline = began + grace
-        _log.info("runtime stopping", grace_seconds=grace, pending=await self._pending())
-        reason = await self._drain(max(grace - _TEARDOWN_SECONDS, grace / 2))
+        _log.info("runtime stopping", grace_seconds=grace, pending=await pending_messages(self.bus))
+        reason = await drain(
+            self.components,
+            self.bus,
+            self._groups,
+            self._abort_requested,
+            max(grace - _TEARDOWN_SECONDS, grace / 2),
+        )
         if reason is not None:
             _log.error(
                 "stopped before draining",
                 reason=reason,
                 grace_seconds=grace,
-                pending=await self._pending(),
+                pending=await pending_messages(self.bus),
             )
         await self._teardown(deadline=max(deadline, time.monotonic() + _TEARDOWN_SECONDS / 4))
         left = self.bus.stop_report()
@@ -379,60 +386,15 @@ class RuntimeHostProcess:
         )
         return drained
 
-    async def _drain(self, budget: float) -> str | None:
-        """Handle everything accepted; returns None, or why the drain was cut short."""
-
-        async def drain() -> None:
-            for component in reversed(self.components):
-                await self._quietly(component.stop)
-            if isinstance(self.bus, EventBusInmemory):
-                # In-memory messages exist nowhere else: process all accepted ones first.
-                await self.bus.wait_idle()
-            await self._groups.leave()
-
-        draining = asyncio.create_task(drain(), name="runtime-drain")
-        aborted = asyncio.create_task(self._abort_requested.wait(), name="runtime-abort")
-        try:
-            done, _ = await asyncio.wait(
-                (draining, aborted), timeout=budget, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            for task in (draining, aborted):
-                task.cancel()
-            await asyncio.gather(draining, aborted, return_exceptions=True)
-        if draining in done and draining.exception() is None:
-            return None
-        if draining in done:
-            _log.error("drain failed", error=str(draining.exception()))
-            return "drain failed"
-        return "second stop signal" if aborted in done else "grace period over"
-
-    async def _pending(self) -> int:
-        """Messages accepted by the bus and not yet handled (in flight included)."""
-        try:
-            return await self.bus.pending_messages()
-        except Exception:  # a broken bus must not stop the stop
-            return -1
-
-    async def _quietly(self, step: Callable[[], Awaitable[None]]) -> None:
-        try:
-            await step()
-        except Exception as exc:
-            _log.warning("error while stopping", step=repr(step), error=str(exc))
-
     async def _teardown(self, deadline: float | None = None) -> None:
-        """Stop whatever started, in reverse order, never raising.
-
-        With a ``deadline``, a step still running then (one stuck behind a handler that never
-        returns) is abandoned, so the process still exits.
-        """
+        """Stop whatever started, in reverse order, never raising (``run_stop_steps``)."""
         for task in (self._ready_watch, self._recovering):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         self._ready_watch = self._recovering = None
         policy = self.engine.failure_policy
-        steps: list[Callable[[], Awaitable[object]]] = [
+        steps: list[StopStep] = [
             self.watchdog.stop,
             # Messages held for a retry are let go (nacked: redelivered by the next start).
             *((policy.close,) if isinstance(policy, RetryFailurePolicy) else ()),
@@ -443,15 +405,7 @@ class RuntimeHostProcess:
         ]
         if self._owns_hub and self._http is not None:
             steps.append(self._http.stop)
-        for step in steps:
-            timeout = None if deadline is None else max(deadline - time.monotonic(), 0.05)
-            try:
-                async with asyncio.timeout(timeout):
-                    await step()
-            except TimeoutError:
-                _log.warning("abandoned a stop step", step=repr(step), seconds=timeout)
-            except Exception as exc:
-                _log.warning("error while stopping", step=repr(step), error=str(exc))
+        await run_stop_steps(steps, deadline)
         if self._owns_hub:
             self._http = None
         self._started = False
