@@ -26,7 +26,8 @@ its callbacks exist calls ``join_early`` with them; each group joins at once, pa
 is fetched). ``subscribe_group`` on such a group with the same topics and reset policy adopts
 that member and resumes it with the callbacks; a group that differs leaves and joins afresh,
 and so does one whose early join failed (the failure is dropped: the subscription's own join
-fails or succeeds exactly as it would have without an early join).
+fails or succeeds exactly as it would have without an early join), but for a timeout: it spent
+``join_timeout_seconds``, and joining again would make a start wait twice that, so it is raised.
 ``discard_early_joins`` leaves the groups nobody adopted, in the background if asked (a join
 under way can only be left once the broker answers it, seconds on Tansu: a start must not
 wait for that); ``close`` waits for those leaves.
@@ -40,7 +41,11 @@ from functools import partial
 from typing import TYPE_CHECKING, NamedTuple
 
 from omnibase_infra._core import EnumConsumerGroupPurpose
-from omnibase_infra.errors import InfraUnavailableError, ProtocolConfigurationError
+from omnibase_infra.errors import (
+    InfraTimeoutError,
+    InfraUnavailableError,
+    ProtocolConfigurationError,
+)
 from omnibase_infra.event_bus.base import EventBusBase, OffsetReset, Unsubscribe, normalize_headers
 from omnibase_infra.event_bus.kafka.admin import KafkaTopicAdmin
 from omnibase_infra.event_bus.kafka.consumer import KafkaGroupMember
@@ -374,11 +379,14 @@ class _EarlyJoin(NamedTuple):
 async def _adopt(
     early: _EarlyJoin, callbacks: Mapping[str, MessageCallback], offset_reset: OffsetReset
 ) -> KafkaGroupMember | None:
-    """The member joined early for ``callbacks``; None when it differs or its join failed."""
+    """The member joined early for ``callbacks``; None when it differs or its join failed
+    (a join that timed out is raised: it spent the join's whole budget)."""
     if not early.fits(callbacks, offset_reset):
         await _leave_early(early)
         return None
     (outcome,) = await asyncio.gather(early.join, return_exceptions=True)
+    if isinstance(outcome, InfraTimeoutError):
+        raise outcome
     return outcome if isinstance(outcome, KafkaGroupMember) else None
 
 

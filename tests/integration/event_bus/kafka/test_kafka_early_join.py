@@ -11,6 +11,7 @@ import pytest
 
 from omnibase_infra.errors import InfraTimeoutError, RuntimeHostError
 from omnibase_infra.event_bus.kafka.bus import EventBusKafka
+from omnibase_infra.event_bus.kafka.consumer import KafkaGroupMember
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.testing import (
     TansuServer,
@@ -201,3 +202,45 @@ async def test_an_early_join_on_a_missing_topic_fails_the_subscription_with_the_
     plain, adopted = errors
     assert type(adopted) is type(plain)
     assert str(adopted).replace(adopted_group, "") == str(plain).replace(plain_group, "")
+
+
+async def test_an_early_join_that_timed_out_fails_the_subscription_without_joining_again(
+    kafka_bus: EventBusKafka,
+    unique_topic: TopicFactory,
+    tansu_server: TansuServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An early join that got no assignment within ``join_timeout_seconds`` is the
+    subscription's failure: its timeout is raised and no second member joins, so a start fails
+    after one join timeout, not two. (Here the group has a member already, and Tansu holds a
+    newcomer's JoinGroup 3 s, past the 1 s budget; on Tansu 0.6.0 a group whose leader left
+    mid-rebalance never assigns at all.)"""
+    topic, group = unique_topic(), _group("timeout")
+
+    async def handle(message: BusMessage) -> None:
+        return None
+
+    leave_holder = await kafka_bus.subscribe_group({topic: handle}, group_id=group)
+    starts: list[str] = []
+    real_start = KafkaGroupMember.start
+
+    async def counted_start(member: KafkaGroupMember) -> None:
+        starts.append(member.group_id)
+        await real_start(member)
+
+    monkeypatch.setattr(KafkaGroupMember, "start", counted_start)
+    bus = EventBusKafka(
+        make_kafka_settings(tansu_server.bootstrap_servers, join_timeout_seconds=1.0)
+    )
+    await bus.start()
+    try:
+        bus.join_early({group: ([topic], "earliest")})
+        with pytest.raises(InfraTimeoutError) as caught:
+            await bus.subscribe_group({topic: handle}, group_id=group, auto_offset_reset="earliest")
+        assert group in str(caught.value)
+        assert starts == [group]
+        assert bus.members == ()
+        assert bus.early_groups == ()
+    finally:
+        await bus.close()
+        await leave_holder()
