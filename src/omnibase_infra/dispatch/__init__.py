@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from omnibase_infra.dispatch.context import DispatchContext
-    from omnibase_infra.dispatch.engine import MessageDispatchEngine, make_route
+    from omnibase_infra.dispatch.engine import MessageDispatchEngine
     from omnibase_infra.dispatch.failure_policy import DeadLetterPolicy, RetryFailurePolicy
     from omnibase_infra.dispatch.model_node_output import ModelNodeOutput
     from omnibase_infra.dispatch.model_outgoing_message import ModelOutgoingMessage
     from omnibase_infra.dispatch.protocols import ProtocolFailurePolicy, ProtocolMessageHandler
     from omnibase_infra.dispatch.retry_consumer import RetryConsumer
-    from omnibase_infra.dispatch.route import DispatchRoute
+    from omnibase_infra.dispatch.route import DispatchRoute, make_route
 
 __all__ = [
     "DeadLetterPolicy",
@@ -46,7 +46,7 @@ _WHERE = {
     "ProtocolMessageHandler": "protocols",
     "RetryConsumer": "retry_consumer",
     "RetryFailurePolicy": "failure_policy",
-    "make_route": "engine",
+    "make_route": "route",
 }
 
 

@@ -33,14 +33,14 @@ from uuid import uuid4
 
 from pydantic import BaseModel, JsonValue, ValidationError
 
-from omnibase_infra._core import EnumConsumerGroupPurpose, EnumNodeKind
-from omnibase_infra.correlation import set_correlation_id
+from omnibase_infra._core import EnumConsumerGroupPurpose
+from omnibase_infra.correlation import enter_correlation_id
 from omnibase_infra.dispatch.context import DispatchContext
-from omnibase_infra.dispatch.counters import CountCells, GaugeCells, HistogramCells
 from omnibase_infra.dispatch.emitter import NodeOutputEmitter
 from omnibase_infra.dispatch.failure_policy import DeadLetterPolicy
-from omnibase_infra.dispatch.protocols import ProtocolFailurePolicy, ProtocolMessageHandler
-from omnibase_infra.dispatch.route import DispatchRoute
+from omnibase_infra.dispatch.protocols import ProtocolFailurePolicy
+from omnibase_infra.dispatch.route import DispatchRoute, make_route
+from omnibase_infra.dispatch.subscription import Subscription
 from omnibase_infra.enums import EnumDispatchOutcome, EnumTopicKind
 from omnibase_infra.error_ids import assign_error_id
 from omnibase_infra.errors import (
@@ -49,11 +49,7 @@ from omnibase_infra.errors import (
     RuntimeHostError,
 )
 from omnibase_infra.event_bus.base import EventBusBase, OffsetReset, Unsubscribe
-from omnibase_infra.event_bus.codec import (
-    JsonEnvelope,
-    decode_envelope,
-    describe_validation_error,
-)
+from omnibase_infra.event_bus.codec import JsonEnvelope, describe_validation_error
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.event_bus.topics import parse_topic
 from omnibase_infra.models.model_node_identity import ModelNodeIdentity
@@ -64,75 +60,14 @@ from omnibase_infra.observability.tracing import (
     tracing_enabled,
 )
 
-__all__ = ["DispatchRoute", "MessageDispatchEngine"]
+__all__ = ["DispatchRoute", "MessageDispatchEngine", "make_route"]
 
 DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024
 
 _log = get_logger(__name__)
 
-_MESSAGES = CountCells(
-    "onex_dispatch_messages",
-    "Messages consumed by the dispatch engine, by node and outcome.",
-    ("node", "outcome"),
-)
-_HANDLING = HistogramCells(
-    "onex_dispatch_handling_duration_seconds",
-    "Time from delivery to outcome of each message a node consumed (decode, handle, emit, "
-    "failure policy), by node.",
-    ("node",),
-    (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
-)
-_IN_FLIGHT = GaugeCells(
-    "onex_dispatch_in_flight_messages",
-    "Messages a node is handling right now, by node.",
-    ("node",),
-)
 _clock = time.perf_counter
-
-
-class _Subscription:
-    """One node's consumer group on one topic, with its routes by payload type."""
-
-    __slots__ = (
-        "by_payload",
-        "catch_all",
-        "group_id",
-        "handling",
-        "in_flight",
-        "node_name",
-        "outcome_counts",
-        "topic",
-    )
-
-    def __init__(self, topic: str, node_name: str, group_id: str) -> None:
-        self.topic = topic
-        self.node_name = node_name
-        self.group_id = group_id
-        self.by_payload: dict[str, list[DispatchRoute]] = {}
-        self.catch_all: list[DispatchRoute] = []
-        self.outcome_counts = {
-            outcome: _MESSAGES.cell(node_name, outcome.value) for outcome in EnumDispatchOutcome
-        }
-        self.handling = _HANDLING.cell(node_name)
-        self.in_flight = _IN_FLIGHT.cell(node_name)
-
-    def routes_for(self, payload_type: str | None) -> list[DispatchRoute]:
-        if payload_type is not None:
-            routes = self.by_payload.get(payload_type)
-            if routes:
-                return routes
-        return self.catch_all
-
-    @property
-    def all_routes(self) -> list[DispatchRoute]:
-        """Every route of this subscription, whatever its payload type."""
-        return [r for routes in (*self.by_payload.values(), self.catch_all) for r in routes]
-
-    @property
-    def is_pure(self) -> bool:
-        """Whether only COMPUTE nodes handle it: their handling never waits (pure, emits
-        nothing), so delivering several messages at once would only add tasks."""
-        return all(route.archetype is EnumNodeKind.COMPUTE for route in self.all_routes)
+_decode_json = JsonEnvelope.model_validate_json
 
 
 class MessageDispatchEngine:
@@ -154,18 +89,24 @@ class MessageDispatchEngine:
         self._environment = environment
         self._service = service
         self._offset_reset: OffsetReset = auto_offset_reset
-        self._subscriptions: dict[tuple[str, str], _Subscription] = {}
+        self._subscriptions: dict[tuple[str, str], Subscription] = {}
         self._routed_payloads: dict[str, set[str]] = {}  # topic -> payload types any node routes
         self._topic_owner: dict[str, str] = {}  # topic -> the node that dead-letters its poison
         self._unsubscribers: list[Unsubscribe] = []
         self._emitter = NodeOutputEmitter(bus)
-        self.outcomes: Counter[EnumDispatchOutcome] = Counter()
+        # A plain dict with every outcome: its increment is cheaper than a Counter's.
+        self._outcomes = dict.fromkeys(EnumDispatchOutcome, 0)
         # While held (joined early, see module) deliveries wait for the release.
         self._held = False
         self._released = asyncio.Event()
         self._joined: set[str] = set()
 
     # -- wiring -------------------------------------------------------------------------------
+
+    @property
+    def outcomes(self) -> Counter[EnumDispatchOutcome]:
+        """How many consumed messages ended in each outcome (those that occurred)."""
+        return Counter({outcome: n for outcome, n in self._outcomes.items() if n})
 
     @property
     def bus(self) -> EventBusBase:
@@ -201,14 +142,12 @@ class MessageDispatchEngine:
             self._topic_owner[route.topic] = route.node_name
         subscription = self._subscriptions.get(key)
         if subscription is None:
-            subscription = _Subscription(
+            subscription = Subscription(
                 route.topic, route.node_name, self.group_id_for(route.node_name)
             )
             self._subscriptions[key] = subscription
-        if route.payload_type is None:
-            subscription.catch_all.append(route)
-        else:
-            subscription.by_payload.setdefault(route.payload_type, []).append(route)
+        subscription.add(route)
+        if route.payload_type is not None:
             self._routed_payloads.setdefault(route.topic, set()).add(route.payload_type)
 
     @property
@@ -239,7 +178,7 @@ class MessageDispatchEngine:
 
         A failed join leaves every group again and raises.
         """
-        by_group: dict[str, list[_Subscription]] = {}
+        by_group: dict[str, list[Subscription]] = {}
         for subscription in self._subscriptions.values():
             by_group.setdefault(subscription.group_id, []).append(subscription)
         began = time.monotonic()
@@ -261,7 +200,7 @@ class MessageDispatchEngine:
                 seconds=round(time.monotonic() - began, 3),
             )
 
-    async def _join(self, group_id: str, subscriptions: list[_Subscription]) -> None:
+    async def _join(self, group_id: str, subscriptions: list[Subscription]) -> None:
         """Join one node's group on all its topics (a partial per topic: no closure per call)."""
         unsubscribe = await self._bus.subscribe_group(
             {sub.topic: functools.partial(self._delivery, sub) for sub in subscriptions},
@@ -309,21 +248,19 @@ class MessageDispatchEngine:
     @property
     def _delivery(
         self,
-    ) -> Callable[[_Subscription, BusMessage], Awaitable[EnumDispatchOutcome]]:
+    ) -> Callable[[Subscription, BusMessage], Awaitable[EnumDispatchOutcome]]:
         """What a delivery calls: ``_dispatch``, through the tracing check when tracing."""
         return self._maybe_traced if tracing_enabled() else self._dispatch
 
     def _maybe_traced(
-        self, sub: _Subscription, message: BusMessage
+        self, sub: Subscription, message: BusMessage
     ) -> Awaitable[EnumDispatchOutcome]:
         """``_dispatch`` itself (no extra frame) unless the delivery gets a span."""
         if span_wanted(message.headers):
             return self._traced_dispatch(sub, message)
         return self._dispatch(sub, message)
 
-    async def _traced_dispatch(
-        self, sub: _Subscription, message: BusMessage
-    ) -> EnumDispatchOutcome:
+    async def _traced_dispatch(self, sub: Subscription, message: BusMessage) -> EnumDispatchOutcome:
         """``_dispatch`` in the node's CONSUMER span, continuing the trace of the headers: one
         span per delivery per node (consume, dispatch and the node's handler)."""
         with consumer_span(
@@ -337,7 +274,7 @@ class MessageDispatchEngine:
                 span.set_attribute("onex.outcome", outcome.value)
             return outcome
 
-    async def _dispatch(self, sub: _Subscription, message: BusMessage) -> EnumDispatchOutcome:
+    async def _dispatch(self, sub: Subscription, message: BusMessage) -> EnumDispatchOutcome:
         """Decode, route and handle one message; a failure goes to the failure policy.
 
         The bus callback of every message, so decoding, routing and handling share this one
@@ -353,7 +290,8 @@ class MessageDispatchEngine:
         try:
             try:
                 envelope = self._decode(message)
-                routes = self._routes(sub, envelope)
+                # The common case is one dict lookup; ``_routes`` sorts out the rest.
+                routes = sub.by_payload.get(envelope.payload_type) or self._routes(sub, envelope)
             except EnvelopeValidationError:
                 # A message that is bad for every node on the topic is dead-lettered once, by
                 # the topic's owner node; every other node's group skips it.
@@ -363,13 +301,16 @@ class MessageDispatchEngine:
                     raise
             if routes:
                 correlation_id = envelope.correlation_id or uuid4()
-                set_correlation_id(correlation_id)
+                enter_correlation_id(correlation_id)
                 for route in routes:
-                    payload = (
-                        envelope.payload
-                        if route.input_model is None
-                        else _validate_payload(route.input_model, envelope.payload)
-                    )
+                    model = route.input_model
+                    if model is None:
+                        payload: BaseModel | JsonValue = envelope.payload
+                    else:
+                        try:
+                            payload = model.model_validate(envelope.payload)
+                        except ValidationError as exc:
+                            raise _payload_error(model, exc) from None
                     output = await route.handler.handle(
                         DispatchContext(envelope, payload, message, route.node_name, correlation_id)
                     )
@@ -385,19 +326,19 @@ class MessageDispatchEngine:
                 _log_unexpected(sub, message, exc)
             outcome = await self._fail(sub, message, exc)
         finally:
-            set_correlation_id(None)
+            enter_correlation_id(None)
             sub.in_flight.value -= 1
         # HistogramCell.observe inlined: one call less per message on the hot path.
         elapsed = _clock() - began
         handling = sub.handling
         handling.counts[bisect_left(handling.bounds, elapsed)] += 1
         handling.sum += elapsed
-        self.outcomes[outcome] += 1
+        self._outcomes[outcome] += 1
         sub.outcome_counts[outcome].value += 1
         return outcome
 
     async def _fail(
-        self, sub: _Subscription, message: BusMessage, error: Exception
+        self, sub: Subscription, message: BusMessage, error: Exception
     ) -> EnumDispatchOutcome:
         """Hand a failure to the policy; park the message when the policy cannot settle it."""
         try:
@@ -417,14 +358,20 @@ class MessageDispatchEngine:
             return EnumDispatchOutcome.PARKED
 
     def _decode(self, message: BusMessage) -> JsonEnvelope:
-        if len(message.value) > self._max_bytes:
+        """The message's envelope, decoded once; ``EnvelopeValidationError`` saying why not."""
+        value = message.value
+        if len(value) > self._max_bytes:
             raise EnvelopeValidationError(
-                f"message of {len(message.value)} bytes exceeds the limit of "
-                f"{self._max_bytes} bytes"
+                f"message of {len(value)} bytes exceeds the limit of {self._max_bytes} bytes"
             )
-        return decode_envelope(message.value)
+        try:
+            return _decode_json(value)
+        except ValidationError as exc:
+            raise EnvelopeValidationError(
+                f"not a valid event envelope: {describe_validation_error(exc)}"
+            ) from None
 
-    def _routes(self, sub: _Subscription, envelope: JsonEnvelope) -> list[DispatchRoute]:
+    def _routes(self, sub: Subscription, envelope: JsonEnvelope) -> list[DispatchRoute]:
         """The node's routes for the payload; empty when only other nodes route it."""
         routes = sub.routes_for(envelope.payload_type)
         if routes:
@@ -437,7 +384,7 @@ class MessageDispatchEngine:
         )
 
 
-def _log_unexpected(sub: _Subscription, message: BusMessage, error: Exception) -> None:
+def _log_unexpected(sub: Subscription, message: BusMessage, error: Exception) -> None:
     """One line with the traceback of an exception no handler translated (a bug, most likely),
     under the id its dead letter will carry."""
     _log.error(
@@ -452,35 +399,8 @@ def _log_unexpected(sub: _Subscription, message: BusMessage, error: Exception) -
     )
 
 
-def _validate_payload(input_model: type[BaseModel], payload: JsonValue) -> BaseModel:
-    """Validate the payload into the route's input model; a mismatch is a typed error."""
-    try:
-        return input_model.model_validate(payload)
-    except ValidationError as exc:
-        raise EnvelopeValidationError(
-            f"payload is not a valid {input_model.__name__}: {describe_validation_error(exc)}"
-        ) from None
-
-
-def make_route(
-    *,
-    node_name: str,
-    archetype: EnumNodeKind,
-    topic: str,
-    handler: ProtocolMessageHandler,
-    payload_type: str | None = None,
-    input_model: type[BaseModel] | None = None,
-    publish_topics: frozenset[str] = frozenset(),
-    results: tuple[tuple[type[BaseModel], str], ...] = (),
-) -> DispatchRoute:
-    """Build a route (keyword-only convenience for tests and wiring)."""
-    return DispatchRoute(
-        node_name=node_name,
-        archetype=archetype,
-        topic=topic,
-        payload_type=payload_type,
-        input_model=input_model,
-        handler=handler,
-        publish_topics=publish_topics,
-        results=results,
+def _payload_error(input_model: type[BaseModel], error: ValidationError) -> EnvelopeValidationError:
+    """The typed error of a payload that is not a valid ``input_model``."""
+    return EnvelopeValidationError(
+        f"payload is not a valid {input_model.__name__}: {describe_validation_error(error)}"
     )

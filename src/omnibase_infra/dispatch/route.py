@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from omnibase_infra._core import EnumNodeKind
 from omnibase_infra.dispatch.protocols import ProtocolMessageHandler
 
-__all__ = ["DispatchRoute"]
+__all__ = ["DispatchRoute", "make_route"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,3 +29,27 @@ class DispatchRoute:
     input_model: type[BaseModel] | None = None
     publish_topics: frozenset[str] = field(default_factory=frozenset)
     results: tuple[tuple[type[BaseModel], str], ...] = ()
+
+
+def make_route(
+    *,
+    node_name: str,
+    archetype: EnumNodeKind,
+    topic: str,
+    handler: ProtocolMessageHandler,
+    payload_type: str | None = None,
+    input_model: type[BaseModel] | None = None,
+    publish_topics: frozenset[str] = frozenset(),
+    results: tuple[tuple[type[BaseModel], str], ...] = (),
+) -> DispatchRoute:
+    """Build a route (keyword-only convenience for tests and wiring)."""
+    return DispatchRoute(
+        node_name=node_name,
+        archetype=archetype,
+        topic=topic,
+        payload_type=payload_type,
+        input_model=input_model,
+        handler=handler,
+        publish_topics=publish_topics,
+        results=results,
+    )

@@ -43,6 +43,8 @@ def normalize_headers(
     """Turn a header mapping, or core's header object, into the wire's string headers."""
     if headers is None:
         return {}
+    if type(headers) is dict:  # the common case, without the ABC check of Mapping
+        return headers.copy()
     if isinstance(headers, Mapping):
         return dict(headers)
     wire = {

@@ -27,8 +27,6 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections.abc import Mapping
-from contextvars import ContextVar
-from functools import partial
 from typing import TYPE_CHECKING
 
 from omnibase_infra._core import EnumConsumerGroupPurpose
@@ -38,18 +36,11 @@ from omnibase_infra.errors import (
     ProtocolConfigurationError,
 )
 from omnibase_infra.event_bus.base import EventBusBase, OffsetReset, Unsubscribe, normalize_headers
+from omnibase_infra.event_bus.inmemory_delivery import PartitionDelivery, own_delivery_tasks
 from omnibase_infra.event_bus.inmemory_state import Group, Member, Record, Signal, Topic
-from omnibase_infra.event_bus.key_order import deliver_in_key_order
-from omnibase_infra.event_bus.message import (
-    BusMessage,
-    MessageCallback,
-    deliver_once,
-    redelivery_delay,
-    report_parked,
-)
+from omnibase_infra.event_bus.message import MessageCallback
 from omnibase_infra.event_bus.model_consumer_position import ModelConsumerPosition
 from omnibase_infra.event_bus.topics import parse_topic
-from omnibase_infra.observability.logging import get_logger
 
 if TYPE_CHECKING:
     from omnibase_core.types.typed_dict.typed_dict_event_bus_health import (
@@ -59,17 +50,6 @@ if TYPE_CHECKING:
     from omnibase_infra._core import ProtocolEventBusHeaders, ProtocolNodeIdentity
 
 __all__ = ["EventBusInmemory"]
-
-_log = get_logger(__name__)
-
-_REDELIVERY_BASE_SECONDS = 0.01
-_REDELIVERY_MAX_SECONDS = 1.0
-
-# The delivery task of the partition whose callback is running in this context: a callback
-# that leaves its group (or closes the bus) must not wait for, or cancel, its own delivery.
-_partition_task: ContextVar[asyncio.Task[None] | None] = ContextVar(
-    "inmemory_partition_task", default=None
-)
 
 
 class EventBusInmemory(EventBusBase):
@@ -117,12 +97,10 @@ class EventBusInmemory(EventBusBase):
         self._retention_bytes = retention_bytes
         self._publish_timeout = publish_timeout_seconds
         self._max_bytes = max_message_bytes
-        self._park_seconds = park_seconds
-        # (topic, group, partition) -> offset of the message the partition is parked at.
-        self._parked: dict[tuple[str, str, int], int] = {}
         self._topics: dict[str, Topic] = {}
         self._closed = False
         self._progress = Signal()  # fired on every commit, for wait_idle
+        self._delivery = PartitionDelivery(park_seconds=park_seconds, progress=self._progress)
 
     # -- publishing ---------------------------------------------------------------------------
 
@@ -163,20 +141,26 @@ class EventBusInmemory(EventBusBase):
         if not self._has_room(state, index, record.size):
             await self._wait_for_room(state, index, record.size)
         partition.append(record)
-        self._trim(state, index)
+        if (
+            partition.end - partition.base > self._retention
+            or partition.end_bytes - partition.dropped_bytes > self._retention_bytes
+        ):
+            self._trim(state, index)
         partition.new_data.fire()
 
     def _has_room(self, state: Topic, index: int, size: int) -> bool:
         """Whether every active group is within both bounds with ``size`` more bytes."""
         partition = state.partitions[index]
+        end = partition.end
         for group in state.groups.values():
             if not group.members:
                 continue
             committed = group.committed[index]
-            if partition.end - committed >= self._capacity:
+            if committed >= end:
+                continue  # nothing undelivered: always room for one message
+            if end - committed >= self._capacity:
                 return False
-            undelivered = partition.bytes_from(committed)
-            if undelivered and undelivered + size > self._capacity_bytes:
+            if partition.bytes_from(committed) + size > self._capacity_bytes:
                 return False
         return True
 
@@ -219,19 +203,11 @@ class EventBusInmemory(EventBusBase):
     def _trim(self, state: Topic, index: int) -> None:
         """Drop the oldest consumed records past ``retention`` (messages or bytes)."""
         partition = state.partitions[index]
-        if (
-            len(partition.log) <= self._retention
-            and partition.retained_bytes <= self._retention_bytes
-        ):
-            return
-        floor = min(
-            (g.committed[index] for g in state.groups.values() if g.members),
-            default=partition.end,
-        )
-        while partition.base < floor and (
-            len(partition.log) > self._retention or partition.retained_bytes > self._retention_bytes
-        ):
-            partition.drop_oldest()
+        floor = partition.end  # what every active group consumed
+        for group in state.groups.values():
+            if group.members and group.committed[index] < floor:
+                floor = group.committed[index]
+        partition.trim(floor, self._retention, self._retention_bytes)
 
     # -- consuming ----------------------------------------------------------------------------
 
@@ -268,14 +244,7 @@ class EventBusInmemory(EventBusBase):
         member = Member(on_message)
         group.members.append(member)
         if not group.tasks:
-            group.generation += 1
-            group.tasks = [
-                asyncio.create_task(
-                    self._deliver(state, group, index, group.generation),
-                    name=f"{topic}/{gid}/{index}",
-                )
-                for index in range(self._partition_count)
-            ]
+            self._delivery.start(state, group)
 
         async def unsubscribe() -> None:
             await self._leave(state, group, member)
@@ -292,7 +261,7 @@ class EventBusInmemory(EventBusBase):
         if member not in group.members:
             return
         group.members.remove(member)
-        own = {asyncio.current_task(), _partition_task.get()}
+        own = own_delivery_tasks()
         while member.delivering - own:
             await member.settled.wait()
         if not group.members:
@@ -303,83 +272,6 @@ class EventBusInmemory(EventBusBase):
             await asyncio.gather(*others, return_exceptions=True)
         for partition in state.partitions:
             partition.space.fire()  # a left group no longer holds producers back
-
-    async def _deliver(self, state: Topic, group: Group, index: int, generation: int) -> None:
-        """Deliver one partition to the group, in order per key, committing what was delivered."""
-        partition = state.partitions[index]
-        task = asyncio.current_task()
-        assert task is not None  # always runs as a task created by subscribe
-        _partition_task.set(task)
-        while group.members and group.generation == generation:
-            offset = max(group.committed[index], partition.base)
-            end = min(partition.end, offset + group.in_flight)
-            if offset >= end:
-                await partition.new_data.wait()
-                continue
-            member = group.members[index % len(group.members)]
-            ready = [(o, partition.log[o - partition.base]) for o in range(offset, end)]
-            delivered = await deliver_in_key_order(
-                ready, _key, partial(self._deliver_one, state, group, member, index, generation)
-            )
-            if delivered:
-                group.committed[index] = offset + delivered
-                partition.space.fire()
-                self._progress.fire()
-
-    async def _deliver_one(
-        self,
-        state: Topic,
-        group: Group,
-        member: Member,
-        index: int,
-        generation: int,
-        item: tuple[int, Record],
-    ) -> bool:
-        """Deliver one message to ``member`` until it takes it; False once the member left."""
-        offset, record = item
-        task = asyncio.current_task()
-        assert task is not None
-        failures = 0
-        while member in group.members and group.generation == generation:
-            message = BusMessage(
-                state.name,
-                record.key,
-                record.value,
-                dict(record.headers),
-                index,
-                offset,
-                record.timestamp,
-            )
-            member.delivering.add(task)
-            try:
-                if await deliver_once(member.callback, message, group_id=group.group_id):
-                    if self._parked:
-                        self._unpark(state.name, group.group_id, index)
-                    return True
-            finally:
-                member.delivering.discard(task)
-                member.settled.fire()
-            failures += 1
-            if message.parked:
-                self._park(message, group.group_id)
-                delay = self._park_seconds
-            else:
-                delay = redelivery_delay(
-                    failures, _REDELIVERY_BASE_SECONDS, _REDELIVERY_MAX_SECONDS
-                )
-            await asyncio.sleep(delay)
-        return False
-
-    def _park(self, message: BusMessage, group_id: str) -> None:
-        """Hold the partition at a parked message; the alarm goes off once per message."""
-        key = (message.topic, group_id, message.partition)
-        if self._parked.get(key) != message.offset:
-            self._parked[key] = message.offset
-            report_parked(message, group_id=group_id, pause_seconds=self._park_seconds)
-
-    def _unpark(self, topic: str, group_id: str, partition: int) -> None:
-        if self._parked.pop((topic, group_id, partition), None) is not None:
-            _log.warning("partition resumed", topic=topic, group_id=group_id, partition=partition)
 
     # -- lifecycle and introspection ----------------------------------------------------------
 
@@ -414,7 +306,7 @@ class EventBusInmemory(EventBusBase):
                 partition=index,
                 committed=group.committed[index],
                 end=partition.end,
-                parked_offset=self._parked.get((state.name, group.group_id, index)),
+                parked_offset=self._delivery.parked_offset(state.name, group.group_id, index),
             )
             for state in self._topics.values()
             for group in state.groups.values()
@@ -442,7 +334,3 @@ class EventBusInmemory(EventBusBase):
         """Wait until every active group has consumed everything published so far."""
         while (await self.health_check()).get("pending_messages", 0):
             await self._progress.wait()
-
-
-def _key(item: tuple[int, Record]) -> bytes | None:
-    return item[1].key

@@ -13,17 +13,22 @@ __all__ = ["Group", "Member", "Partition", "Record", "Signal", "Topic"]
 
 
 class Record:
-    """One retained message of a partition (shared by all groups; copied per delivery)."""
+    """One retained message of a partition (shared by all groups; each delivery gets a copy of
+    its headers, made only when the subscriber reads them: ``headers()`` is a header source)."""
 
-    __slots__ = ("end_bytes", "headers", "key", "size", "timestamp", "value")
+    __slots__ = ("end_bytes", "header_map", "key", "size", "timestamp", "value")
 
     def __init__(self, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
         self.key = key
         self.value = value
-        self.headers = headers
+        self.header_map = headers
         self.timestamp = time.time()
         self.size = record_size(key, value, headers)
         self.end_bytes = 0  # the partition's byte count up to and including this record
+
+    def headers(self) -> dict[str, str]:
+        """The record's headers, as a ``HeaderSource`` of ``BusMessage`` (read, never copied)."""
+        return self.header_map
 
 
 def record_size(key: bytes | None, value: bytes, headers: dict[str, str]) -> int:
@@ -57,6 +62,8 @@ class Signal:
                 self._waiters.remove(future)
 
     def fire(self) -> None:
+        if not self._waiters:  # the common case on the hot path: nobody waits
+            return
         waiters, self._waiters = self._waiters, []
         for future in waiters:
             if not future.done():
@@ -64,48 +71,57 @@ class Signal:
 
 
 class Partition:
-    """A partition's retained log, with its byte count kept as running totals.
+    """A partition's retained log, with its offsets and byte counts kept as running totals.
 
     Each record notes the partition's byte total up to and including itself, so the bytes
     between any retained offset and the end (a group's undelivered bytes) cost one lookup.
     """
 
-    __slots__ = ("base", "end_bytes", "log", "new_data", "space")
+    __slots__ = ("base", "dropped_bytes", "end", "end_bytes", "log", "new_data", "space")
 
     def __init__(self) -> None:
         self.log: deque[Record] = deque()
         self.base = 0  # offset of log[0]
+        self.end = 0  # the offset the next appended message will get (base + len(log))
         self.end_bytes = 0  # bytes of every record ever appended
+        self.dropped_bytes = 0  # bytes of every record dropped (trimmed) so far
         self.new_data = Signal()
         self.space = Signal()
-
-    @property
-    def end(self) -> int:
-        """The offset the next appended message will get."""
-        return self.base + len(self.log)
 
     def append(self, record: Record) -> None:
         """Add ``record`` at the end."""
         self.end_bytes += record.size
         record.end_bytes = self.end_bytes
         self.log.append(record)
+        self.end += 1
 
     def bytes_from(self, offset: int) -> int:
         """The bytes of the retained records from ``offset`` (at least ``base``) to the end."""
         if offset >= self.end:
             return 0
-        record = self.log[max(offset, self.base) - self.base]
+        if offset <= self.base:
+            return self.end_bytes - self.dropped_bytes
+        record = self.log[offset - self.base]
         return self.end_bytes - record.end_bytes + record.size
 
     @property
     def retained_bytes(self) -> int:
         """The bytes of every retained record."""
-        return self.bytes_from(self.base)
+        return self.end_bytes - self.dropped_bytes
 
-    def drop_oldest(self) -> None:
-        """Drop the oldest retained record."""
-        self.log.popleft()
-        self.base += 1
+    def trim(self, floor: int, max_records: int, max_bytes: int) -> None:
+        """Drop the oldest records before ``floor`` while more than ``max_records`` records or
+        ``max_bytes`` bytes are retained (one call per publish once retention is reached)."""
+        log = self.log
+        base = self.base
+        dropped = self.dropped_bytes
+        end_bytes = self.end_bytes
+        end = self.end
+        while base < floor and (end - base > max_records or end_bytes - dropped > max_bytes):
+            dropped += log.popleft().size
+            base += 1
+        self.base = base
+        self.dropped_bytes = dropped
 
 
 class Member:
