@@ -28,7 +28,6 @@ import functools
 import time
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from uuid import uuid4
 
 from pydantic import BaseModel, JsonValue, ValidationError
@@ -41,6 +40,7 @@ from omnibase_infra.dispatch.failure_policy import DeadLetterPolicy
 from omnibase_infra.dispatch.protocols import ProtocolFailurePolicy
 from omnibase_infra.dispatch.route import DispatchRoute, make_route
 from omnibase_infra.dispatch.subscription import Subscription
+from omnibase_infra.dispatch.traced import Dispatch, traced
 from omnibase_infra.enums import EnumDispatchOutcome, EnumTopicKind
 from omnibase_infra.error_ids import assign_error_id
 from omnibase_infra.errors import (
@@ -54,11 +54,7 @@ from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.event_bus.topics import parse_topic
 from omnibase_infra.models.model_node_identity import ModelNodeIdentity
 from omnibase_infra.observability.logging import get_logger
-from omnibase_infra.observability.tracing import (
-    consumer_span,
-    span_wanted,
-    tracing_enabled,
-)
+from omnibase_infra.observability.tracing import tracing_enabled
 
 __all__ = ["DispatchRoute", "MessageDispatchEngine", "make_route"]
 
@@ -246,33 +242,9 @@ class MessageDispatchEngine:
         )
 
     @property
-    def _delivery(
-        self,
-    ) -> Callable[[Subscription, BusMessage], Awaitable[EnumDispatchOutcome]]:
+    def _delivery(self) -> Dispatch:
         """What a delivery calls: ``_dispatch``, through the tracing check when tracing."""
-        return self._maybe_traced if tracing_enabled() else self._dispatch
-
-    def _maybe_traced(
-        self, sub: Subscription, message: BusMessage
-    ) -> Awaitable[EnumDispatchOutcome]:
-        """``_dispatch`` itself (no extra frame) unless the delivery gets a span."""
-        if span_wanted(message.headers):
-            return self._traced_dispatch(sub, message)
-        return self._dispatch(sub, message)
-
-    async def _traced_dispatch(self, sub: Subscription, message: BusMessage) -> EnumDispatchOutcome:
-        """``_dispatch`` in the node's CONSUMER span, continuing the trace of the headers: one
-        span per delivery per node (consume, dispatch and the node's handler)."""
-        with consumer_span(
-            message.topic,
-            consumer_group=sub.group_id,
-            node=sub.node_name,
-            headers=message.headers,
-        ) as span:
-            outcome = await self._dispatch(sub, message)
-            if span is not None:
-                span.set_attribute("onex.outcome", outcome.value)
-            return outcome
+        return traced(self._dispatch) if tracing_enabled() else self._dispatch
 
     async def _dispatch(self, sub: Subscription, message: BusMessage) -> EnumDispatchOutcome:
         """Decode, route and handle one message; a failure goes to the failure policy.

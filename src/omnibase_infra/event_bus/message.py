@@ -121,6 +121,16 @@ class BusMessage:
         self._headers = value
         self._header_source = None
 
+    @property
+    def header_view(self) -> Mapping[str, str]:
+        """The headers to read only: the record's own when they are strings already (no copy;
+        the in-memory bus's case), else ``headers``."""
+        if self._headers is None and self._header_source is not None:
+            raw = self._header_source.headers()
+            if type(raw) is dict:  # a dict source holds strings (the in-memory bus's records)
+                return raw
+        return self.headers
+
     async def ack(self) -> None:
         """Acknowledge: the bus commits after the callback returns (the default)."""
         self._nacked = False

@@ -137,6 +137,31 @@ async def test_retention_by_bytes_never_drops_an_undelivered_message() -> None:
     await bus.close()
 
 
+async def test_retained_bytes_follow_trimming_by_count_and_the_capacity_bound_after_it() -> None:
+    """Records trimmed by the message bound leave the byte count (and so the undelivered-bytes
+    bound a new group is held to) exactly at the bytes still retained."""
+    bus = EventBusInmemory(
+        partitions=1,
+        retention=4,
+        capacity=100,
+        capacity_bytes=5 * VALUE,
+        publish_timeout_seconds=0.2,
+    )
+    for i in range(10):
+        await bus.publish(TOPIC, None, _value(i))
+    assert bus.retained(TOPIC) == 4
+    assert bus.retained_bytes(TOPIC) == 4 * VALUE
+    consumer = _Gated()
+    await bus.subscribe(TOPIC, on_message=consumer, group_id="g", auto_offset_reset="earliest")
+    await bus.publish(TOPIC, None, _value(10))  # 4 undelivered + 1 = 5 * VALUE: still room
+    with pytest.raises(InfraUnavailableError):
+        await bus.publish(TOPIC, None, _value(11))
+    consumer.gate.set()
+    await bus.wait_idle()
+    assert consumer.received == [_value(i) for i in range(6, 11)]
+    await bus.close()
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [{"capacity_bytes": 0}, {"retention_bytes": -1}, {"publish_timeout_seconds": 0.0}],
