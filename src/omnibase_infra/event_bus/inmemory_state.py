@@ -23,20 +23,16 @@ class Record:
         self.value = value
         self.header_map = headers
         self.timestamp = time.time()
-        self.size = record_size(key, value, headers)
+        # What the message counts for against the byte bounds: key, value and headers.
+        size = len(value) + (len(key) if key is not None else 0)
+        for name, text in headers.items():
+            size += len(name) + len(text)
+        self.size = size
         self.end_bytes = 0  # the partition's byte count up to and including this record
 
     def headers(self) -> dict[str, str]:
         """The record's headers, as a ``HeaderSource`` of ``BusMessage`` (read, never copied)."""
         return self.header_map
-
-
-def record_size(key: bytes | None, value: bytes, headers: dict[str, str]) -> int:
-    """The bytes a message counts for against the bus's byte bounds: key, value and headers."""
-    size = len(value) + (len(key) if key is not None else 0)
-    for name, text in headers.items():
-        size += len(name) + len(text)
-    return size
 
 
 class Signal:
