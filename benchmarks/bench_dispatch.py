@@ -17,8 +17,9 @@ Throughput is wall time for all messages, from the first publish to the last han
 Latency is each message's own time, timed one by one: ``engine.dispatch(message)`` (the
 engine's hot path without the bus) against one iteration of the bare loop. Variants run
 interleaved in every repeat; the table shows medians over repeats with min-max, and the ratio
-of the runtime's time per message to the bare limit's. One event loop, so one core: uvloop by
-default (the runtime's loop), both variants on the same one.
+of the runtime's time per message to the bare limit's, in wall time (the target's measure) and
+in CPU time (what a loaded machine's preemption does not inflate). One event loop, so one
+core: uvloop by default (the runtime's loop), both variants on the same one.
 """
 
 from __future__ import annotations
@@ -202,6 +203,10 @@ async def main(count: int, repeats: int) -> None:
     freeze_boot_heap()
     runtime_s: list[float] = []
     bare_s: list[float] = []
+    # CPU seconds of the same runs: on a loaded machine, time spent preempted inflates the
+    # wall figures of whichever variant it happens to hit; CPU time shows what each one costs.
+    runtime_cpu: list[float] = []
+    bare_cpu: list[float] = []
     runtime_p: list[tuple[float, float]] = []
     bare_p: list[tuple[float, float]] = []
     for repeat in range(repeats):
@@ -209,7 +214,11 @@ async def main(count: int, repeats: int) -> None:
         # Alternate which goes first, so drift in the machine's load hits both alike.
         order = (bare_throughput, runtime_throughput)
         for variant in order if repeat % 2 == 0 else order[::-1]:
-            (bare_s if variant is bare_throughput else runtime_s).append(await variant(messages))
+            cpu_before = time.process_time()
+            wall = await variant(messages)
+            cpu = time.process_time() - cpu_before
+            (bare_s if variant is bare_throughput else runtime_s).append(wall)
+            (bare_cpu if variant is bare_throughput else runtime_cpu).append(cpu)
         gc.collect()
         for latency in (bare_latencies, runtime_latencies):
             samples = await latency(messages)
@@ -217,7 +226,8 @@ async def main(count: int, repeats: int) -> None:
             (bare_p if latency is bare_latencies else runtime_p).append(pair)
         print(
             f"  repeat {repeat + 1}/{repeats}: runtime {count / runtime_s[-1]:,.0f}/s, "
-            f"bare {count / bare_s[-1]:,.0f}/s, ratio {runtime_s[-1] / bare_s[-1]:.2f}x",
+            f"bare {count / bare_s[-1]:,.0f}/s, ratio {runtime_s[-1] / bare_s[-1]:.2f}x "
+            f"(CPU {runtime_cpu[-1] / bare_cpu[-1]:.2f}x)",
             flush=True,
         )
 
@@ -231,6 +241,7 @@ async def main(count: int, repeats: int) -> None:
         return f"{value:.1f}"
 
     ratios = [r / b for r, b in zip(runtime_s, bare_s, strict=True)]
+    cpu_ratios = [r / b for r, b in zip(runtime_cpu, bare_cpu, strict=True)]
     p50_ratios = [r[0] / b[0] for r, b in zip(runtime_p, bare_p, strict=True)]
     rows = [
         ("variant", "messages/s", "µs/message", "p50 µs", "p99 µs"),
@@ -255,24 +266,28 @@ async def main(count: int, repeats: int) -> None:
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
     median_rate = statistics.median(rate(runtime_s))
-    median_ratio = statistics.median(ratios)
+    # The ratio target counts as met only when CPU time agrees: on a loaded machine a bare run
+    # that happened to be preempted makes the wall ratio look better than the code is.
+    median_ratio = max(statistics.median(ratios), statistics.median(cpu_ratios))
     print()
     print(
         f"runtime / bare time per message: {_spread(ratios, lambda v: f'{v:.2f}x')}; "
+        f"CPU time: {_spread(cpu_ratios, lambda v: f'{v:.2f}x')}; "
         f"p50 of dispatch / bare: {_spread(p50_ratios, lambda v: f'{v:.2f}x')}"
     )
     rate_met = "met" if median_rate >= TARGET_PER_SECOND else "MISSED"
     ratio_met = "met" if median_ratio <= TARGET_RATIO else "MISSED"
     print(
         f"targets: >= {TARGET_PER_SECOND:,}/s: {rate_met} ({median_rate:,.0f}/s); "
-        f"<= {TARGET_RATIO}x bare: {ratio_met} ({median_ratio:.2f}x)"
+        f"<= {TARGET_RATIO}x bare (wall and CPU): {ratio_met} ({median_ratio:.2f}x)"
     )
     print(f"after: {load_line()}")
     median_p50 = statistics.median(p[0] for p in runtime_p)
     figure = ModelBenchFigure(
         what="dispatch, in-memory bus -> engine -> no-op node (time per message vs bare)",
         measured=f"**{_spread(ratios, lambda v: f'{v:.2f}x')}**, "
-        f"{thousands(median_rate)}/s, p50 {median_p50:.1f} µs",
+        f"{thousands(median_rate)}/s, p50 {median_p50:.1f} µs; "
+        f"CPU time {_spread(cpu_ratios, lambda v: f'{v:.2f}x')}",
         baseline=f"{thousands(statistics.median(rate(bare_s)))}/s (decode + validate + call)",
         target=f"<= {TARGET_RATIO}x, >= {TARGET_PER_SECOND // 1000}k/s",
         met=median_ratio <= TARGET_RATIO and median_rate >= TARGET_PER_SECOND,
