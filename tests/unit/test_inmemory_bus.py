@@ -616,6 +616,35 @@ async def test_each_delivery_gets_its_own_copy_of_the_headers() -> None:
     await bus.close()
 
 
+async def test_header_view_shows_the_published_headers_then_the_messages_own_copy() -> None:
+    """``header_view`` (read without copying) shows the published headers; once a subscriber
+    changed its message's headers it shows that message's copy, and a redelivery (or another
+    group) again sees the headers as published."""
+    bus = EventBusInmemory(partitions=1)
+    views: list[dict[str, str]] = []
+    others: list[dict[str, str]] = []
+
+    async def mutating_then_nacking(message: BusMessage) -> None:
+        views.append(dict(message.header_view))
+        message.headers["x-mutated"] = "yes"
+        views.append(dict(message.header_view))
+        if len(views) == 2:
+            await message.nack()
+
+    async def observing(message: BusMessage) -> None:
+        others.append(dict(message.header_view))
+
+    await bus.subscribe(TOPIC, on_message=mutating_then_nacking, group_id="first")
+    await bus.subscribe(TOPIC, on_message=observing, group_id="second")
+    await bus.publish(TOPIC, None, b"x", {"onex-correlation-id": "c-1"})
+    await bus.wait_idle()
+    published = {"onex-correlation-id": "c-1"}
+    mutated = {**published, "x-mutated": "yes"}
+    assert views == [published, mutated, published, mutated]
+    assert others == [published]
+    await bus.close()
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [{"partitions": 0}, {"capacity": 0}, {"retention": -1}, {"in_flight_per_partition": 0}],
