@@ -311,7 +311,7 @@ def dlq_records(bus: EventBusInmemory, topic: str) -> list[ModelDlqRecord]:
     found = []
     for part in state.partitions:
         for record in part.log:
-            raw = record.headers.get(HEADER_DLQ_RECORD)
+            raw = record.header_map.get(HEADER_DLQ_RECORD)
             assert raw is not None, "a dead-lettered message carries its DLQ record"
             found.append(ModelDlqRecord.model_validate_json(raw))
     return found
