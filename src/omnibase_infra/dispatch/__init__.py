@@ -7,8 +7,9 @@ importing this package must not import the engine (core's envelope, tracing) on 
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from omnibase_infra.lazy_names import load_lazy_name
 
 if TYPE_CHECKING:
     from omnibase_infra.dispatch.context import DispatchContext
@@ -52,12 +53,7 @@ _WHERE = {
 
 def __getattr__(name: str) -> object:
     """Import a dispatch name on first access and cache it on this package."""
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value: object = getattr(importlib.import_module(f"{_PACKAGE}.{module}"), name)
-    globals()[name] = value
-    return value
+    return load_lazy_name(__name__, name, _WHERE, globals(), package=_PACKAGE)
 
 
 def __dir__() -> list[str]:
