@@ -52,6 +52,7 @@ class KafkaDelivery:
     cut_short: int
     uncommitted: int
     _delivered: dict[tuple[str, int], int]
+    _begun: dict[tuple[str, int], int]
     _parked: dict[tuple[str, int], int]
 
     async def _deliver_partition(
@@ -60,6 +61,7 @@ class KafkaDelivery:
         """Deliver one partition's messages in order per key; the offset to commit (or None)."""
         # One scope for the whole batch: every callback of this partition runs inside it.
         token = delivering.set(self)
+        self._begun[place] = -1
         try:
             callback = self._callbacks[place[0]]
             delivered = await deliver_in_window(
@@ -71,6 +73,7 @@ class KafkaDelivery:
             )
         finally:
             delivering.reset(token)
+            del self._begun[place]
         if delivered < len(messages):
             self.uncommitted += len(messages) - delivered
         if not delivered:
@@ -90,8 +93,12 @@ class KafkaDelivery:
         True when the callback took it in place; False when the member is stopping; else the
         rest of the delivery (it waited, or refused and gets the message again).
         """
-        if self._stopping:
+        offset = raw.offset() or 0
+        # Stopping, a message is not begun, unless a later one of this batch already was (it
+        # waited behind its key): leaving it would leave that later one, handled, uncommitted.
+        if self._stopping and offset > self._begun[place]:
             return False
+        self._begun[place] = max(offset, self._begun[place])
         topic, partition = place
         message = BusMessage(
             topic,
@@ -99,7 +106,7 @@ class KafkaDelivery:
             raw.value() or b"",
             None,
             partition,
-            raw.offset() or 0,
+            offset,
             raw.timestamp()[1] / 1000,
             raw,
         )
