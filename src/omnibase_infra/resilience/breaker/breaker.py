@@ -179,7 +179,8 @@ class AsyncCircuitBreaker(MixinAsyncCircuitBreaker):
         self, fn: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """Await ``fn`` if the circuit lets it through; raises InfraUnavailableError if not."""
-        self.admit()
+        if self._cb_rules.state is not CLOSED:  # ``admit`` inlined: a CLOSED circuit lets all in
+            self._cb_admit(self.operation, current_correlation_id())
         try:
             result = await fn(*args, **kwargs)
         except BaseException as exc:

@@ -229,9 +229,17 @@ class MixinAsyncCircuitBreaker:
     def _cb_on_success(self) -> None:
         """A call succeeded."""
         rules = self._cb_rules
-        if rules.quiet:
-            return
         before = rules.state
+        if before is CLOSED:
+            # A success never moves a CLOSED circuit, so there is no transition to publish;
+            # the clock is read only when there is something to record. With no failure to
+            # reset, the rules' whole work is the window's count: fed here, one call less.
+            window = rules.window
+            if rules.consecutive_failures:
+                rules.on_success(self._cb_clock())
+            elif window is not None:
+                window.add_success(self._cb_clock())
+            return
         now = self._cb_clock()
         rules.on_success(now)
         if rules.state is not before:

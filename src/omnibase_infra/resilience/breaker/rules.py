@@ -102,11 +102,6 @@ class CircuitBreakerRules:
             minimum_requests=subcontract.minimum_request_threshold,
         )
 
-    @property
-    def quiet(self) -> bool:
-        """CLOSED with no failure counted and no window to feed: a success changes nothing."""
-        return self.state is CLOSED and not self.consecutive_failures and self.window is None
-
     def admit(self, now: float) -> float | None:
         """Admit a call (None) or refuse it (seconds until one may pass).
 
@@ -140,7 +135,7 @@ class CircuitBreakerRules:
         state = self.state
         if state is CLOSED:
             if self.window is not None:
-                self.window.add(now, False)
+                self.window.add_success(now)
         elif state is HALF_OPEN:
             self.half_open_in_flight = max(0, self.half_open_in_flight - 1)
             self.half_open_successes += 1
@@ -174,7 +169,7 @@ class CircuitBreakerRules:
         window = self.window
         if window is None:
             return False
-        window.add(now, True)
+        window.add_failure(now)
         successes, failures = window.counts(now)
         return window_tripped(
             successes,
