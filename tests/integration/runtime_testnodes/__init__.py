@@ -10,6 +10,7 @@ process boundary. ``deployment/``: the apply effect the shipped deployment workf
 (``omnibase_infra.infra_nodes``) calls as a step. ``effects/``: a Vault read, a Valkey
 cache read falling back to a PostgreSQL read, a two-step transfer with compensation.
 ``health/``: a compute recording the health monitor's events in ``$RTEST_OUT/health.txt``.
+``shared_breaker/``: two contract-only Vault-read effects whose contracts name one dependency.
 Tests add ``runtime_testnodes`` to the runtime's ``plugin_allowlist``.
 """
 
@@ -20,3 +21,4 @@ DRAIN_DIR = Path(__file__).parent / "drain"
 DEPLOYMENT_DIR = Path(__file__).parent / "deployment"
 EFFECTS_DIR = Path(__file__).parent / "effects"
 HEALTH_DIR = Path(__file__).parent / "health"
+SHARED_BREAKER_DIR = Path(__file__).parent / "shared_breaker"

@@ -39,6 +39,8 @@ from omnibase_infra.resilience.breaker.registry import CircuitBreakerRegistry
 
 __all__ = ["HandlerWebhook"]
 
+_NODE = "node_webhook_effect"
+
 
 class HandlerWebhook:
     """The node's message handler (see module docstring)."""
@@ -54,13 +56,14 @@ class HandlerWebhook:
                 f"webhook:{name}",
                 EnumInfraTransportType.HTTP,
                 operation="deliver_webhook",
+                node=_NODE,
             )
             for name in config.endpoints
         }
         registry = container.get_service_optional(CircuitBreakerRegistry)
         if isinstance(registry, CircuitBreakerRegistry):  # the health monitor reads them
             for breaker in self._breakers.values():
-                registry.register("node_webhook_effect", breaker)
+                registry.register(_NODE, breaker)
 
     async def handle(self, context: DispatchContext) -> ModelNodeOutput:
         """Deliver the command's event; the outcome is the node's result event."""

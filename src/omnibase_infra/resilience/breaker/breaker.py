@@ -48,6 +48,7 @@ class AsyncCircuitBreaker(MixinAsyncCircuitBreaker):
         minimum_requests: int = 20,
         ignore_exceptions: Iterable[str] = (),
         operation: str = "call",
+        node: str = "",
         clock: Clock = time.monotonic,
         on_transition: TransitionHook | None = None,
     ) -> None:
@@ -61,6 +62,7 @@ class AsyncCircuitBreaker(MixinAsyncCircuitBreaker):
             failure_rate_threshold=failure_rate_threshold,
             window_seconds=window_seconds,
             minimum_requests=minimum_requests,
+            node=node,
             clock=clock,
             on_transition=on_transition,
         )
@@ -75,6 +77,7 @@ class AsyncCircuitBreaker(MixinAsyncCircuitBreaker):
         transport_type: EnumInfraTransportType,
         *,
         operation: str = "call",
+        node: str = "",
         clock: Clock = time.monotonic,
         on_transition: TransitionHook | None = None,
     ) -> AsyncCircuitBreaker:
@@ -101,6 +104,7 @@ class AsyncCircuitBreaker(MixinAsyncCircuitBreaker):
             minimum_requests=subcontract.minimum_request_threshold,
             ignore_exceptions=subcontract.ignore_exceptions,
             operation=operation,
+            node=node,
             clock=clock,
             on_transition=on_transition,
         )
@@ -109,6 +113,11 @@ class AsyncCircuitBreaker(MixinAsyncCircuitBreaker):
     def service_name(self) -> str:
         """The dependency this breaker guards."""
         return self._cb_service_name
+
+    @property
+    def node(self) -> str:
+        """The node that owns this breaker ("" for none)."""
+        return self._cb_node
 
     @property
     def state(self) -> EnumCircuitBreakerState:

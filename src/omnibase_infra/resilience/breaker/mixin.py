@@ -70,36 +70,38 @@ TransitionHook = Callable[[EnumCircuitBreakerState, EnumCircuitBreakerState, flo
 
 _STATE_VALUE = {CLOSED: 0.0, HALF_OPEN: 1.0, OPEN: 2.0}
 
+# ``node``: the node that owns the breaker ("" for none, and for the health monitor's), so two
+# effects that guard the same dependency each with its own breaker are two series, not one.
 _STATE_GAUGE = Gauge(
     "onex_circuit_breaker_state",
-    "Circuit state by dependency: 0 closed, 1 half-open, 2 open.",
-    ["dependency"],
+    "Circuit state by dependency and owning node: 0 closed, 1 half-open, 2 open.",
+    ["dependency", "node"],
     registry=REGISTRY,
 )
 _TRANSITIONS = Counter(
     "onex_circuit_breaker_transitions",
-    "Circuit state changes by dependency and the state entered.",
-    ["dependency", "state"],
+    "Circuit state changes by dependency, owning node and the state entered.",
+    ["dependency", "node", "state"],
     registry=REGISTRY,
 )
 _REJECTED = Counter(
     "onex_circuit_breaker_rejected_calls",
-    "Calls rejected without reaching the dependency, by dependency.",
-    ["dependency"],
+    "Calls rejected without reaching the dependency, by dependency and owning node.",
+    ["dependency", "node"],
     registry=REGISTRY,
 )
 _FAILURES = Counter(
     "onex_circuit_breaker_recorded_failures",
-    "Failures recorded by circuit breakers, by dependency.",
-    ["dependency"],
+    "Failures recorded by circuit breakers, by dependency and owning node.",
+    ["dependency", "node"],
     registry=REGISTRY,
 )
 
 
 def export_breaker_state(dependency: str, state: EnumCircuitBreakerState) -> None:
     """Show a breaker kept outside this mixin (the health monitor's, one per dependency it
-    probes) on ``onex_circuit_breaker_state``, beside the mixin's own."""
-    _STATE_GAUGE.labels(dependency=dependency).set(_STATE_VALUE[state])
+    probes) on ``onex_circuit_breaker_state`` (``node=""``), beside the mixin's own."""
+    _STATE_GAUGE.labels(dependency=dependency, node="").set(_STATE_VALUE[state])
 
 
 class MixinAsyncCircuitBreaker:
@@ -108,6 +110,7 @@ class MixinAsyncCircuitBreaker:
     _circuit_breaker_lock: asyncio.Lock
     _cb_rules: CircuitBreakerRules
     _cb_service_name: str
+    _cb_node: str
     _cb_transport_type: EnumInfraTransportType
     _cb_clock: Clock
     _cb_on_transition: TransitionHook | None
@@ -126,6 +129,7 @@ class MixinAsyncCircuitBreaker:
         failure_rate_threshold: float | None = None,
         window_seconds: float = 120.0,
         minimum_requests: int = 20,
+        node: str = "",
         clock: Clock = time.monotonic,
         on_transition: TransitionHook | None = None,
     ) -> None:
@@ -135,7 +139,8 @@ class MixinAsyncCircuitBreaker:
         up to ``half_open_max_calls`` probes (default: ``success_threshold``) may pass, and
         ``success_threshold`` successes close it. With ``failure_rate_threshold``, the circuit
         also opens when at least ``minimum_requests`` calls of the last ``window_seconds``
-        were seen in CLOSED and that share of them failed. ``clock`` (monotonic seconds) and
+        were seen in CLOSED and that share of them failed. ``node`` names the node that owns
+        the breaker (a metrics label). ``clock`` (monotonic seconds) and
         ``on_transition(old, new, at)`` are seams for tests and monitoring.
         """
         self._cb_rules = CircuitBreakerRules(
@@ -149,13 +154,14 @@ class MixinAsyncCircuitBreaker:
         )
         self._circuit_breaker_lock = asyncio.Lock()
         self._cb_service_name = service_name
+        self._cb_node = node
         self._cb_transport_type = transport_type
         self._cb_clock = clock
         self._cb_on_transition = on_transition
         # Label children are looked up once: ``.labels()`` costs a dict lookup under a lock.
-        self._cb_rejected = _REJECTED.labels(dependency=service_name)
-        self._cb_failures_metric = _FAILURES.labels(dependency=service_name)
-        _STATE_GAUGE.labels(dependency=service_name).set(_STATE_VALUE[CLOSED])
+        self._cb_rejected = _REJECTED.labels(dependency=service_name, node=node)
+        self._cb_failures_metric = _FAILURES.labels(dependency=service_name, node=node)
+        _STATE_GAUGE.labels(dependency=service_name, node=node).set(_STATE_VALUE[CLOSED])
 
     # -- documented monitoring attributes (read under the lock) --------------------------------
 
@@ -201,6 +207,7 @@ class MixinAsyncCircuitBreaker:
             retry_after = rules.refusing_for(self._cb_clock())
         return ModelCircuitBreakerSnapshot(
             service_name=self._cb_service_name,
+            node=self._cb_node,
             state=rules.state,
             consecutive_failures=rules.consecutive_failures,
             failure_threshold=rules.threshold,
@@ -269,12 +276,14 @@ class MixinAsyncCircuitBreaker:
         """Publish a state change the rules made: gauge, counter, log, hook."""
         rules = self._cb_rules
         new = rules.state
-        _STATE_GAUGE.labels(dependency=self._cb_service_name).set(_STATE_VALUE[new])
-        _TRANSITIONS.labels(dependency=self._cb_service_name, state=new.value).inc()
+        labels = {"dependency": self._cb_service_name, "node": self._cb_node}
+        _STATE_GAUGE.labels(**labels).set(_STATE_VALUE[new])
+        _TRANSITIONS.labels(**labels, state=new.value).inc()
         if new is OPEN:
             _log.warning(
                 "circuit breaker opened",
                 service_name=self._cb_service_name,
+                node=self._cb_node or None,
                 operation=operation,
                 failure_count=rules.consecutive_failures,
                 open_until=rules.open_until,
@@ -284,6 +293,7 @@ class MixinAsyncCircuitBreaker:
             _log.info(
                 "circuit breaker state changed",
                 service_name=self._cb_service_name,
+                node=self._cb_node or None,
                 old_state=old.value,
                 new_state=new.value,
             )

@@ -15,6 +15,7 @@ class ModelCircuitBreakerSnapshot(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     service_name: str
+    node: str = Field(default="", description="the node that owns the breaker; '' for none")
     state: EnumCircuitBreakerState
     consecutive_failures: int = Field(ge=0)
     failure_threshold: int = Field(ge=1)

@@ -5,7 +5,9 @@ with the node that owns it: the executor of each EFFECT node (its contract's
 ``error_handling.circuit_breaker``) and a node's own breakers (the webhook node's, one per
 endpoint). The health monitor reads it every round, so an effect's open breaker reaches its
 health-changed events and ``/ready``; ``/metrics`` and the dashboard read the same breakers
-through ``onex_circuit_breaker_state``, which every breaker keeps up to date itself.
+through ``onex_circuit_breaker_state`` (labels ``dependency`` and ``node``), which every breaker
+keeps up to date itself. Two effects that name the same dependency each keep their own breaker,
+so each is shown: breakers are kept by owner and dependency, named by ``breaker_name``.
 """
 
 from __future__ import annotations
@@ -15,23 +17,30 @@ from omnibase_infra.resilience.breaker.model_circuit_breaker_snapshot import (
     ModelCircuitBreakerSnapshot,
 )
 
-__all__ = ["CircuitBreakerRegistry"]
+__all__ = ["CircuitBreakerRegistry", "breaker_name"]
+
+
+def breaker_name(dependency: str, node: str) -> str:
+    """How a breaker is named on the dashboard and in ``/ready``: its dependency, followed by
+    the owning node in parentheses when there is one and it is not the dependency's name."""
+    return dependency if not node or node == dependency else f"{dependency} ({node})"
 
 
 class CircuitBreakerRegistry:
-    """The runtime's breakers by the dependency they guard (their ``service_name``)."""
+    """The runtime's breakers by owner and the dependency they guard (their ``service_name``)."""
 
     def __init__(self) -> None:
-        self._breakers: dict[str, tuple[str, AsyncCircuitBreaker]] = {}
+        self._breakers: dict[tuple[str, str], AsyncCircuitBreaker] = {}
 
     def register(self, owner: str, breaker: AsyncCircuitBreaker) -> None:
-        """Make ``breaker`` (built by the node ``owner``) visible; one per service name: a
-        breaker shared by several effects is registered once, by the first."""
-        self._breakers.setdefault(breaker.service_name, (owner, breaker))
+        """Make ``breaker`` (built by the node ``owner``) visible; registering the same owner
+        and dependency again keeps the first."""
+        self._breakers.setdefault((owner, breaker.service_name), breaker)
 
     def snapshots(self) -> dict[str, tuple[str, ModelCircuitBreakerSnapshot]]:
-        """Each breaker's owner and state now, by service name (sorted)."""
-        return {
-            name: (owner, breaker.snapshot())
-            for name, (owner, breaker) in sorted(self._breakers.items())
+        """Each breaker's owner and state now, by ``breaker_name`` (sorted)."""
+        named = {
+            breaker_name(service, owner): (owner, breaker.snapshot())
+            for (owner, service), breaker in self._breakers.items()
         }
+        return dict(sorted(named.items()))

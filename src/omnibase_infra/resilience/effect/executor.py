@@ -149,6 +149,7 @@ class EffectExecutor:
                 target.service_name or name,
                 transport_type,
                 operation=name,
+                node=name,
                 clock=clock,
             )
         return cls(

@@ -1,8 +1,8 @@
 """The dashboard's figures from the runtime's Prometheus registry (what ``/metrics`` serves).
 
-Read in one pass over ``REGISTRY.collect()`` and aggregated here: breaker state per dependency,
-consumer lag per group and topic (partitions summed; the largest ``MAX_LAG_ROWS`` kept), dead
-letters by reason and messages consumed by node.
+Read in one pass over ``REGISTRY.collect()`` and aggregated here: breaker state per breaker
+(``breaker_name``: dependency and owning node), consumer lag per group and topic (partitions
+summed; the largest ``MAX_LAG_ROWS`` kept), dead letters by reason and messages consumed by node.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from omnibase_infra.observability.metrics import REGISTRY
+from omnibase_infra.resilience.breaker.registry import breaker_name
 from omnibase_infra.runtime.dashboard.model_dashboard_snapshot import ModelConsumerLag
 
 __all__ = ["MAX_LAG_ROWS", "ModelMetricsView", "read_metrics"]
@@ -39,7 +40,8 @@ def read_metrics() -> ModelMetricsView:
         for sample in family.samples:
             labels = sample.labels
             if sample.name == "onex_circuit_breaker_state":
-                view.breakers[labels["dependency"]] = _BREAKER_STATES.get(sample.value, "unknown")
+                name = breaker_name(labels["dependency"], labels["node"])
+                view.breakers[name] = _BREAKER_STATES.get(sample.value, "unknown")
             elif sample.name == "onex_consumer_lag_messages":
                 lag[(labels["consumer_group"], labels["topic"])] += int(sample.value)
             elif sample.name == "onex_dispatch_dead_lettered_total":

@@ -33,7 +33,9 @@ class ModelDashboardSnapshot(BaseModel):
     fleet_error: str | None = Field(
         default=None, description="why the fleet could not be read this time (sanitised)"
     )
-    breakers: dict[str, str] = Field(default_factory=dict, description="dependency -> state")
+    breakers: dict[str, str] = Field(
+        default_factory=dict, description="breaker (dependency, its node when another) -> state"
+    )
     lag: tuple[ModelConsumerLag, ...] = ()
     dead_letters: dict[str, int] = Field(default_factory=dict, description="reason -> total")
     messages: dict[str, int] = Field(default_factory=dict, description="node -> consumed total")

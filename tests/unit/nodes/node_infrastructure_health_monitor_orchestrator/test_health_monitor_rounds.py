@@ -162,7 +162,11 @@ async def test_an_effect_breaker_opening_and_closing_is_announced_and_exported()
     monitor's own breakers are on onex_circuit_breaker_state beside it."""
     clock = ManualClock()
     breaker = AsyncCircuitBreaker(
-        "node_unit_monitor_effect", EnumInfraTransportType.HTTP, threshold=1, clock=clock
+        "node_unit_monitor_effect",
+        EnumInfraTransportType.HTTP,
+        threshold=1,
+        node="node_unit_monitor_effect",
+        clock=clock,
     )
     breakers = CircuitBreakerRegistry()
     breakers.register("node_unit_monitor_effect", breaker)
@@ -184,8 +188,9 @@ async def test_an_effect_breaker_opening_and_closing_is_announced_and_exported()
     assert (opened.previous_breaker_state.value, opened.previous_healthy) == ("closed", True)
     assert "effect breakers: node_unit_monitor_effect open" in str(monitor.checks()[0].detail)
     metrics = generate_latest(REGISTRY).decode()
-    assert 'onex_circuit_breaker_state{dependency="node_unit_monitor_effect"} 2.0' in metrics
-    assert 'onex_circuit_breaker_state{dependency="valkey_unit_monitor"} 0.0' in metrics
+    effect = 'dependency="node_unit_monitor_effect",node="node_unit_monitor_effect"'
+    assert f"onex_circuit_breaker_state{{{effect}}} 2.0" in metrics
+    assert 'onex_circuit_breaker_state{dependency="valkey_unit_monitor",node=""} 0.0' in metrics
     clock.advance(breaker.reset_timeout)
     breaker.admit()  # the half-open probe
     breaker.on_success()

@@ -246,12 +246,11 @@ async def test_state_transitions_and_rejections_are_exported_as_metrics() -> Non
     with pytest.raises(InfraUnavailableError):
         await adapter.connect()
     text = render_metrics().decode()
-    assert f'onex_circuit_breaker_state{{dependency="{service}"}} 2.0' in text
-    assert (
-        f'onex_circuit_breaker_transitions_total{{dependency="{service}",state="open"}} 1.0' in text
-    )
-    assert f'onex_circuit_breaker_rejected_calls_total{{dependency="{service}"}} 1.0' in text
-    assert f'onex_circuit_breaker_recorded_failures_total{{dependency="{service}"}} 3.0' in text
+    labels = f'dependency="{service}",node=""'
+    assert f"onex_circuit_breaker_state{{{labels}}} 2.0" in text
+    assert f'onex_circuit_breaker_transitions_total{{{labels},state="open"}} 1.0' in text
+    assert f"onex_circuit_breaker_rejected_calls_total{{{labels}}} 1.0" in text
+    assert f"onex_circuit_breaker_recorded_failures_total{{{labels}}} 3.0" in text
 
 
 async def test_call_counts_only_dependency_failures() -> None:
