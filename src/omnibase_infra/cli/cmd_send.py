@@ -19,6 +19,14 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from omnibase_infra.cli.bus_client_options import (
+    IngressOption,
+    KafkaConfigOption,
+    KafkaOption,
+    TokenOption,
+    ingress_url,
+    refusal,
+)
 from omnibase_infra.cli.output import EnumOutputFormat, OutputOption, print_json
 
 if TYPE_CHECKING:
@@ -30,7 +38,6 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 _errors = Console(stderr=True, soft_wrap=True)
-DEFAULT_INGRESS = "http://127.0.0.1:8083"
 
 
 def send(
@@ -53,25 +60,10 @@ def send(
     correlation_id: Annotated[
         str | None, typer.Option("--correlation-id", help="UUID (absent: one is made).")
     ] = None,
-    ingress: Annotated[
-        str, typer.Option("--ingress", help="The runtime's ingress URL.")
-    ] = DEFAULT_INGRESS,
-    kafka: Annotated[
-        str | None,
-        typer.Option("--kafka", help="Publish straight to these Kafka brokers instead."),
-    ] = None,
-    token: Annotated[
-        str | None,
-        typer.Option(
-            "--token", help="Bearer token by reference: env://NAME or file:///path (never literal)."
-        ),
-    ] = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config", "-c", help="Runtime config (Kafka TLS/SASL; default $ONEX_CONFIG)."
-        ),
-    ] = None,
+    ingress: IngressOption = None,
+    kafka: KafkaOption = None,
+    token: TokenOption = None,
+    config: KafkaConfigOption = None,
     timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds to wait.")] = 10.0,
     batch_size: Annotated[
         int,
@@ -89,6 +81,7 @@ def send(
     from omnibase_infra.ingress.errors import IngressRequestError
 
     accepted: ModelIngressAccepted | ModelIngressBatchAccepted
+    ingress = ingress_url(ingress)
     try:
         request = ModelSendRequest(
             topic=topic,
@@ -154,8 +147,7 @@ async def _send_many(
 
 
 def _refused(exc: IngressRequestError, payload_type: str | None) -> NoReturn:
-    retry = f" (retry after {exc.headers['Retry-After']} s)" if "Retry-After" in exc.headers else ""
-    _errors.print(f"[red]refused (HTTP {exc.status}):[/red] {escape(exc.message)}{retry}")
+    _errors.print(refusal(exc))
     if exc.status == 422 and payload_type is None and exc.message.startswith("body"):
         # The commonest slip: a bare payload sent without its type is read as an envelope.
         _errors.print(

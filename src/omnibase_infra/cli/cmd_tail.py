@@ -21,6 +21,14 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from omnibase_infra.cli.bus_client_options import (
+    IngressOption,
+    KafkaConfigOption,
+    KafkaOption,
+    TokenOption,
+    ingress_url,
+    refusal,
+)
 from omnibase_infra.cli.output import EnumOutputFormat
 
 if TYPE_CHECKING:
@@ -30,7 +38,6 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 _errors = Console(stderr=True, soft_wrap=True)
-DEFAULT_INGRESS = "http://127.0.0.1:8083"
 
 
 def tail(
@@ -45,25 +52,10 @@ def tail(
         int | None,
         typer.Option("--count", "-n", min=1, help="Stop after this many events (absent: Ctrl-C)."),
     ] = None,
-    ingress: Annotated[
-        str, typer.Option("--ingress", help="The runtime's ingress URL.")
-    ] = DEFAULT_INGRESS,
-    kafka: Annotated[
-        str | None,
-        typer.Option("--kafka", help="Read straight from these Kafka brokers instead."),
-    ] = None,
-    token: Annotated[
-        str | None,
-        typer.Option(
-            "--token", help="Bearer token by reference: env://NAME or file:///path (never literal)."
-        ),
-    ] = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config", "-c", help="Runtime config (Kafka TLS/SASL; default $ONEX_CONFIG)."
-        ),
-    ] = None,
+    ingress: IngressOption = None,
+    kafka: KafkaOption = None,
+    token: TokenOption = None,
+    config: KafkaConfigOption = None,
     output: Annotated[
         EnumOutputFormat,
         typer.Option("--output", "-o", help="table (a line an event) or json (an object a line)."),
@@ -89,7 +81,7 @@ def tail(
             ended = asyncio.run(
                 tail_ingress(
                     topic,
-                    ingress,
+                    ingress_url(ingress),
                     token=token,
                     from_beginning=from_beginning,
                     limit=count,
@@ -100,10 +92,7 @@ def tail(
     except KeyboardInterrupt:
         return  # Ctrl-C: what the user asked for
     except IngressRequestError as exc:
-        retry = (
-            f" (retry after {exc.headers['Retry-After']} s)" if "Retry-After" in exc.headers else ""
-        )
-        _errors.print(f"[red]refused (HTTP {exc.status}):[/red] {escape(exc.message)}{retry}")
+        _errors.print(refusal(exc))
         raise typer.Exit(2 if exc.status == 422 else 1) from None
     except ProtocolConfigurationError as exc:
         _errors.print(f"[red]cannot tail:[/red] {escape(exc.message)}")
