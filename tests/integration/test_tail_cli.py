@@ -134,6 +134,47 @@ async def test_tail_through_a_running_runtime_shows_the_event_sent_to_it(tmp_pat
     assert "stream ended: the runtime is stopping" in err
 
 
+UNKNOWN_NOTE = "no node of this runtime subscribes or publishes to"
+
+
+async def test_tail_of_a_topic_unknown_to_the_runtime_says_so_and_still_waits(
+    tmp_path: Path,
+) -> None:
+    """A tail of a topic no node of the runtime uses and that holds nothing notes that on
+    stderr and still prints the event that comes; a topic that holds events, or that a node
+    subscribes to, gets no such note."""
+    unknown = "onex.evt.outside.nobody-listens.v1"
+    config = _drain_config(tmp_path)
+    async with running_runtime(tmp_path, config) as runtime:
+        (warning,) = runtime.events("ingress without authentication: bound to loopback only")
+        url = str(warning["url"])
+        async with _tail(unknown, "-n", "1", "--ingress", url, home=tmp_path) as tail:
+            await tail.until_tailing()
+            sent = await _cli(*_send_args(unknown, "Ada"), "--ingress", url, home=tmp_path)
+            assert sent[0] == 0, sent[2]
+            code, out, err = await tail.result()
+        assert code == 0, err
+        assert f"{UNKNOWN_NOTE} {unknown}" in err
+        assert '{"hello":"Ada"}' in out
+
+        held = await _cli(
+            "tail", unknown, "--from-beginning", "-n", "1", "--ingress", url, home=tmp_path
+        )
+        assert held[0] == 0, held[2]
+        assert UNKNOWN_NOTE not in held[2]
+
+        known = "onex.cmd.rtest.slow-work.v1"  # node_rt_slow_effect subscribes to it
+        async with _tail(known, "-n", "1", "--ingress", url, home=tmp_path) as tail:
+            await tail.until_tailing()
+            work = json.dumps({"work_id": 1, "key": "k"})
+            command = ["send", known, "--payload-type", "ModelRtSlowWork", "--data", work]
+            sent = await _cli(*command, "--ingress", url, home=tmp_path)
+            assert sent[0] == 0, sent[2]
+            code, _, err = await tail.result()
+        assert code == 0, err
+        assert UNKNOWN_NOTE not in err
+
+
 async def test_tail_on_kafka_shows_the_event_sent_there(
     tansu_server: TansuServer, tmp_path: Path
 ) -> None:

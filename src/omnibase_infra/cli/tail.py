@@ -36,6 +36,10 @@ OnNote = Callable[[str], None]
 _TIMEOUT_SECONDS = 10.0
 _PROBE_SECONDS = 5.0
 _POLL_SECONDS = 0.5
+_UNKNOWN_TOPIC = (
+    "note: no node of this runtime subscribes or publishes to {topic} and it holds no event: "
+    "check the name (still waiting, in case events come)"
+)
 
 
 async def tail_ingress(
@@ -70,6 +74,8 @@ async def tail_ingress(
                 async for frame in source.aiter_sse():
                     if frame.event == "subscribed":
                         on_note(f"tailing {topic} through {url} (Ctrl-C to stop)")
+                        if json.loads(frame.data).get("known") is False:
+                            on_note(_UNKNOWN_TOPIC.format(topic=topic))
                     elif frame.event in ("dropped", "end"):
                         return str(json.loads(frame.data).get("reason", frame.event))
                     else:

@@ -59,10 +59,13 @@ def create_ingress_app(
     settings: ModelIngressSettings,
     authenticator: IngressAuthenticator | None = None,
     routed: Mapping[str, frozenset[str]] | None = None,
+    known_topics: frozenset[str] | None = None,
 ) -> _IngressApp:
     """Build the ingress app publishing to ``bus`` (started by its owner); its owner closes
     ``app.streams`` before stopping the server, so no open stream holds the stop. ``routed``
-    (topic -> payload types its nodes take): other types on those topics are refused (422)."""
+    (topic -> payload types its nodes take): other types on those topics are refused (422).
+    ``known_topics`` (what the runtime's nodes subscribe and publish to): a stream of another
+    topic that holds nothing says so in its first frame."""
     app = _IngressApp(
         title="ONEX event ingress",
         summary="Send events into the ONEX bus",
@@ -73,7 +76,10 @@ def create_ingress_app(
     core = IngressCore(bus, settings, authenticator, routed)
     app.fast_path = IngressFastPath(core)
     streams = app.streams = TopicStreams(
-        bus, max_streams=settings.max_streams, max_queued=settings.stream_queue_events
+        bus,
+        max_streams=settings.max_streams,
+        max_queued=settings.stream_queue_events,
+        known_topics=known_topics,
     )
 
     async def answer(request: Request, accept: _Accept) -> Response:

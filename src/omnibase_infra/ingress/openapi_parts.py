@@ -110,7 +110,9 @@ BATCH_RESPONSES: Final[dict[int | str, dict[str, JsonValue]]] = {
 
 STREAM_RESPONSES: Final[dict[int | str, dict[str, JsonValue]]] = {
     200: {
-        "description": "text/event-stream: `event: subscribed`, then a `data:` frame per event "
+        "description": "text/event-stream: `event: subscribed` (`known`: false for a topic no "
+        "node of the runtime subscribes or publishes to and that holds no event), then a "
+        "`data:` frame per event "
         "(topic, partition, offset, timestamp, key, headers, value), `: keep-alive` comments "
         "while quiet; `event: dropped` when this client fell ingress.stream_queue_events behind, "
         "`event: end` when the runtime stops",

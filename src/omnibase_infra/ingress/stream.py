@@ -8,8 +8,10 @@ fills its queue, is sent what was queued and an ``event: dropped`` note, and its
 At most ``ingress.max_streams`` streams are open at once; closing the ingress ends them all
 (``event: end``) so the server can stop.
 
-Frames: ``event: subscribed`` once the group consumes, then one ``data:`` frame a message
-(``ModelStreamEvent`` as JSON), a ``: keep-alive`` comment after ``KEEPALIVE_SECONDS`` of quiet.
+Frames: ``event: subscribed`` once the group consumes (its ``known`` is false for a topic that
+no node of the runtime subscribes or publishes to and that holds no event: likely a misspelt
+name, though events may still come), then one ``data:`` frame a message (``ModelStreamEvent`` as
+JSON), a ``: keep-alive`` comment after ``KEEPALIVE_SECONDS`` of quiet.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 
 from omnibase_infra.errors import RuntimeHostError
 from omnibase_infra.event_bus.base import EventBusBase, Unsubscribe
+from omnibase_infra.event_bus.inmemory import EventBusInmemory
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.ingress.errors import IngressRequestError
 from omnibase_infra.ingress.model_stream_event import stream_event_of
@@ -34,15 +37,16 @@ KEEPALIVE_SECONDS = 15.0
 GROUP_PREFIX = "onex-tail-"
 
 
-def _frame(event: str, data: dict[str, str | int]) -> bytes:
+def _frame(event: str, data: dict[str, str | int | bool]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
 
 
 class TopicStream:
     """One client's stream: a bounded queue the bus fills and the response drains."""
 
-    def __init__(self, topic: str, max_queued: int) -> None:
+    def __init__(self, topic: str, max_queued: int, *, known: bool = True) -> None:
         self.topic = topic
+        self.known = known
         self.group_id = f"{GROUP_PREFIX}{uuid.uuid4().hex}"
         self._queue: asyncio.Queue[BusMessage | None] = asyncio.Queue(max_queued)
         self._max_queued = max_queued
@@ -73,7 +77,9 @@ class TopicStream:
 
     async def frames(self) -> AsyncIterator[bytes]:
         """``subscribed``, each queued message, then ``dropped`` or ``end`` when it comes to it."""
-        yield _frame("subscribed", {"topic": self.topic, "group_id": self.group_id})
+        yield _frame(
+            "subscribed", {"topic": self.topic, "group_id": self.group_id, "known": self.known}
+        )
         while True:
             if self._queue.empty():
                 if self.dropped:
@@ -111,8 +117,18 @@ class TopicStream:
 class TopicStreams:
     """The open streams of one ingress, bounded in number."""
 
-    def __init__(self, bus: EventBusBase, *, max_streams: int, max_queued: int) -> None:
+    def __init__(
+        self,
+        bus: EventBusBase,
+        *,
+        max_streams: int,
+        max_queued: int,
+        known_topics: frozenset[str] | None = None,
+    ) -> None:
+        """``known_topics``: what the runtime's nodes subscribe and publish to (None: not
+        judged, every stream is ``known``)."""
         self._bus = bus
+        self._known_topics = known_topics
         self._max_streams = max_streams
         self._max_queued = max_queued
         self._open: set[TopicStream] = set()
@@ -128,7 +144,7 @@ class TopicStreams:
             raise IngressRequestError(
                 503, f"{self._max_streams} streams are open already (ingress.max_streams)"
             )
-        stream = TopicStream(topic, self._max_queued)
+        stream = TopicStream(topic, self._max_queued, known=self._known(topic))
         self._open.add(stream)
         try:
             unsubscribe = await self._bus.subscribe(
@@ -144,6 +160,14 @@ class TopicStreams:
             self._open.discard(stream)
             raise
         return self._frames(stream, unsubscribe)
+
+    def _known(self, topic: str) -> bool:
+        """A topic of the runtime's nodes, or one the bus holds events of (only the in-memory
+        bus is asked; another bus's topic is taken as known)."""
+        if self._known_topics is None or topic in self._known_topics:
+            return True
+        bus = self._bus
+        return not isinstance(bus, EventBusInmemory) or bus.retained(topic) > 0
 
     async def _frames(self, stream: TopicStream, unsubscribe: Unsubscribe) -> AsyncGenerator[bytes]:
         try:

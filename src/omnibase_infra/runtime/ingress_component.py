@@ -60,7 +60,9 @@ class IngressComponent:
             authenticator = IngressAuthenticator(
                 self._keycloak, settings.auth.roles, settings.auth.oidc.audience or ()
             )
-        app = create_ingress_app(host.bus, settings, authenticator, _routed_types(host))
+        app = create_ingress_app(
+            host.bus, settings, authenticator, _routed_types(host), _known_topics(host)
+        )
         self._streams = app.streams
         self._server = ingress_server(app, settings.host, settings.port)
         self.port = await self._server.start()
@@ -86,6 +88,22 @@ class IngressComponent:
         keycloak, self._keycloak = self._keycloak, None
         if keycloak is not None:
             await keycloak.close()
+
+
+def _known_topics(host: ProtocolComponentHost) -> frozenset[str] | None:
+    """The topics the runtime's nodes subscribe to (with their dead-letter topics) and publish
+    to; None without a dispatch engine."""
+    from omnibase_infra.dispatch.engine import MessageDispatchEngine
+    from omnibase_infra.event_bus.topics import dlq_topic_for
+
+    engine = host.container.get_service_optional(MessageDispatchEngine)
+    if not isinstance(engine, MessageDispatchEngine):
+        return None
+    topics: set[str] = set()
+    for route in engine.routes:
+        topics.update((route.topic, dlq_topic_for(route.topic)))
+        topics.update(route.publish_topics)
+    return frozenset(topics)
 
 
 def _routed_types(host: ProtocolComponentHost) -> dict[str, frozenset[str]] | None:
