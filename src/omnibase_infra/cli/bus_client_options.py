@@ -1,10 +1,15 @@
 """What ``onex-infra send`` and ``onex-infra tail`` share: where the bus is (the runtime's
 ingress, or Kafka brokers straight), the bearer token, the config whose Kafka TLS/SASL settings
 apply, and how a refusal by the ingress reads.
+
+The ingress's default address follows ``$ONEX_INGRESS__PORT``, the variable that moves the
+runtime's ingress: a shell that runs its runtime on another port (a second user on the machine)
+reaches it with no ``--ingress``.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -29,7 +34,8 @@ IngressOption = Annotated[
     str | None,
     typer.Option(
         "--ingress",
-        help=f"The runtime's ingress URL (default: http://127.0.0.1:{DEFAULT_INGRESS_PORT}).",
+        help="The runtime's ingress URL (default: http://127.0.0.1 on $ONEX_INGRESS__PORT, "
+        f"else {DEFAULT_INGRESS_PORT}).",
         show_default=False,
     ),
 ]
@@ -50,8 +56,13 @@ KafkaConfigOption = Annotated[
 
 
 def ingress_url(given: str | None) -> str:
-    """``--ingress`` when given, else the local runtime's default one."""
-    return given or f"http://127.0.0.1:{DEFAULT_INGRESS_PORT}"
+    """``--ingress`` when given, else the local runtime's: ``$ONEX_INGRESS__PORT`` (a port
+    number; 0 or anything else is ignored) or 8083, on 127.0.0.1."""
+    if given:
+        return given
+    port = os.environ.get("ONEX_INGRESS__PORT", "").strip()
+    chosen = int(port) if port.isdigit() and 0 < int(port) < 65536 else DEFAULT_INGRESS_PORT
+    return f"http://127.0.0.1:{chosen}"
 
 
 def refusal(exc: IngressRequestError) -> str:

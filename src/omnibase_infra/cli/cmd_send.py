@@ -2,7 +2,8 @@
 
 One JSON document is one event; NDJSON (one document a line, ``--data @events.ndjson``) is one
 event a line, sent through the ingress's batch route ``--batch-size`` at a time. Through the
-runtime's ingress (``--ingress``, default ``http://127.0.0.1:8083``) or straight to
+runtime's ingress (``--ingress``, default ``http://127.0.0.1:8083``, or the port in
+``$ONEX_INGRESS__PORT``) or straight to
 Kafka (``--kafka BOOTSTRAP``, with the config's TLS/SASL settings). Prints the envelope and
 correlation ids of each event (``-o json``: one document). Exit 0 when accepted, 2 for a wrong
 request (topic, shape, configuration), 1 when refused otherwise (auth, rate, size) or unreachable.

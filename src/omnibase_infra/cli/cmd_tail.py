@@ -1,13 +1,13 @@
 """``onex-infra tail TOPIC [--from-beginning] [-n N] [-o json]``: a topic's events as they
 arrive.
 
-Through the runtime's ingress (``--ingress``, default ``http://127.0.0.1:8083``: the running
-runtime's bus, in-memory included) or straight from Kafka (``--kafka BOOTSTRAP``, with the
-config's TLS/SASL settings; nothing committed). One line an event on stdout (``-o json``: one
-JSON object a line); notes (what is tailed, why it ended) on stderr. Stops after ``-n N``
-events, or on Ctrl-C. Exit 0 then; 2 for a wrong request (topic, configuration), 1 when
-refused otherwise, unreachable, or when the stream ends first (the runtime stopping, or this
-client dropped for falling behind).
+Through the runtime's ingress (``--ingress``, default ``http://127.0.0.1:8083`` or the port in
+``$ONEX_INGRESS__PORT``: the running runtime's bus, in-memory included) or straight from Kafka
+(``--kafka BOOTSTRAP``, with the config's TLS/SASL settings; nothing committed). One line an
+event on stdout (``-o json``: one JSON object a line); notes (what is tailed, why it ended) on
+stderr. Stops after ``-n N`` events, or on Ctrl-C. Exit 0 then; 2 for a wrong request (topic,
+configuration), 1 when refused otherwise, unreachable, or when the stream ends first (the
+runtime stopping, or this client dropped for falling behind).
 """
 
 from __future__ import annotations

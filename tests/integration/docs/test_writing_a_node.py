@@ -1,9 +1,13 @@
 """docs/writing-a-node.md stays true: every file it shows is the one in ``examples/greeter/``,
 and its commands run in order, from the repository root with a fresh HOME, against the real
-runtime (``onex-infra run`` with the example's ``runtime.yaml``: embedded PostgreSQL, ingress on
-8083), ending with the greetings written and the reducer's intents counted. The guide installs
-the copied package into this venv (``pip install -e``, no ``PYTHONPATH``); the test uninstalls
-it after.
+runtime (``onex-infra run`` with the example's ``runtime.yaml``: embedded PostgreSQL), ending
+with the greetings written and the reducer's intents counted. They run as the page's second
+user on the machine would: with the ports and data directory of the page's step 7 moved by
+``ONEX_HTTP__PORT``, ``ONEX_INGRESS__PORT``, ``ONEX_DASHBOARD__PORT`` and
+``ONEX_POSTGRES__DATA_DIR`` (free ports, a directory in the test's HOME), so the page's advice
+is what the run proves, and another run of the guide on the machine is no obstacle. The guide
+installs the copied package into this venv (``pip install -e``, no ``PYTHONPATH``); the test
+uninstalls it after.
 
 The guide's target is ten minutes for a newcomer; the test prints how long the commands took
 (never asserts it).
@@ -17,6 +21,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -44,9 +49,27 @@ def _shown_files() -> dict[str, str]:
     return shown
 
 
+def _second_user(home: Path) -> dict[str, str]:
+    """The variables step 7 tells a second user on the machine to set: free ports, and a data
+    directory of the test's own."""
+    ports: list[int] = []
+    with contextlib.ExitStack() as held:  # held together, so the three differ
+        for _ in range(3):
+            probe = held.enter_context(socket.socket())
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    http, ingress, dashboard = (str(port) for port in ports)
+    return {
+        "ONEX_HTTP__PORT": http,
+        "ONEX_INGRESS__PORT": ingress,
+        "ONEX_DASHBOARD__PORT": dashboard,
+        "ONEX_POSTGRES__DATA_DIR": str(home / "greeter-postgres"),
+    }
+
+
 def _stop_started(home: Path) -> None:
     """SIGTERM a runtime the guide left running (a block failed before its stop), so it stops
-    its embedded PostgreSQL, whose data directory the next run reuses; SIGKILL what is left."""
+    its embedded PostgreSQL cleanly; SIGKILL what is left."""
     for pid_file in home.rglob("*.pid"):
         with contextlib.suppress(ValueError, OSError):
             pid = int(pid_file.read_text().strip())
@@ -110,7 +133,7 @@ async def test_guide_commands_run(capsys: pytest.CaptureFixture[str]) -> None:
     # Outside pytest's basetemp, as the docs test's quick start: a pytest session starting
     # meanwhile resets that root to 0700.
     home = Path(tempfile.mkdtemp(prefix="onex-guide-home-"))
-    env = _base_env(home)
+    env = _base_env(home) | _second_user(home)
     env.pop("PYTHONPATH", None)  # the guide installs its package instead
     took: list[tuple[str, float]] = []
     try:
