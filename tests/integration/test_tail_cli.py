@@ -14,6 +14,7 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
+from confluent_kafka.admin import AdminClient
 from ingress_support import ingress_host
 from runtime_support import RecordingSink
 from test_runtime_process import _drain_config, running_runtime
@@ -220,3 +221,42 @@ async def test_tail_on_kafka_shows_the_event_sent_there(
         event = json.loads(line)
         assert event["value"]["envelope_id"] == envelope_id
         assert event["value"]["payload"] == {"hello": "Grace"}
+
+
+def _tail_groups(brokers: str) -> set[str]:
+    """The consumer groups on the broker that a tail would have made (``onex-tail-*``)."""
+    admin = AdminClient({"bootstrap.servers": brokers})
+    listed = admin.list_consumer_groups(request_timeout=10).result()
+    return {group.group_id for group in listed.valid if group.group_id.startswith("onex-tail-")}
+
+
+async def test_tail_through_the_ingress_on_kafka_leaves_no_consumer_group(
+    tansu_server: TansuServer, tmp_path: Path
+) -> None:
+    """On Kafka, a tail through the ingress reads by assignment: of a topic that does not exist
+    yet it notes the topic unknown, waits, prints the event sent once it exists, and leaves no
+    consumer group on the broker, as a later tail from the beginning does not either."""
+    environment = f"tail-{uuid4().hex[:8]}"
+    topic = f"onex.evt.{environment}.hello.v1"
+    brokers = tansu_server.bootstrap_servers
+    before = await asyncio.to_thread(_tail_groups, brokers)
+    bus = EventBusKafka(make_kafka_settings(brokers), environment=environment)
+    kafka_bus = {"kind": "kafka", "retry": None}
+    async with ingress_host(
+        RecordingSink(), bus=bus, environment=environment, event_bus=kafka_bus
+    ) as (_, client):
+        url = str(client.base_url)
+        async with _tail(topic, "-n", "1", "-o", "json", "--ingress", url, home=tmp_path) as tail:
+            await tail.until_tailing()
+            sent = await _cli(*_send_args(topic, "Ada"), "--kafka", brokers, home=tmp_path)
+            assert sent[0] == 0, sent[2]
+            code, out, err = await tail.result()
+        assert code == 0, err
+        assert f"no node of this runtime subscribes or publishes to {topic}" in err
+        assert json.loads(out)["value"]["payload"] == {"hello": "Ada"}
+        again = await _cli(
+            "tail", topic, "--from-beginning", "-n", "1", "--ingress", url, home=tmp_path
+        )
+        assert again[0] == 0, again[2]
+        assert "no node of this runtime" not in again[2]  # the topic holds an event now
+    assert await asyncio.to_thread(_tail_groups, brokers) == before

@@ -1,9 +1,11 @@
 """``GET /v1/events/{topic}/stream``: a topic's events as server-sent events, as they arrive.
 
-Each stream is a consumer group of its own on the bus (``onex-tail-<random>``), starting at the
-latest offset or, with ``from_beginning``, at the earliest one the bus still holds. The bus's
-callback only puts the message into the stream's bounded queue (``ingress.stream_queue_events``)
-and returns, so a stream never holds the bus back: a client that reads slower than the topic
+Each stream starts at the latest offset or, with ``from_beginning``, at the earliest one the
+bus still holds. On Kafka it reads the topic's partitions by assignment, with no consumer group
+(``kafka_stream``), so a stream leaves nothing on the brokers; on another bus it is a consumer
+group of its own (``onex-tail-<random>``). The reader only puts the message into the stream's
+bounded queue (``ingress.stream_queue_events``) and returns, so a stream never holds the bus
+back: a client that reads slower than the topic
 fills its queue, is sent what was queued and an ``event: dropped`` note, and its stream ends.
 At most ``ingress.max_streams`` streams are open at once; closing the ingress ends them all
 (``event: end``) so the server can stop.
@@ -55,8 +57,13 @@ class TopicStream:
 
     async def on_message(self, message: BusMessage) -> None:
         """The bus's callback: queue the message, never wait; a full queue drops the stream."""
+        self.offer(message)
+
+    def offer(self, message: BusMessage) -> bool:
+        """Queue the message, never wait; whether the stream still takes messages (a full
+        queue drops it)."""
         if self.dropped or self.ended is not None:
-            return
+            return False
         try:
             self._queue.put_nowait(message)
         except asyncio.QueueFull:
@@ -67,6 +74,8 @@ class TopicStream:
                 group_id=self.group_id,
                 queued=self._max_queued,
             )
+            return False
+        return True
 
     def end(self, reason: str) -> None:
         """End the stream after what is queued (the ingress is closing)."""
@@ -77,9 +86,10 @@ class TopicStream:
 
     async def frames(self) -> AsyncIterator[bytes]:
         """``subscribed``, each queued message, then ``dropped`` or ``end`` when it comes to it."""
-        yield _frame(
-            "subscribed", {"topic": self.topic, "group_id": self.group_id, "known": self.known}
-        )
+        subscribed: dict[str, str | int | bool] = {"topic": self.topic, "known": self.known}
+        if self.group_id:  # none when the stream reads by assignment (Kafka)
+            subscribed["group_id"] = self.group_id
+        yield _frame("subscribed", subscribed)
         while True:
             if self._queue.empty():
                 if self.dropped:
@@ -144,15 +154,10 @@ class TopicStreams:
             raise IngressRequestError(
                 503, f"{self._max_streams} streams are open already (ingress.max_streams)"
             )
-        stream = TopicStream(topic, self._max_queued, known=self._known(topic))
+        stream = TopicStream(topic, self._max_queued)
         self._open.add(stream)
         try:
-            unsubscribe = await self._bus.subscribe(
-                topic,
-                on_message=stream.on_message,
-                group_id=stream.group_id,
-                auto_offset_reset="earliest" if from_beginning else "latest",
-            )
+            unsubscribe = await self._subscribe(stream, from_beginning)
         except RuntimeHostError as exc:
             self._open.discard(stream)
             raise IngressRequestError(503, f"cannot subscribe to {topic}: {exc.message}") from None
@@ -161,13 +166,38 @@ class TopicStreams:
             raise
         return self._frames(stream, unsubscribe)
 
-    def _known(self, topic: str) -> bool:
-        """A topic of the runtime's nodes, or one the bus holds events of (only the in-memory
-        bus is asked; another bus's topic is taken as known)."""
-        if self._known_topics is None or topic in self._known_topics:
-            return True
+    async def _subscribe(self, stream: TopicStream, from_beginning: bool) -> Unsubscribe:
+        """Start feeding ``stream`` (by assignment on Kafka, else as a group of its own) and
+        judge whether its topic is known; how to stop feeding it."""
+        # Here, not at the top: a runtime on another bus never loads the Kafka client for it.
+        from omnibase_infra.event_bus.kafka.bus import EventBusKafka
+        from omnibase_infra.ingress.kafka_stream import KafkaStreamReader
+
+        topic = stream.topic
         bus = self._bus
-        return not isinstance(bus, EventBusInmemory) or bus.retained(topic) > 0
+        known = self._known_topics is None or topic in self._known_topics
+        if isinstance(bus, EventBusKafka):
+            stream.group_id = ""
+            reader = KafkaStreamReader(
+                bus.settings,
+                topic,
+                from_beginning=from_beginning,
+                deliver=stream.offer,
+                fail=stream.end,
+            )
+            holds = await reader.start()
+            stream.known = known or holds
+            return reader.stop
+        unsubscribe = await bus.subscribe(
+            topic,
+            on_message=stream.on_message,
+            group_id=stream.group_id,
+            auto_offset_reset="earliest" if from_beginning else "latest",
+        )
+        # Only the in-memory bus is asked what it holds; another bus's topic counts as known.
+        holds = not isinstance(bus, EventBusInmemory) or bus.retained(topic) > 0
+        stream.known = known or holds
+        return unsubscribe
 
     async def _frames(self, stream: TopicStream, unsubscribe: Unsubscribe) -> AsyncGenerator[bytes]:
         try:
