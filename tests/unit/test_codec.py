@@ -16,7 +16,9 @@ from omnibase_infra.event_bus.codec import (
     decode_envelope,
     describe_validation_error,
     encode_envelope,
+    encode_new_envelope,
     envelope_headers,
+    new_envelope,
 )
 from omnibase_infra.event_bus.headers import (
     HEADER_CORRELATION_ID,
@@ -175,3 +177,62 @@ def test_describe_validation_error_never_includes_input() -> None:
     text = describe_validation_error(caught.value)
     assert text.startswith("count: Input should be a valid integer")
     assert _SENTINEL not in text
+
+
+@pytest.mark.parametrize("caused", [True, False], ids=["with parent", "without parent"])
+def test_encode_new_envelope_makes_the_bytes_and_headers_of_cores_envelope(caused: bool) -> None:
+    """``encode_new_envelope`` writes exactly what core's envelope of the same ids encodes to."""
+    payload = ModelOrderPlaced(
+        order_id=uuid4(),
+        amount_cents=5,
+        placed_at=datetime(2026, 1, 2, 3, 4, 5, 600, tzinfo=UTC),
+        lines=("a",),
+    )
+    correlation_id, parent = uuid4(), uuid4() if caused else None
+    source_tool = "node_a" if caused else None
+    value, headers = encode_new_envelope(
+        payload,
+        correlation_id=correlation_id,
+        producer="node_a",
+        parent_envelope_id=parent,
+        source_tool=source_tool,
+    )
+    sent = json.loads(value)
+    core = new_envelope(
+        payload,
+        correlation_id=correlation_id,
+        producer="node_a",
+        parent_envelope_id=parent,
+        source_tool=source_tool,
+    ).model_copy(
+        update={
+            "envelope_id": UUID(sent["envelope_id"]),
+            "envelope_timestamp": datetime.fromisoformat(sent["envelope_timestamp"]),
+        }
+    )
+    assert value == encode_envelope(core)
+    assert headers == envelope_headers(core)
+    decoded = ModelEventEnvelope[ModelOrderPlaced].model_validate_json(value)
+    assert decoded.payload == payload
+    assert decoded.envelope_id.version == 4
+
+
+def test_encode_new_envelope_gives_each_message_its_own_id() -> None:
+    """Two envelopes made one after the other never share an envelope id."""
+    payload = ModelOrderPlaced(
+        order_id=uuid4(), amount_cents=1, placed_at=datetime.now(UTC), lines=()
+    )
+    ids = {
+        encode_new_envelope(payload, correlation_id=uuid4(), producer="p")[1][HEADER_ENVELOPE_ID]
+        for _ in range(1000)
+    }
+    assert len(ids) == 1000
+
+
+def test_encode_new_envelope_refuses_a_blank_producer() -> None:
+    """A blank producer is refused, as core's envelope refuses it."""
+    payload = ModelOrderPlaced(
+        order_id=uuid4(), amount_cents=1, placed_at=datetime.now(UTC), lines=()
+    )
+    with pytest.raises(ValueError, match="producer"):
+        encode_new_envelope(payload, correlation_id=uuid4(), producer="  ")

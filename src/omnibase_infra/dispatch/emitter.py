@@ -19,7 +19,7 @@ from omnibase_infra.dispatch.model_outgoing_message import ModelOutgoingMessage
 from omnibase_infra.dispatch.route import DispatchRoute
 from omnibase_infra.errors import ProtocolConfigurationError
 from omnibase_infra.event_bus.base import EventBusBase
-from omnibase_infra.event_bus.codec import JsonEnvelope, new_envelope
+from omnibase_infra.event_bus.codec import JsonEnvelope, encode_new_envelope
 from omnibase_infra.observability.tracing import producer_span, tracing_enabled
 
 __all__ = ["NodeOutputEmitter"]
@@ -102,18 +102,24 @@ class NodeOutputEmitter:
         key: bytes | None,
     ) -> None:
         """Publish ``payload`` for ``route``'s node, caused by ``source``."""
-        envelope = new_envelope(
-            payload,
-            correlation_id=correlation_id,
-            parent_envelope_id=source.envelope_id,
-            source_tool=route.node_name,
-            producer=route.node_name,
-        )
         if not tracing_enabled():
-            await self._bus.publish_envelope(envelope, topic, key)
+            await self._bus.publish(topic, key, *_encoded(route, source, correlation_id, payload))
             return
-        with producer_span(topic, node=route.node_name):
-            await self._bus.publish_envelope(envelope, topic, key)
+        with producer_span(topic, node=route.node_name):  # its context goes in the headers
+            await self._bus.publish(topic, key, *_encoded(route, source, correlation_id, payload))
+
+
+def _encoded(
+    route: DispatchRoute, source: JsonEnvelope, correlation_id: UUID, payload: BaseModel
+) -> tuple[bytes, dict[str, str]]:
+    """The wire bytes and headers of ``payload`` published by ``route``'s node for ``source``."""
+    return encode_new_envelope(
+        payload,
+        correlation_id=correlation_id,
+        parent_envelope_id=source.envelope_id,
+        source_tool=route.node_name,
+        producer=route.node_name,
+    )
 
 
 def _result_topic(route: DispatchRoute, result: BaseModel) -> str:

@@ -2,8 +2,8 @@
 
 Each kind of write has a lane. The writes waiting in it when its statement can go (at the
 loop's next round, or once its previous statement is answered) go together in one statement:
-the same version-guarded writes and history rows, over ``unnest`` arrays, returning the node
-ids it wrote; a write that waits alone goes with its one-row statement. Under load this
+the same version-guarded writes and history rows, over one JSON array of their rows, returning
+the node ids it wrote; a write that waits alone goes with its one-row statement. Under load this
 replaces a round trip, a pool checkout and a commit per write with one per batch. What each
 write learns is unchanged: whether its own row was written (the caller then tells a replay
 from a conflict).
@@ -19,6 +19,8 @@ import asyncio
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from uuid import UUID
+
+from pydantic_core import to_json
 
 from omnibase_infra.handlers.postgres.handler_postgres import HandlerPostgres
 from omnibase_infra.nodes.node_registry_effect.storage_sql import BATCH_SQL, ONE_ROW_SQL
@@ -103,9 +105,9 @@ class WriteBatcher:
             await _settle(batch[0], self._alone(kind, batch[0].arguments))
             return
         self.statements += 1
-        columns = [list(column) for column in zip(*(w.arguments for w in batch), strict=True)]
+        values = to_json([w.arguments for w in batch]).decode()
         try:
-            rows = await self._postgres.fetch(BATCH_SQL[kind], *columns)
+            rows = await self._postgres.fetch(BATCH_SQL[kind], values)
         except Exception:
             # Each write then gets the answer it would get alone: a row the table refuses fails
             # only its own write, a lost connection each (and each caller retries its own).

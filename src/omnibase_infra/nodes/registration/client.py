@@ -22,14 +22,13 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from omnibase_infra._core import (
-    ModelEventEnvelope,
     ModelNodeCapability,
     ModelNodeIntrospectionEvent,
     ModelNodeShutdownEvent,
     ModelSemVer,
 )
 from omnibase_infra.event_bus.base import EventBusBase, Unsubscribe
-from omnibase_infra.event_bus.codec import JsonEnvelope, new_envelope
+from omnibase_infra.event_bus.codec import JsonEnvelope, encode_new_envelope
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.nodes.registration.models.model_node_heartbeat import ModelNodeHeartbeat
 from omnibase_infra.nodes.registration.models.model_node_registration_accepted import (
@@ -195,20 +194,20 @@ class NodeRegistrationClient:
         payload: BaseModel | dict[str, JsonValue],
         correlation_id: UUID | None = None,
     ) -> None:
-        envelope: ModelEventEnvelope[BaseModel] | JsonEnvelope
+        correlation = correlation_id or uuid4()
         if isinstance(payload, BaseModel):
-            envelope = new_envelope(
-                payload,
-                correlation_id=correlation_id or uuid4(),
-                producer=self.description.node_name,
+            value, headers = encode_new_envelope(
+                payload, correlation_id=correlation, producer=self.description.node_name
             )
-        else:  # the published package's introspection shape, already JSON
-            envelope = JsonEnvelope(
-                payload=payload,
-                payload_type="ModelNodeIntrospectionEvent",
-                correlation_id=correlation_id or uuid4(),
-                producer=self.description.node_name,
-            )
+            await self._bus.publish(topic, self._key, value, headers)
+            return
+        # the published package's introspection shape, already JSON
+        envelope = JsonEnvelope(
+            payload=payload,
+            payload_type="ModelNodeIntrospectionEvent",
+            correlation_id=correlation,
+            producer=self.description.node_name,
+        )
         await self._bus.publish_envelope(envelope, topic, self._key)
 
 
