@@ -19,8 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import NamedTuple
 from uuid import UUID
@@ -113,7 +111,8 @@ class RegistrationWorkflow:
         # as unregistered without reading storage; a conflict on write says otherwise.
         optimistic = trigger is EnumRegistrationTrigger.INTROSPECTED
         key = str(node_id)  # the announcements' partition key, formatted once per trigger
-        with self._node_lock(node_id) as lock:
+        lock = self._lock_for(node_id)
+        try:
             async with lock:
                 for attempt in range(1, _CONFLICT_RETRIES + 1):
                     record = await self._current(node_id, load=not optimistic or attempt > 1)
@@ -124,21 +123,26 @@ class RegistrationWorkflow:
                         self._cache.pop(node_id, None)
                         if attempt == _CONFLICT_RETRIES:
                             raise
+        finally:
+            self._unlock(node_id)
         raise AssertionError("unreachable: the loop returns or raises")
 
-    @contextmanager
-    def _node_lock(self, node_id: UUID) -> Iterator[asyncio.Lock]:
-        """A lock per node, dropped once nobody holds or waits for it."""
-        lock, users = self._locks.get(node_id) or (asyncio.Lock(), 0)
+    # A lock per node, dropped once nobody holds or waits for it. Two plain methods, not a
+    # context manager: this runs for every trigger, and a generator-based one costs more.
+    def _lock_for(self, node_id: UUID) -> asyncio.Lock:
+        """The node's lock, counted as used until the matching ``_unlock``."""
+        held = self._locks.get(node_id)
+        lock, users = held if held is not None else (asyncio.Lock(), 0)
         self._locks[node_id] = (lock, users + 1)
-        try:
-            yield lock
-        finally:
-            _, users = self._locks[node_id]
-            if users == 1:
-                del self._locks[node_id]
-            else:
-                self._locks[node_id] = (lock, users - 1)
+        return lock
+
+    def _unlock(self, node_id: UUID) -> None:
+        """One user less of the node's lock; the last one drops it."""
+        lock, users = self._locks[node_id]
+        if users == 1:
+            del self._locks[node_id]
+        else:
+            self._locks[node_id] = (lock, users - 1)
 
     async def _current(self, node_id: UUID, *, load: bool) -> ModelRegistrationRecord | None:
         cached = self._cache.get(node_id)
