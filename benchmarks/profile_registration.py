@@ -40,6 +40,7 @@ _STEPS: tuple[tuple[str, str, str], ...] = (
     ("    envelope build (new_envelope)", "event_bus/codec.py", "new_envelope"),
     ("    envelope encode", "event_bus/codec.py", "encode_envelope"),
     ("    envelope headers", "event_bus/codec.py", "envelope_headers"),
+    ("    envelope bytes (encode_new_envelope)", "event_bus/codec.py", "encode_new_envelope"),
     ("    orchestrator handler", "node_registration_orchestrator/handler.py", "handle"),
     ("      introspection validation", "registration/introspection.py", "normalize_introspection"),
     ("      workflow", "node_registration_orchestrator/workflow.py", "run"),
