@@ -8,6 +8,7 @@ own row.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta, timezone
 from uuid import UUID, uuid4
 
 import pytest
@@ -183,3 +184,45 @@ async def test_a_write_whose_caller_gave_up_while_waiting_is_not_written(
     assert done[1:] == [None, None]
     assert await storage.load(nodes[0]) is None
     assert [await storage.load(n) is not None for n in nodes[1:]] == [True, True]
+
+
+async def test_a_batch_stores_awkward_values_exactly_as_given(
+    postgres_migrated_handler: HandlerPostgres,
+) -> None:
+    """Quotes, backslashes, non-ASCII text, nulls and a non-UTC timestamp with microseconds
+    go through a batch statement (rows sent as one JSON text) unchanged."""
+    postgres = postgres_migrated_handler
+    storage = RegistrationStorage(postgres)
+    elsewhere = timezone(timedelta(hours=5, minutes=30))
+    at = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=elsewhere)
+    nodes = [uuid4() for _ in range(3)]
+    records = [
+        record(
+            n,
+            S.PENDING,
+            1,
+            node_name=f'node "{i}" \\ ünïcødé ✓',
+            capabilities=('cap "quoted"', "ärger\\tab", "😀"),
+            endpoints={"health": 'http://h/"x"', "ö": "\\"},
+            health_endpoint=None if i else "http://127.0.0.1:1/health",
+            registered_at=at,
+            last_heartbeat_at=at,
+            updated_at=at,
+            last_error=None if i else 'line one\nline "two"',
+        )
+        for i, n in enumerate(nodes)
+    ]
+    correlation = uuid4()
+    writes = [intent(K.REGISTER, r, transition="register_new", from_state="new") for r in records]
+    results = await asyncio.gather(*(storage.apply(w, correlation) for w in writes))
+    assert results == [None] * 3
+    assert storage.writes.statements == 1  # one batch statement, not a write each
+    assert [await storage.load(n) for n in nodes] == records
+    rows = await postgres.fetch(
+        "SELECT node_id, transition_id, correlation_id, at FROM onex_registration_history "
+        "WHERE node_id = ANY($1::uuid[])",
+        nodes,
+    )
+    assert {(r["node_id"], r["transition_id"], r["correlation_id"], r["at"]) for r in rows} == {
+        (w.record.node_id, w.transition_id, correlation, at) for w in writes
+    }
