@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
@@ -29,6 +30,21 @@ class DispatchRoute:
     input_model: type[BaseModel] | None = None
     publish_topics: frozenset[str] = field(default_factory=frozenset)
     results: tuple[tuple[type[BaseModel], str], ...] = ()
+    # What validates a payload into ``input_model`` (None: no model): its pydantic validator
+    # itself once the model is built (``model_validate`` is a Python call around it).
+    validate_payload: Callable[[object], BaseModel] | None = field(
+        init=False, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        model = self.input_model
+        validate: Callable[[object], BaseModel] | None = None
+        if model is not None:
+            built = model.__pydantic_complete__
+            validate = (
+                model.__pydantic_validator__.validate_python if built else model.model_validate
+            )
+        object.__setattr__(self, "validate_payload", validate)
 
 
 def make_route(

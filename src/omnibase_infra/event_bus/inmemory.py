@@ -25,9 +25,9 @@
 from __future__ import annotations
 
 import asyncio
-import zlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
+from zlib import crc32
 
 from omnibase_infra._core import EnumConsumerGroupPurpose
 from omnibase_infra.errors import (
@@ -133,36 +133,47 @@ class EventBusInmemory(EventBusBase):
                 topic=topic,
             )
         state = self._topics.get(topic) or self._create_topic(topic)
-        index = (
-            zlib.crc32(key) % self._partition_count if key is not None else next(state.round_robin)
+        index = crc32(key) % self._partition_count if key is not None else next(state.round_robin)
+        # A dict (the common case) is copied without normalize_headers' call and checks.
+        record = Record(
+            key, value, headers.copy() if type(headers) is dict else normalize_headers(headers)
         )
-        partition = state.partitions[index]
-        record = Record(key, value, normalize_headers(headers))
-        if not self._has_room(state, index, record.size):
+        floor = self._floor_if_room(state, index, record.size)
+        if floor < 0:
             await self._wait_for_room(state, index, record.size)
-        partition.append(record)
-        if (
-            partition.end - partition.base > self._retention
-            or partition.end_bytes - partition.dropped_bytes > self._retention_bytes
-        ):
-            self._trim(state, index)
-        partition.new_data.fire()
+            floor = self._floor_if_room(state, index, record.size)  # room now: no await since
+        partition = state.partitions[index]
+        partition.append(record, floor, self._retention, self._retention_bytes)
+        if partition.new_data.waiters:
+            partition.new_data.fire()
 
-    def _has_room(self, state: Topic, index: int, size: int) -> bool:
-        """Whether every active group is within both bounds with ``size`` more bytes."""
+    def _floor_if_room(self, state: Topic, index: int, size: int) -> int:
+        """What every active group of the partition consumed (the offset history may be trimmed
+        below), or -1 when one of them has no room for ``size`` more bytes (see ``_has_room``).
+
+        One pass for both: publish's back-pressure check and its retention trim read the same
+        committed offsets, and this runs once per published message.
+        """
         partition = state.partitions[index]
         end = partition.end
+        floor = end + 1  # once the message is appended; no active group: all of it consumed
         for group in state.groups.values():
             if not group.members:
                 continue
             committed = group.committed[index]
-            if committed >= end:
-                continue  # nothing undelivered: always room for one message
-            if end - committed >= self._capacity:
-                return False
-            if partition.bytes_from(committed) + size > self._capacity_bytes:
-                return False
-        return True
+            # Nothing undelivered: always room for one message.
+            if committed < end and (
+                end - committed >= self._capacity
+                or partition.bytes_from(committed) + size > self._capacity_bytes
+            ):
+                return -1
+            if committed < floor:
+                floor = committed
+        return floor
+
+    def _has_room(self, state: Topic, index: int, size: int) -> bool:
+        """Whether every active group is within both bounds with ``size`` more bytes."""
+        return self._floor_if_room(state, index, size) >= 0
 
     async def _wait_for_room(self, state: Topic, index: int, size: int) -> None:
         """Back-pressure: wait for the groups to consume, at most ``publish_timeout_seconds``."""
@@ -199,15 +210,6 @@ class EventBusInmemory(EventBusBase):
             if group.members:
                 lag = max(lag, end - group.committed[index])
         return lag
-
-    def _trim(self, state: Topic, index: int) -> None:
-        """Drop the oldest consumed records past ``retention`` (messages or bytes)."""
-        partition = state.partitions[index]
-        floor = partition.end  # what every active group consumed
-        for group in state.groups.values():
-            if group.members and group.committed[index] < floor:
-                floor = group.committed[index]
-        partition.trim(floor, self._retention, self._retention_bytes)
 
     # -- consuming ----------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ import asyncio
 from contextvars import ContextVar
 from functools import partial
 
-from omnibase_infra.event_bus.inmemory_state import Group, Member, Record, Signal, Topic
+from omnibase_infra.event_bus.inmemory_state import Group, Member, Partition, Record, Signal, Topic
 from omnibase_infra.event_bus.key_order import deliver_in_key_order
 from omnibase_infra.event_bus.message import (
     BusMessage,
@@ -87,20 +87,98 @@ class PartitionDelivery:
                 continue
             member = group.members[index % len(group.members)]
             if group.in_flight == 1 or end - offset == 1:
-                record = partition.log[offset - partition.base]
-                taken = await self._deliver_one(
-                    state, group, member, index, generation, task, offset, record
-                )
-                delivered = 1 if taken else 0
-            else:
-                end = min(end, offset + group.in_flight)
-                ready = [(o, partition.log[o - partition.base]) for o in range(offset, end)]
-                deliver = partial(self._deliver_item, state, group, member, index, generation)
-                delivered = await deliver_in_key_order(ready, _key, deliver)
+                await self._deliver_in_order(state, group, member, index, generation, task, offset)
+                continue
+            end = min(end, offset + group.in_flight)
+            ready = [(o, partition.log[o - partition.base]) for o in range(offset, end)]
+            deliver = partial(self._deliver_item, state, group, member, index, generation)
+            delivered = await deliver_in_key_order(ready, _key, deliver)
             if delivered:
-                group.committed[index] = offset + delivered
-                partition.space.fire()
-                self._progress.fire()
+                self._commit(partition, group, index, offset + delivered)
+
+    def _commit(self, partition: Partition, group: Group, index: int, offset: int) -> None:
+        """Commit ``offset`` and wake whoever waits for it (publishers, ``wait_idle``)."""
+        group.committed[index] = offset
+        if partition.space.waiters:
+            partition.space.fire()
+        if self._progress.waiters:
+            self._progress.fire()
+
+    async def _deliver_in_order(
+        self,
+        state: Topic,
+        group: Group,
+        member: Member,
+        index: int,
+        generation: int,
+        task: asyncio.Task[None],
+        offset: int,
+    ) -> None:
+        """Deliver the partition's ready messages from ``offset`` one at a time, committing each
+        as its callback returns, until none is ready or ``member`` no longer holds the partition.
+
+        The path of every message of a group that takes one at a time (and of a lone ready
+        message), so the first delivery of each message is inlined here: the callback is
+        awaited directly (one that never waits costs no task switch), its commit costs a list
+        store, and only a message that failed goes through ``_deliver_one``'s redelivery loop.
+        """
+        partition = state.partitions[index]
+        members = group.members
+        committed = group.committed
+        callback = member.callback
+        delivering = member.delivering
+        settled = member.settled
+        space = partition.space
+        progress = self._progress
+        topic = state.name
+        while (
+            offset < partition.end
+            and group.generation == generation
+            and members
+            and members[index % len(members)] is member  # a member that joined may take it
+        ):
+            record = partition.log[offset - partition.base]
+            message = BusMessage(
+                topic,
+                record.key,
+                record.value,
+                None,
+                index,
+                offset,
+                record.timestamp,
+                record,  # headers copied from the record on first read
+            )
+            delivering.add(task)
+            try:
+                await callback(message)
+                taken = not message.nacked
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                report_raised(message, exc, group_id=group.group_id)
+                taken = False
+            finally:
+                delivering.discard(task)
+                if settled.waiters:
+                    settled.fire()
+            if taken:
+                if self._parked:
+                    self._unpark(topic, group.group_id, index)
+            else:
+                await asyncio.sleep(self._failure_delay(message, group.group_id, 1))
+                if not await self._deliver_one(
+                    state, group, member, index, generation, task, offset, record, failures=1
+                ):
+                    return
+            offset += 1
+            # Committed as soon as handled (not once per run): a publisher held back by the
+            # bound, or ``wait_idle``, sees it at once, and a callback that waits later in the
+            # run leaves nothing handled uncommitted behind it.
+            committed[index] = offset
+            if space.waiters:
+                space.fire()
+            if progress.waiters:
+                progress.fire()
 
     async def _deliver_item(
         self,
@@ -126,12 +204,12 @@ class PartitionDelivery:
         task: asyncio.Task[None],
         offset: int,
         record: Record,
+        failures: int = 0,
     ) -> bool:
         """Deliver one message to ``member`` until it takes it; False once the member left.
 
-        ``deliver_once`` inlined: one coroutine less per message.
+        ``failures``: how many deliveries of it failed already (the in-order path's first).
         """
-        failures = 0
         while member in group.members and group.generation == generation:
             message = BusMessage(
                 state.name,
@@ -161,15 +239,15 @@ class PartitionDelivery:
                     self._unpark(state.name, group.group_id, index)
                 return True
             failures += 1
-            if message.parked:
-                self._park(message, group.group_id)
-                delay = self._park_seconds
-            else:
-                delay = redelivery_delay(
-                    failures, _REDELIVERY_BASE_SECONDS, _REDELIVERY_MAX_SECONDS
-                )
-            await asyncio.sleep(delay)
+            await asyncio.sleep(self._failure_delay(message, group.group_id, failures))
         return False
+
+    def _failure_delay(self, message: BusMessage, group_id: str, failures: int) -> float:
+        """The pause before delivering a failed message again (parking it if it was parked)."""
+        if message.parked:
+            self._park(message, group_id)
+            return self._park_seconds
+        return redelivery_delay(failures, _REDELIVERY_BASE_SECONDS, _REDELIVERY_MAX_SECONDS)
 
     def _park(self, message: BusMessage, group_id: str) -> None:
         """Hold the partition at a parked message; the alarm goes off once per message."""

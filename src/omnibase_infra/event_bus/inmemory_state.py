@@ -43,24 +43,25 @@ class Signal:
     to every wake-up (this is on the path of every delivered message).
     """
 
-    __slots__ = ("_waiters",)
+    __slots__ = ("waiters",)
 
     def __init__(self) -> None:
-        self._waiters: list[asyncio.Future[None]] = []
+        # Read by the hot paths to skip ``fire`` when nobody waits (the common case).
+        self.waiters: list[asyncio.Future[None]] = []
 
     async def wait(self) -> None:
         future = asyncio.get_running_loop().create_future()
-        self._waiters.append(future)
+        self.waiters.append(future)
         try:
             await future
         finally:
             if not future.done():
-                self._waiters.remove(future)
+                self.waiters.remove(future)
 
     def fire(self) -> None:
-        if not self._waiters:  # the common case on the hot path: nobody waits
+        if not self.waiters:  # the common case on the hot path: nobody waits
             return
-        waiters, self._waiters = self._waiters, []
+        waiters, self.waiters = self.waiters, []
         for future in waiters:
             if not future.done():
                 future.set_result(None)
@@ -84,12 +85,26 @@ class Partition:
         self.new_data = Signal()
         self.space = Signal()
 
-    def append(self, record: Record) -> None:
-        """Add ``record`` at the end."""
-        self.end_bytes += record.size
-        record.end_bytes = self.end_bytes
-        self.log.append(record)
-        self.end += 1
+    def append(self, record: Record, floor: int, max_records: int, max_bytes: int) -> None:
+        """Add ``record`` at the end, then drop the oldest records before ``floor`` while more
+        than ``max_records`` records or ``max_bytes`` bytes are retained.
+
+        One call per published message: past retention, each append trims about one record.
+        """
+        end_bytes = self.end_bytes + record.size
+        self.end_bytes = record.end_bytes = end_bytes
+        log = self.log
+        log.append(record)
+        end = self.end = self.end + 1
+        base = self.base
+        dropped = self.dropped_bytes
+        if end - base <= max_records and end_bytes - dropped <= max_bytes:
+            return
+        while base < floor and (end - base > max_records or end_bytes - dropped > max_bytes):
+            dropped += log.popleft().size
+            base += 1
+        self.base = base
+        self.dropped_bytes = dropped
 
     def bytes_from(self, offset: int) -> int:
         """The bytes of the retained records from ``offset`` (at least ``base``) to the end."""
@@ -104,20 +119,6 @@ class Partition:
     def retained_bytes(self) -> int:
         """The bytes of every retained record."""
         return self.end_bytes - self.dropped_bytes
-
-    def trim(self, floor: int, max_records: int, max_bytes: int) -> None:
-        """Drop the oldest records before ``floor`` while more than ``max_records`` records or
-        ``max_bytes`` bytes are retained (one call per publish once retention is reached)."""
-        log = self.log
-        base = self.base
-        dropped = self.dropped_bytes
-        end_bytes = self.end_bytes
-        end = self.end
-        while base < floor and (end - base > max_records or end_bytes - dropped > max_bytes):
-            dropped += log.popleft().size
-            base += 1
-        self.base = base
-        self.dropped_bytes = dropped
 
 
 class Member:
