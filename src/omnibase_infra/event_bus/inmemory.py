@@ -37,7 +37,7 @@ from omnibase_infra.errors import (
 )
 from omnibase_infra.event_bus.base import EventBusBase, OffsetReset, Unsubscribe, normalize_headers
 from omnibase_infra.event_bus.inmemory_delivery import PartitionDelivery, own_delivery_tasks
-from omnibase_infra.event_bus.inmemory_state import Group, Member, Record, Signal, Topic
+from omnibase_infra.event_bus.inmemory_state import Bounds, Group, Member, Record, Signal, Topic
 from omnibase_infra.event_bus.message import MessageCallback
 from omnibase_infra.event_bus.model_consumer_position import ModelConsumerPosition
 from omnibase_infra.event_bus.topics import parse_topic
@@ -93,8 +93,7 @@ class EventBusInmemory(EventBusBase):
         self._in_flight = in_flight_per_partition
         self._capacity = capacity
         self._capacity_bytes = capacity_bytes
-        self._retention = retention
-        self._retention_bytes = retention_bytes
+        self._bounds = Bounds(capacity, capacity_bytes, retention, retention_bytes)
         self._publish_timeout = publish_timeout_seconds
         self._max_bytes = max_message_bytes
         self._topics: dict[str, Topic] = {}
@@ -138,49 +137,16 @@ class EventBusInmemory(EventBusBase):
         record = Record(
             key, value, headers.copy() if type(headers) is dict else normalize_headers(headers)
         )
-        floor = self._floor_if_room(state, index, record.size)
-        if floor < 0:
+        partition = state.partitions[index]
+        while not partition.offer(record):
             await self._wait_for_room(state, index, record.size)
-            floor = self._floor_if_room(state, index, record.size)  # room now: no await since
-        partition = state.partitions[index]
-        partition.append(record, floor, self._retention, self._retention_bytes)
-        if partition.new_data.waiters:
-            partition.new_data.fire()
-
-    def _floor_if_room(self, state: Topic, index: int, size: int) -> int:
-        """What every active group of the partition consumed (the offset history may be trimmed
-        below), or -1 when one of them has no room for ``size`` more bytes (see ``_has_room``).
-
-        One pass for both: publish's back-pressure check and its retention trim read the same
-        committed offsets, and this runs once per published message.
-        """
-        partition = state.partitions[index]
-        end = partition.end
-        floor = end + 1  # once the message is appended; no active group: all of it consumed
-        for group in state.groups.values():
-            if not group.members:
-                continue
-            committed = group.committed[index]
-            # Nothing undelivered: always room for one message.
-            if committed < end and (
-                end - committed >= self._capacity
-                or partition.bytes_from(committed) + size > self._capacity_bytes
-            ):
-                return -1
-            if committed < floor:
-                floor = committed
-        return floor
-
-    def _has_room(self, state: Topic, index: int, size: int) -> bool:
-        """Whether every active group is within both bounds with ``size`` more bytes."""
-        return self._floor_if_room(state, index, size) >= 0
 
     async def _wait_for_room(self, state: Topic, index: int, size: int) -> None:
         """Back-pressure: wait for the groups to consume, at most ``publish_timeout_seconds``."""
         partition = state.partitions[index]
 
         async def room() -> None:
-            while not self._has_room(state, index, size):
+            while not partition.has_room(size):
                 await partition.space.wait()
 
         try:
@@ -198,7 +164,7 @@ class EventBusInmemory(EventBusBase):
 
     def _create_topic(self, topic: str) -> Topic:
         parse_topic(topic)  # validates the name once per topic
-        state = Topic(topic, self._partition_count)
+        state = Topic(topic, self._partition_count, self._bounds)
         self._topics[topic] = state
         return state
 

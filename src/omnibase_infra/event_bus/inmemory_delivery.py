@@ -127,58 +127,68 @@ class PartitionDelivery:
         committed = group.committed
         callback = member.callback
         delivering = member.delivering
-        settled = member.settled
         space = partition.space
         progress = self._progress
         topic = state.name
-        while (
-            offset < partition.end
-            and group.generation == generation
-            and members
-            and members[index % len(members)] is member  # a member that joined may take it
-        ):
-            record = partition.log[offset - partition.base]
-            message = BusMessage(
-                topic,
-                record.key,
-                record.value,
-                None,
-                index,
-                offset,
-                record.timestamp,
-                record,  # headers copied from the record on first read
-            )
-            delivering.add(task)
-            try:
-                await callback(message)
-                taken = not message.nacked
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                report_raised(message, exc, group_id=group.group_id)
-                taken = False
-            finally:
-                delivering.discard(task)
-                if settled.waiters:
-                    settled.fire()
-            if taken:
-                if self._parked:
-                    self._unpark(topic, group.group_id, index)
-            else:
-                await asyncio.sleep(self._failure_delay(message, group.group_id, 1))
-                if not await self._deliver_one(
-                    state, group, member, index, generation, task, offset, record, failures=1
-                ):
-                    return
-            offset += 1
-            # Committed as soon as handled (not once per run): a publisher held back by the
-            # bound, or ``wait_idle``, sees it at once, and a callback that waits later in the
-            # run leaves nothing handled uncommitted behind it.
-            committed[index] = offset
-            if space.waiters:
-                space.fire()
-            if progress.waiters:
-                progress.fire()
+        # In ``delivering`` for the whole run, not per message: between two callbacks nothing
+        # waits, so a member leaving sees the same (it waits for the callback running, and the
+        # run ends right after it); a failed message leaves it before its redelivery pause.
+        delivering.add(task)
+        try:
+            while (
+                offset < partition.end
+                and group.generation == generation
+                and members
+                and members[index % len(members)] is member  # a member that joined may take it
+            ):
+                record = partition.log[offset - partition.base]
+                message = BusMessage(
+                    topic,
+                    record.key,
+                    record.value,
+                    None,
+                    index,
+                    offset,
+                    record.timestamp,
+                    record,  # headers copied from the record on first read
+                )
+                try:
+                    await callback(message)
+                    taken = not message.nacked
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    report_raised(message, exc, group_id=group.group_id)
+                    taken = False
+                if taken:
+                    if self._parked:
+                        self._unpark(topic, group.group_id, index)
+                else:
+                    self._settle(member, task)
+                    await asyncio.sleep(self._failure_delay(message, group.group_id, 1))
+                    if not await self._deliver_one(
+                        state, group, member, index, generation, task, offset, record, failures=1
+                    ):
+                        return
+                    delivering.add(task)
+                offset += 1
+                # Committed as soon as handled (not once per run): a publisher held back by
+                # the bound, or ``wait_idle``, sees it at once, and a callback that waits later
+                # in the run leaves nothing handled uncommitted behind it.
+                committed[index] = offset
+                if space.waiters:
+                    space.fire()
+                if progress.waiters:
+                    progress.fire()
+        finally:
+            self._settle(member, task)
+
+    @staticmethod
+    def _settle(member: Member, task: asyncio.Task[None]) -> None:
+        """``task`` is in none of ``member``'s callbacks now: wake a leave waiting for that."""
+        member.delivering.discard(task)
+        if member.settled.waiters:
+            member.settled.fire()
 
     async def _deliver_item(
         self,

@@ -9,7 +9,7 @@ from collections import deque
 
 from omnibase_infra.event_bus.message import MessageCallback
 
-__all__ = ["Group", "Member", "Partition", "Record", "Signal", "Topic"]
+__all__ = ["Bounds", "Group", "Member", "Partition", "Record", "Signal", "Topic"]
 
 
 class Record:
@@ -67,6 +67,20 @@ class Signal:
                 future.set_result(None)
 
 
+class Bounds:
+    """The bus's memory bounds, shared by its partitions (see ``EventBusInmemory``)."""
+
+    __slots__ = ("capacity", "capacity_bytes", "retention", "retention_bytes")
+
+    def __init__(
+        self, capacity: int, capacity_bytes: int, retention: int, retention_bytes: int
+    ) -> None:
+        self.capacity = capacity  # undelivered messages a group may lag behind
+        self.capacity_bytes = capacity_bytes  # undelivered bytes a group may lag behind
+        self.retention = retention  # consumed messages kept
+        self.retention_bytes = retention_bytes  # consumed bytes kept
+
+
 class Partition:
     """A partition's retained log, with its offsets and byte counts kept as running totals.
 
@@ -74,9 +88,23 @@ class Partition:
     between any retained offset and the end (a group's undelivered bytes) cost one lookup.
     """
 
-    __slots__ = ("base", "dropped_bytes", "end", "end_bytes", "log", "new_data", "space")
+    __slots__ = (
+        "base",
+        "bounds",
+        "dropped_bytes",
+        "end",
+        "end_bytes",
+        "groups",
+        "index",
+        "log",
+        "new_data",
+        "space",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, index: int, bounds: Bounds, groups: dict[str, Group]) -> None:
+        self.index = index
+        self.bounds = bounds
+        self.groups = groups  # the topic's consumer groups
         self.log: deque[Record] = deque()
         self.base = 0  # offset of log[0]
         self.end = 0  # the offset the next appended message will get (base + len(log))
@@ -85,26 +113,61 @@ class Partition:
         self.new_data = Signal()
         self.space = Signal()
 
-    def append(self, record: Record, floor: int, max_records: int, max_bytes: int) -> None:
-        """Add ``record`` at the end, then drop the oldest records before ``floor`` while more
-        than ``max_records`` records or ``max_bytes`` bytes are retained.
+    def offer(self, record: Record) -> bool:
+        """Append ``record`` and wake the delivery tasks, unless an active group has no room for
+        it (False: nothing changed); then trim the consumed history past retention.
 
-        One call per published message: past retention, each append trims about one record.
+        One call per published message, so the room check and the trim's floor (what every
+        active group consumed) come from one pass over the groups.
         """
+        bounds = self.bounds
+        index = self.index
+        end = self.end
+        floor = end + 1  # once appended; with no active group all of it counts as consumed
+        for group in self.groups.values():
+            if group.members:
+                committed = group.committed[index]
+                if committed < end and self._full(committed, record.size):
+                    return False
+                if committed < floor:
+                    floor = committed
         end_bytes = self.end_bytes + record.size
         self.end_bytes = record.end_bytes = end_bytes
         log = self.log
         log.append(record)
-        end = self.end = self.end + 1
+        end = self.end = end + 1
         base = self.base
         dropped = self.dropped_bytes
-        if end - base <= max_records and end_bytes - dropped <= max_bytes:
-            return
-        while base < floor and (end - base > max_records or end_bytes - dropped > max_bytes):
-            dropped += log.popleft().size
-            base += 1
-        self.base = base
-        self.dropped_bytes = dropped
+        max_records = bounds.retention
+        max_bytes = bounds.retention_bytes
+        if end - base > max_records or end_bytes - dropped > max_bytes:
+            while base < floor and (end - base > max_records or end_bytes - dropped > max_bytes):
+                dropped += log.popleft().size
+                base += 1
+            self.base = base
+            self.dropped_bytes = dropped
+        if self.new_data.waiters:
+            self.new_data.fire()
+        return True
+
+    def has_room(self, size: int) -> bool:
+        """Whether every active group is within both bounds with ``size`` more bytes."""
+        end = self.end
+        for group in self.groups.values():
+            if group.members:
+                committed = group.committed[self.index]
+                if committed < end and self._full(committed, size):
+                    return False
+        return True
+
+    def _full(self, committed: int, size: int) -> bool:
+        """Whether a group at ``committed`` (with undelivered messages) has no room for ``size``
+        more bytes (a group with nothing undelivered always takes one message)."""
+        bounds = self.bounds
+        return (
+            self.end - committed >= bounds.capacity
+            or self.bytes_from(committed) + size > bounds.capacity_bytes
+        )
 
     def bytes_from(self, offset: int) -> int:
         """The bytes of the retained records from ``offset`` (at least ``base``) to the end."""
@@ -147,8 +210,8 @@ class Group:
 class Topic:
     __slots__ = ("groups", "name", "partitions", "round_robin")
 
-    def __init__(self, name: str, partitions: int) -> None:
+    def __init__(self, name: str, partitions: int, bounds: Bounds) -> None:
         self.name = name
-        self.partitions = [Partition() for _ in range(partitions)]
         self.groups: dict[str, Group] = {}
+        self.partitions = [Partition(index, bounds, self.groups) for index in range(partitions)]
         self.round_robin = itertools.cycle(range(partitions))
