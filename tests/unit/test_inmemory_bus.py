@@ -134,6 +134,33 @@ async def test_one_in_flight_delivers_a_partition_strictly_in_order() -> None:
     await bus.close()
 
 
+async def test_messages_arriving_during_a_lone_delivery_still_go_out_together() -> None:
+    """A group taking several at once delivers what arrived while its lone message was in its
+    callback concurrently across keys, not one at a time after that message."""
+    bus = EventBusInmemory(partitions=1, in_flight_per_partition=8)
+    first_done = asyncio.Event()
+    rest_done = asyncio.Event()
+    started: list[int] = []
+
+    async def on_message(message: BusMessage) -> None:
+        started.append(message.offset)
+        await (first_done if message.offset == 0 else rest_done).wait()
+
+    await bus.subscribe(TOPIC, on_message=on_message, group_id="g")
+    await bus.publish(TOPIC, b"k0", b"0")
+    await eventually(lambda: started == [0])
+    for i in range(1, 5):
+        await bus.publish(TOPIC, f"k{i}".encode(), str(i).encode())
+    first_done.set()
+    # All four in their callbacks at once: none of them returned yet.
+    await eventually(lambda: sorted(started) == [0, 1, 2, 3, 4])
+    assert await bus.get_committed_offset(TOPIC, "g") == 1
+    rest_done.set()
+    await bus.wait_idle()
+    assert await bus.get_committed_offset(TOPIC, "g") == 5
+    await bus.close()
+
+
 async def test_messages_of_one_key_are_never_in_flight_together() -> None:
     """However many are ready, a key's next message waits until its previous one returned."""
     bus = EventBusInmemory(partitions=1, in_flight_per_partition=16)

@@ -115,7 +115,8 @@ class PartitionDelivery:
         offset: int,
     ) -> None:
         """Deliver the partition's ready messages from ``offset`` one at a time, committing each
-        as its callback returns, until none is ready or ``member`` no longer holds the partition.
+        as its callback returns, until none is ready or ``member`` no longer holds the partition
+        (a group taking several at once: only the message at ``offset``).
 
         The path of every message of a group that takes one at a time (and of a lone ready
         message), so the first delivery of each message is inlined here: the callback is
@@ -130,13 +131,17 @@ class PartitionDelivery:
         space = partition.space
         progress = self._progress
         topic = state.name
+        # A group that takes several at once gets only the lone ready message here: what
+        # arrives meanwhile goes to ``deliver_in_key_order``, concurrently across keys.
+        drain = group.in_flight == 1
+        stop = offset + 1
         # In ``delivering`` for the whole run, not per message: between two callbacks nothing
         # waits, so a member leaving sees the same (it waits for the callback running, and the
         # run ends right after it); a failed message leaves it before its redelivery pause.
         delivering.add(task)
         try:
             while (
-                offset < partition.end
+                offset < (partition.end if drain else stop)
                 and group.generation == generation
                 and members
                 and members[index % len(members)] is member  # a member that joined may take it
