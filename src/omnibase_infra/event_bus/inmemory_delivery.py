@@ -159,7 +159,7 @@ class PartitionDelivery:
                 )
                 try:
                     await callback(message)
-                    taken = not message.nacked
+                    taken = not message._nacked  # the slot, not its property: a call less
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:

@@ -123,15 +123,22 @@ class Partition:
         bounds = self.bounds
         index = self.index
         end = self.end
+        size = record.size
+        # No group's undelivered bytes exceed what the partition retains: while that stays
+        # within capacity_bytes (nearly always) no group's bytes need a look.
+        bytes_tight = self.end_bytes - self.dropped_bytes + size > bounds.capacity_bytes
         floor = end + 1  # once appended; with no active group all of it counts as consumed
         for group in self.groups.values():
             if group.members:
                 committed = group.committed[index]
-                if committed < end and self._full(committed, record.size):
+                if committed < end and (
+                    end - committed >= bounds.capacity
+                    or (bytes_tight and self.bytes_from(committed) + size > bounds.capacity_bytes)
+                ):
                     return False
                 if committed < floor:
                     floor = committed
-        end_bytes = self.end_bytes + record.size
+        end_bytes = self.end_bytes + size
         self.end_bytes = record.end_bytes = end_bytes
         log = self.log
         log.append(record)
@@ -151,23 +158,19 @@ class Partition:
         return True
 
     def has_room(self, size: int) -> bool:
-        """Whether every active group is within both bounds with ``size`` more bytes."""
+        """Whether every active group is within both bounds with ``size`` more bytes (the check
+        ``offer`` makes; a group with nothing undelivered always takes one message)."""
+        bounds = self.bounds
         end = self.end
         for group in self.groups.values():
             if group.members:
                 committed = group.committed[self.index]
-                if committed < end and self._full(committed, size):
+                if committed < end and (
+                    end - committed >= bounds.capacity
+                    or self.bytes_from(committed) + size > bounds.capacity_bytes
+                ):
                     return False
         return True
-
-    def _full(self, committed: int, size: int) -> bool:
-        """Whether a group at ``committed`` (with undelivered messages) has no room for ``size``
-        more bytes (a group with nothing undelivered always takes one message)."""
-        bounds = self.bounds
-        return (
-            self.end - committed >= bounds.capacity
-            or self.bytes_from(committed) + size > bounds.capacity_bytes
-        )
 
     def bytes_from(self, offset: int) -> int:
         """The bytes of the retained records from ``offset`` (at least ``base``) to the end."""
