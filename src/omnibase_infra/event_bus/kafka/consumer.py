@@ -12,7 +12,11 @@
   task; only a key whose callback waits gets one; 1 delivers each partition strictly in
   order). Headers are decoded only when a callback reads them.
 - The next offset of a partition is committed (synchronously, manual commits only) after the
-  callbacks of it and of every message before it returned; a callback that raises or nacks
+  callbacks of it and of every message before it returned. While messages are ready, a batch's
+  commit runs on the worker right after the next fetch (which then takes only what is ready,
+  without waiting), so its round trip overlaps the next batch's delivery; a rebalance inside
+  that fetch commits it before the partitions go, and stopping commits the last delivered
+  batch before leaving. A callback that raises or nacks
   gets the message again after a bounded growing delay (holding back the later messages of
   its key). Nothing is committed ahead of a callback: at-least-once. A message the callback
   parks (``BusMessage.park``) holds its partition and is tried again every ``park_seconds``,
@@ -34,6 +38,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -119,6 +124,9 @@ class KafkaGroupMember(KafkaDelivery):
         self._begun: dict[tuple[str, int], int] = {}
         self._fetched: dict[tuple[str, int], int] = {}
         self._parked: dict[tuple[str, int], int] = {}
+        # Worker thread only: the delivered batch's offsets held for the commit that follows
+        # the next fetch (``_fetch_holding``, ``_commit_held``, ``_on_revoke``).
+        self._held: list[TopicPartition] = []
 
     @property
     def topic(self) -> str:
@@ -215,7 +223,10 @@ class KafkaGroupMember(KafkaDelivery):
             self._loop.call_soon_threadsafe(self._joined.set)
 
     def _on_revoke(self, consumer: Consumer, _partitions: list[TopicPartition]) -> None:
-        # Nothing is in flight here: consume() only runs between fully committed batches.
+        # Nothing is in flight here: consume() only runs between delivered batches. The last
+        # one may not be committed yet (its commit follows this fetch): commit it now, while
+        # the partitions are still this member's.
+        self._commit_held(consumer)
         consumer.unassign()
         self.assigned = []
         self._committed = {}
@@ -224,12 +235,37 @@ class KafkaGroupMember(KafkaDelivery):
 
     # -- the delivery loop --------------------------------------------------------------------
 
-    def _fetch(self, consumer: Consumer) -> list[Message]:
-        """Wait briefly for one message, then take what else is ready (no batch-fill wait)."""
+    def _fetch_holding(self, consumer: Consumer, handled: list[TopicPartition]) -> list[Message]:
+        """Fetch, holding ``handled`` (the delivered batch's offsets) for ``_commit_held``:
+        with offsets held, only what is ready is taken, so their commit is not delayed."""
+        self._held = handled
+        return self._fetch(consumer, 0.0 if handled else _POLL_SECONDS)
+
+    def _commit_held(self, consumer: Consumer) -> None:
+        """Commit the held offsets, if a rebalance did not commit them already."""
+        held, self._held = self._held, []
+        if held:
+            self._commit_now(consumer, held)
+
+    def _commit_now(self, consumer: Consumer, offsets: list[TopicPartition]) -> None:
+        """Commit ``offsets`` synchronously (on the worker); a refusal is counted, not raised."""
+        try:
+            consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            # The group moved on (rebalance): the new owner redelivers from the last commit.
+            self.commit_failures += 1
+            _log.warning("kafka commit failed", consumer_group=self.group_id, error=str(exc))
+            return
+        for tp in offsets:
+            self._committed[(tp.topic, tp.partition)] = tp.offset
+
+    def _fetch(self, consumer: Consumer, wait: float) -> list[Message]:
+        """Wait up to ``wait`` for one message, then take what else is ready (no batch-fill
+        wait)."""
         if not self._bound:
             self._serve_unbound(consumer)
             return []
-        first = consumer.poll(_POLL_SECONDS)
+        first = consumer.poll(wait)
         if first is None:
             return []
         if self._settings.max_batch == 1:
@@ -275,55 +311,86 @@ class KafkaGroupMember(KafkaDelivery):
             self._executor.shutdown(wait=False)
 
     async def _consume(self, consumer: Consumer) -> None:
+        loop = asyncio.get_running_loop()
+        handled: list[TopicPartition] = []  # the last batch's offsets, not yet committed
         while not self._stopping:
+            fetched: asyncio.Future[list[Message]] = loop.create_future()
+            committed: asyncio.Future[None] | None = loop.create_future() if handled else None
+            # One hand-over to the worker for both: the fetch, then the previous batch's commit,
+            # which runs while the fetched batch is delivered.
+            self._executor.submit(self._fetch_then_commit, consumer, handled, fetched, committed)
             try:
-                messages = await self._call(lambda: self._fetch(consumer))
+                messages = await fetched
             except KafkaException as exc:
+                if committed is not None:
+                    await committed
+                handled = []
                 _log.warning("kafka fetch failed", consumer_group=self.group_id, error=str(exc))
                 await asyncio.sleep(self._settings.redelivery_max_seconds)
                 continue
-            by_partition: dict[tuple[str, int], list[Message]] = {}
-            for message in messages:
-                error = message.error()
-                if error is not None:
-                    if error.code() != KafkaError._PARTITION_EOF:
-                        _log.warning(
-                            "kafka consume error", consumer_group=self.group_id, error=error.str()
-                        )
-                    continue
-                place = (message.topic() or "", message.partition() or 0)
-                by_partition.setdefault(place, []).append(message)
-            if not by_partition:
-                continue
-            for place, batch in by_partition.items():
-                self._fetched[place] = (batch[-1].offset() or 0) + 1
-            if len(by_partition) == 1:
-                ((place, batch),) = by_partition.items()
-                done = [await self._deliver_partition(place, batch)]
-                places = [place]
-            else:
-                places = list(by_partition)
-                done = await asyncio.gather(
-                    *(self._deliver_partition(p, by_partition[p]) for p in places)
-                )
-            offsets = [
-                TopicPartition(topic, partition, offset)
-                for (topic, partition), offset in zip(places, done, strict=True)
-                if offset is not None
-            ]
-            if offsets:
-                await self._commit(consumer, offsets)
+            try:
+                handled = await self._deliver(messages)
+            finally:
+                if committed is not None:
+                    await committed
+        if handled:
+            await self._call(partial(self._commit_now, consumer, handled))
 
-    async def _commit(self, consumer: Consumer, offsets: list[TopicPartition]) -> None:
+    def _fetch_then_commit(
+        self,
+        consumer: Consumer,
+        handled: list[TopicPartition],
+        fetched: asyncio.Future[list[Message]],
+        committed: asyncio.Future[None] | None,
+    ) -> None:
+        """On the worker: fetch (holding ``handled``), hand the batch over, commit ``handled``."""
+        loop = fetched.get_loop()
         try:
-            await self._call(lambda: consumer.commit(offsets=offsets, asynchronous=False))
-        except KafkaException as exc:
-            # The group moved on (rebalance): the new owner redelivers from the last commit.
-            self.commit_failures += 1
-            _log.warning("kafka commit failed", consumer_group=self.group_id, error=str(exc))
+            messages = self._fetch_holding(consumer, handled)
+        except BaseException as exc:
+            loop.call_soon_threadsafe(_fail, fetched, exc)
+        else:
+            loop.call_soon_threadsafe(_resolve, fetched, messages)
+        if committed is None:
             return
-        for tp in offsets:
-            self._committed[(tp.topic, tp.partition)] = tp.offset
+        try:
+            self._commit_held(consumer)
+        except BaseException as exc:
+            loop.call_soon_threadsafe(_fail, committed, exc)
+        else:
+            loop.call_soon_threadsafe(_resolve, committed, None)
+
+    async def _deliver(self, messages: list[Message]) -> list[TopicPartition]:
+        """Deliver a fetched batch, its partitions concurrently; the offsets to commit."""
+        by_partition: dict[tuple[str, int], list[Message]] = {}
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    _log.warning(
+                        "kafka consume error", consumer_group=self.group_id, error=error.str()
+                    )
+                continue
+            place = (message.topic() or "", message.partition() or 0)
+            by_partition.setdefault(place, []).append(message)
+        if not by_partition:
+            return []
+        for place, batch in by_partition.items():
+            self._fetched[place] = (batch[-1].offset() or 0) + 1
+        if len(by_partition) == 1:
+            ((place, batch),) = by_partition.items()
+            done = [await self._deliver_partition(place, batch)]
+            places = [place]
+        else:
+            places = list(by_partition)
+            done = await asyncio.gather(
+                *(self._deliver_partition(p, by_partition[p]) for p in places)
+            )
+        return [
+            TopicPartition(topic, partition, offset)
+            for (topic, partition), offset in zip(places, done, strict=True)
+            if offset is not None
+        ]
 
     def positions(self) -> list[ModelConsumerPosition]:
         """Where this member stands on each partition it holds (delivered, fetched, parked)."""
@@ -363,3 +430,13 @@ class KafkaGroupMember(KafkaDelivery):
             await task
         except Exception as exc:  # the loop died: it already closed the consumer
             _log.warning("kafka consumer loop failed", consumer_group=self.group_id, error=str(exc))
+
+
+def _resolve[R](future: asyncio.Future[R], value: R) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _fail[R](future: asyncio.Future[R], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)
