@@ -94,22 +94,15 @@ class KafkaDelivery:
         rest of the delivery (it waited, or refused and gets the message again).
         """
         offset = raw.offset() or 0
-        # Stopping, a message is not begun, unless a later one of this batch already was (it
-        # waited behind its key): leaving it would leave that later one, handled, uncommitted.
-        if self._stopping and offset > self._begun[place]:
-            return False
-        self._begun[place] = max(offset, self._begun[place])
-        topic, partition = place
-        message = BusMessage(
-            topic,
-            raw.key(),
-            raw.value() or b"",
-            None,
-            partition,
-            offset,
-            raw.timestamp()[1] / 1000,
-            raw,
-        )
+        begun = self._begun
+        if offset > begun[place]:
+            # Stopping, a message is not begun, unless a later one of this batch already was
+            # (it waited behind its key): leaving it would leave that later one, handled,
+            # uncommitted.
+            if self._stopping:
+                return False
+            begun[place] = offset
+        message = _bus_message(raw, place, offset)
         self.inflight += 1
         if self.inflight > self.max_inflight:
             self.max_inflight = self.inflight
@@ -171,21 +164,11 @@ class KafkaDelivery:
 
         None when the callback took it; else the refused message (it may be parked).
         """
-        topic, partition = place
-        message = BusMessage(
-            topic,
-            raw.key(),
-            raw.value() or b"",
-            None,
-            partition,
-            offset,
-            raw.timestamp()[1] / 1000,
-            raw,
-        )
+        message = _bus_message(raw, place, offset)
         self.inflight += 1
         self.max_inflight = max(self.max_inflight, self.inflight)
         try:
-            taken = await deliver_once(self._callbacks[topic], message, group_id=self.group_id)
+            taken = await deliver_once(self._callbacks[place[0]], message, group_id=self.group_id)
         finally:
             self.inflight -= 1
         return None if taken else message
@@ -232,6 +215,20 @@ class KafkaDelivery:
         except TimeoutError:
             return self._stopping
         return True
+
+
+def _bus_message(raw: Message, place: tuple[str, int], offset: int) -> BusMessage:
+    """A fresh ``BusMessage`` of ``raw`` at ``place`` (its headers decoded on first read)."""
+    return BusMessage(
+        place[0],
+        raw.key(),
+        raw.value() or b"",
+        None,
+        place[1],
+        offset,
+        raw.timestamp()[1] / 1000,
+        raw,
+    )
 
 
 def _message_key(message: Message) -> bytes | None:
