@@ -105,8 +105,6 @@ class KafkaGroupMember(KafkaDelivery):
         self._stop_event = asyncio.Event()
         self._joined = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.inflight = 0
-        self.max_inflight = 0
         self.assigned: list[tuple[str, int]] = []
         # What stopping left behind (the drain report): deliveries begun and given up on (a
         # failing message still being redelivered), and fetched messages left uncommitted

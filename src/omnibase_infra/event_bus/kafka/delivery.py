@@ -47,8 +47,6 @@ class KafkaDelivery:
     group_id: str
     _stopping: bool
     _stop_event: asyncio.Event
-    inflight: int
-    max_inflight: int
     cut_short: int
     uncommitted: int
     _delivered: dict[tuple[str, int], int]
@@ -103,9 +101,6 @@ class KafkaDelivery:
                 return False
             begun[place] = offset
         message = _bus_message(raw, place, offset)
-        self.inflight += 1
-        if self.inflight > self.max_inflight:
-            self.max_inflight = self.inflight
         awaitable = callback(message)
         if type(awaitable) is not CoroutineType:
             return self._finish(raw, place, message, awaitable)
@@ -114,17 +109,12 @@ class KafkaDelivery:
         try:
             pending = awaitable.send(None)
         except StopIteration:
-            self.inflight -= 1
             if not message.nacked:
                 return True
             return self._redeliver_refused(raw, place, message)
         except Exception as exc:
-            self.inflight -= 1
             report_raised(message, exc, group_id=self.group_id)
             return self._redeliver_refused(raw, place, message)
-        except BaseException:
-            self.inflight -= 1
-            raise
         return self._finish(raw, place, message, Resumed(awaitable, pending))
 
     async def _finish(
@@ -144,8 +134,6 @@ class KafkaDelivery:
         else:
             if not message.nacked:
                 return True
-        finally:
-            self.inflight -= 1
         return await self._redeliver_refused(raw, place, message)
 
     async def _redeliver_refused(
@@ -165,12 +153,7 @@ class KafkaDelivery:
         None when the callback took it; else the refused message (it may be parked).
         """
         message = _bus_message(raw, place, offset)
-        self.inflight += 1
-        self.max_inflight = max(self.max_inflight, self.inflight)
-        try:
-            taken = await deliver_once(self._callbacks[place[0]], message, group_id=self.group_id)
-        finally:
-            self.inflight -= 1
+        taken = await deliver_once(self._callbacks[place[0]], message, group_id=self.group_id)
         return None if taken else message
 
     async def _redeliver(
