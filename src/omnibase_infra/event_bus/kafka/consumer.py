@@ -41,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TypeVar
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from omnibase_infra.errors import InfraTimeoutError, ProtocolConfigurationError
 from omnibase_infra.event_bus.base import OffsetReset
@@ -327,7 +327,7 @@ class KafkaGroupMember(KafkaDelivery):
                 await asyncio.sleep(self._settings.redelivery_max_seconds)
                 continue
             try:
-                handled = await self._deliver(messages)
+                handled = await self._deliver_batch(messages)
             finally:
                 if committed is not None:
                     await committed
@@ -357,38 +357,6 @@ class KafkaGroupMember(KafkaDelivery):
             loop.call_soon_threadsafe(_fail, committed, exc)
         else:
             loop.call_soon_threadsafe(_resolve, committed, None)
-
-    async def _deliver(self, messages: list[Message]) -> list[TopicPartition]:
-        """Deliver a fetched batch, its partitions concurrently; the offsets to commit."""
-        by_partition: dict[tuple[str, int], list[Message]] = {}
-        for message in messages:
-            error = message.error()
-            if error is not None:
-                if error.code() != KafkaError._PARTITION_EOF:
-                    _log.warning(
-                        "kafka consume error", consumer_group=self.group_id, error=error.str()
-                    )
-                continue
-            place = (message.topic() or "", message.partition() or 0)
-            by_partition.setdefault(place, []).append(message)
-        if not by_partition:
-            return []
-        for place, batch in by_partition.items():
-            self._fetched[place] = (batch[-1].offset() or 0) + 1
-        if len(by_partition) == 1:
-            ((place, batch),) = by_partition.items()
-            done = [await self._deliver_partition(place, batch)]
-            places = [place]
-        else:
-            places = list(by_partition)
-            done = await asyncio.gather(
-                *(self._deliver_partition(p, by_partition[p]) for p in places)
-            )
-        return [
-            TopicPartition(topic, partition, offset)
-            for (topic, partition), offset in zip(places, done, strict=True)
-            if offset is not None
-        ]
 
     def positions(self) -> list[ModelConsumerPosition]:
         """Where this member stands on each partition it holds (delivered, fetched, parked)."""

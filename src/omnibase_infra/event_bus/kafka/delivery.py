@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from functools import partial
 from types import CoroutineType
 
-from confluent_kafka import Message
+from confluent_kafka import KafkaError, Message, TopicPartition
 
 from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.message import (
@@ -50,8 +50,41 @@ class KafkaDelivery:
     cut_short: int
     uncommitted: int
     _delivered: dict[tuple[str, int], int]
+    _fetched: dict[tuple[str, int], int]
     _begun: dict[tuple[str, int], int]
     _parked: dict[tuple[str, int], int]
+
+    async def _deliver_batch(self, messages: list[Message]) -> list[TopicPartition]:
+        """Deliver a fetched batch, its partitions concurrently; the offsets to commit."""
+        by_partition: dict[tuple[str, int], list[Message]] = {}
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    _log.warning(
+                        "kafka consume error", consumer_group=self.group_id, error=error.str()
+                    )
+                continue
+            place = (message.topic() or "", message.partition() or 0)
+            by_partition.setdefault(place, []).append(message)
+        if not by_partition:
+            return []
+        for place, batch in by_partition.items():
+            self._fetched[place] = (batch[-1].offset() or 0) + 1
+        if len(by_partition) == 1:
+            ((place, batch),) = by_partition.items()
+            done = [await self._deliver_partition(place, batch)]
+            places = [place]
+        else:
+            places = list(by_partition)
+            done = await asyncio.gather(
+                *(self._deliver_partition(p, by_partition[p]) for p in places)
+            )
+        return [
+            TopicPartition(topic, partition, offset)
+            for (topic, partition), offset in zip(places, done, strict=True)
+            if offset is not None
+        ]
 
     async def _deliver_partition(
         self, place: tuple[str, int], messages: list[Message]
