@@ -37,7 +37,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import TypeVar
 
@@ -123,8 +123,11 @@ class KafkaGroupMember(KafkaDelivery):
         self._fetched: dict[tuple[str, int], int] = {}
         self._parked: dict[tuple[str, int], int] = {}
         # Worker thread only: the delivered batch's offsets held for the commit that follows
-        # the next fetch (``_fetch_holding``, ``_commit_held``, ``_on_revoke``).
+        # the next fetch (``_hand_batch``, ``_commit_held``, ``_on_revoke``); the batch out on
+        # the loop (its offsets once delivered); the next batch, fetched while it is delivered.
         self._held: list[TopicPartition] = []
+        self._out: Future[list[TopicPartition]] | None = None
+        self._prefetched: list[Message] = []
 
     @property
     def topic(self) -> str:
@@ -221,10 +224,12 @@ class KafkaGroupMember(KafkaDelivery):
             self._loop.call_soon_threadsafe(self._joined.set)
 
     def _on_revoke(self, consumer: Consumer, _partitions: list[TopicPartition]) -> None:
-        # Nothing is in flight here: consume() only runs between delivered batches. The last
-        # one may not be committed yet (its commit follows this fetch): commit it now, while
-        # the partitions are still this member's.
+        # Before the partitions go: commit the delivered batch held for commit, then wait for
+        # the batch out on the loop (this may be the fetch ahead of it) and commit it too.
         self._commit_held(consumer)
+        self._held = self._take_back()
+        self._commit_held(consumer)
+        self._prefetched = []  # fetched from the partitions going: their next owner reads them
         consumer.unassign()
         self.assigned = []
         self._committed = {}
@@ -233,11 +238,10 @@ class KafkaGroupMember(KafkaDelivery):
 
     # -- the delivery loop --------------------------------------------------------------------
 
-    def _fetch_holding(self, consumer: Consumer, handled: list[TopicPartition]) -> list[Message]:
-        """Fetch, holding ``handled`` (the delivered batch's offsets) for ``_commit_held``:
-        with offsets held, only what is ready is taken, so their commit is not delayed."""
-        self._held = handled
-        return self._fetch(consumer, 0.0 if handled else _POLL_SECONDS)
+    def _take_back(self) -> list[TopicPartition]:
+        """The offsets of the batch out on the loop, once it delivered it (waits for that)."""
+        out, self._out = self._out, None
+        return [] if out is None else out.result()
 
     def _commit_held(self, consumer: Consumer) -> None:
         """Commit the held offsets, if a rebalance did not commit them already."""
@@ -310,53 +314,59 @@ class KafkaGroupMember(KafkaDelivery):
 
     async def _consume(self, consumer: Consumer) -> None:
         loop = asyncio.get_running_loop()
-        handled: list[TopicPartition] = []  # the last batch's offsets, not yet committed
         while not self._stopping:
-            fetched: asyncio.Future[list[Message]] = loop.create_future()
-            committed: asyncio.Future[None] | None = loop.create_future() if handled else None
-            # One hand-over to the worker for both: the fetch, then the previous batch's commit,
-            # which runs while the fetched batch is delivered.
-            self._executor.submit(self._fetch_then_commit, consumer, handled, fetched, committed)
+            handed: asyncio.Future[_Batch] = loop.create_future()
+            # One hand-over to the worker per batch: it hands a batch over (fetched ahead while
+            # the previous one was delivered, when messages were ready), then commits the
+            # previous one and fetches ahead, while this one is delivered.
+            self._executor.submit(self._hand_batch, consumer, handed)
             try:
-                messages = await fetched
+                messages, delivered = await handed
             except KafkaException as exc:
-                if committed is not None:
-                    await committed
-                handled = []
                 _log.warning("kafka fetch failed", consumer_group=self.group_id, error=str(exc))
                 await asyncio.sleep(self._settings.redelivery_max_seconds)
                 continue
+            handled: list[TopicPartition] = []
             try:
                 handled = await self._deliver_batch(messages)
             finally:
-                if committed is not None:
-                    await committed
-        if handled:
-            await self._call(partial(self._commit_now, consumer, handled))
+                delivered.set_result(handled)  # the worker commits them
+        await self._call(partial(self._commit_last, consumer))
 
-    def _fetch_then_commit(
-        self,
-        consumer: Consumer,
-        handled: list[TopicPartition],
-        fetched: asyncio.Future[list[Message]],
-        committed: asyncio.Future[None] | None,
-    ) -> None:
-        """On the worker: fetch (holding ``handled``), hand the batch over, commit ``handled``."""
-        loop = fetched.get_loop()
+    def _hand_batch(self, consumer: Consumer, handed: asyncio.Future[_Batch]) -> None:
+        """On the worker: hand the loop a batch (the one fetched ahead, else a fresh fetch),
+        commit the batch it delivered before, and fetch the next one ahead while it delivers.
+
+        A fetch holding uncommitted offsets (or fetching ahead) takes only what is ready, so
+        no commit waits for messages to arrive.
+        """
+        loop = handed.get_loop()
+        self._held = self._take_back()  # delivered before this call was submitted: no wait
         try:
-            messages = self._fetch_holding(consumer, handled)
+            messages, self._prefetched = self._prefetched, []
+            if not messages:
+                messages = self._fetch(consumer, 0.0 if self._held else _POLL_SECONDS)
         except BaseException as exc:
-            loop.call_soon_threadsafe(_fail, fetched, exc)
-        else:
-            loop.call_soon_threadsafe(_resolve, fetched, messages)
-        if committed is None:
-            return
-        try:
+            loop.call_soon_threadsafe(_fail, handed, exc)
             self._commit_held(consumer)
-        except BaseException as exc:
-            loop.call_soon_threadsafe(_fail, committed, exc)
-        else:
-            loop.call_soon_threadsafe(_resolve, committed, None)
+            return
+        delivered: Future[list[TopicPartition]] = Future()
+        self._out = delivered
+        try:
+            loop.call_soon_threadsafe(_give, handed, (messages, delivered))
+        except RuntimeError:  # the loop is closed: nothing of the batch is delivered
+            delivered.set_result([])
+        self._commit_held(consumer)
+        if messages and not self._stopping:
+            self._prefetched = self._fetch(consumer, 0.0)
+
+    def _commit_last(self, consumer: Consumer) -> None:
+        """On the worker, once the loop stopped: commit its last batch; a batch fetched ahead
+        is left for the group's next member."""
+        self._held = self._take_back()
+        self._commit_held(consumer)
+        self.uncommitted += len(self._prefetched)
+        self._prefetched = []
 
     def positions(self) -> list[ModelConsumerPosition]:
         """Where this member stands on each partition it holds (delivered, fetched, parked)."""
@@ -398,9 +408,15 @@ class KafkaGroupMember(KafkaDelivery):
             _log.warning("kafka consumer loop failed", consumer_group=self.group_id, error=str(exc))
 
 
-def _resolve[R](future: asyncio.Future[R], value: R) -> None:
-    if not future.done():
-        future.set_result(value)
+# A batch handed to the loop, and where the loop puts its delivered offsets.
+type _Batch = tuple[list[Message], Future[list[TopicPartition]]]
+
+
+def _give(handed: asyncio.Future[_Batch], batch: _Batch) -> None:
+    if handed.done():  # the loop gave up waiting (cancelled): nothing of it is delivered
+        batch[1].set_result([])
+    else:
+        handed.set_result(batch)
 
 
 def _fail[R](future: asyncio.Future[R], error: BaseException) -> None:

@@ -1,9 +1,12 @@
-"""The Kafka member's commit that follows the next fetch, on a real Tansu broker."""
+"""The Kafka member's commits that follow the next fetch, on a real Tansu broker."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future
+
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
 from omnibase_infra.event_bus.kafka.consumer import KafkaGroupMember
 from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
@@ -17,11 +20,12 @@ async def _ignore(_message: BusMessage) -> None:
     return None
 
 
-def test_a_rebalance_inside_the_fetch_commits_the_batch_held_for_commit(
+def test_a_rebalance_inside_the_fetch_commits_the_batches_not_yet_committed(
     kafka_settings: ModelKafkaSettings, unique_topic: TopicFactory
 ) -> None:
-    """A delivered batch whose commit waits behind the next fetch is committed by the revoke
-    that fetch serves, before the partitions go; the commit job after it finds nothing held."""
+    """A revoke served by the worker's fetch commits, before the partitions go, the delivered
+    batch held for commit and the batch still out on the loop once the loop delivered it, and
+    drops the batch fetched ahead."""
     topic = unique_topic()
     producer = Producer(kafka_settings.producer_config())
     for n in range(3):
@@ -30,18 +34,24 @@ def test_a_rebalance_inside_the_fetch_commits_the_batch_held_for_commit(
     member = KafkaGroupMember(kafka_settings, {topic: _ignore}, "held-commit", "earliest")
     consumer = Consumer(kafka_settings.consumer_config("held-commit", "earliest"))
     try:
-        partitions = [TopicPartition(topic, p, 0) for p in range(kafka_settings.partitions)]
+        partitions = [TopicPartition(topic, p, 0) for p in range(4)]
         consumer.assign(partitions)
-        held = [TopicPartition(topic, p, p + 1) for p in range(kafka_settings.partitions)]
-        member._held = held  # what ``_fetch_holding`` holds while the next fetch runs
-        member._on_revoke(consumer, partitions)
-        committed = consumer.committed(
-            [TopicPartition(topic, p) for p in range(kafka_settings.partitions)], 10
+        member._held = [TopicPartition(topic, 0, 1), TopicPartition(topic, 1, 2)]
+        out: Future[list[TopicPartition]] = Future()
+        member._out = out  # a batch the loop is delivering while the worker fetches ahead
+        member._prefetched = [Message(topic=topic, partition=2, offset=3, value=b"ahead")]
+        delivered = threading.Thread(
+            target=out.set_result,
+            args=([TopicPartition(topic, 2, 3), TopicPartition(topic, 3, 4)],),
         )
-        assert [(tp.partition, tp.offset) for tp in committed] == [
-            (tp.partition, tp.offset) for tp in held
-        ]
+        delivered.start()  # the loop finishing its delivery, on another thread
+        member._on_revoke(consumer, partitions)
+        delivered.join()
+        committed = consumer.committed([TopicPartition(topic, p) for p in range(4)], 10)
+        assert [(tp.partition, tp.offset) for tp in committed] == [(0, 1), (1, 2), (2, 3), (3, 4)]
         assert member.commit_failures == 0
-        assert member._held == []  # the commit job after the fetch has nothing left to commit
+        assert member._held == []
+        assert member._out is None
+        assert member._prefetched == []
     finally:
         consumer.close()
