@@ -19,7 +19,8 @@ key (the key picks the partition), members of a group share its partitions, an o
 committed only after the callback returned, a raising or nacking callback gets the message
 again after a bounded growing delay, a new group starts at ``auto_offset_reset`` and a
 returning group at its commit, and memory is bounded (a bounded producer queue makes
-``publish`` wait; consumers hold at most one batch).
+``publish`` wait; a consumer holds at most two batches: one being delivered, the next
+fetched ahead).
 
 Early joins: a join costs a broker round of seconds, so a runtime that knows its groups before
 its callbacks exist calls ``join_early`` with them; each group joins at once, paused (nothing

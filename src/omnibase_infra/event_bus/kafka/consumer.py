@@ -12,11 +12,13 @@
   task; only a key whose callback waits gets one; 1 delivers each partition strictly in
   order). Headers are decoded only when a callback reads them.
 - The next offset of a partition is committed (synchronously, manual commits only) after the
-  callbacks of it and of every message before it returned. While messages are ready, a batch's
-  commit runs on the worker right after the next fetch (which then takes only what is ready,
-  without waiting), so its round trip overlaps the next batch's delivery; a rebalance inside
-  that fetch commits it before the partitions go, and stopping commits the last delivered
-  batch before leaving. A callback that raises or nacks
+  callbacks of it and of every message before it returned. While messages are ready the
+  worker keeps one batch ahead: each hand-over gives the loop the batch fetched ahead (else a
+  fresh fetch), then the worker commits the batch delivered before and fetches the next one
+  ahead (only what is ready, no wait), so neither round trip is on the delivery path. A revoke
+  served by such a fetch waits for the batch out on the loop and commits it (and a delivered
+  one still held) before the partitions go, dropping the batch fetched ahead; stopping commits
+  the last delivered batch. A member holds at most two batches. A callback that raises or nacks
   gets the message again after a bounded growing delay (holding back the later messages of
   its key). Nothing is committed ahead of a callback: at-least-once. A message the callback
   parks (``BusMessage.park``) holds its partition and is tried again every ``park_seconds``,
