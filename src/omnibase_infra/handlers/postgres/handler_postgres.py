@@ -311,7 +311,32 @@ class _PooledConnection:
         if proxy is None:
             return
         try:
-            await self._pool.release(proxy)
+            release = _release_eagerly(self._pool, proxy)
+            if release.done():
+                release.result()
+            else:
+                await asyncio.shield(release)  # like asyncpg's own: a cancel cannot stop it
         except Exception as e:
             # asyncpg terminates a connection it cannot reset; the work itself already ended.
             _log.warning("postgres connection release failed", error=sanitize_text(repr(e)))
+
+
+def _release_eagerly(
+    pool: asyncpg.Pool[asyncpg.Record], proxy: PoolConnectionProxy[asyncpg.Record]
+) -> asyncio.Future[None]:
+    """``pool.release(proxy)`` started at once, usually finished before this returns.
+
+    asyncpg's release runs in a task of its own (``asyncio.shield``) so that a cancel cannot
+    interrupt it; started lazily, that task and the shield's wake-ups cost three turns of the
+    event loop per release, though nothing in it waits for the server when nothing is left to
+    roll back (``_keep_session``). Started eagerly (Python 3.12's eager tasks, for the
+    synchronous moment of starting it only), it runs to its end in place; whatever must wait
+    (a rollback, a close) still goes on in its own task, as asyncpg's does.
+    """
+    loop = asyncio.get_running_loop()
+    factory = loop.get_task_factory()
+    loop.set_task_factory(asyncio.eager_task_factory)
+    try:
+        return asyncio.ensure_future(pool.release(proxy))
+    finally:
+        loop.set_task_factory(factory)

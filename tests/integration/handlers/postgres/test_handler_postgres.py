@@ -420,3 +420,46 @@ async def test_acquire_waits_at_most_the_acquire_timeout(
         assert await handler.fetchval("SELECT 3") == 3
     finally:
         await handler.close()
+
+
+async def test_release_returns_the_connection_and_keeps_the_loops_task_factory(
+    postgres_handler: HandlerPostgres,
+) -> None:
+    """A released connection is back in the pool at once, and the eager release leaves the
+    event loop's task factory as it found it."""
+    loop = asyncio.get_running_loop()
+    factory = loop.get_task_factory()
+    pool = postgres_handler._pool
+    assert pool is not None
+    idle_before = pool.get_idle_size()
+    async with postgres_handler.connection() as conn:
+        assert await conn.fetchval("SELECT 1") == 1
+        assert pool.get_idle_size() == idle_before - 1
+    assert pool.get_idle_size() == idle_before
+    assert loop.get_task_factory() is factory
+
+
+async def test_release_after_a_cancelled_block_leaves_no_transaction_open(
+    postgres_handler: HandlerPostgres,
+) -> None:
+    """A block cancelled inside an unfinished transaction still releases its connection, rolled
+    back (the release that must wait for the server runs to its end)."""
+    await postgres_handler.execute("CREATE TABLE IF NOT EXISTS release_probe (id int)")
+    started = asyncio.Event()
+
+    async def stuck() -> None:
+        async with postgres_handler.connection() as conn:
+            await conn.execute("BEGIN")
+            await conn.execute("INSERT INTO release_probe VALUES (1)")
+            started.set()
+            await asyncio.sleep(3600)
+
+    task = asyncio.create_task(stuck())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await postgres_handler.fetchval("SELECT count(*) FROM release_probe") == 0
+    pool = postgres_handler._pool
+    assert pool is not None
+    assert pool.get_idle_size() == pool.get_size()
