@@ -18,8 +18,9 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, JsonValue
 
-from omnibase_infra.event_bus.codec import JsonEnvelope, decode_envelope, new_envelope
+from omnibase_infra.event_bus.codec import JsonEnvelope, decode_envelope, encode_new_envelope
 from omnibase_infra.event_bus.dlq import read_dlq_record
+from omnibase_infra.event_bus.headers import HEADER_ENVELOPE_ID
 from omnibase_infra.event_bus.inmemory import EventBusInmemory
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.event_bus.topics import dlq_topic_for
@@ -103,15 +104,19 @@ class AdapterHarness:
     ) -> ModelAdapterReply:
         """Publish ``payload`` on ``topic``; the first reply it caused (result or dead letter)."""
         await self.watch(dlq_topic_for(topic))
-        envelope = new_envelope(payload, correlation_id=uuid4(), producer="adapter-test")
+        # Encoded as the runtime's emitter encodes what it publishes (no core model per call).
+        value, headers = encode_new_envelope(
+            payload, correlation_id=uuid4(), producer="adapter-test"
+        )
+        envelope_id = UUID(headers[HEADER_ENVELOPE_ID])
         reply: asyncio.Future[ModelAdapterReply] = asyncio.get_running_loop().create_future()
-        self._waiting[envelope.envelope_id] = reply
+        self._waiting[envelope_id] = reply
         try:
-            await self.bus.publish_envelope(envelope, topic, key)
+            await self.bus.publish(topic, key, value, headers)
             async with asyncio.timeout(within):
                 return await reply
         finally:
-            self._waiting.pop(envelope.envelope_id, None)
+            self._waiting.pop(envelope_id, None)
 
     async def _observe(self, message: BusMessage) -> None:
         record = read_dlq_record(message)
