@@ -1,8 +1,11 @@
 """``IdempotencyStoreInmemory``: the idempotency store of unit tests and single-process runs.
 
 Same semantics as the PostgreSQL store (atomic claim, leases, time to live) within one event
-loop; bounded: when ``max_entries`` keys are held, expired ones are dropped first and a claim
-that still finds no room raises ``InfraUnavailableError`` (never forgets a live key silently).
+loop, and bounded: when ``max_entries`` keys are held, expired ones are dropped first, then the
+oldest completed ones (with a warning: their redelivery would run again), down to 99% of the
+bound so the next claims do not scan again. A claim in progress is never dropped; a claim that
+finds every key in progress raises ``InfraUnavailableError`` (retriable). This store lives in
+one process and is gone at a restart anyway; the PostgreSQL store keeps every key its TTL.
 """
 
 from __future__ import annotations
@@ -14,10 +17,13 @@ from uuid import UUID, uuid4
 from pydantic import JsonValue
 
 from omnibase_infra.errors import InfraUnavailableError
+from omnibase_infra.observability.logging import get_logger
 from omnibase_infra.resilience.idempotency.enum_idempotency_outcome import EnumIdempotencyOutcome
 from omnibase_infra.resilience.idempotency.model_idempotency_claim import ModelIdempotencyClaim
 
 __all__ = ["IdempotencyStoreInmemory"]
+
+_log = get_logger(__name__)
 
 
 class _Entry:
@@ -63,12 +69,9 @@ class IdempotencyStoreInmemory:
                 retry_after_seconds=entry.lease_until - now,
             )
         if entry is None and len(self._entries) >= self._max_entries:
-            await self.purge_expired()
-            if len(self._entries) >= self._max_entries:
-                raise InfraUnavailableError(
-                    "idempotency store is full", operation="claim", max_entries=self._max_entries
-                )
+            self._make_room(now)
         token = uuid4()
+        self._entries.pop((scope, key), None)  # a new claim goes to the end: newest
         self._entries[(scope, key)] = _Entry(token, now + lease_seconds, now + ttl_seconds)
         return ModelIdempotencyClaim(outcome=EnumIdempotencyOutcome.CLAIMED, token=token)
 
@@ -87,9 +90,34 @@ class IdempotencyStoreInmemory:
         if entry is not None and entry.owner == token and not entry.done:
             del self._entries[(scope, key)]
 
+    def _make_room(self, now: float) -> None:
+        """Drop expired keys, then the oldest completed ones, to 99% of ``max_entries``."""
+        entries = self._entries
+        self._drop_expired(now)
+        keep = self._max_entries - max(1, self._max_entries // 100)
+        if len(entries) > keep:
+            # Insertion order is claim order, so the first completed keys are the oldest.
+            oldest = [k for k, e in entries.items() if e.done][: len(entries) - keep]
+            for k in oldest:
+                del entries[k]
+            if oldest:
+                _log.warning(
+                    "idempotency store full: oldest completed keys forgotten",
+                    forgotten=len(oldest),
+                    max_entries=self._max_entries,
+                )
+        if len(entries) >= self._max_entries:
+            raise InfraUnavailableError(
+                "idempotency store is full of claims in progress",
+                operation="claim",
+                max_entries=self._max_entries,
+            )
+
     async def purge_expired(self) -> int:
         """Drop keys past their time to live."""
-        now = self._clock()
+        return self._drop_expired(self._clock())
+
+    def _drop_expired(self, now: float) -> int:
         expired = [k for k, e in self._entries.items() if e.expires_at <= now]
         for k in expired:
             del self._entries[k]

@@ -139,12 +139,34 @@ async def test_store_forgets_keys_after_their_ttl() -> None:
 
 
 async def test_store_is_bounded() -> None:
-    """A full store refuses new keys with a retriable error rather than forgetting live ones."""
+    """A store full of claims in progress refuses new keys with a retriable error rather than
+    dropping a claim whose side effect may be running."""
     store = IdempotencyStoreInmemory(max_entries=2)
     for key in ("a", "b"):
         await store.claim("s", key, lease_seconds=10, ttl_seconds=100)
     with pytest.raises(InfraUnavailableError, match="full"):
         await store.claim("s", "c", lease_seconds=10, ttl_seconds=100)
+
+
+async def test_full_store_forgets_its_oldest_completed_keys() -> None:
+    """A store full of completed keys drops the oldest completed ones (to 99% of the bound),
+    keeps the claim in progress and the newer keys, and takes the new claim."""
+    store = IdempotencyStoreInmemory(max_entries=200)
+    in_progress = await store.claim("s", "running", lease_seconds=10, ttl_seconds=100)
+    for i in range(199):
+        claim = await store.claim("s", f"k{i}", lease_seconds=10, ttl_seconds=100)
+        assert claim.token is not None
+        await store.complete("s", f"k{i}", claim.token, i)
+    new = await store.claim("s", "new", lease_seconds=10, ttl_seconds=100)
+    assert new.outcome is EnumIdempotencyOutcome.CLAIMED
+    assert len(store) == 199  # 200 held, 2 oldest completed dropped, the new one added
+    kept = await store.claim("s", "k2", lease_seconds=10, ttl_seconds=100)
+    assert (kept.outcome, kept.result) == (EnumIdempotencyOutcome.COMPLETED, 2)
+    running = await store.claim("s", "running", lease_seconds=10, ttl_seconds=100)
+    assert running.outcome is EnumIdempotencyOutcome.IN_PROGRESS
+    assert in_progress.token is not None
+    forgotten = await store.claim("s", "k0", lease_seconds=10, ttl_seconds=100)
+    assert forgotten.outcome is EnumIdempotencyOutcome.CLAIMED
 
 
 async def test_redelivered_message_causes_no_second_side_effect() -> None:
