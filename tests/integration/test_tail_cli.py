@@ -176,6 +176,26 @@ async def test_tail_of_a_topic_unknown_to_the_runtime_says_so_and_still_waits(
         assert UNKNOWN_NOTE not in err
 
 
+async def test_tail_of_a_topic_a_package_node_only_publishes_to_gets_no_note(
+    tmp_path: Path,
+) -> None:
+    """The topic of a node that publishes without subscribing (the package's health monitor,
+    ticking on its own clock) is known to the runtime: its tail gets no unknown-topic note."""
+    published = "onex.evt.platform.dependency-health-changed.v1"
+    config = _drain_config(tmp_path, use_entry_points=True)
+    async with running_runtime(tmp_path, config) as runtime:
+        (warning,) = runtime.events("ingress without authentication: bound to loopback only")
+        url = str(warning["url"])
+        async with _tail(published, "-n", "1", "--ingress", url, home=tmp_path) as tail:
+            await tail.until_tailing()
+            sent = await _cli(*_send_args(published, "Ada"), "--ingress", url, home=tmp_path)
+            assert sent[0] == 0, sent[2]
+            code, _, err = await tail.result()
+        assert code == 0, err
+        assert "tailing " in err
+        assert UNKNOWN_NOTE not in err
+
+
 async def test_tail_on_kafka_shows_the_event_sent_there(
     tansu_server: TansuServer, tmp_path: Path
 ) -> None:

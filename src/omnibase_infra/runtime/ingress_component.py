@@ -91,18 +91,20 @@ class IngressComponent:
 
 
 def _known_topics(host: ProtocolComponentHost) -> frozenset[str] | None:
-    """The topics the runtime's nodes subscribe to (with their dead-letter topics) and publish
-    to; None without a dispatch engine."""
-    from omnibase_infra.dispatch.engine import MessageDispatchEngine
+    """The topics the runtime's loaded nodes subscribe to (with their dead-letter topics) and
+    publish to, from their contracts (a plugin node that only publishes counts too); None when
+    the runtime holds no contracts."""
     from omnibase_infra.event_bus.topics import dlq_topic_for
+    from omnibase_infra.runtime.contracts.model_loaded_contracts import ModelLoadedContracts
 
-    engine = host.container.get_service_optional(MessageDispatchEngine)
-    if not isinstance(engine, MessageDispatchEngine):
+    loaded = host.container.get_service_optional(ModelLoadedContracts)
+    if not isinstance(loaded, ModelLoadedContracts):
         return None
     topics: set[str] = set()
-    for route in engine.routes:
-        topics.update((route.topic, dlq_topic_for(route.topic)))
-        topics.update(route.publish_topics)
+    for contract in loaded.contracts:
+        for topic in contract.subscribe_topics:
+            topics.update((topic, dlq_topic_for(topic)))
+        topics.update(contract.publish_topics)
     return frozenset(topics)
 
 
