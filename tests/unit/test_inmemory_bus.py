@@ -725,3 +725,19 @@ async def test_a_subscription_can_ask_for_fewer_in_flight_than_the_bus() -> None
     with pytest.raises(ProtocolConfigurationError):
         await bus.subscribe(TOPIC, on_message=on_message, group_id="h", in_flight_per_partition=0)
     await bus.close()
+
+
+async def test_a_publisher_in_a_loop_lets_consumers_on_its_loop_run_before_capacity() -> None:
+    """A publisher that always finds room still yields to the loop, so a consumer on it gets
+    messages long before the publisher could run ``capacity`` ahead."""
+    bus = EventBusInmemory(partitions=1, capacity=1024)
+    received: list[BusMessage] = []
+    await bus.subscribe(TOPIC, on_message=_recorder(received), group_id="g")
+    seen_during_loop = 0
+    for i in range(1000):
+        await bus.publish(TOPIC, None, str(i).encode())
+        seen_during_loop = len(received)
+    assert seen_during_loop > 0
+    await bus.wait_idle()
+    assert [int(m.value) for m in received] == list(range(1000))
+    await bus.close()
