@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from omnibase_infra.errors import InfraUnavailableError, ProtocolConfigurationError
-from omnibase_infra.event_bus.inmemory import EventBusInmemory
+from omnibase_infra.event_bus.inmemory import PUBLISHES_PER_YIELD, EventBusInmemory
 from omnibase_infra.event_bus.message import BusMessage
 from omnibase_infra.testing import eventually
 
@@ -740,4 +740,22 @@ async def test_a_publisher_in_a_loop_lets_consumers_on_its_loop_run_before_capac
     assert seen_during_loop > 0
     await bus.wait_idle()
     assert [int(m.value) for m in received] == list(range(1000))
+    await bus.close()
+
+
+async def test_a_publish_cancelled_at_its_yield_has_published_nothing() -> None:
+    """The periodic yield comes before the message is taken: cancelled there, it is not
+    published (the publisher's CancelledError means what it says)."""
+    bus = EventBusInmemory(partitions=1)
+    for i in range(PUBLISHES_PER_YIELD - 1):
+        await bus.publish(TOPIC, None, str(i).encode())
+    assert bus.retained(TOPIC) == PUBLISHES_PER_YIELD - 1
+    yielding = asyncio.create_task(bus.publish(TOPIC, None, b"cancelled"))
+    await asyncio.sleep(0)  # the task runs up to its yield
+    yielding.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await yielding
+    assert bus.retained(TOPIC) == PUBLISHES_PER_YIELD - 1
+    await bus.publish(TOPIC, None, b"next")
+    assert bus.retained(TOPIC) == PUBLISHES_PER_YIELD
     await bus.close()

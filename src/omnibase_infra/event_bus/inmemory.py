@@ -18,6 +18,9 @@
   publisher learns that its own was not taken. Consumed history is trimmed, oldest first, to
   ``retention`` messages and ``retention_bytes`` bytes per partition. A value over
   ``max_message_bytes`` is refused, as Kafka refuses it.
+- ``publish`` yields to the event loop once every ``PUBLISHES_PER_YIELD`` publishes even when it
+  finds room (before taking the message), so consumers on the publisher's loop keep up with
+  it instead of falling up to ``capacity`` behind with their data gone cold.
 - A message its subscriber parks (``BusMessage.park``: its failure could not be made durable)
   holds the partition and is delivered again only every ``park_seconds``, with an alarm.
 """
@@ -49,11 +52,11 @@ if TYPE_CHECKING:
 
     from omnibase_infra._core import ProtocolEventBusHeaders, ProtocolNodeIdentity
 
-__all__ = ["EventBusInmemory"]
+__all__ = ["PUBLISHES_PER_YIELD", "EventBusInmemory"]
 
 # Publishes between two yields to the event loop (see ``publish``): fewer, and the consumers'
 # wake-ups cost more than the warm caches save; many more, and the data goes cold again.
-_YIELD_EVERY = 128
+PUBLISHES_PER_YIELD = 128
 
 
 class EventBusInmemory(EventBusBase):
@@ -128,6 +131,14 @@ class EventBusInmemory(EventBusBase):
 
         Raises ``InfraUnavailableError`` when no room came within ``publish_timeout_seconds``.
         """
+        # A publish that finds room never suspends, so a publisher in a loop would run up to
+        # ``capacity`` messages ahead of the consumers on the same event loop, and they would
+        # read each message's data long gone from the CPU caches. Yielding once per
+        # PUBLISHES_PER_YIELD publishes lets them take what was just published while it is warm.
+        # Before the message is taken: a publish cancelled here has published nothing.
+        self._published += 1
+        if not self._published % PUBLISHES_PER_YIELD:
+            await asyncio.sleep(0)
         if self._closed:
             raise InfraUnavailableError("event bus is closed", operation="publish", topic=topic)
         if self._max_bytes is not None and len(value) > self._max_bytes:
@@ -145,13 +156,6 @@ class EventBusInmemory(EventBusBase):
         partition = state.partitions[index]
         while not partition.offer(record):
             await self._wait_for_room(state, index, record.size)
-        # A publish that finds room never suspends, so a publisher in a loop would run up to
-        # ``capacity`` messages ahead of the consumers on the same event loop, and they would
-        # read each message's data long gone from the CPU caches. Yielding once per
-        # _YIELD_EVERY publishes lets them take what was just published while it is warm.
-        self._published += 1
-        if not self._published % _YIELD_EVERY:
-            await asyncio.sleep(0)
 
     async def _wait_for_room(self, state: Topic, index: int, size: int) -> None:
         """Back-pressure: wait for the groups to consume, at most ``publish_timeout_seconds``."""
