@@ -56,7 +56,7 @@ __all__ = ["PUBLISHES_PER_YIELD", "EventBusInmemory"]
 
 # Publishes between two yields to the event loop (see ``publish``): fewer, and the consumers'
 # wake-ups cost more than the warm caches save; many more, and the data goes cold again.
-PUBLISHES_PER_YIELD = 128
+PUBLISHES_PER_YIELD = 256
 
 
 class EventBusInmemory(EventBusBase):
