@@ -267,6 +267,18 @@ def _count(outs: list[Path]) -> int:
     return total
 
 
+def _wait_ready(runtimes: list[subprocess.Popen[bytes]], logs: list[Path], deadline: float) -> None:
+    """Wait until every runtime logged that it is ready (its start is over)."""
+    for runtime, log in zip(runtimes, logs, strict=True):
+        while b'"runtime ready"' not in log.read_bytes():
+            if runtime.poll() is not None or time.monotonic() > deadline:
+                raise ScaleOutError(
+                    f"runtime not ready (exit {runtime.returncode}); log tail:\n"
+                    + log.read_text(errors="replace")[-2000:]
+                )
+            time.sleep(0.05)
+
+
 def drain(work: Path, index: int, consumers: int, count: int, broker: TansuServer) -> Drain:
     """Spawn ``consumers`` runtimes at once on a pre-filled topic; measure until all handled."""
     assert broker.pid is not None
@@ -311,6 +323,9 @@ def drain(work: Path, index: int, consumers: int, count: int, broker: TansuServe
                 )
             time.sleep(0.05)
         time.sleep(0.3)  # anything handled twice lands in the files too
+        # A runtime joins its groups early and may drain the topic before its start is over;
+        # SIGTERM then would abort the start (exit 128+15), not stop a started runtime.
+        _wait_ready(runtimes, logs, deadline)
     finally:
         sampler.stop()
         for runtime in runtimes:
