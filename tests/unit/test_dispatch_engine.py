@@ -992,6 +992,42 @@ async def test_envelope_without_correlation_id_gets_a_fresh_one_its_outputs_carr
     await harness.engine.stop()
 
 
+async def test_a_message_failing_before_its_id_is_known_never_carries_the_previous_id(
+    bus: EventBusInmemory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A poison message right after a good one on its partition is dead-lettered and logged
+    without the good one's correlation id (the engine leaves an id set between messages)."""
+    handler = RecordingHandler()
+    harness = await _harness(
+        bus,
+        make_route(
+            node_name=_node("placer"),
+            archetype=EnumNodeKind.COMPUTE,
+            topic=CMD,
+            handler=handler,
+            payload_type="ModelPlaceOrder",
+            input_model=ModelPlaceOrder,
+        ),
+    )
+    dead = await harness.watch(dlq_topic_for(CMD))
+    correlation_id = uuid4()
+    raw_good, _ = _envelope_bytes(_order(), correlation_id=correlation_id)
+    await bus.publish(CMD, b"same-key", raw_good, {})
+    await bus.publish(CMD, b"same-key", b"definitely not json", {})
+    await bus.publish(CMD, b"same-key", b"x" * 10, {})
+    await harness.engine.start()  # both in one delivery run, one after the other
+    await harness.settle()
+
+    assert handler.ambient == [correlation_id]
+    assert len(dead) == 2
+    logged = [
+        line for line in capsys.readouterr().err.splitlines() if "message dead-lettered" in line
+    ]
+    assert len(logged) == 2
+    assert all(str(correlation_id) not in line for line in logged)
+    await harness.engine.stop()
+
+
 # -- wiring -----------------------------------------------------------------------------------
 
 

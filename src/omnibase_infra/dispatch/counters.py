@@ -89,10 +89,11 @@ class HistogramCell:
     counts are built when scraped.
     """
 
-    __slots__ = ("bounds", "counts", "sum")
+    __slots__ = ("bounds", "counts", "first_bound", "sum")
 
     def __init__(self, bounds: tuple[float, ...]) -> None:
         self.bounds = bounds
+        self.first_bound = bounds[0]
         self.counts = [0] * (len(bounds) + 1)  # the last one is +Inf
         self.sum = 0.0
 

@@ -18,6 +18,7 @@ import asyncio
 from contextvars import ContextVar
 from functools import partial
 
+from omnibase_infra.correlation import enter_correlation_id
 from omnibase_infra.event_bus.inmemory_state import Group, Member, Partition, Record, Signal, Topic
 from omnibase_infra.event_bus.key_order import deliver_in_key_order
 from omnibase_infra.event_bus.message import (
@@ -186,6 +187,9 @@ class PartitionDelivery:
                 if progress.waiters:
                     progress.fire()
         finally:
+            # A callback may leave its message's correlation id set (the dispatch engine does,
+            # to save a context-variable write per message): cleared once per run.
+            enter_correlation_id(None)
             self._settle(member, task)
 
     @staticmethod

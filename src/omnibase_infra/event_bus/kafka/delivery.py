@@ -18,6 +18,7 @@ from types import CoroutineType
 
 from confluent_kafka import KafkaError, Message, TopicPartition
 
+from omnibase_infra.correlation import enter_correlation_id
 from omnibase_infra.event_bus.kafka.model_kafka_settings import ModelKafkaSettings
 from omnibase_infra.event_bus.message import (
     BusMessage,
@@ -104,6 +105,9 @@ class KafkaDelivery:
             )
         finally:
             delivering.reset(token)
+            # A callback run in place may leave its message's correlation id set (the dispatch
+            # engine does, to save a context-variable write per message): cleared per batch.
+            enter_correlation_id(None)
             del self._begun[place]
         if delivered < len(messages):
             self.uncommitted += len(messages) - delivered
@@ -138,7 +142,7 @@ class KafkaDelivery:
         if type(awaitable) is not CoroutineType:
             return self._finish(raw, place, message, awaitable)
         # Run in place, in the delivering task's context, as a chain of one key always was:
-        # the callbacks of a partition share it (the engine resets the correlation id it sets).
+        # the callbacks of a partition share it (the correlation id is cleared per batch).
         try:
             pending = awaitable.send(None)
         except StopIteration:
