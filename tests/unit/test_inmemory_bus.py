@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
+from zlib import crc32
 
 import pytest
 
@@ -274,6 +275,61 @@ async def test_group_members_share_partitions_and_take_over_when_one_leaves() ->
     assert len(first) == before
     assert sorted(int(m.value) for m in second if int(m.value) >= 200) == list(range(200, 400))
     assert len({m.partition for m in second if int(m.value) >= 200}) == 4
+    await bus.close()
+
+
+def _key_of_partition(partition: int, partitions: int) -> bytes:
+    """A key the bus maps to ``partition`` of ``partitions``."""
+    return next(
+        key
+        for key in (f"k{i}".encode() for i in range(1000))
+        if crc32(key) % partitions == partition
+    )
+
+
+async def test_a_member_joining_inside_a_callback_takes_its_partition_at_the_next_message() -> None:
+    """A run of ready messages stops at a join: the partition's next message goes to the
+    member that now holds it, not to the one that was delivering."""
+    bus = EventBusInmemory(partitions=2, in_flight_per_partition=1)
+    first: list[BusMessage] = []
+    second: list[BusMessage] = []
+
+    async def first_joins_second(message: BusMessage) -> None:
+        first.append(message)
+        if len(first) == 1:
+            await bus.subscribe(TOPIC, on_message=_recorder(second), group_id="g")
+
+    key = _key_of_partition(1, 2)  # the second member's partition once it joined
+    await bus.subscribe(TOPIC, on_message=first_joins_second, group_id="g")
+    for i in range(10):
+        await bus.publish(TOPIC, key, str(i).encode())  # all ready before the first delivery
+    await bus.wait_idle()
+    assert [m.value for m in first] == [b"0"]
+    assert [m.value for m in second] == [str(i).encode() for i in range(1, 10)]
+    await bus.close()
+
+
+async def test_a_member_leaving_inside_a_callback_gets_no_further_message() -> None:
+    """A run of ready messages stops when its member leaves: the partition's next message
+    goes to the member that takes the partition over."""
+    bus = EventBusInmemory(partitions=2, in_flight_per_partition=1)
+    first: list[BusMessage] = []
+    second: list[BusMessage] = []
+    leave_first: list[Callable[[], Awaitable[None]]] = []
+
+    async def first_leaves(message: BusMessage) -> None:
+        first.append(message)
+        if len(first) == 1:
+            await leave_first[0]()
+
+    key = _key_of_partition(0, 2)  # the first member's partition while both are in
+    leave_first.append(await bus.subscribe(TOPIC, on_message=first_leaves, group_id="g"))
+    await bus.subscribe(TOPIC, on_message=_recorder(second), group_id="g")
+    for i in range(10):
+        await bus.publish(TOPIC, key, str(i).encode())  # all ready before the first delivery
+    await bus.wait_idle()
+    assert [m.value for m in first] == [b"0"]
+    assert [m.value for m in second] == [str(i).encode() for i in range(1, 10)]
     await bus.close()
 
 

@@ -226,7 +226,7 @@ class EventBusInmemory(EventBusBase):
             group = Group(gid, start, in_flight_per_partition or self._in_flight)
             state.groups[gid] = group
         member = Member(on_message)
-        group.members.append(member)
+        group.add_member(member)
         if not group.tasks:
             self._delivery.start(state, group)
 
@@ -244,7 +244,7 @@ class EventBusInmemory(EventBusBase):
         """
         if member not in group.members:
             return
-        group.members.remove(member)
+        group.remove_member(member)
         own = own_delivery_tasks()
         while member.delivering - own:
             await member.settled.wait()

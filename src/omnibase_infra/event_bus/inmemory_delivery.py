@@ -60,6 +60,7 @@ class PartitionDelivery:
     def start(self, state: Topic, group: Group) -> None:
         """Start the group's delivery tasks, one per partition (a new generation)."""
         group.generation += 1
+        group.epoch += 1
         group.tasks = [
             asyncio.create_task(
                 self._run(state, group, index, group.generation),
@@ -125,7 +126,9 @@ class PartitionDelivery:
         store, and only a message that failed goes through ``_deliver_one``'s redelivery loop.
         """
         partition = state.partitions[index]
-        members = group.members
+        # ``member`` holds the partition now (the caller just chose it, nothing waited since),
+        # and it does as long as the group's members and generation stay as they are.
+        epoch = group.epoch
         committed = group.committed
         callback = member.callback
         delivering = member.delivering
@@ -141,12 +144,8 @@ class PartitionDelivery:
         # run ends right after it); a failed message leaves it before its redelivery pause.
         delivering.add(task)
         try:
-            while (
-                offset < (partition.end if drain else stop)
-                and group.generation == generation
-                and members
-                and members[index % len(members)] is member  # a member that joined may take it
-            ):
+            # A member that joined, or this one leaving, ends the run (the partition may move).
+            while offset < (partition.end if drain else stop) and group.epoch == epoch:
                 record = partition.log[offset - partition.base]
                 message = BusMessage(
                     topic,

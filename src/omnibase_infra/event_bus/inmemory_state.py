@@ -198,7 +198,7 @@ class Member:
 
 
 class Group:
-    __slots__ = ("committed", "generation", "group_id", "in_flight", "members", "tasks")
+    __slots__ = ("committed", "epoch", "generation", "group_id", "in_flight", "members", "tasks")
 
     def __init__(self, group_id: str, committed: list[int], in_flight: int) -> None:
         self.group_id = group_id
@@ -208,6 +208,19 @@ class Group:
         self.tasks: list[asyncio.Task[None]] = []
         # Bumped when the delivery tasks are replaced, so a task of an older set stops.
         self.generation = 0
+        # Bumped whenever ``members`` or ``generation`` change: a delivery run that saw the
+        # same epoch still has its member holding the partition (one comparison per message).
+        self.epoch = 0
+
+    def add_member(self, member: Member) -> None:
+        """Add ``member`` (the group's partitions are shared anew)."""
+        self.members.append(member)
+        self.epoch += 1
+
+    def remove_member(self, member: Member) -> None:
+        """Remove ``member`` (the group's partitions are shared anew)."""
+        self.members.remove(member)
+        self.epoch += 1
 
 
 class Topic:
