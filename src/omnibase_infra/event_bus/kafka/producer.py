@@ -24,7 +24,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
@@ -37,7 +37,7 @@ from omnibase_infra.observability.logging import get_logger
 
 __all__ = ["KafkaProducer", "ProducerRecord"]
 
-ProducerRecord = tuple[bytes | None, bytes, dict[str, str]]
+ProducerRecord = tuple[bytes | None, bytes, Mapping[str, str] | None]
 """One message to send: key, value, headers."""
 
 _log = get_logger(__name__)
@@ -63,7 +63,6 @@ class KafkaProducer:
         self._stop = threading.Event()
         # Set while any publish awaits its ack: the ticker only runs then.
         self._awaiting = threading.Event()
-        self._unacked = 0
         self._serve_scheduled = False
         self._tick = _TICK_MIN_SECONDS
 
@@ -126,13 +125,14 @@ class KafkaProducer:
             self._tick = _TICK_MIN_SECONDS
         else:
             self._tick = min(self._tick * 2, _TICK_MAX_SECONDS)
-        if self._unacked == 0:
+        # Nothing queued, in flight or unreported (len counts all three): the ticker sleeps.
+        if len(producer) == 0:
             self._awaiting.clear()
 
     # -- publishing ---------------------------------------------------------------------------
 
     async def publish(
-        self, topic: str, key: bytes | None, value: bytes, headers: dict[str, str]
+        self, topic: str, key: bytes | None, value: bytes, headers: Mapping[str, str] | None
     ) -> None:
         """Send one message and wait for the broker's acknowledgement (acks=all)."""
         await self.publish_batch(topic, ((key, value, headers),))
@@ -148,14 +148,32 @@ class KafkaProducer:
             return
         if self._loop is None:
             raise _not_started(topic)
-        acks = _Acks(self, self._loop.create_future(), topic)
-        for key, value, headers in records:
-            acks.add()
-            try:
-                self._enqueue(topic, key, value, headers, acks)
-            except BufferError:
-                await self._enqueue_when_room(topic, key, value, headers, acks)
-        acks.seal()
+        acks = _Acks(self._loop.create_future(), topic)
+        sent = 0
+        try:
+            # The per-message path is the stream's hot loop: no method call, no counter of the
+            # producer's (the ticker asks librdkafka what is still unreported instead).
+            for key, value, headers in records:
+                producer = self._producer
+                if producer is None:  # never started, or closed while this publish waited
+                    raise _not_started(topic)
+                try:
+                    producer.produce(
+                        topic,
+                        value,
+                        key,
+                        headers=list(headers.items()) if headers else None,
+                        on_delivery=acks,
+                    )
+                except BufferError:
+                    await self._enqueue_when_room(topic, key, value, headers, acks)
+                except KafkaException as exc:
+                    raise translate_kafka_error(exc, "publish", topic) from exc
+                sent += 1
+        finally:
+            if sent:
+                self._await_reports()
+        acks.seal(sent)
         await acks.future
 
     def _enqueue(
@@ -163,7 +181,7 @@ class KafkaProducer:
         topic: str,
         key: bytes | None,
         value: bytes,
-        headers: dict[str, str],
+        headers: Mapping[str, str] | None,
         on_delivery: Callable[[KafkaError | None, Message], None],
     ) -> None:
         """Hand one message to librdkafka; ``on_delivery`` runs (on the loop) with its report.
@@ -183,21 +201,19 @@ class KafkaProducer:
             )
         except KafkaException as exc:
             raise translate_kafka_error(exc, "publish", topic) from exc
-        self._unacked += 1
-        if self._unacked == 1:
+
+    def _await_reports(self) -> None:
+        """Messages were sent: wake the ticker so their delivery reports get served."""
+        if not self._awaiting.is_set():
             self._tick = _TICK_MIN_SECONDS
             self._awaiting.set()
-
-    def count_ack(self) -> None:
-        """One sent message got its delivery report (the ticker sleeps once none await one)."""
-        self._unacked -= 1
 
     async def _enqueue_when_room(
         self,
         topic: str,
         key: bytes | None,
         value: bytes,
-        headers: dict[str, str],
+        headers: Mapping[str, str] | None,
         on_delivery: Callable[[KafkaError | None, Message], None],
     ) -> None:
         """Retry an enqueue refused by a full local queue until it fits or the timeout passes."""
@@ -279,7 +295,6 @@ class KafkaProducer:
             await asyncio.to_thread(self._ticker.join, 5.0)
             self._ticker = None
         self._awaiting.clear()
-        self._unacked = 0
         return purged
 
 
@@ -294,48 +309,35 @@ class _Acks:
 
     One small object per publish instead of a closure per message: fewer allocations that
     live until the ack, so fewer garbage-collector passes while many publishes are in flight.
+    ``_pending`` counts reports down from 0 while the publish sends (a report can be served
+    mid-send, while it waits for room) and ``seal`` adds the number sent, so it reaches 0 at
+    the last report only once every message was sent.
     """
 
-    __slots__ = (
-        "_error",
-        "_failed",
-        "_pending",
-        "_producer",
-        "_sealed",
-        "_sent",
-        "_topic",
-        "future",
-    )
+    __slots__ = ("_error", "_failed", "_pending", "_sent", "_topic", "future")
 
-    def __init__(self, producer: KafkaProducer, future: asyncio.Future[None], topic: str) -> None:
-        self._producer = producer
+    def __init__(self, future: asyncio.Future[None], topic: str) -> None:
         self.future = future
         self._topic = topic
         self._sent = 0
         self._pending = 0
         self._failed = 0
-        self._sealed = False
         self._error: KafkaError | None = None
 
-    def add(self) -> None:
-        """One more message of the publish is being sent."""
-        self._sent += 1
-        self._pending += 1
-
-    def seal(self) -> None:
-        """Every message was sent: the publish resolves once the last report is in."""
-        self._sealed = True
+    def seal(self, sent: int) -> None:
+        """All ``sent`` messages were sent: the publish resolves once the last report is in."""
+        self._sent = sent
+        self._pending += sent
         if self._pending == 0:
             self._settle()
 
     def __call__(self, error: KafkaError | None, _message: Message) -> None:
-        self._producer.count_ack()
         self._pending -= 1
         if error is not None:
             self._failed += 1
             if self._error is None:
                 self._error = error
-        if self._sealed and self._pending == 0:
+        if self._pending == 0:  # before seal it is below 0 after any report
             self._settle()
 
     def _settle(self) -> None:
