@@ -119,9 +119,6 @@ class KafkaGroupMember(KafkaDelivery):
         # offset of a parked message (read by ``positions`` for stuck detection).
         self._committed: dict[tuple[str, int], int] = {}
         self._delivered: dict[tuple[str, int], int] = {}
-        # The furthest offset begun per partition in the batch being delivered: at stop, a
-        # message below it (queued behind its key) is still delivered (delivery.py).
-        self._begun: dict[tuple[str, int], int] = {}
         self._fetched: dict[tuple[str, int], int] = {}
         self._parked: dict[tuple[str, int], int] = {}
         # Worker thread only: the delivered batch's offsets held for the commit that follows

@@ -11,7 +11,7 @@ key's later messages; a parked message is tried again every ``park_seconds`` wit
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from functools import partial
 from types import CoroutineType
@@ -52,12 +52,16 @@ class KafkaDelivery:
     uncommitted: int
     _delivered: dict[tuple[str, int], int]
     _fetched: dict[tuple[str, int], int]
-    _begun: dict[tuple[str, int], int]
     _parked: dict[tuple[str, int], int]
 
     async def _deliver_batch(self, messages: list[Message]) -> list[TopicPartition]:
         """Deliver a fetched batch, its partitions concurrently; the offsets to commit."""
         by_partition: dict[tuple[str, int], list[Message]] = {}
+        # A fetch comes in runs of one partition: the partition's list is looked up only
+        # when the run changes, not per message.
+        run: list[Message] = []
+        run_topic: str | None = None
+        run_partition: int | None = None
         for message in messages:
             error = message.error()
             if error is not None:
@@ -66,8 +70,12 @@ class KafkaDelivery:
                         "kafka consume error", consumer_group=self.group_id, error=error.str()
                     )
                 continue
-            place = (message.topic() or "", message.partition() or 0)
-            by_partition.setdefault(place, []).append(message)
+            topic = message.topic()
+            partition = message.partition()
+            if partition != run_partition or topic != run_topic:
+                run_topic, run_partition = topic, partition
+                run = by_partition.setdefault((topic or "", partition or 0), [])
+            run.append(message)
         if not by_partition:
             return []
         for place, batch in by_partition.items():
@@ -93,13 +101,11 @@ class KafkaDelivery:
         """Deliver one partition's messages in order per key; the offset to commit (or None)."""
         # One scope for the whole batch: every callback of this partition runs inside it.
         token = delivering.set(self)
-        self._begun[place] = -1
         try:
-            callback = self._callbacks[place[0]]
             delivered = await deliver_in_window(
                 messages,
                 _message_key,
-                partial(self._begin, place, callback),
+                self._beginner(place),
                 self._settings.in_flight_per_partition,
                 partial(self._progress, place, messages),
             )
@@ -108,7 +114,6 @@ class KafkaDelivery:
             # A callback run in place may leave its message's correlation id set (the dispatch
             # engine does, to save a context-variable write per message): cleared per batch.
             enter_correlation_id(None)
-            del self._begun[place]
         if delivered < len(messages):
             self.uncommitted += len(messages) - delivered
         if not delivered:
@@ -122,37 +127,58 @@ class KafkaDelivery:
         if prefix:
             self._delivered[place] = (messages[prefix - 1].offset() or 0) + 1
 
-    def _begin(self, place: tuple[str, int], callback: MessageCallback, raw: Message) -> Begin:
-        """Deliver ``raw`` as far as its callback goes without waiting (see partition_window).
+    def _beginner(self, place: tuple[str, int]) -> Callable[[Message], Begin]:
+        """The ``begin`` of one partition's batch (see ``partition_window``).
 
-        True when the callback took it in place; False when the member is stopping; else the
-        rest of the delivery (it waited, or refused and gets the message again).
+        It delivers a message as far as its callback goes without waiting: True when the
+        callback took it in place; False when the member is stopping; else the rest of the
+        delivery (it waited, or refused and gets the message again). A closure over the
+        partition's state: this runs once per message, so no lookup by partition in it.
         """
-        offset = raw.offset() or 0
-        begun = self._begun
-        if offset > begun[place]:
-            # Stopping, a message is not begun, unless a later one of this batch already was
-            # (it waited behind its key): leaving it would leave that later one, handled,
-            # uncommitted.
-            if self._stopping:
-                return False
-            begun[place] = offset
-        message = _bus_message(raw, place, offset)
-        awaitable = callback(message)
-        if type(awaitable) is not CoroutineType:
-            return self._finish(raw, place, message, awaitable)
-        # Run in place, in the delivering task's context, as a chain of one key always was:
-        # the callbacks of a partition share it (the correlation id is cleared per batch).
-        try:
-            pending = awaitable.send(None)
-        except StopIteration:
-            if not message.nacked:
-                return True
-            return self._redeliver_refused(raw, place, message)
-        except Exception as exc:
-            report_raised(message, exc, group_id=self.group_id)
-            return self._redeliver_refused(raw, place, message)
-        return self._finish(raw, place, message, Resumed(awaitable, pending))
+        topic, partition = place
+        callback = self._callbacks[topic]
+        # The furthest offset begun in this batch: at stop, a message below it (queued behind
+        # its key) is still delivered.
+        begun = -1
+
+        def begin(raw: Message) -> Begin:
+            nonlocal begun
+            offset = raw.offset() or 0
+            if offset > begun:
+                # Stopping, a message is not begun, unless a later one of this batch already
+                # was (it waited behind its key): leaving it would leave that later one,
+                # handled, uncommitted.
+                if self._stopping:
+                    return False
+                begun = offset
+            message = BusMessage(
+                topic,
+                raw.key(),
+                raw.value() or b"",
+                None,
+                partition,
+                offset,
+                raw.timestamp()[1] / 1000,
+                raw,
+            )
+            awaitable = callback(message)
+            if type(awaitable) is not CoroutineType:
+                return self._finish(raw, place, message, awaitable)
+            # Run in place, in the delivering task's context, as a chain of one key always
+            # was: the callbacks of a partition share it (the correlation id is cleared per
+            # batch).
+            try:
+                pending = awaitable.send(None)
+            except StopIteration:
+                if not message.nacked:
+                    return True
+                return self._redeliver_refused(raw, place, message)
+            except Exception as exc:
+                report_raised(message, exc, group_id=self.group_id)
+                return self._redeliver_refused(raw, place, message)
+            return self._finish(raw, place, message, Resumed(awaitable, pending))
+
+        return begin
 
     async def _finish(
         self,
