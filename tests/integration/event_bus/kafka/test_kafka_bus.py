@@ -131,6 +131,34 @@ async def test_full_producer_queue_makes_publish_wait_not_grow(
     assert 0 < peak <= 10
 
 
+async def test_a_batch_larger_than_the_local_queue_returns_once_every_message_is_acked(
+    kafka_settings: ModelKafkaSettings, unique_topic: TopicFactory
+) -> None:
+    """A batch of 60 through a local queue of 5 (acks served while it sends) returns only
+    once all 60 were acknowledged, and all 60 arrive in order."""
+    bus = EventBusKafka(kafka_settings.model_copy(update={"producer_queue_messages": 5}))
+    await bus.start()
+    topic = unique_topic()
+    seen: list[bytes] = []
+
+    async def on_message(message: BusMessage) -> None:
+        seen.append(message.value)
+
+    try:
+        await bus.subscribe(
+            topic, on_message=on_message, group_id="big-batch", auto_offset_reset="earliest"
+        )
+        values = [str(n).encode() for n in range(60)]
+        await bus.publish_batch(topic, [(b"k", value, None) for value in values])
+        # Nothing left unacknowledged when the batch returned (the count includes acks not
+        # yet handed back).
+        assert (await bus.health_check())["pending_messages"] == 0
+        await eventually(lambda: len(seen) == len(values))
+        assert seen == values
+    finally:
+        await bus.close()
+
+
 _UNREACHABLE_TOPIC = "onex.evt.test.unreachable.v1"
 
 
