@@ -151,6 +151,7 @@ class KafkaDelivery:
                 if self._stopping:
                     return False
                 begun = offset
+            # Built here, not by ``_bus_message`` (the redelivery path's): a call less per message.
             message = BusMessage(
                 topic,
                 raw.key(),
